@@ -1,0 +1,53 @@
+/**
+ * The strategy lifecycle as a pure xstate machine. Strategies are data, not
+ * actors: a shard stores each strategy's state value and applies `transition()`
+ * to it, so a million strategies cost no actors. The machine is the
+ * documentation of every state and every allowed move.
+ *
+ * Today a strategy is registered as `draft` and can be retired; the quality-gated
+ * moves towards live trading are added here by the lifecycle work.
+ */
+import { setup, transition } from "xstate";
+import { ConflictError, ErrorCodes } from "./errors.js";
+import { type LifecycleState, LifecycleStates } from "./strategy.js";
+
+/** Events a strategy's lifecycle accepts. */
+export const LifecycleEvents = {
+  Retire: "RETIRE",
+} as const;
+
+/** An event sent to a strategy's lifecycle. */
+export type LifecycleEvent = { type: typeof LifecycleEvents.Retire; reason?: string };
+
+/** The strategy lifecycle machine (pure: no actions with side effects, no timers). */
+export const strategyLifecycle = setup({
+  types: {
+    events: {} as LifecycleEvent,
+  },
+}).createMachine({
+  id: "strategy",
+  initial: LifecycleStates.Draft,
+  states: {
+    [LifecycleStates.Draft]: {
+      on: { [LifecycleEvents.Retire]: { target: LifecycleStates.Retired } },
+    },
+    [LifecycleStates.Retired]: {
+      type: "final",
+    },
+  },
+});
+
+/**
+ * The state after `event`, or a ConflictError (INVALID_TRANSITION) when the
+ * lifecycle does not allow that move from `state`.
+ */
+export function nextLifecycleState(state: LifecycleState, event: LifecycleEvent): LifecycleState {
+  const snapshot = strategyLifecycle.resolveState({ value: state, context: {} });
+  if (!snapshot.can(event)) {
+    throw new ConflictError(ErrorCodes.InvalidTransition, `a ${state} strategy cannot take ${event.type}`, {
+      details: { state, event: event.type },
+    });
+  }
+  const [next] = transition(strategyLifecycle, snapshot, event);
+  return next.value as LifecycleState;
+}

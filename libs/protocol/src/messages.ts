@@ -1,0 +1,107 @@
+/**
+ * Request and reply messages of every operation, and the versioned envelope
+ * around them:
+ *
+ *   request  { v: 1, cid?: string, body: {...} }
+ *   reply    { v: 1, ok: true, body: {...} }  |  { v: 1, ok: false, error: WireError }
+ *
+ * `cid` is the command id: a client-chosen unique string that makes a command
+ * idempotent (it becomes the JetStream message id of the log append).
+ */
+import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import type { WireError } from "./errors.js";
+import { Limits, type Strategy, StrategyIdSchema, StrategyInputSchema, StrategyPatchSchema } from "./strategy.js";
+import { PartitionOps } from "./subjects.js";
+
+/** The protocol version this build speaks. */
+export const PROTOCOL_VERSION = 1;
+
+/** Command ids: 1-64 characters of `[A-Za-z0-9_-]`. */
+export const CommandIdSchema = Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9_-]+$" });
+
+/** Request bodies, by operation. */
+export const RequestBodies = {
+  [PartitionOps.Register]: Type.Object({ strategy: StrategyInputSchema }, { additionalProperties: false }),
+  [PartitionOps.RegisterBatch]: Type.Object(
+    { strategies: Type.Array(StrategyInputSchema, { minItems: 1, maxItems: Limits.batchMax }) },
+    { additionalProperties: false },
+  ),
+  [PartitionOps.Get]: Type.Object({ id: StrategyIdSchema }, { additionalProperties: false }),
+  [PartitionOps.GetBatch]: Type.Object(
+    { ids: Type.Array(StrategyIdSchema, { minItems: 1, maxItems: Limits.batchMax }) },
+    { additionalProperties: false },
+  ),
+  [PartitionOps.Update]: Type.Object(
+    { id: StrategyIdSchema, expectedVersion: Type.Integer({ minimum: 1 }), patch: StrategyPatchSchema },
+    { additionalProperties: false },
+  ),
+  [PartitionOps.Retire]: Type.Object(
+    {
+      id: StrategyIdSchema,
+      expectedVersion: Type.Optional(Type.Integer({ minimum: 1 })),
+      reason: Type.Optional(Type.String({ maxLength: 500 })),
+    },
+    { additionalProperties: false },
+  ),
+  [PartitionOps.List]: Type.Object(
+    {
+      cursor: Type.Optional(Type.Union([StrategyIdSchema, Type.Null()])),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: Limits.listMax })),
+    },
+    { additionalProperties: false },
+  ),
+} as const;
+
+type Bodies = typeof RequestBodies;
+/** The body type of each operation's request. */
+export type RequestBody<Op extends keyof Bodies> = Static<Bodies[Op]>;
+
+export type RegisterRequest = RequestBody<typeof PartitionOps.Register>;
+export type RegisterBatchRequest = RequestBody<typeof PartitionOps.RegisterBatch>;
+export type GetRequest = RequestBody<typeof PartitionOps.Get>;
+export type GetBatchRequest = RequestBody<typeof PartitionOps.GetBatch>;
+export type UpdateRequest = RequestBody<typeof PartitionOps.Update>;
+export type RetireRequest = RequestBody<typeof PartitionOps.Retire>;
+export type ListRequest = RequestBody<typeof PartitionOps.List>;
+
+/** The envelope schema around a request body. */
+export function requestEnvelopeSchema<T extends TSchema>(body: T) {
+  return Type.Object({ v: Type.Integer(), cid: Type.Optional(CommandIdSchema), body }, { additionalProperties: false });
+}
+
+/** A decoded, validated request. */
+export interface Request<B> {
+  v: number;
+  cid?: string;
+  body: B;
+}
+
+/** One strategy a register-batch did not register, by its index in the request. */
+export interface BatchRejection {
+  index: number;
+  id: string;
+  error: WireError;
+}
+
+/** Reply bodies, by operation. */
+export interface ReplyBodies {
+  [PartitionOps.Register]: { strategy: Strategy };
+  [PartitionOps.RegisterBatch]: { registered: number; rejected: BatchRejection[] };
+  [PartitionOps.Get]: { strategy: Strategy };
+  [PartitionOps.GetBatch]: { strategies: Strategy[]; missing: string[] };
+  [PartitionOps.Update]: { strategy: Strategy };
+  [PartitionOps.Retire]: { strategy: Strategy };
+  [PartitionOps.List]: { strategies: Strategy[]; nextCursor: string | null };
+}
+
+/** A reply envelope. */
+export type Reply<B> = { v: number; ok: true; body: B } | { v: number; ok: false; error: WireError };
+
+/** The cluster config every shard serves on `<cluster>.cluster.info` and stores in the config bucket. */
+export interface ClusterConfig {
+  cluster: string;
+  partitions: number;
+  replicas: number;
+  protocol: number;
+  createdAt: number;
+}

@@ -1,0 +1,77 @@
+/**
+ * @stratreg/protocol: the wire contract shared by every stratreg service and client.
+ * @module
+ */
+export { decode, encode, encodeRecords, encodeWithRaw, RawMsgpack } from "./codec.js";
+export {
+  ConflictError,
+  type ErrorCode,
+  ErrorCodes,
+  errorFromWire,
+  isRetryableCode,
+  NotFoundError,
+  StratregError,
+  type StratregErrorOptions,
+  TimeoutError,
+  toStratregError,
+  UnavailableError,
+  ValidationError,
+  type WireError,
+} from "./errors.js";
+export { hashString, murmur3, partitionOf } from "./hash.js";
+export { type LifecycleEvent, LifecycleEvents, nextLifecycleState, strategyLifecycle } from "./lifecycle.js";
+export { decodeLogEntry, encodeLogEntry, LOG_FORMAT_VERSION, type LogEntry, type LogOp, LogOps } from "./log.js";
+export type { Heartbeat, Leave, ShardStatus } from "./membership.js";
+export {
+  type BatchRejection,
+  type ClusterConfig,
+  CommandIdSchema,
+  type GetBatchRequest,
+  type GetRequest,
+  type ListRequest,
+  PROTOCOL_VERSION,
+  type RegisterBatchRequest,
+  type RegisterRequest,
+  type Reply,
+  type ReplyBodies,
+  type Request,
+  RequestBodies,
+  type RequestBody,
+  type RetireRequest,
+  type UpdateRequest,
+} from "./messages.js";
+export { MsgpackScanError, MsgpackScanner } from "./msgpack-scan.js";
+export { decodeStrategy, encodeStrategy, spliceNewStrategy } from "./record.js";
+export { assignPartitions, partitionsOwnedBy, rendezvousOwner } from "./rendezvous.js";
+export {
+  type LifecycleState,
+  LifecycleStates,
+  Limits,
+  newStrategy,
+  type Params,
+  type ParamValue,
+  patchStrategy,
+  STRATEGY_ID_PATTERN,
+  type Strategy,
+  type StrategyInput,
+  StrategyInputSchema,
+  type StrategyPatch,
+  StrategyPatchSchema,
+  type TemplateRef,
+  type VenueVariant,
+} from "./strategy.js";
+export {
+  type ClusterSubjects,
+  clusterSubjects,
+  DEFAULT_CLUSTER,
+  DEFAULT_PARTITIONS,
+  ENCODING_HEADER,
+  type Encoding,
+  Encodings,
+  isValidClusterName,
+  type PartitionOp,
+  PartitionOps,
+  parsePartitionSubject,
+  SHARD_SERVICE_NAME,
+} from "./subjects.js";
+export { checkPayloadSize, fieldPath, parseRequest, validateRequest, validationErrorOf } from "./validate.js";

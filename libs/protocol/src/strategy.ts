@@ -1,0 +1,180 @@
+/**
+ * The strategy model: what a quant registers, and what the registry stores and
+ * returns. Schemas are TypeBox (JSON Schema) so they compile to fast validators
+ * and double as the documentation of each field.
+ */
+import { type Static, Type } from "@sinclair/typebox";
+
+/** Size limits of a strategy's fields. */
+export const Limits = {
+  idMaxLength: 128,
+  nameMaxLength: 200,
+  descriptionMaxLength: 4000,
+  labelMaxLength: 128,
+  tagsMax: 32,
+  tagMaxLength: 64,
+  parentsMax: 16,
+  dependenciesMax: 64,
+  venuesMax: 16,
+  symbolsMax: 64,
+  paramsMax: 64,
+  paramStringMaxLength: 256,
+  /** Most strategies in one register-batch or get-batch request. */
+  batchMax: 1000,
+  /** Most strategies one list request returns. */
+  listMax: 1000,
+  /** Largest request payload a shard accepts, in bytes (NATS's default max_payload). */
+  payloadMaxBytes: 1024 * 1024,
+} as const;
+
+/**
+ * Strategy ids: 1-128 characters of `[A-Za-z0-9._:-]`, starting with a letter or digit.
+ * Ids are case-sensitive and never reused after retirement.
+ */
+export const STRATEGY_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._:-]*$";
+
+/** A strategy id. */
+export const StrategyIdSchema = Type.String({
+  minLength: 1,
+  maxLength: Limits.idMaxLength,
+  pattern: STRATEGY_ID_PATTERN,
+});
+
+const Label = Type.String({ minLength: 1, maxLength: Limits.labelMaxLength });
+
+/** Parameter values: numbers, short strings, booleans. */
+export const ParamValueSchema = Type.Union([
+  Type.Number(),
+  Type.String({ maxLength: Limits.paramStringMaxLength }),
+  Type.Boolean(),
+]);
+export type ParamValue = Static<typeof ParamValueSchema>;
+
+/** Named parameters, e.g. `{ lookback: 20, threshold: 1.5 }`. */
+export const ParamsSchema = Type.Record(Type.String({ minLength: 1, maxLength: 64 }), ParamValueSchema, {
+  maxProperties: Limits.paramsMax,
+});
+export type Params = Static<typeof ParamsSchema>;
+
+/** The template a strategy instantiates, with its parameters. */
+export const TemplateRefSchema = Type.Object(
+  {
+    id: Label,
+    version: Type.Optional(Type.Integer({ minimum: 1 })),
+    params: ParamsSchema,
+  },
+  { additionalProperties: false },
+);
+export type TemplateRef = Static<typeof TemplateRefSchema>;
+
+/** One venue (exchange) variant: where the strategy trades, with per-venue parameter overrides. */
+export const VenueVariantSchema = Type.Object(
+  {
+    venue: Label,
+    symbols: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: Limits.symbolsMax }),
+    params: Type.Optional(ParamsSchema),
+  },
+  { additionalProperties: false },
+);
+export type VenueVariant = Static<typeof VenueVariantSchema>;
+
+/** Lifecycle states a strategy can be in (see lifecycle.ts for the moves between them). */
+export const LifecycleStates = {
+  Draft: "draft",
+  Retired: "retired",
+} as const;
+export type LifecycleState = (typeof LifecycleStates)[keyof typeof LifecycleStates];
+
+/** The descriptive fields a quant sets and may later change. */
+const mutableFields = {
+  name: Type.String({ minLength: 1, maxLength: Limits.nameMaxLength }),
+  description: Type.String({ maxLength: Limits.descriptionMaxLength }),
+  tags: Type.Array(Type.String({ minLength: 1, maxLength: Limits.tagMaxLength }), { maxItems: Limits.tagsMax }),
+  owner: Label,
+  family: Type.Union([Label, Type.Null()]),
+  parents: Type.Array(StrategyIdSchema, { maxItems: Limits.parentsMax }),
+  template: Type.Union([TemplateRefSchema, Type.Null()]),
+  venues: Type.Array(VenueVariantSchema, { maxItems: Limits.venuesMax }),
+  dependencies: Type.Array(StrategyIdSchema, { maxItems: Limits.dependenciesMax }),
+};
+
+/** What a client sends to register a strategy. Only `id`, `name` and `owner` are required. */
+export const StrategyInputSchema = Type.Object(
+  {
+    id: StrategyIdSchema,
+    name: mutableFields.name,
+    owner: mutableFields.owner,
+    description: Type.Optional(mutableFields.description),
+    tags: Type.Optional(mutableFields.tags),
+    family: Type.Optional(mutableFields.family),
+    parents: Type.Optional(mutableFields.parents),
+    template: Type.Optional(mutableFields.template),
+    venues: Type.Optional(mutableFields.venues),
+    dependencies: Type.Optional(mutableFields.dependencies),
+  },
+  { additionalProperties: false },
+);
+export type StrategyInput = Static<typeof StrategyInputSchema>;
+
+/** A change to a registered strategy's descriptive fields (at least one). */
+export const StrategyPatchSchema = Type.Object(
+  {
+    name: Type.Optional(mutableFields.name),
+    owner: Type.Optional(mutableFields.owner),
+    description: Type.Optional(mutableFields.description),
+    tags: Type.Optional(mutableFields.tags),
+    family: Type.Optional(mutableFields.family),
+    parents: Type.Optional(mutableFields.parents),
+    template: Type.Optional(mutableFields.template),
+    venues: Type.Optional(mutableFields.venues),
+    dependencies: Type.Optional(mutableFields.dependencies),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type StrategyPatch = Static<typeof StrategyPatchSchema>;
+
+/** A registered strategy as the registry stores and returns it. */
+export interface Strategy {
+  id: string;
+  name: string;
+  description: string;
+  tags: string[];
+  owner: string;
+  family: string | null;
+  parents: string[];
+  template: TemplateRef | null;
+  venues: VenueVariant[];
+  dependencies: string[];
+  /** Starts at 1; every accepted change adds 1. Updates name the version they expect. */
+  version: number;
+  /** Lifecycle state (see lifecycle.ts). */
+  state: LifecycleState;
+  /** Milliseconds since the Unix epoch (UTC), set by the shard. */
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** The stored form of a newly registered strategy: the input with defaults, version 1, draft. */
+export function newStrategy(input: StrategyInput, now: number): Strategy {
+  return {
+    id: input.id,
+    name: input.name,
+    description: input.description ?? "",
+    tags: input.tags ?? [],
+    owner: input.owner,
+    family: input.family ?? null,
+    parents: input.parents ?? [],
+    template: input.template ?? null,
+    venues: input.venues ?? [],
+    dependencies: input.dependencies ?? [],
+    version: 1,
+    state: LifecycleStates.Draft,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** `current` with `patch` applied, the version bumped and `updatedAt` set. */
+export function patchStrategy(current: Strategy, patch: StrategyPatch, now: number): Strategy {
+  return { ...current, ...patch, version: current.version + 1, updatedAt: now };
+}

@@ -1,0 +1,106 @@
+/**
+ * Every NATS subject, stream and bucket name stratreg uses, derived from one
+ * cluster name so that several clusters (or test runs) can share a server.
+ */
+
+/** Operations served on each partition's subjects: `<cluster>.part.<p>.<op>`. */
+export const PartitionOps = {
+  Register: "register",
+  RegisterBatch: "register-batch",
+  Get: "get",
+  GetBatch: "get-batch",
+  Update: "update",
+  Retire: "retire",
+  List: "list",
+} as const;
+export type PartitionOp = (typeof PartitionOps)[keyof typeof PartitionOps];
+
+/** The default cluster name, and so the default subject prefix. */
+export const DEFAULT_CLUSTER = "stratreg";
+
+/** The default partition count of a new cluster. */
+export const DEFAULT_PARTITIONS = 256;
+
+/** Name of the service every shard registers with the NATS services framework. */
+export const SHARD_SERVICE_NAME = "stratreg-shard";
+
+/** Header that selects msgpackr's record encoding on bulk endpoints. */
+export const ENCODING_HEADER = "Stratreg-Encoding";
+
+/** Values of {@link ENCODING_HEADER}. */
+export const Encodings = {
+  /** Standard msgpack maps (the default; any language). */
+  Msgpack: "msgpack",
+  /** msgpackr's self-describing record extension (faster to decode for large batches). */
+  Records: "msgpack-records",
+} as const;
+export type Encoding = (typeof Encodings)[keyof typeof Encodings];
+
+const CLUSTER_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+
+/** Whether `name` may be used as a cluster name (it becomes a subject token and stream name). */
+export function isValidClusterName(name: string): boolean {
+  return CLUSTER_NAME.test(name);
+}
+
+/** The subjects, stream and bucket names of one cluster. */
+export interface ClusterSubjects {
+  readonly cluster: string;
+  /** `<cluster>.part.<p>.<op>`: requests for one partition's owner. */
+  partition(partition: number, op: PartitionOp): string;
+  /** `<cluster>.part.<p>.*`: what an owner subscribes to. */
+  partitionWildcard(partition: number): string;
+  /** `<cluster>.log.<p>`: the partition's append-only log subject in the log stream. */
+  log(partition: number): string;
+  /** `<cluster>.log.*`: every partition log subject. */
+  readonly logAll: string;
+  /** JetStream stream holding every partition log. */
+  readonly logStream: string;
+  /** KV bucket holding the cluster config (partition count, replicas). */
+  readonly configBucket: string;
+  /** `<cluster>.cluster.info`: any shard answers with the cluster config. */
+  readonly clusterInfo: string;
+  /** `<cluster>.member.heartbeat`: shards announce themselves here. */
+  readonly heartbeat: string;
+  /** `<cluster>.member.leave`: a shard says goodbye here when it stops gracefully. */
+  readonly leave: string;
+}
+
+/** Builds the subject scheme for `cluster`; throws on an invalid name. */
+export function clusterSubjects(cluster: string = DEFAULT_CLUSTER): ClusterSubjects {
+  if (!isValidClusterName(cluster)) {
+    throw new TypeError(
+      `invalid cluster name ${JSON.stringify(cluster)}: use 1-32 of [a-z0-9_-], starting with a letter`,
+    );
+  }
+  const partitionPrefixes: string[] = [];
+  const prefixOf = (p: number): string => {
+    let prefix = partitionPrefixes[p];
+    if (prefix === undefined) {
+      prefix = `${cluster}.part.${p}.`;
+      partitionPrefixes[p] = prefix;
+    }
+    return prefix;
+  };
+  return {
+    cluster,
+    partition: (p, op) => prefixOf(p) + op,
+    partitionWildcard: (p) => `${prefixOf(p)}*`,
+    log: (p) => `${cluster}.log.${p}`,
+    logAll: `${cluster}.log.*`,
+    logStream: `${cluster}-log`,
+    configBucket: `${cluster}-config`,
+    clusterInfo: `${cluster}.cluster.info`,
+    heartbeat: `${cluster}.member.heartbeat`,
+    leave: `${cluster}.member.leave`,
+  };
+}
+
+/** Splits `<cluster>.part.<p>.<op>` into its partition and op, or undefined if it is not one. */
+export function parsePartitionSubject(subject: string): { partition: number; op: string } | undefined {
+  const parts = subject.split(".");
+  if (parts.length !== 4 || parts[1] !== "part") return undefined;
+  const partition = Number(parts[2]);
+  if (!Number.isInteger(partition) || partition < 0) return undefined;
+  return { partition, op: parts[3] as string };
+}
