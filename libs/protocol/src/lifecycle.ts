@@ -4,7 +4,8 @@
  * to it, so a million strategies cost no actors. The machine is the
  * documentation of every state and every allowed move.
  *
- * Today a strategy is registered as `draft` and can be retired; the quality-gated
+ * Today a strategy is registered as `draft`, may be edited while it is one, and
+ * can be retired, after which it never changes again; the quality-gated
  * moves towards live trading are added here by the lifecycle work.
  */
 import { setup, transition } from "xstate";
@@ -13,11 +14,16 @@ import { type LifecycleState, LifecycleStates } from "./strategy.js";
 
 /** Events a strategy's lifecycle accepts. */
 export const LifecycleEvents = {
+  /** A change to the strategy's descriptive fields. */
+  Update: "UPDATE",
+  /** Withdraw the strategy for good. */
   Retire: "RETIRE",
 } as const;
 
 /** An event sent to a strategy's lifecycle. */
-export type LifecycleEvent = { type: typeof LifecycleEvents.Retire; reason?: string };
+export type LifecycleEvent =
+  | { type: typeof LifecycleEvents.Update }
+  | { type: typeof LifecycleEvents.Retire; reason?: string | undefined };
 
 /** The strategy lifecycle machine (pure: no actions with side effects, no timers). */
 export const strategyLifecycle = setup({
@@ -29,7 +35,11 @@ export const strategyLifecycle = setup({
   initial: LifecycleStates.Draft,
   states: {
     [LifecycleStates.Draft]: {
-      on: { [LifecycleEvents.Retire]: { target: LifecycleStates.Retired } },
+      on: {
+        // A draft may be edited; it stays a draft.
+        [LifecycleEvents.Update]: { target: LifecycleStates.Draft },
+        [LifecycleEvents.Retire]: { target: LifecycleStates.Retired },
+      },
     },
     [LifecycleStates.Retired]: {
       type: "final",

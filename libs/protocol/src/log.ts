@@ -2,7 +2,7 @@
  * The partition log format. Each partition is one subject of the cluster's log
  * stream; each message on it is one log entry, encoded as standard msgpack:
  *
- *   { v: 1, op, cid?, at, member, ids: string[], recs: bin[], rejected? }
+ *   { v: 1, op, cid?, at, member, ids: string[], recs: bin[], rejected?, note? }
  *
  * `recs[i]` is the complete stored form (standard msgpack bytes) of strategy
  * `ids[i]` after the command: applying an entry is an upsert of those bytes, so
@@ -40,6 +40,8 @@ export interface LogEntry {
   ids: string[];
   recs: Uint8Array[];
   rejected?: BatchRejection[];
+  /** Free text the command carried, e.g. a retirement reason. */
+  note?: string;
 }
 
 /** Encodes a log entry. */

@@ -1,0 +1,89 @@
+/**
+ * One request with a deadline: retries retryable failures (no shard serving the
+ * partition yet, ownership moving, a lost reply) with the same payload — and so
+ * the same command id — until the deadline, with capped exponential backoff.
+ */
+import {
+  type MsgHdrs,
+  type NatsConnection,
+  TimeoutError as NatsTimeoutError,
+  RequestError,
+} from "@nats-io/transport-node";
+import {
+  decode,
+  ErrorCodes,
+  errorFromWire,
+  type Reply,
+  StratregError,
+  TimeoutError,
+  UnavailableError,
+} from "@stratreg/protocol";
+
+/** How a client paces retries. */
+export interface RetryPolicy {
+  /** Longest wait for one attempt's reply, ms. */
+  attemptTimeoutMs: number;
+  /** First backoff, ms; doubles per attempt. */
+  initialBackoffMs: number;
+  /** Longest backoff, ms. */
+  maxBackoffMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attemptTimeoutMs: 2000, initialBackoffMs: 20, maxBackoffMs: 500 };
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** What one failed attempt means: an error to throw now, or one to retry after. */
+function classify(err: unknown, subject: string): StratregError {
+  if (err instanceof StratregError) return err;
+  if (err instanceof RequestError && err.isNoResponders()) {
+    return new UnavailableError(ErrorCodes.Unavailable, `no shard is serving ${subject} right now`, { cause: err });
+  }
+  if (err instanceof NatsTimeoutError || (err instanceof RequestError && err.cause instanceof NatsTimeoutError)) {
+    return new TimeoutError(`no reply on ${subject} in time`, { cause: err, retryable: true });
+  }
+  return new StratregError(ErrorCodes.Unavailable, `request on ${subject} failed: ${(err as Error).message}`, {
+    cause: err,
+    retryable: false,
+  });
+}
+
+/**
+ * Sends `payload` to `subject` until a reply arrives or `deadline` (epoch ms)
+ * passes; returns the reply body or throws the typed error the shard sent.
+ */
+export async function callWithRetry<B>(
+  nc: NatsConnection,
+  subject: string,
+  payload: Uint8Array,
+  deadline: number,
+  policy: RetryPolicy,
+  headers?: MsgHdrs,
+): Promise<B> {
+  let lastError: StratregError | undefined;
+  for (let attempt = 0; ; attempt++) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) {
+      throw new TimeoutError(`deadline passed on ${subject}${lastError ? `: ${lastError.message}` : ""}`, {
+        cause: lastError,
+        details: lastError ? { lastCode: lastError.code } : undefined,
+      });
+    }
+    let error: StratregError;
+    try {
+      const msg = await nc.request(subject, payload, {
+        timeout: Math.max(1, Math.min(remaining, policy.attemptTimeoutMs)),
+        headers,
+      });
+      const reply = decode(msg.data) as Reply<B>;
+      if (reply.ok) return reply.body;
+      error = errorFromWire(reply.error);
+    } catch (err) {
+      error = classify(err, subject);
+    }
+    if (!error.retryable) throw error;
+    lastError = error;
+    const backoff = Math.min(policy.initialBackoffMs * 2 ** attempt, policy.maxBackoffMs);
+    await sleep(Math.min(backoff, Math.max(0, deadline - Date.now())));
+  }
+}

@@ -1,0 +1,347 @@
+/**
+ * StratregClient: what a trading service embeds to talk to the registry. It
+ * routes each request to its partition's subject (no membership view needed),
+ * gives every call a deadline, retries retryable failures with the same command
+ * id (so a write is applied once however often it is sent), and turns error
+ * replies back into typed errors.
+ */
+import { type NatsConnection, headers as natsHeaders, nuid } from "@nats-io/transport-node";
+import {
+  type ClusterConfig,
+  type ClusterSubjects,
+  clusterSubjects,
+  DEFAULT_CLUSTER,
+  ENCODING_HEADER,
+  type Encoding,
+  Encodings,
+  ErrorCodes,
+  encode,
+  encodeRecords,
+  Limits,
+  type PartitionOp,
+  PartitionOps,
+  PROTOCOL_VERSION,
+  partitionOf,
+  type ReplyBodies,
+  type Strategy,
+  type StrategyInput,
+  type StrategyPatch,
+  ValidationError,
+} from "@stratreg/protocol";
+import { callWithRetry, DEFAULT_RETRY, type RetryPolicy } from "./call.js";
+
+/** Options of {@link StratregClient.connect}. */
+export interface ClientOptions {
+  /** Cluster name (the subject prefix). Default `stratreg`. */
+  cluster?: string;
+  /** The cluster's partition count; when omitted it is asked of the cluster. */
+  partitions?: number;
+  /** Default deadline of each call, ms. Default 5000. */
+  timeoutMs?: number;
+  /** Retry pacing. */
+  retry?: Partial<RetryPolicy>;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  /** Deadline of this call, ms from now. */
+  timeoutMs?: number;
+  /** Command id for a write; a fresh one is made when omitted. Reuse it to retry a write safely. */
+  cid?: string;
+}
+
+/** Result of a register-batch for one partition. */
+export type RegisterBatchResult = ReplyBodies[typeof PartitionOps.RegisterBatch];
+
+/** A strategy a bulk registration turned away. */
+export interface Rejection {
+  id: string;
+  code: string;
+  message: string;
+}
+
+/** Options of {@link StratregClient.registerMany}. */
+export interface RegisterManyOptions {
+  /** Most strategies per request (and per log entry). Default and maximum 1000. */
+  batchSize?: number;
+  /** Batches in flight at once. Default 16. */
+  concurrency?: number;
+  /** Wire encoding of the batches. Default standard msgpack. */
+  encoding?: Encoding;
+  /** Deadline of each batch, ms. */
+  timeoutMs?: number;
+  /** Called after each batch with the number of strategies handled so far. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Result of a bulk registration. */
+export interface RegisterManyResult {
+  registered: number;
+  rejected: Rejection[];
+}
+
+/** A page of one partition, in id order. */
+export type ListPage = ReplyBodies[typeof PartitionOps.List];
+
+export class StratregClient {
+  readonly subjects: ClusterSubjects;
+  private readonly retry: RetryPolicy;
+  private readonly timeoutMs: number;
+
+  private constructor(
+    readonly nc: NatsConnection,
+    readonly config: ClusterConfig,
+    options: ClientOptions,
+  ) {
+    this.subjects = clusterSubjects(config.cluster);
+    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.timeoutMs = options.timeoutMs ?? 5000;
+  }
+
+  /**
+   * A client over an open NATS connection. Unless `partitions` is given, asks the
+   * cluster for its config (waiting up to the timeout for a shard to answer).
+   */
+  static async connect(nc: NatsConnection, options: ClientOptions = {}): Promise<StratregClient> {
+    const cluster = options.cluster ?? DEFAULT_CLUSTER;
+    const subjects = clusterSubjects(cluster);
+    let config: ClusterConfig;
+    if (options.partitions !== undefined) {
+      config = { cluster, partitions: options.partitions, replicas: 0, protocol: PROTOCOL_VERSION, createdAt: 0 };
+    } else {
+      const timeoutMs = options.timeoutMs ?? 5000;
+      config = await callWithRetry<ClusterConfig>(
+        nc,
+        subjects.clusterInfo,
+        encode({ v: PROTOCOL_VERSION, body: {} }),
+        Date.now() + timeoutMs,
+        { ...DEFAULT_RETRY, ...options.retry },
+      );
+    }
+    return new StratregClient(nc, config, options);
+  }
+
+  /** Number of partitions of the cluster. */
+  get partitions(): number {
+    return this.config.partitions;
+  }
+
+  /** The partition `id` belongs to. */
+  partitionOf(id: string): number {
+    return partitionOf(id, this.config.partitions);
+  }
+
+  /** Registers one strategy; it starts as a `draft` at version 1. */
+  async register(strategy: StrategyInput, options: CallOptions = {}): Promise<Strategy> {
+    const reply = await this.send(this.partitionOf(strategy.id), PartitionOps.Register, { strategy }, options, true);
+    return reply.strategy;
+  }
+
+  /**
+   * Registers up to 1000 strategies of ONE partition as one log entry. Strategies
+   * whose id is taken are reported in `rejected`; the others are registered.
+   */
+  async registerBatch(
+    strategies: StrategyInput[],
+    options: CallOptions & { encoding?: Encoding } = {},
+  ): Promise<RegisterBatchResult> {
+    const first = strategies[0];
+    if (first === undefined) return { registered: 0, rejected: [] };
+    const partition = this.partitionOf(first.id);
+    strategies.forEach((s, i) => {
+      if (this.partitionOf(s.id) !== partition) {
+        throw new ValidationError(
+          ErrorCodes.WrongPartition,
+          `strategies of one batch must share a partition (index ${i})`,
+          {
+            field: `strategies[${i}].id`,
+          },
+        );
+      }
+    });
+    return this.send(partition, PartitionOps.RegisterBatch, { strategies }, options, true, options.encoding);
+  }
+
+  /**
+   * registerBatch, splitting the batch in halves while it is too large for one
+   * NATS message (the shard's log entry is somewhat larger than the request).
+   */
+  private async registerFitting(
+    strategies: StrategyInput[],
+    options: CallOptions & { encoding?: Encoding },
+    indexBase: number,
+  ): Promise<RegisterBatchResult> {
+    try {
+      const reply = await this.registerBatch(strategies, options);
+      return { ...reply, rejected: reply.rejected.map((r) => ({ ...r, index: r.index + indexBase })) };
+    } catch (err) {
+      if (!(err instanceof ValidationError && err.code === ErrorCodes.PayloadTooLarge) || strategies.length < 2)
+        throw err;
+      const half = Math.ceil(strategies.length / 2);
+      const a = await this.registerFitting(strategies.slice(0, half), options, indexBase);
+      const b = await this.registerFitting(strategies.slice(half), options, indexBase + half);
+      return { registered: a.registered + b.registered, rejected: [...a.rejected, ...b.rejected] };
+    }
+  }
+
+  /**
+   * Registers any number of strategies: groups them by partition, sends batches
+   * of up to `batchSize` (each one log entry), `concurrency` at a time.
+   */
+  async registerMany(strategies: StrategyInput[], options: RegisterManyOptions = {}): Promise<RegisterManyResult> {
+    const batchSize = Math.min(options.batchSize ?? Limits.batchMax, Limits.batchMax);
+    const byPartition = this.groupByPartition(strategies, (s) => s.id);
+    const batches: StrategyInput[][] = [];
+    for (const group of byPartition.values()) {
+      for (let i = 0; i < group.length; i += batchSize) batches.push(group.slice(i, i + batchSize));
+    }
+    const result: RegisterManyResult = { registered: 0, rejected: [] };
+    let done = 0;
+    await this.pool(batches, options.concurrency ?? 16, async (batch) => {
+      const reply = await this.registerFitting(batch, { timeoutMs: options.timeoutMs, encoding: options.encoding }, 0);
+      result.registered += reply.registered;
+      for (const r of reply.rejected) result.rejected.push({ id: r.id, code: r.error.code, message: r.error.message });
+      done += batch.length;
+      options.onProgress?.(done, strategies.length);
+    });
+    return result;
+  }
+
+  /** The strategy with `id`; throws NotFoundError if there is none. */
+  async get(id: string, options: CallOptions = {}): Promise<Strategy> {
+    const reply = await this.send(this.partitionOf(id), PartitionOps.Get, { id }, options, false);
+    return reply.strategy;
+  }
+
+  /** The strategies with these ids (any partitions), and the ids that have none. */
+  async getMany(
+    ids: string[],
+    options: CallOptions & { concurrency?: number } = {},
+  ): Promise<{ strategies: Strategy[]; missing: string[] }> {
+    const byPartition = this.groupByPartition(ids, (id) => id);
+    const requests: Array<[number, string[]]> = [];
+    for (const [p, group] of byPartition) {
+      for (let i = 0; i < group.length; i += Limits.batchMax) requests.push([p, group.slice(i, i + Limits.batchMax)]);
+    }
+    const out = { strategies: [] as Strategy[], missing: [] as string[] };
+    await this.pool(requests, options.concurrency ?? 16, async ([p, group]) => {
+      const reply = await this.send(p, PartitionOps.GetBatch, { ids: group }, options, false);
+      out.strategies.push(...reply.strategies);
+      out.missing.push(...reply.missing);
+    });
+    return out;
+  }
+
+  /** Changes descriptive fields; fails with CONFLICT unless the strategy is at `expectedVersion`. */
+  async update(
+    id: string,
+    expectedVersion: number,
+    patch: StrategyPatch,
+    options: CallOptions = {},
+  ): Promise<Strategy> {
+    const reply = await this.send(
+      this.partitionOf(id),
+      PartitionOps.Update,
+      { id, expectedVersion, patch },
+      options,
+      true,
+    );
+    return reply.strategy;
+  }
+
+  /** Retires a strategy for good (optionally only if it is at `expectedVersion`). */
+  async retire(
+    id: string,
+    options: CallOptions & { expectedVersion?: number; reason?: string } = {},
+  ): Promise<Strategy> {
+    const body: Record<string, unknown> = { id };
+    if (options.expectedVersion !== undefined) body.expectedVersion = options.expectedVersion;
+    if (options.reason !== undefined) body.reason = options.reason;
+    const reply = await this.send(this.partitionOf(id), PartitionOps.Retire, body, options, true);
+    return reply.strategy;
+  }
+
+  /** One page of `partition`, in id order, after `cursor`. */
+  list(partition: number, options: CallOptions & { cursor?: string | null; limit?: number } = {}): Promise<ListPage> {
+    const body: Record<string, unknown> = {};
+    if (options.cursor != null) body.cursor = options.cursor;
+    if (options.limit !== undefined) body.limit = options.limit;
+    return this.send(partition, PartitionOps.List, body, options, false);
+  }
+
+  /** Every strategy of the cluster, partition by partition, in id order within each. */
+  async *listAll(options: CallOptions & { pageSize?: number } = {}): AsyncGenerator<Strategy> {
+    for (let p = 0; p < this.config.partitions; p++) {
+      let cursor: string | null = null;
+      do {
+        const page: ListPage = await this.list(p, { ...options, cursor, limit: options.pageSize ?? 500 });
+        yield* page.strategies;
+        cursor = page.nextCursor;
+      } while (cursor !== null);
+    }
+  }
+
+  private send<Op extends PartitionOp>(
+    partition: number,
+    op: Op,
+    body: Record<string, unknown>,
+    options: CallOptions,
+    write: boolean,
+    encoding?: Encoding,
+  ): Promise<ReplyBodies[Op]> {
+    const envelope: Record<string, unknown> = { v: PROTOCOL_VERSION, body };
+    if (write) envelope.cid = options.cid ?? nuid.next();
+    let payload: Uint8Array;
+    let headers: ReturnType<typeof natsHeaders> | undefined;
+    if (encoding === Encodings.Records) {
+      payload = encodeRecords(envelope);
+      headers = natsHeaders();
+      headers.set(ENCODING_HEADER, Encodings.Records);
+    } else {
+      payload = encode(envelope);
+    }
+    const limit = this.nc.info?.max_payload ?? Limits.payloadMaxBytes;
+    if (payload.length > limit) {
+      return Promise.reject(
+        new ValidationError(
+          ErrorCodes.PayloadTooLarge,
+          `request of ${payload.length} bytes exceeds the server's ${limit}`,
+          {
+            details: { size: payload.length, limit },
+          },
+        ),
+      );
+    }
+    const deadline = Date.now() + (options.timeoutMs ?? this.timeoutMs);
+    return callWithRetry<ReplyBodies[Op]>(
+      this.nc,
+      this.subjects.partition(partition, op),
+      payload,
+      deadline,
+      this.retry,
+      headers,
+    );
+  }
+
+  private groupByPartition<T>(items: T[], idOf: (item: T) => string): Map<number, T[]> {
+    const groups = new Map<number, T[]>();
+    for (const item of items) {
+      const p = this.partitionOf(idOf(item));
+      const group = groups.get(p);
+      if (group === undefined) groups.set(p, [item]);
+      else group.push(item);
+    }
+    return groups;
+  }
+
+  private async pool<T>(items: T[], concurrency: number, run: (item: T) => Promise<void>): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < items.length) {
+        const item = items[next++] as T;
+        await run(item);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The cluster config (partition count, replicas) lives in a KV bucket. The
+ * first shard creates it; every later one checks it matches, because a member
+ * hashing ids into another number of partitions would route them elsewhere.
+ */
+import type { JetStreamClient } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import {
+  type ClusterConfig,
+  type ClusterSubjects,
+  ErrorCodes,
+  PROTOCOL_VERSION,
+  StratregError,
+} from "@stratreg/protocol";
+
+const CONFIG_KEY = "config";
+
+/**
+ * Creates the cluster config, or reads the existing one. A shard that was given a
+ * partition count explicitly (`wantPartitions`) refuses a cluster with another.
+ */
+export async function ensureClusterConfig(
+  js: JetStreamClient,
+  subjects: ClusterSubjects,
+  defaults: { partitions: number; replicas: number },
+  wantPartitions: number | undefined,
+): Promise<ClusterConfig> {
+  const kvm = new Kvm(js);
+  const kv = await kvm.create(subjects.configBucket, { history: 1, replicas: defaults.replicas });
+  const proposed: ClusterConfig = {
+    cluster: subjects.cluster,
+    partitions: wantPartitions ?? defaults.partitions,
+    replicas: defaults.replicas,
+    protocol: PROTOCOL_VERSION,
+    createdAt: Date.now(),
+  };
+  let config: ClusterConfig;
+  try {
+    await kv.create(CONFIG_KEY, JSON.stringify(proposed));
+    config = proposed;
+  } catch {
+    const entry = await kv.get(CONFIG_KEY);
+    if (entry === null)
+      throw new Error(`cluster config ${subjects.configBucket}/${CONFIG_KEY} could not be created or read`);
+    config = entry.json<ClusterConfig>();
+  }
+  if (wantPartitions !== undefined && config.partitions !== wantPartitions) {
+    throw new StratregError(
+      ErrorCodes.ConfigMismatch,
+      `cluster ${subjects.cluster} has ${config.partitions} partitions but this shard was configured with ${wantPartitions}; a cluster's partition count is fixed when it is created`,
+      { details: { cluster: config.partitions, configured: wantPartitions } },
+    );
+  }
+  return config;
+}

@@ -1,0 +1,79 @@
+/**
+ * Shard configuration from the environment, overridden by command-line flags.
+ * Every variable is listed in README.md and docs/protocol.md.
+ */
+import { hostname } from "node:os";
+import { parseArgs } from "node:util";
+import { DEFAULT_CLUSTER, isValidClusterName } from "@stratreg/protocol";
+
+export interface ShardConfig {
+  natsUrl: string;
+  natsUser: string | undefined;
+  natsPassword: string | undefined;
+  cluster: string;
+  member: string;
+  /**
+   * Partition count, if set explicitly: used when this shard creates the cluster,
+   * and an existing cluster with another count is refused. Unset: the cluster's
+   * count (or DEFAULT_PARTITIONS for a new cluster).
+   */
+  partitions: number | undefined;
+  /** JetStream replicas of the log stream and config bucket when this shard creates them. */
+  replicas: number;
+  heartbeatMs: number;
+  /** A member unheard of for this long (by our own monotonic clock) is gone. */
+  memberTtlMs: number;
+  /** How long a new shard listens for peers before claiming partitions. */
+  joinGraceMs: number;
+  logLevel: string;
+}
+
+const MEMBER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+function intOf(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function optionalIntOf(name: string, raw: string | undefined, min: number, max: number): number | undefined {
+  return raw === undefined || raw === "" ? undefined : intOf(name, raw, min, min, max);
+}
+
+/** Reads the config; throws an Error naming the bad setting. */
+export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): ShardConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      nats: { type: "string" },
+      cluster: { type: "string" },
+      id: { type: "string" },
+      partitions: { type: "string" },
+      replicas: { type: "string" },
+      "log-level": { type: "string" },
+    },
+    strict: true,
+  });
+  const cluster = values.cluster ?? env.STRATREG_CLUSTER ?? DEFAULT_CLUSTER;
+  if (!isValidClusterName(cluster)) throw new Error(`invalid cluster name ${JSON.stringify(cluster)}`);
+  const member =
+    values.id ?? env.STRATREG_MEMBER_ID ?? `shard-${hostname().replace(/[^A-Za-z0-9_-]/g, "-")}-${process.pid}`;
+  if (!MEMBER_ID.test(member)) throw new Error(`member id must match ${MEMBER_ID}, got ${JSON.stringify(member)}`);
+  const heartbeatMs = intOf("STRATREG_HEARTBEAT_MS", env.STRATREG_HEARTBEAT_MS, 1000, 50, 60_000);
+  return {
+    natsUrl: values.nats ?? env.NATS_URL ?? "nats://127.0.0.1:4222",
+    natsUser: env.NATS_USER || undefined,
+    natsPassword: env.NATS_PASSWORD || undefined,
+    cluster,
+    member,
+    partitions: optionalIntOf("partitions", values.partitions ?? env.STRATREG_PARTITIONS, 1, 65_536),
+    replicas: intOf("replicas", values.replicas ?? env.STRATREG_REPLICAS, 1, 1, 5),
+    heartbeatMs,
+    memberTtlMs: intOf("STRATREG_MEMBER_TTL_MS", env.STRATREG_MEMBER_TTL_MS, heartbeatMs * 3, heartbeatMs * 2, 600_000),
+    joinGraceMs: intOf("STRATREG_JOIN_GRACE_MS", env.STRATREG_JOIN_GRACE_MS, Math.round(heartbeatMs * 1.5), 0, 600_000),
+    logLevel: values["log-level"] ?? env.LOG_LEVEL ?? "info",
+  };
+}

@@ -1,0 +1,55 @@
+/** get, get-batch and list: answered from memory, never waiting for writes. */
+import {
+  ErrorCodes,
+  Limits,
+  NotFoundError,
+  PartitionOps,
+  parseRequest,
+  partitionOf,
+  ValidationError,
+} from "@stratreg/protocol";
+import type { Partition } from "../partition.js";
+import { okReply, raw, strategyReply } from "./reply.js";
+
+const DEFAULT_LIST_LIMIT = 100;
+
+/** Throws WRONG_PARTITION unless `id` hashes to `partition`. */
+export function checkPartition(partition: Partition, id: string, field: string): void {
+  const owner = partitionOf(id, partition.context.partitions);
+  if (owner !== partition.id) {
+    throw new ValidationError(ErrorCodes.WrongPartition, `${id} belongs to partition ${owner}, not ${partition.id}`, {
+      field,
+      details: { id, partition: owner },
+    });
+  }
+}
+
+export function get(partition: Partition, payload: Uint8Array): Uint8Array {
+  const { id } = parseRequest(PartitionOps.Get, payload).body;
+  checkPartition(partition, id, "body.id");
+  const stored = partition.store.get(id);
+  if (stored === undefined) throw new NotFoundError(`no strategy ${id}`, { details: { id } });
+  return strategyReply(stored);
+}
+
+export function getBatch(partition: Partition, payload: Uint8Array): Uint8Array {
+  const { ids } = parseRequest(PartitionOps.GetBatch, payload).body;
+  ids.forEach((id, i) => {
+    checkPartition(partition, id, `body.ids[${i}]`);
+  });
+  const found: Uint8Array[] = [];
+  const missing: string[] = [];
+  for (const id of ids) {
+    const stored = partition.store.get(id);
+    if (stored === undefined) missing.push(id);
+    else found.push(stored);
+  }
+  return okReply({ strategies: raw(found), missing });
+}
+
+export function list(partition: Partition, payload: Uint8Array): Uint8Array {
+  const { cursor, limit } = parseRequest(PartitionOps.List, payload).body;
+  const page = partition.store.page(cursor, Math.min(limit ?? DEFAULT_LIST_LIMIT, Limits.listMax));
+  const nextCursor = page.more ? (page.ids[page.ids.length - 1] ?? null) : null;
+  return okReply({ strategies: raw(page.records), nextCursor });
+}

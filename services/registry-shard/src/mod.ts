@@ -1,0 +1,6 @@
+/**
+ * @stratreg/registry-shard: the shard as a library, for embedding and tests.
+ * @module
+ */
+export { loadConfig, type ShardConfig } from "./config.js";
+export { SHARD_VERSION, Shard } from "./shard.js";

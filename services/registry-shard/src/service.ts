@@ -1,0 +1,166 @@
+/**
+ * The shard's NATS endpoints. Partition subjects (`<cluster>.part.<p>.<op>`) are
+ * plain subscriptions held only while this shard owns the partition; a request
+ * is answered by whoever is subscribed, so clients need no membership view.
+ * The shard also registers with the NATS services framework so `$SRV.PING`,
+ * `$SRV.INFO` and `$SRV.STATS` find it, with its status as the stats data.
+ */
+
+import { type Service, Svcm } from "@nats-io/services";
+import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
+import {
+  type ClusterConfig,
+  ENCODING_HEADER,
+  ErrorCodes,
+  encode,
+  PartitionOps,
+  PROTOCOL_VERSION,
+  SHARD_SERVICE_NAME,
+  type ShardStatus,
+  toStratregError,
+  ValidationError,
+} from "@stratreg/protocol";
+import type { Logger } from "pino";
+import { get, getBatch, list } from "./handlers/reads.js";
+import { errorReply } from "./handlers/reply.js";
+import { register, registerBatch, retire, update } from "./handlers/writes.js";
+import type { Partition } from "./partition.js";
+
+/** Request and error counters, by operation. */
+export class RequestCounters {
+  readonly requests: Record<string, number> = {};
+  errors = 0;
+  internalErrors = 0;
+
+  count(op: string): void {
+    this.requests[op] = (this.requests[op] ?? 0) + 1;
+  }
+}
+
+type Handler = (partition: Partition, msg: Msg) => Uint8Array | Promise<Uint8Array>;
+
+const HANDLERS: Record<string, Handler> = {
+  [PartitionOps.Get]: (p, msg) => get(p, msg.data),
+  [PartitionOps.GetBatch]: (p, msg) => getBatch(p, msg.data),
+  [PartitionOps.List]: (p, msg) => list(p, msg.data),
+  [PartitionOps.Register]: (p, msg) => register(p, msg.data),
+  [PartitionOps.RegisterBatch]: (p, msg) => registerBatch(p, msg.data, msg.headers?.get(ENCODING_HEADER) || undefined),
+  [PartitionOps.Update]: (p, msg) => update(p, msg.data),
+  [PartitionOps.Retire]: (p, msg) => retire(p, msg.data),
+};
+
+/** Answers requests on the partition subjects this shard owns. */
+export class PartitionEndpoints {
+  private readonly subs = new Map<number, Subscription>();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly subjectOf: (partition: number) => string,
+    private readonly counters: RequestCounters,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts answering `partition`'s subjects. */
+  serve(partition: Partition): void {
+    if (this.subs.has(partition.id)) return;
+    const sub = this.nc.subscribe(this.subjectOf(partition.id), {
+      callback: (err, msg) => {
+        if (err === null) this.handle(partition, msg);
+      },
+    });
+    this.subs.set(partition.id, sub);
+  }
+
+  /** Stops answering `partition` once requests already received are handled, then waits for its writes. */
+  async unserve(partition: Partition): Promise<void> {
+    const sub = this.subs.get(partition.id);
+    this.subs.delete(partition.id);
+    if (sub !== undefined && !this.nc.isClosed()) await sub.drain().catch(() => undefined);
+    await partition.idle();
+  }
+
+  private handle(partition: Partition, msg: Msg): void {
+    const op = msg.subject.slice(msg.subject.lastIndexOf(".") + 1);
+    this.counters.count(op);
+    const handler = HANDLERS[op];
+    try {
+      if (handler === undefined) {
+        throw new ValidationError(ErrorCodes.UnknownOperation, `no operation ${JSON.stringify(op)}`, {
+          details: { operations: Object.values(PartitionOps) },
+        });
+      }
+      const reply = handler(partition, msg);
+      if (reply instanceof Uint8Array) this.respond(msg, reply);
+      else
+        reply.then(
+          (bytes) => this.respond(msg, bytes),
+          (err) => this.fail(msg, op, err),
+        );
+    } catch (err) {
+      this.fail(msg, op, err);
+    }
+  }
+
+  private fail(msg: Msg, op: string, err: unknown): void {
+    const error = toStratregError(err);
+    this.counters.errors++;
+    if (error.code === ErrorCodes.Internal) {
+      this.counters.internalErrors++;
+      this.logger.error({ err, op, subject: msg.subject }, "request failed");
+    }
+    this.respond(msg, errorReply(error));
+  }
+
+  private respond(msg: Msg, bytes: Uint8Array): void {
+    if (msg.reply === undefined || msg.reply === "") return;
+    try {
+      msg.respond(bytes);
+    } catch (err) {
+      this.logger.warn({ err, subject: msg.subject }, "could not send reply");
+    }
+  }
+}
+
+/** Registers the shard with the NATS services framework: `status` and `cluster-info` endpoints. */
+export async function registerService(
+  nc: NatsConnection,
+  options: {
+    cluster: string;
+    member: string;
+    version: string;
+    config: ClusterConfig;
+    status: () => ShardStatus;
+    logger: Logger;
+  },
+): Promise<Service> {
+  const service = await new Svcm(nc).add({
+    name: SHARD_SERVICE_NAME,
+    version: options.version,
+    description: "stratreg registry shard: owns partitions of the strategies",
+    metadata: { cluster: options.cluster, member: options.member },
+    // Endpoints are plain subscriptions unless they ask for a queue group.
+    queue: "",
+    statsHandler: (endpoint) => Promise.resolve(endpoint.subject.endsWith(".status") ? options.status() : null),
+  });
+  const reply = (body: unknown) => encode({ v: PROTOCOL_VERSION, ok: true, body });
+  service.addEndpoint("status", {
+    subject: `${options.cluster}.shard.${options.member}.status`,
+    handler: (err, msg) => {
+      if (err === null) msg.respond(reply(options.status()));
+    },
+  });
+  service.addEndpoint("cluster-info", {
+    subject: `${options.cluster}.cluster.info`,
+    queue: "q",
+    handler: (err, msg) => {
+      if (err === null) msg.respond(reply(options.config));
+    },
+  });
+  service.stopped.then(
+    (err) => {
+      if (err) options.logger.error({ err }, "service framework registration stopped");
+    },
+    () => undefined,
+  );
+  return service;
+}

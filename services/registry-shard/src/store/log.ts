@@ -1,0 +1,157 @@
+/**
+ * The partition logs in JetStream: one stream per cluster, one subject per
+ * partition. Appends are fenced (`expect.lastSubjectSequence`) and de-duplicated
+ * (the command id is the JetStream message id).
+ */
+import {
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  StorageType,
+} from "@nats-io/jetstream";
+import { nanos } from "@nats-io/transport-node";
+import {
+  type ClusterSubjects,
+  decodeLogEntry,
+  ErrorCodes,
+  type LogEntry,
+  StratregError,
+  UnavailableError,
+} from "@stratreg/protocol";
+
+/** How long JetStream remembers a message id for de-duplication. */
+export const DUPLICATE_WINDOW_MS = 120_000;
+
+/** The append found another writer's entry at the head of the partition log. */
+export class FencedError extends StratregError {
+  override name = "FencedError";
+  constructor(partition: number, expected: number, cause: unknown) {
+    super(
+      ErrorCodes.NotOwner,
+      `partition ${partition} was written by another owner (expected last sequence ${expected})`,
+      {
+        cause,
+        retryable: true,
+      },
+    );
+  }
+}
+
+/** Result of an append. */
+export interface Appended {
+  seq: number;
+  /** JetStream had already stored this command id: `seq` is the original entry. */
+  duplicate: boolean;
+}
+
+/** Creates the log stream if it does not exist yet. */
+export async function ensureLogStream(
+  jsm: JetStreamManager,
+  subjects: ClusterSubjects,
+  replicas: number,
+): Promise<void> {
+  try {
+    const info = await jsm.streams.info(subjects.logStream);
+    if (!info.config.subjects?.includes(subjects.logAll)) {
+      throw new Error(`stream ${subjects.logStream} exists but does not capture ${subjects.logAll}`);
+    }
+    return;
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError) || err.code !== JetStreamApiCodes.StreamNotFound) throw err;
+  }
+  try {
+    await jsm.streams.add({
+      name: subjects.logStream,
+      subjects: [subjects.logAll],
+      storage: StorageType.File,
+      num_replicas: replicas,
+      duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+      allow_direct: true,
+    });
+  } catch (err) {
+    // Another shard created it first: fine, as long as it is there now.
+    await jsm.streams.info(subjects.logStream).catch(() => {
+      throw err;
+    });
+  }
+}
+
+/** Reads and appends the partition logs of one cluster. */
+export class PartitionLog {
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly subjects: ClusterSubjects,
+    private readonly appendTimeoutMs = 5000,
+  ) {}
+
+  /**
+   * Appends `bytes` to `partition`'s log, provided its last entry is still
+   * `expectedLastSeq` (0 for an empty log). Throws FencedError when it is not.
+   */
+  async append(partition: number, bytes: Uint8Array, expectedLastSeq: number, cid?: string): Promise<Appended> {
+    try {
+      const ack = await this.js.publish(this.subjects.log(partition), bytes, {
+        msgID: cid,
+        expect: { lastSubjectSequence: expectedLastSeq },
+        timeout: this.appendTimeoutMs,
+      });
+      return { seq: ack.seq, duplicate: ack.duplicate };
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) {
+        throw new FencedError(partition, expectedLastSeq, err);
+      }
+      throw new UnavailableError(
+        ErrorCodes.Unavailable,
+        `log append for partition ${partition} failed: ${String(err)}`,
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+
+  /** Sequence of the last entry of `partition`'s log, 0 if it has none. */
+  async lastSeq(partition: number): Promise<number> {
+    const msg = await this.jsm.streams.getMessage(this.subjects.logStream, {
+      last_by_subj: this.subjects.log(partition),
+    });
+    return msg?.seq ?? 0;
+  }
+
+  /** The entry at stream sequence `seq`. */
+  async entryAt(seq: number): Promise<LogEntry> {
+    const msg = await this.jsm.streams.getMessage(this.subjects.logStream, { seq });
+    if (msg === null) throw new UnavailableError(ErrorCodes.Unavailable, `log entry ${seq} is gone`);
+    return decodeLogEntry(msg.data);
+  }
+
+  /**
+   * Calls `apply` for every entry of `partition`'s log after `afterSeq`, up to the
+   * entry that was last when the replay started, in order. Returns the last
+   * sequence applied (or `afterSeq` if there was nothing newer).
+   */
+  async replay(partition: number, afterSeq: number, apply: (entry: LogEntry, seq: number) => void): Promise<number> {
+    const target = await this.lastSeq(partition);
+    if (target <= afterSeq) return afterSeq;
+    const consumer = await this.js.consumers.get(this.subjects.logStream, {
+      filter_subjects: this.subjects.log(partition),
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: afterSeq + 1,
+    });
+    let last = afterSeq;
+    const messages = await consumer.consume({ max_messages: 64 });
+    try {
+      for await (const msg of messages) {
+        apply(decodeLogEntry(msg.data), msg.seq);
+        last = msg.seq;
+        if (msg.seq >= target) break;
+      }
+    } finally {
+      await messages.close();
+    }
+    return last;
+  }
+}
