@@ -1,0 +1,171 @@
+import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { NatsdError, NatsdErrorCodes, withLogs } from "./errors.js";
+import { requireNatsServer } from "./find.js";
+import { freePort } from "./ports.js";
+import { getJson } from "./probe.js";
+import { type NatsServerOptions, type NatsServerProcess, startNatsServer } from "./server.js";
+
+/** Options of {@link startNatsCluster}. */
+export interface NatsClusterOptions
+  extends Pick<NatsServerOptions, "bin" | "env" | "host" | "debug" | "configFile" | "maxPayload" | "keepStore"> {
+  /** Number of nodes (default 3; JetStream needs 3 for R3 streams that survive losing one). */
+  size?: number;
+  /** Cluster name (default: random `natsd-xxxxxx`). */
+  name?: string;
+  /** How long to wait for every node and for a meta leader (default 30 000 ms). */
+  readyTimeoutMs?: number;
+}
+
+/** A running JetStream cluster of nats-server child processes. */
+export interface NatsCluster {
+  /** Cluster name. */
+  readonly name: string;
+  /** The nodes, in start order; kill and restart them one by one for fault tests. */
+  readonly servers: NatsServerProcess[];
+  /** Client URLs of all nodes (pass all of them to the client so it can fail over). */
+  readonly urls: string[];
+  /**
+   * Resolves with the meta leader's name once every running node names the same leader,
+   * that leader sees the other running nodes as current, and every running node's `/healthz`
+   * answers 200 (its streams caught up). Use it after killing or restarting a node.
+   */
+  waitForMetaLeader(timeoutMs?: number): Promise<string>;
+  /** Stops every node and removes their temp store dirs. */
+  stop(): Promise<void>;
+}
+
+const DEFAULT_CLUSTER_READY_MS = 30_000;
+
+/**
+ * Starts a JetStream cluster of `size` nats-server nodes on free ports, each with its own
+ * store dir and server name and routes to all the others, and resolves once it has a
+ * JetStream meta leader (see {@link NatsCluster.waitForMetaLeader}). If any node fails, the
+ * others are stopped and the error carries its logs.
+ */
+export async function startNatsCluster(options: NatsClusterOptions = {}): Promise<NatsCluster> {
+  const size = options.size ?? 3;
+  if (!Number.isInteger(size) || size < 1) throw new RangeError(`cluster size must be a positive integer, got ${size}`);
+  const host = options.host ?? "127.0.0.1";
+  const name = options.name ?? `natsd-${randomBytes(3).toString("hex")}`;
+  const readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_CLUSTER_READY_MS;
+  // Resolve the binary once so a missing one fails before any port is taken.
+  const bin = options.bin ?? requireNatsServer(options.env === undefined ? {} : { env: options.env });
+
+  // Every route URL must be known before the first node starts, so pick all ports up front.
+  const nodes: Array<{ port: number; monitorPort: number; clusterPort: number }> = [];
+  for (let i = 0; i < size; i++) {
+    nodes.push({
+      port: await freePort(undefined, host),
+      monitorPort: await freePort(undefined, host),
+      clusterPort: await freePort(undefined, host),
+    });
+  }
+  // Routes must name an address the other nodes can dial: loopback for a wildcard bind.
+  const routeHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  const routeUrls = nodes.map((n) => `nats://${routeHost}:${n.clusterPort}`);
+
+  // All nodes start together: each is "ready" on its own (js-enabled-only), the meta
+  // leader needs a quorum of them.
+  const started = await Promise.allSettled(
+    nodes.map((node, i) =>
+      startNatsServer({
+        bin,
+        env: options.env,
+        debug: options.debug,
+        configFile: options.configFile,
+        maxPayload: options.maxPayload,
+        keepStore: options.keepStore,
+        host,
+        jetstream: true,
+        port: node.port,
+        monitorPort: node.monitorPort,
+        serverName: `${name}-n${i + 1}`,
+        readyTimeoutMs,
+        cluster: { name, port: node.clusterPort, routes: routeUrls.filter((_, j) => j !== i) },
+      }),
+    ),
+  );
+  const servers = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const failure = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failure !== undefined) {
+    await Promise.all(servers.map((s) => s.stop()));
+    throw failure.reason;
+  }
+
+  const cluster: NatsCluster = {
+    name,
+    servers,
+    urls: servers.map((s) => s.url),
+    waitForMetaLeader: (timeoutMs = readyTimeoutMs) => waitForMetaLeader(servers, timeoutMs),
+    stop: async () => {
+      await Promise.all(servers.map((s) => s.stop()));
+    },
+  };
+  try {
+    await cluster.waitForMetaLeader(readyTimeoutMs);
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
+  return cluster;
+}
+
+interface MetaView {
+  leader: string | undefined;
+  currentReplicas: number;
+}
+
+/** Reads `meta_cluster` from a node's `/jsz` (2.9.10 omits `leader` until one is elected). */
+async function metaView(server: NatsServerProcess): Promise<MetaView> {
+  const { body } = await getJson(`${server.monitorUrl}/jsz`, 1_000);
+  const meta = isRecord(body) && isRecord(body.meta_cluster) ? body.meta_cluster : {};
+  const leader = typeof meta.leader === "string" && meta.leader !== "" ? meta.leader : undefined;
+  const replicas = Array.isArray(meta.replicas) ? meta.replicas : [];
+  const currentReplicas = replicas.filter((r) => isRecord(r) && r.current === true && r.offline !== true).length;
+  return { leader, currentReplicas };
+}
+
+async function waitForMetaLeader(servers: readonly NatsServerProcess[], timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let problem = "no answer yet";
+  while (Date.now() < deadline) {
+    const running = servers.filter((s) => s.running);
+    try {
+      const views = await Promise.all(running.map(metaView));
+      const leaders = new Set(views.map((v) => v.leader));
+      const [leader] = leaders;
+      const leaderIndex = running.findIndex((s) => s.serverName === leader);
+      const leaderView = views[leaderIndex];
+      if (leaders.size !== 1 || leader === undefined || leaderView === undefined) {
+        problem = `meta leaders seen: ${[...leaders].map((l) => l ?? "none").join(", ")}`;
+      } else if (leaderView.currentReplicas < running.length - 1) {
+        problem = `leader ${leader} sees ${leaderView.currentReplicas} of ${running.length - 1} peers current`;
+      } else {
+        // Plain /healthz of 2.9.10 also checks this node's streams and consumers are current.
+        const health = await Promise.all(running.map((s) => getJson(`${s.monitorUrl}/healthz`, 1_000)));
+        const unhealthy = health.findIndex((h) => h.status !== 200);
+        if (unhealthy < 0) return leader;
+        problem = `${running[unhealthy]?.serverName} /healthz: ${JSON.stringify(health[unhealthy]?.body)}`;
+      }
+    } catch (error) {
+      problem = error instanceof Error ? error.message : String(error);
+    }
+    await sleep(100);
+  }
+  const logs = servers.flatMap((s) =>
+    s
+      .logs()
+      .slice(-15)
+      .map((line) => `[${s.serverName}] ${line}`),
+  );
+  throw new NatsdError(
+    NatsdErrorCodes.NoMetaLeader,
+    withLogs(`no JetStream meta leader within ${timeoutMs} ms (${problem})`, logs, logs.length),
+    { logs },
+  );
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
