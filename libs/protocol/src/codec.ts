@@ -8,7 +8,9 @@ import { ErrorCodes, ValidationError } from "./errors.js";
 
 const standardPackr = new Packr({ useRecords: false, variableMapSize: true });
 const recordPackr = new Packr({ useRecords: true });
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+// int64/uint64 are legal for small numbers too: decode them as numbers while they fit.
+// ("auto" — a number while it is safe, else a BigInt — is supported by msgpackr but missing from its typings.)
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: "auto" as "number" });
 
 /** Encodes `value` as standard msgpack. The result may be a view into a shared buffer: copy it to keep it. */
 export function encode(value: unknown): Uint8Array {
@@ -48,25 +50,40 @@ function arrayHeader(length: number): Uint8Array {
 
 function mapHeader(size: number): Uint8Array {
   if (size < 16) return Uint8Array.of(0x80 | size);
-  return Uint8Array.of(0xde, size >> 8, size & 0xff);
+  if (size < 0x10000) return Uint8Array.of(0xde, size >> 8, size & 0xff);
+  return Uint8Array.of(0xdf, size >>> 24, (size >> 16) & 0xff, (size >> 8) & 0xff, size & 0xff);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== "object") return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Whether `value` holds a RawMsgpack at any depth of arrays and plain objects. */
+function containsRaw(value: unknown): boolean {
+  if (value instanceof RawMsgpack) return true;
+  if (Array.isArray(value)) return value.some(containsRaw);
+  if (isPlainObject(value)) return Object.values(value).some(containsRaw);
+  return false;
 }
 
 function collect(value: unknown, chunks: Uint8Array[]): void {
   if (value instanceof RawMsgpack) {
     chunks.push(value.bytes);
-  } else if (Array.isArray(value) && value.some((v) => v instanceof RawMsgpack)) {
+  } else if (!containsRaw(value)) {
+    // Copy: the packr reuses its buffer between calls.
+    chunks.push(Buffer.from(standardPackr.pack(value)));
+  } else if (Array.isArray(value)) {
     chunks.push(arrayHeader(value.length));
     for (const item of value) collect(item, chunks);
-  } else if (value !== null && typeof value === "object" && !ArrayBuffer.isView(value) && !Array.isArray(value)) {
-    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+  } else {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
     chunks.push(mapHeader(entries.length));
     for (const [key, v] of entries) {
       chunks.push(Buffer.from(standardPackr.pack(key)));
       collect(v, chunks);
     }
-  } else {
-    // Copy: the packr reuses its buffer between calls.
-    chunks.push(Buffer.from(standardPackr.pack(value)));
   }
 }
 

@@ -153,7 +153,8 @@ const KNOWN_CODES: ReadonlySet<string> = new Set<string>(Object.values(ErrorCode
 /** Builds the error class matching `code` (the inverse of {@link StratregError.toWire}). */
 export function errorFromWire(wire: WireError): StratregError {
   const code: ErrorCode = KNOWN_CODES.has(wire.code) ? wire.code : ErrorCodes.Internal;
-  const options: StratregErrorOptions = { retryable: wire.retryable === true };
+  // A peer that leaves `retryable` out gets the code's default.
+  const options: StratregErrorOptions = typeof wire.retryable === "boolean" ? { retryable: wire.retryable } : {};
   if (typeof wire.field === "string") options.field = wire.field;
   if (wire.details !== undefined && wire.details !== null && typeof wire.details === "object")
     options.details = wire.details;

@@ -41,7 +41,7 @@ export {
   type UpdateRequest,
 } from "./messages.js";
 export { MsgpackScanError, MsgpackScanner } from "./msgpack-scan.js";
-export { decodeStrategy, encodeStrategy, spliceNewStrategy } from "./record.js";
+export { checkStrategyMap, decodeStrategy, encodeStrategy, spliceNewStrategy } from "./record.js";
 export { assignPartitions, partitionsOwnedBy, rendezvousOwner } from "./rendezvous.js";
 export {
   type LifecycleState,
@@ -74,4 +74,11 @@ export {
   parsePartitionSubject,
   SHARD_SERVICE_NAME,
 } from "./subjects.js";
-export { checkPayloadSize, fieldPath, parseRequest, validateRequest, validationErrorOf } from "./validate.js";
+export {
+  checkPayloadSize,
+  compileValidators,
+  fieldPath,
+  parseRequest,
+  validateRequest,
+  validationErrorOf,
+} from "./validate.js";

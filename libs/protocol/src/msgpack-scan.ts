@@ -17,6 +17,9 @@ const textDecoder = new TextDecoder("utf-8", { fatal: true });
 
 /** Walks msgpack values in `bytes`. Positions are byte offsets into `bytes`. */
 export class MsgpackScanner {
+  /** Map entries seen by {@link skip} so far (to spot maps that repeat a key: see checkStrategyMap). */
+  mapEntries = 0;
+
   constructor(readonly bytes: Uint8Array) {}
 
   private u8(pos: number): number {
@@ -41,9 +44,17 @@ export class MsgpackScanner {
 
   /** Checks that `len` bytes at `start` are valid UTF-8 and returns the position after them. */
   private text(start: number, len: number): number {
-    const end = this.checkEnd(start + len);
-    if (len > 0 && !isUtf8(this.bytes.subarray(start, end))) {
-      throw new MsgpackScanError(`string at byte ${start} is not valid UTF-8`);
+    const end = start + len;
+    const bytes = this.bytes;
+    if (end > bytes.length) throw new MsgpackScanError(`truncated msgpack: string ends at ${end} of ${bytes.length}`);
+    // Most strings are ASCII: only strings with a high byte go through the full check.
+    for (let i = start; i < end; i++) {
+      if ((bytes[i] as number) > 0x7f) {
+        if (!isUtf8(bytes.subarray(start, end))) {
+          throw new MsgpackScanError(`string at byte ${start} is not valid UTF-8`);
+        }
+        break;
+      }
     }
     return end;
   }
@@ -86,28 +97,42 @@ export class MsgpackScanner {
     } else {
       return undefined;
     }
-    return textDecoder.decode(this.bytes.subarray(start, this.checkEnd(start + len)));
+    try {
+      return textDecoder.decode(this.bytes.subarray(start, this.checkEnd(start + len)));
+    } catch (err) {
+      if (err instanceof MsgpackScanError) throw err;
+      throw new MsgpackScanError(`string at byte ${start} is not valid UTF-8`);
+    }
   }
 
   /** The position just after the value at `pos`. Throws on extension types and bad bytes. */
   skip(pos: number): number {
+    const bytes = this.bytes;
+    const length = bytes.length;
     let pending = 1;
     let p = pos;
     while (pending > 0) {
       pending--;
-      const b = this.u8(p);
-      if (b <= 0x7f || b >= 0xe0 || b === 0xc0 || b === 0xc2 || b === 0xc3) {
+      if (p >= length) throw new MsgpackScanError(`truncated msgpack at byte ${p}`);
+      const b = bytes[p] as number;
+      if (b < 0x80 || b >= 0xe0) {
+        p += 1; // fixint
+      } else if (b < 0x90) {
+        pending += 2 * (b & 0x0f); // fixmap
+        this.mapEntries += b & 0x0f;
         p += 1;
-      } else if (b <= 0x8f) {
-        pending += 2 * (b & 0x0f);
+      } else if (b < 0xa0) {
+        pending += b & 0x0f; // fixarray
         p += 1;
-      } else if (b <= 0x9f) {
-        pending += b & 0x0f;
-        p += 1;
-      } else if (b <= 0xbf) {
-        p = this.text(p + 1, b & 0x1f);
+      } else if (b < 0xc0) {
+        p = this.text(p + 1, b & 0x1f); // fixstr
       } else {
         switch (b) {
+          case 0xc0:
+          case 0xc2:
+          case 0xc3:
+            p += 1;
+            break;
           case 0xcc:
           case 0xd0:
             p += 2;
@@ -154,10 +179,12 @@ export class MsgpackScanner {
             break;
           case 0xde:
             pending += 2 * this.u16(p + 1);
+            this.mapEntries += this.u16(p + 1);
             p += 3;
             break;
           case 0xdf:
             pending += 2 * this.u32(p + 1);
+            this.mapEntries += this.u32(p + 1);
             p += 5;
             break;
           default:
@@ -165,9 +192,8 @@ export class MsgpackScanner {
             throw new MsgpackScanError(`msgpack type 0x${b.toString(16)} at byte ${p} is not standard msgpack data`);
         }
       }
-      this.checkEnd(p);
     }
-    return p;
+    return this.checkEnd(p);
   }
 
   /** The position of the value stored under `key` in the map at `pos`, if present. */
@@ -184,17 +210,21 @@ export class MsgpackScanner {
     return undefined;
   }
 
-  /** The `[start, end)` byte ranges of the items of the array at `pos`. */
-  arrayItems(pos: number): Array<[number, number]> {
+  /**
+   * The `[start, end, mapEntries)` of each item of the array at `pos`: its byte
+   * range and how many map entries it holds at any depth.
+   */
+  arrayItems(pos: number): Array<[number, number, number]> {
     const header = this.arrayHeader(pos);
     if (header === undefined) throw new MsgpackScanError(`expected an array at byte ${pos}`);
-    const ranges: Array<[number, number]> = new Array(header.count);
+    const items: Array<[number, number, number]> = new Array(header.count);
     let p = header.start;
     for (let i = 0; i < header.count; i++) {
+      const entries = this.mapEntries;
       const end = this.skip(p);
-      ranges[i] = [p, end];
+      items[i] = [p, end, this.mapEntries - entries];
       p = end;
     }
-    return ranges;
+    return items;
   }
 }

@@ -55,6 +55,46 @@ function writeServerFields(out: Buffer, at: number, now: number): void {
   }
 }
 
+/** Keys of every plain object in `value`, at any depth. */
+function keyCount(value: unknown): number {
+  if (Array.isArray(value)) return value.reduce((n: number, item) => n + keyCount(item), 0);
+  if (value === null || typeof value !== "object" || ArrayBuffer.isView(value)) return 0;
+  let n = 0;
+  for (const key in value) n += 1 + keyCount((value as Record<string, unknown>)[key]);
+  return n;
+}
+
+/**
+ * Checks that `source[start, end)` is a msgpack map that decoded to `input` with
+ * no key repeated at any depth: a map that repeats a key decodes to its last
+ * value, so its bytes (which keep both) must not be stored. `mapEntries`, if
+ * known, is the number of map entries in the range (see MsgpackScanner.arrayItems).
+ * Returns the position of the map's first key. Throws MALFORMED.
+ */
+export function checkStrategyMap(
+  source: Uint8Array,
+  start: number,
+  end: number,
+  input: StrategyInput,
+  mapEntries?: number,
+): number {
+  const scanner = new MsgpackScanner(source);
+  const header = scanner.mapHeader(start);
+  if (header === undefined) throw new ValidationError(ErrorCodes.Malformed, "strategy must be a msgpack map");
+  let entries = mapEntries;
+  if (entries === undefined) {
+    if (scanner.skip(start) !== end)
+      throw new ValidationError(ErrorCodes.Malformed, "strategy bytes do not end where expected");
+    entries = scanner.mapEntries;
+  }
+  if (entries !== keyCount(input)) {
+    throw new ValidationError(ErrorCodes.Malformed, `strategy ${input.id} repeats a key in one of its maps`, {
+      details: { id: input.id },
+    });
+  }
+  return header.start;
+}
+
 /**
  * The stored bytes of a newly registered strategy, spliced from the client's own
  * bytes: `source[start, end)` must be the standard-msgpack map that decoded to
@@ -66,26 +106,21 @@ export function spliceNewStrategy(
   end: number,
   input: StrategyInput,
   now: number,
+  /** Map entries in the range, if the caller already counted them (see checkStrategyMap). */
+  mapEntries?: number,
 ): Buffer {
-  const scanner = new MsgpackScanner(source);
-  const header = scanner.mapHeader(start);
-  if (header === undefined) throw new ValidationError(ErrorCodes.Malformed, "strategy must be a msgpack map");
+  const entries = checkStrategyMap(source, start, end, input, mapEntries);
   const present = Object.keys(input).length;
-  if (header.count !== present) {
-    throw new ValidationError(ErrorCodes.Malformed, `strategy ${input.id} repeats a key`, {
-      details: { id: input.id },
-    });
-  }
   const missing = OPTIONAL_FIELDS.filter((field) => input[field] === undefined);
-  let length = 3 + (end - header.start) + SERVER_FIELDS_LENGTH;
+  let length = 3 + (end - entries) + SERVER_FIELDS_LENGTH;
   for (const field of missing) length += DEFAULT_ENTRIES[field].length;
   const out = Buffer.allocUnsafe(length);
   const count = present + missing.length + SERVER_FIELD_COUNT;
   out[0] = 0xde;
   out.writeUInt16BE(count, 1);
   let pos = 3;
-  out.set(source.subarray(header.start, end), pos);
-  pos += end - header.start;
+  out.set(source.subarray(entries, end), pos);
+  pos += end - entries;
   for (const field of missing) pos += DEFAULT_ENTRIES[field].copy(out, pos);
   writeServerFields(out, pos, now);
   return out;

@@ -51,9 +51,12 @@ export const ParamValueSchema = Type.Union([
 export type ParamValue = Static<typeof ParamValueSchema>;
 
 /** Named parameters, e.g. `{ lookback: 20, threshold: 1.5 }`. */
-export const ParamsSchema = Type.Record(Type.String({ minLength: 1, maxLength: 64 }), ParamValueSchema, {
-  maxProperties: Limits.paramsMax,
-});
+export const ParamsSchema = Type.Record(
+  // TypeBox checks record keys by pattern only, so the 1-64 length is in the pattern.
+  Type.String({ pattern: "^[\\s\\S]{1,64}$" }),
+  ParamValueSchema,
+  { maxProperties: Limits.paramsMax, additionalProperties: false },
+);
 export type Params = Static<typeof ParamsSchema>;
 
 /** The template a strategy instantiates, with its parameters. */

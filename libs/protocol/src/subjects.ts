@@ -100,7 +100,7 @@ export function clusterSubjects(cluster: string = DEFAULT_CLUSTER): ClusterSubje
 export function parsePartitionSubject(subject: string): { partition: number; op: string } | undefined {
   const parts = subject.split(".");
   if (parts.length !== 4 || parts[1] !== "part") return undefined;
+  if (!/^(0|[1-9]\d{0,8})$/.test(parts[2] ?? "")) return undefined;
   const partition = Number(parts[2]);
-  if (!Number.isInteger(partition) || partition < 0) return undefined;
   return { partition, op: parts[3] as string };
 }

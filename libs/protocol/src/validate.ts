@@ -40,9 +40,27 @@ function codeOf(error: ValueError): ErrorCode {
   }
 }
 
+/**
+ * The most telling error: for a union (e.g. `template: T | null`), the error
+ * inside the variant that got furthest into the value, so the field named is
+ * the one actually wrong (`template.params.x`, not `template`).
+ */
+function innermost(error: ValueError): ValueError {
+  if (error.type !== ValueErrorType.Union || error.errors.length === 0) return error;
+  let best = error;
+  for (const variant of error.errors) {
+    const first = variant.First();
+    if (first === undefined) continue;
+    const inner = innermost(first);
+    if (inner.path.length > best.path.length) best = inner;
+  }
+  return best;
+}
+
 /** The ValidationError describing why `value` fails `check` (the first problem found). */
 export function validationErrorOf(check: TypeCheck<TSchema>, value: unknown): ValidationError {
-  const first = check.Errors(value).First();
+  const found = check.Errors(value).First();
+  const first = found === undefined ? undefined : innermost(found);
   if (first === undefined) return new ValidationError(ErrorCodes.InvalidField, "invalid request");
   const field = fieldPath(first.path);
   const code = codeOf(first);
@@ -59,13 +77,27 @@ export function validationErrorOf(check: TypeCheck<TSchema>, value: unknown): Va
 
 type Checks = { [Op in PartitionOp]: TypeCheck<ReturnType<typeof requestEnvelopeSchema<(typeof RequestBodies)[Op]>>> };
 
-const checks = Object.fromEntries(
-  Object.entries(RequestBodies).map(([op, body]) => [op, TypeCompiler.Compile(requestEnvelopeSchema(body))]),
-) as unknown as Checks;
+/** Compiled on first use: clients import this module but only shards validate. */
+const checks: Partial<Checks> = {};
+
+function checkFor(op: PartitionOp): TypeCheck<TSchema> {
+  let check = checks[op] as TypeCheck<TSchema> | undefined;
+  if (check === undefined) {
+    check = TypeCompiler.Compile(requestEnvelopeSchema(RequestBodies[op]));
+    (checks as Record<string, TypeCheck<TSchema>>)[op] = check;
+  }
+  return check;
+}
+
+/** Compiles every request validator now (a shard does this at start, before taking requests). */
+export function compileValidators(): void {
+  for (const op of Object.keys(RequestBodies) as PartitionOp[]) checkFor(op);
+}
 
 /** Checks size, envelope and protocol version of an already decoded value. */
 function checkEnvelope(value: unknown): asserts value is Record<string, unknown> {
-  if (value === null || typeof value !== "object" || Array.isArray(value) || ArrayBuffer.isView(value)) {
+  const proto = value === null || typeof value !== "object" ? undefined : Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
     throw new ValidationError(ErrorCodes.Malformed, "payload must be a msgpack map (the request envelope)");
   }
   const v = (value as Record<string, unknown>).v;
@@ -75,7 +107,7 @@ function checkEnvelope(value: unknown): asserts value is Record<string, unknown>
   if (v !== PROTOCOL_VERSION) {
     throw new ValidationError(
       ErrorCodes.UnsupportedVersion,
-      `protocol version ${JSON.stringify(v)} is not supported; this service speaks ${PROTOCOL_VERSION}`,
+      `protocol version ${typeof v === "bigint" ? `${v}n` : JSON.stringify(v)} is not supported; this service speaks ${PROTOCOL_VERSION}`,
       { field: "v", details: { supported: [PROTOCOL_VERSION] } },
     );
   }
@@ -96,7 +128,7 @@ export function validateRequest<Op extends PartitionOp>(
   value: unknown,
 ): Request<Static<(typeof RequestBodies)[Op]>> {
   checkEnvelope(value);
-  const check = checks[op] as TypeCheck<TSchema>;
+  const check = checkFor(op);
   if (!check.Check(value)) throw validationErrorOf(check, value);
   return value as unknown as Request<Static<(typeof RequestBodies)[Op]>>;
 }

@@ -1,0 +1,355 @@
+import fc from "fast-check";
+import { Packr, Unpackr } from "msgpackr";
+import { describe, expect, test } from "vitest";
+import { encode } from "./codec.js";
+import { ErrorCodes, ValidationError } from "./errors.js";
+import { MsgpackScanner } from "./msgpack-scan.js";
+import { checkStrategyMap, decodeStrategy, encodeStrategy, spliceNewStrategy } from "./record.js";
+import { Limits, newStrategy, type Strategy, type StrategyInput } from "./strategy.js";
+import { PartitionOps } from "./subjects.js";
+import { parseRequest, validateRequest } from "./validate.js";
+
+/**
+ * A strict decoder of standard msgpack, written from the spec and independent
+ * of msgpackr: it refuses extension types, 0xc1, invalid UTF-8, map keys that
+ * are not strings, repeated map keys and trailing bytes.
+ */
+function strictDecode(bytes: Uint8Array): unknown {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const utf8 = new TextDecoder("utf-8", { fatal: true });
+  let pos = 0;
+  const take = (n: number): number => {
+    if (pos + n > bytes.length) throw new Error(`truncated at ${pos}`);
+    const at = pos;
+    pos += n;
+    return at;
+  };
+  const bin = (n: number): Uint8Array => {
+    const at = take(n);
+    return bytes.slice(at, at + n);
+  };
+  const str = (n: number): string => {
+    const at = take(n);
+    return utf8.decode(bytes.subarray(at, at + n));
+  };
+  const int64 = (value: bigint): number | bigint =>
+    value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
+  const array = (n: number): unknown[] => Array.from({ length: n }, () => read());
+  const map = (n: number): Record<string, unknown> => {
+    const out: Record<string, unknown> = {};
+    for (let i = 0; i < n; i++) {
+      const key = read();
+      if (typeof key !== "string") throw new Error(`map key ${String(key)} is not a string`);
+      if (Object.hasOwn(out, key)) throw new Error(`map repeats key ${key}`);
+      Object.defineProperty(out, key, { value: read(), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  };
+  function read(): unknown {
+    const b = bytes[take(1)] as number;
+    if (b <= 0x7f) return b;
+    if (b >= 0xe0) return b - 0x100;
+    if (b <= 0x8f) return map(b & 0x0f);
+    if (b <= 0x9f) return array(b & 0x0f);
+    if (b <= 0xbf) return str(b & 0x1f);
+    switch (b) {
+      case 0xc0:
+        return null;
+      case 0xc2:
+        return false;
+      case 0xc3:
+        return true;
+      case 0xc4:
+        return bin(view.getUint8(take(1)));
+      case 0xc5:
+        return bin(view.getUint16(take(2)));
+      case 0xc6:
+        return bin(view.getUint32(take(4)));
+      case 0xca:
+        return view.getFloat32(take(4));
+      case 0xcb:
+        return view.getFloat64(take(8));
+      case 0xcc:
+        return view.getUint8(take(1));
+      case 0xcd:
+        return view.getUint16(take(2));
+      case 0xce:
+        return view.getUint32(take(4));
+      case 0xcf:
+        return int64(view.getBigUint64(take(8)));
+      case 0xd0:
+        return view.getInt8(take(1));
+      case 0xd1:
+        return view.getInt16(take(2));
+      case 0xd2:
+        return view.getInt32(take(4));
+      case 0xd3:
+        return int64(view.getBigInt64(take(8)));
+      case 0xd9:
+        return str(view.getUint8(take(1)));
+      case 0xda:
+        return str(view.getUint16(take(2)));
+      case 0xdb:
+        return str(view.getUint32(take(4)));
+      case 0xdc:
+        return array(view.getUint16(take(2)));
+      case 0xdd:
+        return array(view.getUint32(take(4)));
+      case 0xde:
+        return map(view.getUint16(take(2)));
+      case 0xdf:
+        return map(view.getUint32(take(4)));
+      default:
+        throw new Error(`0x${b.toString(16)} at ${pos - 1} is not standard msgpack data`);
+    }
+  }
+  const value = read();
+  if (pos !== bytes.length) throw new Error(`${bytes.length - pos} trailing bytes`);
+  return value;
+}
+
+const msgpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+
+// ---- A generator of valid StrategyInput, respecting every schema limit ----
+
+/** Text of 1..max UTF-16 units (the unit TypeBox lengths count), any Unicode. */
+const text = (min: number, max: number) =>
+  fc
+    .oneof(fc.string({ unit: "grapheme", maxLength: max }), fc.string({ maxLength: max }))
+    .filter((s) => s.length >= min && s.length <= max);
+const label = text(1, Limits.labelMaxLength);
+const strategyId = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,40}$/);
+const longId = fc.stringMatching(/^[A-Za-z0-9]$/).map((c) => c.repeat(Limits.idMaxLength));
+const paramValue = fc.oneof(
+  // msgpack has no -0 (msgpackr writes it as 0), so a client cannot send one.
+  fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Object.is(d, -0)),
+  fc.integer(),
+  text(0, Limits.paramStringMaxLength),
+  fc.boolean(),
+);
+const params = fc.dictionary(
+  text(1, 64).filter((k) => k !== "__proto__"),
+  paramValue,
+  { maxKeys: 8, noNullPrototype: true },
+);
+const strategyInput: fc.Arbitrary<StrategyInput> = fc.record(
+  {
+    id: fc.oneof({ weight: 9, arbitrary: strategyId }, { weight: 1, arbitrary: longId }),
+    name: text(1, Limits.nameMaxLength),
+    owner: label,
+    description: fc.oneof(text(0, 100), fc.constant("d".repeat(Limits.descriptionMaxLength))),
+    tags: fc.array(text(1, Limits.tagMaxLength), { maxLength: Limits.tagsMax }),
+    family: fc.option(label, { nil: null }),
+    parents: fc.array(strategyId, { maxLength: Limits.parentsMax }),
+    template: fc.option(
+      fc.record(
+        { id: label, version: fc.integer({ min: 1, max: 1_000_000 }), params },
+        { requiredKeys: ["id", "params"] },
+      ),
+      { nil: null },
+    ),
+    venues: fc.array(
+      fc.record(
+        { venue: label, symbols: fc.array(text(1, 64), { maxLength: 6 }), params },
+        { requiredKeys: ["venue", "symbols"] },
+      ),
+      { maxLength: 4 },
+    ),
+    dependencies: fc.array(strategyId, { maxLength: 8 }),
+  },
+  { requiredKeys: ["id", "name", "owner"] },
+);
+const now = fc.oneof(
+  fc.integer({ min: 0, max: 4_102_444_800_000 }),
+  fc.constant(1_767_225_600_123),
+  fc.double({ min: 0, max: 1e13, noNaN: true }),
+);
+
+/** The encoders a client might use for its request: the codec's, and msgpackr's fixed-width maps. */
+const fixedWidthPackr = new Packr({ useRecords: false });
+const clientEncoders = [encode, (v: unknown) => Uint8Array.from(fixedWidthPackr.pack(v))];
+
+/**
+ * Registers `inputs` the way a shard does: validates the register-batch request,
+ * finds each strategy's bytes with the scanner and splices the stored form.
+ */
+function registerBatch(inputs: StrategyInput[], at: number, encodeRequest: (v: unknown) => Uint8Array) {
+  const payload = encodeRequest({ v: 1, cid: "c1", body: { strategies: inputs } });
+  const request = parseRequest(PartitionOps.RegisterBatch, payload);
+  const scanner = new MsgpackScanner(payload);
+  const body = scanner.mapValue(0, "body") as number;
+  const items = scanner.arrayItems(scanner.mapValue(body, "strategies") as number);
+  return items.map(([start, end], i) => {
+    const input = request.body.strategies[i] as StrategyInput;
+    return { input, stored: spliceNewStrategy(payload, start, end, input, at) };
+  });
+}
+
+/** Keys in shuffled order, as a client in another language might write them. */
+const shuffledKeys = (input: StrategyInput, keys: number[]): StrategyInput =>
+  Object.fromEntries(
+    Object.entries(input)
+      .map((entry, i) => ({ entry, key: keys[i % keys.length] ?? 0 }))
+      .sort((a, b) => a.key - b.key)
+      .map(({ entry }) => entry),
+  ) as StrategyInput;
+
+describe("the StrategyInput generator", () => {
+  test("produces only inputs the compiled validator accepts", () => {
+    fc.assert(
+      fc.property(strategyInput, (input) => {
+        expect(() => validateRequest(PartitionOps.Register, { v: 1, body: { strategy: input } })).not.toThrow();
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe("spliceNewStrategy", () => {
+  test("stores exactly newStrategy(input, now), readable by msgpackr and by a strict standard decoder", () => {
+    fc.assert(
+      fc.property(
+        fc.array(strategyInput, { minLength: 1, maxLength: 5 }),
+        fc.array(fc.double({ noNaN: true }), { minLength: 1, maxLength: 10 }),
+        now,
+        fc.constantFrom(...clientEncoders),
+        (inputs, order, at, encodeRequest) => {
+          const sent = inputs.map((input) => shuffledKeys(input, order));
+          const stored = registerBatch(sent, at, encodeRequest);
+          stored.forEach(({ input, stored: bytes }, i) => {
+            // What the shard decoded is what the client sent.
+            expect(input).toEqual(sent[i]);
+            const expected = newStrategy(input, at);
+            expect(new MsgpackScanner(bytes).skip(0)).toBe(bytes.length);
+            expect(strictDecode(bytes)).toEqual(expected);
+            expect(msgpackr.unpack(bytes)).toEqual(expected);
+            expect(decodeStrategy(bytes)).toEqual(expected);
+          });
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  test("fills in every default for a minimal strategy", () => {
+    const [first] = registerBatch([{ id: "s-1", name: "Momentum", owner: "desk-eq" }], 1_700_000_000_000, encode);
+    const stored = strictDecode(first?.stored as Buffer) as Strategy;
+    expect(stored).toEqual({
+      id: "s-1",
+      name: "Momentum",
+      owner: "desk-eq",
+      description: "",
+      tags: [],
+      family: null,
+      parents: [],
+      template: null,
+      venues: [],
+      dependencies: [],
+      version: 1,
+      state: "draft",
+      createdAt: 1_700_000_000_000,
+      updatedAt: 1_700_000_000_000,
+    });
+    expect(Object.keys(stored)).toHaveLength(14);
+  });
+
+  test("keeps explicit nulls and empty values the client sent", () => {
+    const input = { id: "s-2", name: "n", owner: "o", family: null, template: null, tags: [], description: "" };
+    const [first] = registerBatch([input], 5, encode);
+    expect(strictDecode(first?.stored as Buffer)).toEqual(newStrategy(input, 5));
+  });
+
+  test("works on a strategy at any offset of the source (a single register request)", () => {
+    const input: StrategyInput = { id: "s-3", name: "n", owner: "o", tags: ["a"] };
+    const payload = encode({ v: 1, body: { strategy: input } });
+    const request = parseRequest(PartitionOps.Register, payload);
+    const scanner = new MsgpackScanner(payload);
+    const start = scanner.mapValue(scanner.mapValue(0, "body") as number, "strategy") as number;
+    expect(start).toBeGreaterThan(0);
+    const stored = spliceNewStrategy(payload, start, scanner.skip(start), request.body.strategy, 42);
+    expect(strictDecode(stored)).toEqual(newStrategy(input, 42));
+  });
+
+  test("a strategy map that repeats a key is MALFORMED", () => {
+    // {"id": "a", "name": "x", "owner": "o", "name": "y"}: msgpackr keeps the last name.
+    const strategyMap = Buffer.from(
+      "84 a26964 a161 a46e616d65 a178 a56f776e6572 a16f a46e616d65 a179".replace(/ /g, ""),
+      "hex",
+    );
+    const payload = Buffer.concat([
+      Buffer.from(encode({ v: 1, body: { strategies: [] } })).subarray(0, -1),
+      Uint8Array.of(0x91),
+      strategyMap,
+    ]);
+    const request = parseRequest(PartitionOps.RegisterBatch, payload);
+    expect(request.body.strategies).toEqual([{ id: "a", name: "y", owner: "o" }]);
+    const scanner = new MsgpackScanner(payload);
+    const [range] = scanner.arrayItems(scanner.mapValue(scanner.mapValue(0, "body") as number, "strategies") as number);
+    const [start, end] = range as [number, number, number];
+    let thrown: unknown;
+    try {
+      spliceNewStrategy(payload, start, end, request.body.strategies[0] as StrategyInput, 1);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(ValidationError);
+    expect(thrown).toMatchObject({ code: ErrorCodes.Malformed, retryable: false, details: { id: "a" } });
+  });
+
+  test("a strategy that is not a map is MALFORMED", () => {
+    const bytes = encode(["id", "a"]);
+    expect(() => spliceNewStrategy(bytes, 0, bytes.length, { id: "a", name: "n", owner: "o" }, 1)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.Malformed }),
+    );
+  });
+});
+
+describe("checkStrategyMap", () => {
+  test("returns where the map's first entry starts, for any map width", () => {
+    const input = { id: "a", name: "n", owner: "o" };
+    const plain = encode(input);
+    expect(checkStrategyMap(plain, 0, plain.length, input)).toBe(1);
+    const wide = fixedWidthPackr.pack(input);
+    expect(checkStrategyMap(wide, 0, wide.length, input)).toBe(3);
+    const shifted = Buffer.concat([Uint8Array.of(0xc0, 0xc0), encode(input)]);
+    expect(checkStrategyMap(shifted, 2, shifted.length, input)).toBe(3);
+  });
+
+  test("a map with more entries than the decoded input has keys (a repeated key) is MALFORMED", () => {
+    const input = { id: "a", name: "n", owner: "o" };
+    const repeated = Buffer.from("84a26964a161a46e616d65a16ea56f776e6572a16fa46e616d65a16e", "hex");
+    expect(() => checkStrategyMap(repeated, 0, repeated.length, input)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.Malformed, details: { id: "a" } }),
+    );
+    expect(() => checkStrategyMap(encode([1]), 0, 2, input)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.Malformed }),
+    );
+  });
+});
+
+describe("encodeStrategy / decodeStrategy", () => {
+  test("round-trip every stored strategy, in standard msgpack", () => {
+    fc.assert(
+      fc.property(strategyInput, now, fc.integer({ min: 1, max: 1000 }), (input, at, version) => {
+        const strategy: Strategy = { ...newStrategy(input, at), version, state: "retired", updatedAt: at + 1 };
+        const bytes = encodeStrategy(strategy);
+        expect(decodeStrategy(bytes)).toEqual(strategy);
+        expect(strictDecode(bytes)).toEqual(strategy);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  test("encodeStrategy returns an owned copy", () => {
+    const a = encodeStrategy(newStrategy({ id: "a", name: "n", owner: "o" }, 1));
+    const copy = Buffer.from(a);
+    encodeStrategy(newStrategy({ id: "b", name: "m", owner: "p" }, 2));
+    expect(a).toEqual(copy);
+  });
+
+  test("spliced and encoded stored forms decode to the same strategy", () => {
+    const input: StrategyInput = { id: "a", name: "n", owner: "o" };
+    const [first] = registerBatch([input], 7, encode);
+    expect(decodeStrategy(first?.stored as Buffer)).toEqual(decodeStrategy(encodeStrategy(newStrategy(input, 7))));
+  });
+});
