@@ -17,6 +17,7 @@ import {
   ErrorCodes,
   encode,
   encodeRecords,
+  errorFromWire,
   Limits,
   type PartitionOp,
   PartitionOps,
@@ -26,6 +27,8 @@ import {
   type Strategy,
   type StrategyInput,
   type StrategyPatch,
+  type StratregError,
+  toStratregError,
   ValidationError,
 } from "@stratreg/protocol";
 import { callWithRetry, DEFAULT_RETRY, type RetryPolicy } from "./call.js";
@@ -53,11 +56,21 @@ export interface CallOptions {
 /** Result of a register-batch for one partition. */
 export type RegisterBatchResult = ReplyBodies[typeof PartitionOps.RegisterBatch];
 
-/** A strategy a bulk registration turned away. */
+/** A strategy a bulk registration turned away (e.g. ALREADY_EXISTS). */
 export interface Rejection {
+  /** Position in the array given to registerMany. */
+  index: number;
   id: string;
-  code: string;
-  message: string;
+  error: StratregError;
+}
+
+/** A batch of a bulk registration that failed as a whole: none of its strategies was registered. */
+export interface FailedBatch {
+  /** Positions, in the array given to registerMany, of the strategies of the batch. */
+  indexes: number[];
+  error: StratregError;
+  /** Position of the strategy the error names (e.g. the invalid one), when it names one. */
+  culprit?: number;
 }
 
 /** Options of {@link StratregClient.registerMany}. */
@@ -74,10 +87,15 @@ export interface RegisterManyOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Result of a bulk registration. */
+/**
+ * Result of a bulk registration: every strategy given is registered, rejected,
+ * or in a failed batch (`registered + rejected.length + Σ failed[].indexes.length`
+ * is the number given).
+ */
 export interface RegisterManyResult {
   registered: number;
   rejected: Rejection[];
+  failed: FailedBatch[];
 }
 
 /** A page of one partition, in id order. */
@@ -163,47 +181,67 @@ export class StratregClient {
   }
 
   /**
-   * registerBatch, splitting the batch in halves while it is too large for one
-   * NATS message (the shard's log entry is somewhat larger than the request).
+   * Registers `indexes` of `all` (one partition) and accounts for each strategy in
+   * `result`. A batch too large for one message is split in halves; a batch that
+   * fails as a whole is recorded in `failed` and does not stop the others.
    */
-  private async registerFitting(
-    strategies: StrategyInput[],
+  private async registerAccounted(
+    all: StrategyInput[],
+    indexes: number[],
     options: CallOptions & { encoding?: Encoding },
-    indexBase: number,
-  ): Promise<RegisterBatchResult> {
+    result: RegisterManyResult,
+  ): Promise<void> {
+    const batch = indexes.map((i) => all[i] as StrategyInput);
     try {
-      const reply = await this.registerBatch(strategies, options);
-      return { ...reply, rejected: reply.rejected.map((r) => ({ ...r, index: r.index + indexBase })) };
+      const reply = await this.registerBatch(batch, options);
+      result.registered += reply.registered;
+      for (const r of reply.rejected) {
+        result.rejected.push({ index: indexes[r.index] ?? -1, id: r.id, error: errorFromWire(r.error) });
+      }
     } catch (err) {
-      if (!(err instanceof ValidationError && err.code === ErrorCodes.PayloadTooLarge) || strategies.length < 2)
-        throw err;
-      const half = Math.ceil(strategies.length / 2);
-      const a = await this.registerFitting(strategies.slice(0, half), options, indexBase);
-      const b = await this.registerFitting(strategies.slice(half), options, indexBase + half);
-      return { registered: a.registered + b.registered, rejected: [...a.rejected, ...b.rejected] };
+      const error = toStratregError(err);
+      if (error.code === ErrorCodes.PayloadTooLarge && indexes.length > 1) {
+        const half = Math.ceil(indexes.length / 2);
+        await this.registerAccounted(all, indexes.slice(0, half), options, result);
+        await this.registerAccounted(all, indexes.slice(half), options, result);
+        return;
+      }
+      const failed: FailedBatch = { indexes, error };
+      const named = /^body\.strategies\[(\d+)\]/.exec(error.field ?? "");
+      const culprit = named === null ? undefined : indexes[Number(named[1])];
+      if (culprit !== undefined) failed.culprit = culprit;
+      result.failed.push(failed);
     }
   }
 
   /**
    * Registers any number of strategies: groups them by partition, sends batches
-   * of up to `batchSize` (each one log entry), `concurrency` at a time.
+   * of up to `batchSize` (each one log entry), `concurrency` at a time. A failed
+   * batch does not stop the others; see {@link RegisterManyResult}.
    */
   async registerMany(strategies: StrategyInput[], options: RegisterManyOptions = {}): Promise<RegisterManyResult> {
     const batchSize = Math.min(options.batchSize ?? Limits.batchMax, Limits.batchMax);
-    const byPartition = this.groupByPartition(strategies, (s) => s.id);
-    const batches: StrategyInput[][] = [];
+    const byPartition = this.groupByPartition(
+      strategies.map((_, i) => i),
+      (i) => (strategies[i] as StrategyInput).id,
+    );
+    const batches: number[][] = [];
     for (const group of byPartition.values()) {
       for (let i = 0; i < group.length; i += batchSize) batches.push(group.slice(i, i + batchSize));
     }
-    const result: RegisterManyResult = { registered: 0, rejected: [] };
+    const result: RegisterManyResult = { registered: 0, rejected: [], failed: [] };
     let done = 0;
     await this.pool(batches, options.concurrency ?? 16, async (batch) => {
-      const reply = await this.registerFitting(batch, { timeoutMs: options.timeoutMs, encoding: options.encoding }, 0);
-      result.registered += reply.registered;
-      for (const r of reply.rejected) result.rejected.push({ id: r.id, code: r.error.code, message: r.error.message });
+      await this.registerAccounted(
+        strategies,
+        batch,
+        { timeoutMs: options.timeoutMs, encoding: options.encoding },
+        result,
+      );
       done += batch.length;
       options.onProgress?.(done, strategies.length);
     });
+    result.rejected.sort((a, b) => a.index - b.index);
     return result;
   }
 

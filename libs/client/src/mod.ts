@@ -9,6 +9,7 @@ export {
   type ErrorCode,
   ErrorCodes,
   NotFoundError,
+  type ShardStatus,
   type Strategy,
   type StrategyInput,
   type StrategyPatch,
@@ -17,10 +18,12 @@ export {
   UnavailableError,
   ValidationError,
 } from "@stratreg/protocol";
+export { type ClusterStatus, clusterStatus, shardStatuses } from "./admin.js";
 export { DEFAULT_RETRY, type RetryPolicy } from "./call.js";
 export {
   type CallOptions,
   type ClientOptions,
+  type FailedBatch,
   type ListPage,
   type RegisterBatchResult,
   type RegisterManyOptions,

@@ -81,8 +81,9 @@ export class PartitionEndpoints {
 
   private handle(partition: Partition, msg: Msg): void {
     const op = msg.subject.slice(msg.subject.lastIndexOf(".") + 1);
-    this.counters.count(op);
-    const handler = HANDLERS[op];
+    const handler = Object.hasOwn(HANDLERS, op) ? HANDLERS[op] : undefined;
+    // Count by known operation only: arbitrary subjects must not grow the counters.
+    this.counters.count(handler === undefined ? "unknown" : op);
     try {
       if (handler === undefined) {
         throw new ValidationError(ErrorCodes.UnknownOperation, `no operation ${JSON.stringify(op)}`, {

@@ -11,6 +11,7 @@ import {
   type ClusterConfig,
   type ClusterSubjects,
   clusterSubjects,
+  compileValidators,
   DEFAULT_PARTITIONS,
   ErrorCodes,
   partitionsOwnedBy,
@@ -48,6 +49,8 @@ export class Shard {
   private service: Service | undefined;
   private reconcileTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
+  /** Past the join grace: claiming partitions. */
+  private ready = false;
 
   private constructor(
     readonly config: ShardConfig,
@@ -60,7 +63,7 @@ export class Shard {
   /** Connects, checks the server, joins the cluster and starts claiming partitions. */
   static async start(config: ShardConfig, logger: Logger): Promise<Shard> {
     const nc = await connect({
-      servers: config.natsUrl,
+      servers: config.natsUrl.split(","),
       name: `stratreg-shard/${config.member}`,
       user: config.natsUser,
       pass: config.natsPassword,
@@ -84,6 +87,7 @@ export class Shard {
       });
       const js = jetstream(nc);
       const subjects = clusterSubjects(config.cluster);
+      compileValidators();
       const cluster = await ensureClusterConfig(
         js,
         subjects,
@@ -152,6 +156,11 @@ export class Shard {
       },
       () => this.reconcile(),
       (instance) => {
+        if (this.ready) {
+          // We were here first: the newcomer hears us during its join grace and stops.
+          logger.error({ instance }, `another process claims member id ${config.member}; it should stop`);
+          return;
+        }
         logger.fatal({ instance }, `another process is running as member ${config.member}; stopping`);
         void this.stop().finally(() => process.exit(2));
       },
@@ -167,6 +176,8 @@ export class Shard {
       "shard joined; listening for peers",
     );
     await new Promise((resolve) => setTimeout(resolve, config.joinGraceMs));
+    if (this.stopping !== undefined) return;
+    this.ready = true;
     this.reconcile();
     // Re-steer periodically too: a partition released while we wanted it back gets picked up again.
     this.reconcileTimer = setInterval(() => this.reconcile(), config.heartbeatMs);

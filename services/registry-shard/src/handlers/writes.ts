@@ -6,6 +6,7 @@
 import {
   type BatchRejection,
   ConflictError,
+  checkStrategyMap,
   decodeStrategy,
   Encodings,
   ErrorCodes,
@@ -32,20 +33,32 @@ import type { Partition } from "../partition.js";
 import { checkPartition } from "./reads.js";
 import { okReply, strategyReply } from "./reply.js";
 
-/** Byte ranges of the strategies inside a standard-msgpack request, found without decoding them again. */
-function strategyRanges(payload: Uint8Array, path: "strategy" | "strategies"): Array<[number, number]> {
+/**
+ * Byte ranges of the strategies inside a standard-msgpack request, found without
+ * decoding them again; each must be a map that decoded to `inputs[i]`.
+ */
+function strategyRanges(
+  payload: Uint8Array,
+  path: "strategy" | "strategies",
+  inputs: StrategyInput[],
+): Array<[number, number, number]> {
+  let ranges: Array<[number, number, number]>;
   try {
     const scanner = new MsgpackScanner(payload);
     const body = scanner.mapValue(0, "body");
     const at = body === undefined ? undefined : scanner.mapValue(body, path);
     if (at === undefined) throw new MsgpackScanError(`body.${path} not found`);
-    return path === "strategy" ? [[at, scanner.skip(at)]] : scanner.arrayItems(at);
+    ranges = path === "strategy" ? [[at, scanner.skip(at), scanner.mapEntries]] : scanner.arrayItems(at);
   } catch (err) {
     throw new ValidationError(ErrorCodes.Malformed, `strategies must be standard msgpack: ${(err as Error).message}`, {
       cause: err,
       field: `body.${path}`,
     });
   }
+  ranges.forEach(([start, end, entries], i) => {
+    checkStrategyMap(payload, start, end, inputs[i] as StrategyInput, entries);
+  });
+  return ranges;
 }
 
 /** The reply a command got when its log entry was written, rebuilt from the entry. */
@@ -93,14 +106,14 @@ export function register(partition: Partition, payload: Uint8Array): Promise<Uin
   const request = parseRequest(PartitionOps.Register, payload);
   const input = request.body.strategy;
   checkPartition(partition, input.id, "body.strategy.id");
-  const [range] = strategyRanges(payload, "strategy");
+  const [range] = strategyRanges(payload, "strategy", [input]);
   if (range === undefined) throw new ValidationError(ErrorCodes.Malformed, "body.strategy not found");
   return partition.write(async () => {
     const earlier = await replayed(partition, request.cid);
     if (earlier !== undefined) return earlier;
     if (partition.store.has(input.id)) throw alreadyExists(input.id);
     const now = Date.now();
-    const record = spliceNewStrategy(payload, range[0], range[1], input, now);
+    const record = spliceNewStrategy(payload, range[0], range[1], input, now, range[2]);
     const entry = entryOf(partition, LogOps.Register, request.cid, now);
     entry.ids.push(input.id);
     entry.recs.push(record);
@@ -124,7 +137,7 @@ export function registerBatch(
   inputs.forEach((input, i) => {
     checkPartition(partition, input.id, `body.strategies[${i}].id`);
   });
-  const ranges = records ? undefined : strategyRanges(payload, "strategies");
+  const ranges = records ? undefined : strategyRanges(payload, "strategies", inputs);
   return partition.write(async () => {
     const earlier = await replayed(partition, request.cid);
     if (earlier !== undefined) return earlier;
@@ -143,7 +156,7 @@ export function registerBatch(
       entry.recs.push(
         range === undefined
           ? encodeStrategy(newStrategy(input, now))
-          : spliceNewStrategy(payload, range[0], range[1], input, now),
+          : spliceNewStrategy(payload, range[0], range[1], input, now, range[2]),
       );
     });
     if (rejected.length > 0) entry.rejected = rejected;

@@ -1,0 +1,270 @@
+/**
+ * npm run bench [-- --json FILE] [--quick] [--memory-strategies N]
+ *
+ * Starts a nats-server, 4 registry shards and a raw echo responder, then
+ * measures each registry figure beside its raw NATS baseline on the same
+ * server in the same run, and prints a table (ratios are what to compare on a
+ * shared, noisy machine).
+ */
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { DiscardPolicy, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
+import { connect, headers } from "@nats-io/transport-node";
+import { clusterStatus, StratregClient } from "@stratreg/client";
+import { ShardSupervisor } from "@stratreg/launcher";
+import { requireNatsServer, startNatsServer } from "@stratreg/natsd";
+import { decode, ENCODING_HEADER, Encodings, encode, PartitionOps, type Reply } from "@stratreg/protocol";
+import { type EncodedBatch, encodedBatches } from "./batches.js";
+import { decodeComparison } from "./decode.js";
+import { closedLoop, drain, type LoopResult } from "./loop.js";
+
+const { values } = parseArgs({
+  options: {
+    json: { type: "string" },
+    quick: { type: "boolean", default: false },
+    "memory-strategies": { type: "string" },
+    shards: { type: "string", default: "4" },
+  },
+});
+const quick = values.quick === true;
+const SHARDS = Number(values.shards);
+const PARTITIONS = 256;
+const CLUSTER = "bench";
+const GET_SECONDS = quick ? 2 : 5;
+const C1_SECONDS = quick ? 2 : 4;
+const REG_BATCHES = quick ? 40 : 200;
+const REG_CONCURRENCY = 32;
+const MEMORY_STRATEGIES = Number(values["memory-strategies"] ?? (quick ? 100_000 : 1_000_000));
+
+const say = (line: string) => process.stderr.write(`${line}\n`);
+const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
+
+async function main() {
+  const server = await startNatsServer({ bin: requireNatsServer() });
+  say(`nats-server ${server.version} on ${server.url}`);
+  const supervisor = new ShardSupervisor(
+    {
+      ...process.env,
+      NATS_URL: server.url,
+      STRATREG_CLUSTER: CLUSTER,
+      STRATREG_PARTITIONS: String(PARTITIONS),
+      LOG_LEVEL: "warn",
+    },
+    `${server.storeDir}/logs`,
+    say,
+  );
+  for (let i = 1; i <= SHARDS; i++) supervisor.start(`bench-shard-${i}`);
+  const echo = spawn(
+    process.execPath,
+    [fileURLToPath(new URL("./echo.js", import.meta.url)), server.url, "bench.echo", "420"],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  await new Promise<void>((resolve) => echo.stdout?.once("data", () => resolve()));
+
+  const nc = await connect({ servers: server.url, name: "bench" });
+  try {
+    const client = await StratregClient.connect(nc, { cluster: CLUSTER, timeoutMs: 30_000 });
+    for (;;) {
+      const status = await clusterStatus(nc, CLUSTER, PARTITIONS, 300);
+      if (status.shards.length === SHARDS && status.unserved.length === 0 && status.contested.length === 0) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    say(`${SHARDS} shards serving ${PARTITIONS} partitions`);
+    const baseline = await clusterStatus(nc, CLUSTER, PARTITIONS, 300);
+    const rssBefore = baseline.shards.reduce((n, s) => n + s.rss, 0);
+
+    // --- batch registration: registry (maps, records) beside a raw JetStream append of the same bytes
+    const jsm = await jetstreamManager(nc);
+    const js = jetstream(nc);
+    await jsm.streams.add({
+      name: "bench-raw",
+      subjects: ["bench.raw.*"],
+      storage: StorageType.File,
+      discard: DiscardPolicy.Old,
+    });
+    const registerRun = async (batches: EncodedBatch[], records: boolean) => {
+      const h = records ? headers() : undefined;
+      h?.set(ENCODING_HEADER, Encodings.Records);
+      let rejected = 0;
+      const seconds = await drain(batches, REG_CONCURRENCY, async (b) => {
+        const msg = await nc.request(client.subjects.partition(b.partition, PartitionOps.RegisterBatch), b.payload, {
+          timeout: 60_000,
+          headers: h,
+        });
+        const reply = decode(msg.data) as Reply<{ registered: number }>;
+        if (!reply.ok) throw new Error(`register-batch failed: ${reply.error.code} ${reply.error.message}`);
+        rejected += b.count - reply.body.registered;
+      });
+      if (rejected > 0) throw new Error(`${rejected} strategies were rejected`);
+      return seconds;
+    };
+    const rawRun = (batches: EncodedBatch[]) =>
+      drain(batches, REG_CONCURRENCY, (b) => js.publish(`bench.raw.${b.partition}`, b.payload, { timeout: 60_000 }));
+
+    say(`encoding ${REG_BATCHES} batches of 1000 (maps and records)…`);
+    const mapBatches = encodedBatches("bm", PARTITIONS, REG_BATCHES, 1000, false);
+    const recordBatches = encodedBatches("br", PARTITIONS, REG_BATCHES, 1000, true);
+    const strategiesPerRun = REG_BATCHES * 1000;
+    say("raw JetStream append…");
+    const rawSeconds = await rawRun(mapBatches);
+    say("register-batch, standard msgpack…");
+    const mapSeconds = await registerRun(mapBatches, false);
+    say("register-batch, record encoding…");
+    const recordSeconds = await registerRun(recordBatches, true);
+    const rawRecordSeconds = await rawRun(recordBatches);
+
+    // --- get: c1 latency and c256 throughput, beside a raw echo
+    const ids = registeredIds(mapBatches, 10_000);
+    const request = encode({ v: 1, body: { id: "bm-000000" } });
+    say("get c1…");
+    const echoC1 = await closedLoop(1, C1_SECONDS, () => nc.request("bench.echo", request));
+    const getC1 = await closedLoop(1, C1_SECONDS, (_w, i) => client.get(ids[i % ids.length] as string));
+    say("get c256…");
+    const echoC256 = await closedLoop(256, GET_SECONDS, () => nc.request("bench.echo", request, { timeout: 10_000 }));
+    const getC256 = await closedLoop(256, GET_SECONDS, (w, i) =>
+      client.get(ids[(w * 7919 + i) % ids.length] as string, { timeoutMs: 10_000 }),
+    );
+
+    // --- memory: fill to MEMORY_STRATEGIES and read each shard's resident set
+    const registeredSoFar = 2 * strategiesPerRun;
+    const fill = Math.max(0, Math.ceil((MEMORY_STRATEGIES - registeredSoFar) / 1000));
+    say(`filling to ${fmt(registeredSoFar + fill * 1000)} strategies for the memory figure…`);
+    for (let done = 0; done < fill; done += 100) {
+      const chunk = encodedBatches(`fill${done}`, PARTITIONS, Math.min(100, fill - done), 1000, false);
+      await registerRun(chunk, false);
+    }
+    await new Promise((r) => setTimeout(r, 3000));
+    const after = await clusterStatus(nc, CLUSTER, PARTITIONS, 500);
+    const rssAfter = after.shards.reduce((n, s) => n + s.rss, 0);
+    const heapAfter = after.shards.reduce((n, s) => n + s.heapUsed, 0);
+    const decodeFigures = decodeComparison();
+
+    const results = {
+      machine: {
+        cpus: (await import("node:os")).cpus().length,
+        node: process.version,
+        natsServer: server.version,
+        shards: SHARDS,
+        quick,
+      },
+      getC1: { registry: getC1, rawEcho: echoC1 },
+      getC256: { registry: getC256, rawEcho: echoC256, ratio: getC256.perSecond / echoC256.perSecond },
+      registration: {
+        strategiesPerRun,
+        batchSize: 1000,
+        concurrency: REG_CONCURRENCY,
+        mapsPerSecond: strategiesPerRun / mapSeconds,
+        recordsPerSecond: strategiesPerRun / recordSeconds,
+        rawJetStreamPerSecond: strategiesPerRun / rawSeconds,
+        rawJetStreamRecordsBytesPerSecond: strategiesPerRun / rawRecordSeconds,
+        batchBytesMaps: mapBatches[0]?.payload.length,
+        batchBytesRecords: recordBatches[0]?.payload.length,
+      },
+      decode: decodeFigures,
+      memory: {
+        strategies: after.strategies,
+        rssBytes: rssAfter,
+        rssBaselineBytes: rssBefore,
+        bytesPerStrategy: (rssAfter - rssBefore) / after.strategies,
+        heapBytesPerStrategy: heapAfter / after.strategies,
+      },
+    };
+    printTable(results);
+    if (values.json !== undefined) {
+      writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);
+      say(`figures written to ${values.json}`);
+    }
+  } finally {
+    await nc.close().catch(() => undefined);
+    echo.kill("SIGTERM");
+    await supervisor.stopAll();
+    await server.stop();
+  }
+}
+
+/** Up to `count` ids registered by `batches`, spread over all of them. */
+function registeredIds(batches: EncodedBatch[], count: number): string[] {
+  const perBatch = Math.ceil(count / batches.length);
+  const ids: string[] = [];
+  for (const batch of batches) {
+    const { strategies } = (decode(batch.payload) as { body: { strategies: Array<{ id: string }> } }).body;
+    for (const s of strategies.slice(0, perBatch)) ids.push(s.id);
+  }
+  return ids.slice(0, count);
+}
+
+function row(name: string, registry: string, raw: string, ratio: string): string {
+  return `| ${name.padEnd(44)} | ${registry.padStart(16)} | ${raw.padStart(16)} | ${ratio.padStart(7)} |`;
+}
+
+function printTable(r: {
+  getC1: { registry: LoopResult; rawEcho: LoopResult };
+  getC256: { registry: LoopResult; rawEcho: LoopResult; ratio: number };
+  registration: {
+    mapsPerSecond: number;
+    recordsPerSecond: number;
+    rawJetStreamPerSecond: number;
+    rawJetStreamRecordsBytesPerSecond: number;
+  };
+  decode: { mapsPerSecond: number; recordsPerSecond: number };
+  memory: { strategies: number; bytesPerStrategy: number; heapBytesPerStrategy: number };
+}) {
+  const out = [
+    row("figure", "registry", "raw NATS", "ratio"),
+    row("---", "---", "---", "---"),
+    row(
+      "get c1 p50 (µs)",
+      fmt(r.getC1.registry.p50Us),
+      fmt(r.getC1.rawEcho.p50Us),
+      fmt(r.getC1.registry.p50Us / r.getC1.rawEcho.p50Us, 2),
+    ),
+    row(
+      "get c1 p99 (µs)",
+      fmt(r.getC1.registry.p99Us),
+      fmt(r.getC1.rawEcho.p99Us),
+      fmt(r.getC1.registry.p99Us / r.getC1.rawEcho.p99Us, 2),
+    ),
+    row(
+      "get c256 throughput (req/s)",
+      fmt(r.getC256.registry.perSecond),
+      fmt(r.getC256.rawEcho.perSecond),
+      fmt(r.getC256.ratio, 2),
+    ),
+    row(
+      "get c256 p99 (µs)",
+      fmt(r.getC256.registry.p99Us),
+      fmt(r.getC256.rawEcho.p99Us),
+      fmt(r.getC256.registry.p99Us / r.getC256.rawEcho.p99Us, 2),
+    ),
+    row(
+      "register-batch, maps (strategies/s)",
+      fmt(r.registration.mapsPerSecond),
+      fmt(r.registration.rawJetStreamPerSecond),
+      fmt(r.registration.mapsPerSecond / r.registration.rawJetStreamPerSecond, 2),
+    ),
+    row(
+      "register-batch, records (strategies/s)",
+      fmt(r.registration.recordsPerSecond),
+      fmt(r.registration.rawJetStreamRecordsBytesPerSecond),
+      fmt(r.registration.recordsPerSecond / r.registration.rawJetStreamRecordsBytesPerSecond, 2),
+    ),
+    row(
+      "decode 1000-strategy batch (strategies/s)",
+      `${fmt(r.decode.recordsPerSecond)} rec`,
+      `${fmt(r.decode.mapsPerSecond)} maps`,
+      fmt(r.decode.recordsPerSecond / r.decode.mapsPerSecond, 2),
+    ),
+    row(`memory, ${fmt(r.memory.strategies)} strategies (RSS B/strategy)`, fmt(r.memory.bytesPerStrategy), "", ""),
+    row("memory (JS heap B/strategy)", fmt(r.memory.heapBytesPerStrategy), "", ""),
+  ];
+  process.stdout.write(`${out.join("\n")}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,62 @@
+/**
+ * Realistic sample strategies for the demo and the benchmarks: families of
+ * momentum, mean-reversion, carry and market-making strategies on several
+ * venues, with lineage, templates and parameters.
+ */
+import type { StrategyInput } from "@stratreg/protocol";
+
+const FAMILIES = [
+  { family: "momentum", template: "momentum-breakout", params: ["lookback", "entryZ", "exitZ"] },
+  { family: "mean-reversion", template: "bollinger-revert", params: ["window", "bandWidth", "stopLoss"] },
+  { family: "carry", template: "fx-carry", params: ["rebalanceDays", "maxLeverage", "volTarget"] },
+  { family: "market-making", template: "inventory-mm", params: ["spreadBps", "maxInventory", "skew"] },
+] as const;
+const VENUES = [
+  { venue: "XNAS", symbols: ["AAPL", "MSFT", "NVDA"] },
+  { venue: "XLON", symbols: ["VOD", "BP."] },
+  { venue: "BINANCE", symbols: ["BTCUSDT", "ETHUSDT"] },
+  { venue: "CME", symbols: ["ES", "NQ", "CL"] },
+] as const;
+const OWNERS = ["quant-alpha", "quant-beta", "systematic-fx", "crypto-desk"] as const;
+
+/** Deterministic pseudo-random numbers (mulberry32), so runs are comparable. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The id of the `i`-th sample strategy under `prefix`. */
+export function sampleId(prefix: string, i: number): string {
+  return `${prefix}-${i.toString(36).padStart(6, "0")}`;
+}
+
+/** The `i`-th sample strategy under `prefix` (deterministic: the same `i` gives the same strategy). */
+export function sampleStrategy(prefix: string, i: number): StrategyInput {
+  const next = random(Math.imul(i + 1, 0x9e3779b1));
+  const kind = FAMILIES[i % FAMILIES.length] as (typeof FAMILIES)[number];
+  const venue = VENUES[Math.floor(next() * VENUES.length)] as (typeof VENUES)[number];
+  const params: Record<string, number> = {};
+  for (const name of kind.params) params[name] = Math.round(next() * 1000) / 10;
+  return {
+    id: sampleId(prefix, i),
+    name: `${kind.family} ${venue.venue} #${i}`,
+    owner: OWNERS[i % OWNERS.length] as string,
+    description: `${kind.template} on ${venue.venue}, generated sample ${i}`,
+    tags: [kind.family, venue.venue.toLowerCase(), i % 2 === 0 ? "intraday" : "swing"],
+    family: kind.family,
+    parents: i >= FAMILIES.length && i % 3 === 0 ? [sampleId(prefix, i - FAMILIES.length)] : [],
+    template: { id: kind.template, version: 1 + (i % 3), params },
+    venues: [{ venue: venue.venue, symbols: [...venue.symbols] }],
+  };
+}
+
+/** `count` sample strategies with ids `sampleId(prefix, 0…count-1)`. */
+export function sampleStrategies(count: number, prefix: string): StrategyInput[] {
+  return Array.from({ length: count }, (_, i) => sampleStrategy(prefix, i));
+}

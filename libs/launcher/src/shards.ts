@@ -1,0 +1,82 @@
+/**
+ * Runs registry shards as child processes: logs to files, restarts a shard that
+ * dies unexpectedly, stops them all gracefully.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+
+const RESTART_DELAY_MS = 1000;
+const STOP_GRACE_MS = 10_000;
+
+/** Where the shard entry point is, as installed in this workspace. */
+export function shardEntry(): string {
+  const require = createRequire(import.meta.url);
+  return require.resolve("@stratreg/registry-shard/main");
+}
+
+interface Running {
+  member: string;
+  child: ChildProcess;
+  log: WriteStream;
+}
+
+export class ShardSupervisor {
+  private readonly running = new Map<string, Running>();
+  private stopping = false;
+
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly logDir: string,
+    private readonly say: (line: string) => void,
+  ) {
+    mkdirSync(logDir, { recursive: true });
+  }
+
+  /** Starts shard `member`. */
+  start(member: string): void {
+    const log = createWriteStream(join(this.logDir, `${member}.log`), { flags: "a" });
+    const child = spawn(process.execPath, [shardEntry()], {
+      env: { ...this.env, STRATREG_MEMBER_ID: member },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout?.pipe(log, { end: false });
+    child.stderr?.pipe(log, { end: false });
+    this.running.set(member, { member, child, log });
+    child.on("exit", (code, signal) => {
+      log.end();
+      if (this.stopping) return;
+      this.say(
+        `shard ${member} exited (${signal ?? `code ${code}`}); restarting in ${RESTART_DELAY_MS} ms — see ${join(this.logDir, `${member}.log`)}`,
+      );
+      setTimeout(() => {
+        if (!this.stopping) this.start(member);
+      }, RESTART_DELAY_MS);
+    });
+  }
+
+  /** Process ids of the running shards. */
+  pids(): Record<string, number | undefined> {
+    return Object.fromEntries([...this.running.values()].map((r) => [r.member, r.child.pid]));
+  }
+
+  /** SIGTERM to every shard (they drain and hand over), SIGKILL to any still running after a grace period. */
+  async stopAll(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(
+      [...this.running.values()].map(
+        ({ child }) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            const timer = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
+            child.once("exit", () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            child.kill("SIGTERM");
+          }),
+      ),
+    );
+  }
+}
