@@ -1,0 +1,123 @@
+/** `stratreg import` end to end: the built CLI against real shards on a real nats-server. */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { uniqueClusterName } from "@stratreg/testkit";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { ImportSummary } from "./import/summary.js";
+import { runCli, startCluster, type TestCluster } from "./testing/cli.js";
+
+let cluster: TestCluster;
+let dir: string;
+
+function strategy(id: string) {
+  return { id, name: `Strategy ${id}`, owner: "quant-desk", tags: ["import-test"] };
+}
+
+function jsonl(lines: Array<string | object>): string {
+  return `${lines.map((line) => (typeof line === "string" ? line : JSON.stringify(line))).join("\n")}\n`;
+}
+
+beforeAll(async () => {
+  cluster = await startCluster(inject("natsUrl"), uniqueClusterName("cli-import"), 2, 16);
+  dir = await mkdtemp(join(tmpdir(), "stratreg-cli-import-"));
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+});
+
+describe("stratreg import", () => {
+  const goodIds = Array.from({ length: 300 }, (_, i) => `good-${i}`);
+
+  it("registers every line of a clean file and prints a summary", async () => {
+    const file = join(dir, "good.jsonl");
+    await writeFile(file, jsonl(goodIds.map(strategy)));
+    const run = await runCli(["import", file, "--batch-size", "50"], cluster.env);
+    expect(run.stderr).not.toMatch(/error/);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/imported .*good\.jsonl: 300 lines in [\d.]+ s \([\d,]+ strategies\/s\)/);
+    expect(run.stdout).toMatch(/registered: +300\n/);
+    expect(run.stdout).toMatch(/already registered: +0\n/);
+    expect(run.stdout).toMatch(/invalid lines: +0\n/);
+    expect(run.stdout).toMatch(/other failures: +0\n/);
+
+    const get = await runCli(["get", "good-0", "good-299", "--json"], cluster.env);
+    expect(get.code).toBe(0);
+    const strategies = get.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { id: string; name: string; version: number; state: string });
+    expect(strategies.map((s) => [s.id, s.name, s.version, s.state])).toEqual([
+      ["good-0", "Strategy good-0", 1, "draft"],
+      ["good-299", "Strategy good-299", 1, "draft"],
+    ]);
+  });
+
+  it("counts a re-import as already registered and succeeds", async () => {
+    const run = await runCli(["import", join(dir, "good.jsonl"), "--json"], cluster.env);
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout) as ImportSummary;
+    expect(summary).toMatchObject({ lines: 300, registered: 0, alreadyRegistered: 300, invalid: 0, failed: 0 });
+    expect(summary.problems).toEqual([]);
+  });
+
+  it("reports bad JSON and invalid strategies by line number, registers the rest, and exits 1", async () => {
+    const file = join(dir, "mixed.jsonl");
+    const fresh = Array.from({ length: 120 }, (_, i) => strategy(`mixed-${i}`));
+    await writeFile(
+      file,
+      jsonl([
+        strategy("mixed-a"),
+        strategy("good-5"), // registered by the first test
+        "{this is not json",
+        strategy("mixed-b"),
+        { ...strategy("mixed-unknown"), colour: "red" },
+        "",
+        { ...strategy("mixed-bad-name"), name: "" },
+        ...fresh,
+      ]),
+    );
+    const run = await runCli(["import", file, "--json", "--concurrency", "4"], cluster.env);
+    expect(run.code).toBe(1);
+    const summary = JSON.parse(run.stdout) as ImportSummary;
+    expect(summary).toMatchObject({ lines: 127, registered: 122, alreadyRegistered: 1, invalid: 3, failed: 0 });
+    expect(summary.problems.map((p) => [p.line, p.code, p.field])).toEqual([
+      [3, "BAD_JSON", undefined],
+      [5, "UNKNOWN_FIELD", "colour"],
+      [7, "INVALID_FIELD", "name"],
+    ]);
+
+    const text = await runCli(["import", file], cluster.env);
+    expect(text.code).toBe(1);
+    expect(text.stderr).toContain("line 3: BAD_JSON: not valid JSON");
+    expect(text.stderr).toContain("line 5: UNKNOWN_FIELD: colour is not a known field (field colour)");
+    expect(text.stdout).toMatch(/already registered: +123\n/);
+    expect(text.stdout).toMatch(/invalid lines: +3\n/);
+
+    const get = await runCli(["get", "mixed-a", "mixed-b", "mixed-119", "--json"], cluster.env);
+    expect(get.code).toBe(0);
+    expect(get.stdout.trim().split("\n")).toHaveLength(3);
+    const missing = await runCli(["get", "mixed-unknown"], cluster.env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("not found: mixed-unknown");
+  });
+
+  it("reads stdin and sends msgpack records in small batches", async () => {
+    const lines = jsonl(Array.from({ length: 40 }, (_, i) => strategy(`stdin-${i}`)));
+    const run = await runCli(
+      ["import", "-", "--json", "--encoding", "msgpack-records", "--batch-size", "7", "--chunk-size", "10"],
+      cluster.env,
+      lines,
+    );
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ file: "stdin", lines: 40, registered: 40, invalid: 0 });
+  });
+
+  it("fails on a file that does not exist, before connecting", async () => {
+    const run = await runCli(["import", join(dir, "nope.jsonl")], { ...cluster.env, NATS_URL: "nats://127.0.0.1:1" });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^error: cannot read .*nope\.jsonl: ENOENT/);
+  });
+});

@@ -1,0 +1,24 @@
+/** The `stratreg` command line: global options and the commands. */
+import { Command } from "commander";
+import { getCommand } from "./commands/get.js";
+import { importCommand } from "./commands/import.js";
+import { listCommand } from "./commands/list.js";
+import { registerCommand } from "./commands/register.js";
+import { statusCommand } from "./commands/status.js";
+import { globalOptions } from "./options.js";
+
+/** The CLI's version, shown by `--version`. */
+export const CLI_VERSION = "0.1.0";
+
+/** Builds the program with its global options and commands. */
+export function buildProgram(): Command {
+  const program = new Command("stratreg")
+    .description("stratreg: register, inspect and import trading strategies; check the registry cluster")
+    .version(CLI_VERSION)
+    .showHelpAfterError();
+  for (const option of globalOptions()) program.addOption(option);
+  for (const command of [getCommand(), registerCommand(), importCommand(), listCommand(), statusCommand()]) {
+    program.addCommand(command);
+  }
+  return program;
+}
