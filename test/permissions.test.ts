@@ -1,0 +1,286 @@
+/**
+ * The shipped server config (config/nats-server.conf) decides who may do what. Against a real
+ * nats-server running that config: a shard logged in as `shard` serves; a `trader` can use the
+ * registry but cannot write a partition log, speak for a shard, answer in a shard's place or touch
+ * JetStream; only an `operator` sends control messages, and it can look at JetStream without changing
+ * it; nobody else gets in. The cluster is `stratreg` because the config's subjects name it.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { Svcm } from "@nats-io/services";
+import {
+  AuthorizationError,
+  connect,
+  type Msg,
+  type NatsConnection,
+  PermissionViolationError,
+} from "@nats-io/transport-node";
+import { NotFoundError, StratregClient } from "@stratreg/client";
+import { clusterSubjects, decode, encode, PROTOCOL_VERSION } from "@stratreg/protocol";
+import { type NatsServerProcess, type ServiceProcess, spawnService, startNatsServer, waitFor } from "@stratreg/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const ROOT = resolve(fileURLToPath(import.meta.url), "../..");
+const CONFIG = join(ROOT, "config/nats-server.conf");
+const SHARD_MAIN = join(ROOT, "services/registry-shard/dist/main.js");
+const subjects = clusterSubjects("stratreg");
+const MEMBER = "perm-shard-1";
+
+/** A password the config parser reads as a plain string: starts with a letter, then [a-z0-9_]. */
+const password = (): string => `pw_${randomBytes(12).toString("hex")}`;
+const passwords = { shard: password(), trader: password(), operator: password() };
+const passwordEnv = {
+  SHARD_PASSWORD: passwords.shard,
+  TRADER_PASSWORD: passwords.trader,
+  OPERATOR_PASSWORD: passwords.operator,
+};
+
+/** The error itself or one of its causes that is a `type`, if any. */
+function causeOf<T extends Error>(err: unknown, type: abstract new (...args: never[]) => T): T | undefined {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) if (e instanceof type) return e;
+  return undefined;
+}
+
+/** A connection and the permission violations the server reported on it. */
+interface Session {
+  nc: NatsConnection;
+  violations: PermissionViolationError[];
+}
+
+describe("config/nats-server.conf permissions", () => {
+  let dir: string;
+  let server: NatsServerProcess;
+  let shard: ServiceProcess;
+  const sessions: Session[] = [];
+
+  async function login(user: keyof typeof passwords): Promise<Session> {
+    const nc = await connect({ servers: server.url, user, pass: passwords[user], reconnect: false });
+    const session: Session = { nc, violations: [] };
+    void (async () => {
+      for await (const status of nc.status()) {
+        if (status.type === "error" && status.error instanceof PermissionViolationError) {
+          session.violations.push(status.error);
+        }
+      }
+    })();
+    sessions.push(session);
+    return session;
+  }
+
+  /** Waits until the server has reported a violation of `operation` on `subject` to `session`. */
+  function violation(session: Session, operation: "publish" | "subscription", subject: string) {
+    return waitFor(() => session.violations.find((v) => v.operation === operation && v.subject === subject), {
+      timeoutMs: 5_000,
+      message: `a ${operation} violation on ${subject}`,
+    });
+  }
+
+  /** Messages a `shard` connection receives on `subject`, to prove what did (not) get through. */
+  async function observe(subject: string): Promise<{ seen: Msg[]; settle: () => Promise<void> }> {
+    const { nc } = await login("shard");
+    const seen: Msg[] = [];
+    nc.subscribe(subject, {
+      callback: (_err, msg) => {
+        seen.push(msg);
+      },
+    });
+    await nc.flush();
+    // After the sender's flush, a flush here returns only once everything the server routed before it arrived.
+    return { seen, settle: () => nc.flush() };
+  }
+
+  async function logLength(jsm: JetStreamManager): Promise<number> {
+    return (await jsm.streams.info(subjects.logStream)).state.messages;
+  }
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "stratreg-permissions-"));
+    // nats-server 2.9 refuses `-sd` next to a store_dir in the file ("Duplicate 'store_dir'
+    // configuration"), so the test runs the shipped config minus that one line; the testkit adds
+    // `-js -sd <temp dir>`, and `-p`/`-m` override the fixed ports.
+    const shipped = await readFile(CONFIG, "utf8");
+    const storeDirLine = /^\s*store_dir:.*$/gm;
+    expect(shipped.match(storeDirLine)).toHaveLength(1);
+    const configFile = join(dir, "nats-server.conf");
+    await writeFile(configFile, shipped.replace(storeDirLine, ""));
+    server = await startNatsServer({ configFile, env: { ...process.env, ...passwordEnv } });
+
+    shard = spawnService({
+      entry: SHARD_MAIN,
+      name: MEMBER,
+      env: {
+        NATS_URL: server.url,
+        NATS_USER: "shard",
+        NATS_PASSWORD: passwords.shard,
+        STRATREG_CLUSTER: "stratreg",
+        STRATREG_MEMBER_ID: MEMBER,
+        STRATREG_PARTITIONS: "8",
+        STRATREG_JOIN_GRACE_MS: "100",
+        LOG_LEVEL: "info",
+      },
+    });
+    await shard.waitForLog((_line, json) => json?.msg === "shard ready", 30_000);
+  });
+
+  afterAll(async () => {
+    await Promise.all(sessions.map(({ nc }) => nc.close().catch(() => undefined)));
+    await shard?.stop();
+    await server?.stop();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("lets a shard logged in as `shard` serve a trader, who finds it with $SRV.PING", async () => {
+    const { nc } = await login("trader");
+    const client = await StratregClient.connect(nc, { timeoutMs: 15_000 });
+    expect(client.partitions).toBe(8);
+    const registered = await client.register(
+      { id: "perm-registered", name: "mean reversion", owner: "desk-a" },
+      { timeoutMs: 15_000 },
+    );
+    expect(registered).toMatchObject({ id: "perm-registered", version: 1 });
+    expect(await client.get("perm-registered")).toMatchObject({ id: "perm-registered", name: "mean reversion" });
+
+    const pings = [];
+    for await (const ping of await new Svcm(nc).client().ping()) pings.push(ping);
+    expect(pings.map((p) => p.name)).toContain("stratreg-shard");
+    // Nothing the shard did was refused (its log would say so, and the server would have closed its subscriptions).
+    expect(server.logs().filter((line) => line.includes('User "shard"'))).toEqual([]);
+  });
+
+  it("stops a trader from appending to a partition log, heartbeating as a shard, or calling JetStream", async () => {
+    const trader = await login("trader");
+    const { nc: shardNc } = await login("shard");
+    const shardJsm = await jetstreamManager(shardNc);
+    const client = await StratregClient.connect(trader.nc);
+    await client.register({ id: "perm-kept", name: "carry", owner: "desk-b" }, { timeoutMs: 15_000 });
+    const before = await logLength(shardJsm);
+    const logs = await observe(`${subjects.cluster}.log.>`);
+    const heartbeats = await observe(subjects.heartbeat);
+
+    const forged = encode({ v: PROTOCOL_VERSION, member: "forged", instance: "forged", serving: [], strategies: 0 });
+    trader.nc.publish(subjects.log(0), forged);
+    trader.nc.publish(subjects.heartbeat, forged);
+    trader.nc.publish(subjects.leave, encode({ v: PROTOCOL_VERSION, member: MEMBER }));
+    // A JetStream publish is a request on the log subject; it fails at once instead of timing out.
+    const append = await jetstream(trader.nc)
+      .publish(subjects.log(1), forged)
+      .catch((e: unknown) => e);
+    expect(causeOf(append, PermissionViolationError)?.subject).toBe(subjects.log(1));
+    const purge = await trader.nc.request(`$JS.API.STREAM.PURGE.${subjects.logStream}`).catch((e: unknown) => e);
+    expect(causeOf(purge, PermissionViolationError)?.operation).toBe("publish");
+    await expect(jetstreamManager(trader.nc)).rejects.toThrow(/Permissions Violation/);
+
+    await violation(trader, "publish", subjects.log(0));
+    await violation(trader, "publish", subjects.heartbeat);
+    await violation(trader, "publish", subjects.leave);
+    await trader.nc.flush();
+    await logs.settle();
+    await heartbeats.settle();
+    const decoded = heartbeats.seen.map((m) => decode(m.data) as { member?: string });
+    expect(decoded.filter((h) => h.member === "forged")).toEqual([]);
+    expect(logs.seen).toEqual([]);
+    expect(await logLength(shardJsm)).toBe(before);
+    // The server did not drop the trader: refused messages are reported, and the connection serves on.
+    expect(trader.nc.isClosed()).toBe(false);
+    expect(await client.get("perm-kept")).toMatchObject({ id: "perm-kept", version: 1 });
+  });
+
+  it("stops a trader from subscribing where it could answer in a shard's place", async () => {
+    const trader = await login("trader");
+    for (const subject of [
+      subjects.partition(0, "get"),
+      `${subjects.cluster}.part.>`,
+      subjects.clusterInfo,
+      "$SRV.PING",
+    ]) {
+      const sub = trader.nc.subscribe(subject);
+      // A permitted subscription never closes by itself: give up after a while instead of hanging.
+      const closedWith = await Promise.race([sub.closed, sleep(5_000).then(() => "still subscribed")]);
+      expect(closedWith).toBeInstanceOf(PermissionViolationError);
+      expect(closedWith).toMatchObject({ operation: "subscription", subject });
+    }
+    // Requests still reach the real shard.
+    const client = await StratregClient.connect(trader.nc);
+    await expect(client.get("perm-nobody")).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it("lets only operators publish control messages", async () => {
+    const control = `${subjects.cluster}.control.halt`;
+    const received = await observe(`${subjects.cluster}.control.>`);
+    const trader = await login("trader");
+    const shardSession = await login("shard");
+    const operator = await login("operator");
+
+    trader.nc.publish(control, encode({ from: "trader" }));
+    shardSession.nc.publish(control, encode({ from: "shard" }));
+    operator.nc.publish(control, encode({ from: "operator" }));
+    await violation(trader, "publish", control);
+    await violation(shardSession, "publish", control);
+    await Promise.all([trader.nc.flush(), shardSession.nc.flush(), operator.nc.flush()]);
+    await received.settle();
+    expect(received.seen.map((m) => decode(m.data))).toEqual([{ from: "operator" }]);
+    expect(operator.violations).toEqual([]);
+  });
+
+  it("lets operators read JetStream, shard status and heartbeats, but not change the log", async () => {
+    const operator = await login("operator");
+    const heartbeat = await new Promise<Msg>((resolveBeat) => {
+      operator.nc.subscribe(subjects.heartbeat, { max: 1, callback: (_err, msg) => resolveBeat(msg) });
+    });
+    expect(decode(heartbeat.data)).toMatchObject({ member: MEMBER });
+    const jsm = await jetstreamManager(operator.nc);
+    expect((await jsm.streams.info(subjects.logStream)).config.subjects).toEqual([subjects.logAll]);
+    const names: string[] = [];
+    for await (const name of jsm.streams.names()) names.push(name);
+    expect(names).toContain(subjects.logStream);
+
+    const status = await operator.nc.request(`${subjects.cluster}.shard.${MEMBER}.status`, encode({}), {
+      timeout: 5_000,
+    });
+    expect(decode(status.data)).toMatchObject({ ok: true, body: { member: MEMBER } });
+
+    const purge = await jsm.streams.purge(subjects.logStream).catch((e: unknown) => e);
+    expect(causeOf(purge, PermissionViolationError)?.subject).toBe(`$JS.API.STREAM.PURGE.${subjects.logStream}`);
+    const removal = await jsm.streams.delete(subjects.logStream).catch((e: unknown) => e);
+    expect(causeOf(removal, PermissionViolationError)?.subject).toBe(`$JS.API.STREAM.DELETE.${subjects.logStream}`);
+    operator.nc.publish(subjects.log(0), encode({ from: "operator" }));
+    await violation(operator, "publish", subjects.log(0));
+  });
+
+  it("turns away unknown users, wrong passwords and anonymous clients", async () => {
+    const attempts = [
+      { user: "mallory", pass: "pw_guess" },
+      { user: "trader", pass: passwords.shard },
+      { user: "shard", pass: "" },
+      {},
+    ];
+    for (const credentials of attempts) {
+      const error = await connect({ servers: server.url, reconnect: false, ...credentials }).then(
+        async (nc) => {
+          await nc.close();
+          return undefined;
+        },
+        (e: unknown) => e,
+      );
+      expect(error, JSON.stringify(credentials)).toBeInstanceOf(AuthorizationError);
+    }
+  });
+
+  it("keeps nats-server from starting when a password variable is unset", async () => {
+    const { TRADER_PASSWORD: _unset, ...env }: NodeJS.ProcessEnv = { ...process.env, ...passwordEnv };
+    const failed = await startNatsServer({ configFile: CONFIG, jetstream: false, env, readyTimeoutMs: 5_000 }).then(
+      async (started) => {
+        await started.stop();
+        return undefined;
+      },
+      (e: unknown) => e,
+    );
+    expect(failed).toBeInstanceOf(Error);
+    expect((failed as Error).message).toMatch(/variable reference for 'TRADER_PASSWORD'/);
+  });
+});
