@@ -54,7 +54,9 @@ describe("stratreg register and get", () => {
     expect(run.code).toBe(1);
     expect(JSON.parse(run.stdout)).toEqual({
       registered: 3,
-      rejected: [{ index: 3, id: "mr-eurusd", code: "ALREADY_EXISTS", message: "strategy mr-eurusd is already registered" }],
+      rejected: [
+        { index: 3, id: "mr-eurusd", code: "ALREADY_EXISTS", message: "strategy mr-eurusd is already registered" },
+      ],
       failed: [],
     });
   });

@@ -2,7 +2,7 @@
  * Cluster-wide views for operators and tools, built on the NATS services
  * framework: every shard answers `$SRV.STATS.stratreg-shard` with its status.
  */
-import type { NatsConnection } from "@nats-io/transport-node";
+import { type Msg, type NatsConnection, NoRespondersError, RequestError } from "@nats-io/transport-node";
 import { SHARD_SERVICE_NAME, type ShardStatus } from "@stratreg/protocol";
 
 /** The `$SRV.STATS` reply of one service instance (the fields stratreg reads). */
@@ -30,23 +30,31 @@ export interface ClusterStatus {
  * Collects replies for `maxWaitMs` (shards answer within a few ms).
  */
 export async function shardStatuses(nc: NatsConnection, cluster: string, maxWaitMs = 500): Promise<ShardStatus[]> {
-  const replies = await nc.requestMany(`$SRV.STATS.${SHARD_SERVICE_NAME}`, undefined, {
-    strategy: "timer",
-    maxWait: maxWaitMs,
-  });
   const out: ShardStatus[] = [];
-  for await (const msg of replies) {
-    let stats: ServiceStats;
-    try {
-      stats = msg.json<ServiceStats>();
-    } catch {
-      continue;
-    }
-    if (stats.metadata?.cluster !== cluster) continue;
-    const status = stats.endpoints?.find((e) => e.subject.endsWith(".status"))?.data as ShardStatus | undefined;
-    if (status !== undefined && status !== null) out.push(status);
+  try {
+    const replies = await nc.requestMany(`$SRV.STATS.${SHARD_SERVICE_NAME}`, undefined, {
+      strategy: "timer",
+      maxWait: maxWaitMs,
+    });
+    for await (const msg of replies) collectStatus(msg, cluster, out);
+  } catch (err) {
+    // No shard is up (yet): an empty cluster, not a failure.
+    const noResponders = (err instanceof RequestError && err.isNoResponders()) || err instanceof NoRespondersError;
+    if (!noResponders) throw err;
   }
   return out.sort((a, b) => a.member.localeCompare(b.member));
+}
+
+function collectStatus(msg: Msg, cluster: string, out: ShardStatus[]): void {
+  let stats: ServiceStats;
+  try {
+    stats = msg.json<ServiceStats>();
+  } catch {
+    return;
+  }
+  if (stats.metadata?.cluster !== cluster) return;
+  const status = stats.endpoints?.find((e) => e.subject.endsWith(".status"))?.data as ShardStatus | undefined;
+  if (status !== undefined && status !== null) out.push(status);
 }
 
 /** The status of every shard of `cluster`, and which of its `partitions` are served by none or by several. */

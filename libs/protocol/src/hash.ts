@@ -47,8 +47,23 @@ export function murmur3(bytes: Uint8Array, seed = 0): number {
   return h >>> 0;
 }
 
+const scratch = new Uint8Array(256);
+
 /** MurmurHash3 x86 32-bit (seed 0) of the UTF-8 encoding of `text`. */
 export function hashString(text: string): number {
+  // Ids are short ASCII: copy their bytes into a reused buffer instead of allocating one per call.
+  if (text.length <= scratch.length) {
+    let ascii = true;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c > 0x7f) {
+        ascii = false;
+        break;
+      }
+      scratch[i] = c;
+    }
+    if (ascii) return murmur3(scratch.subarray(0, text.length));
+  }
   return murmur3(encoder.encode(text));
 }
 

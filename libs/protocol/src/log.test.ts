@@ -1,11 +1,16 @@
 import { describe, expect, test } from "vitest";
 import { encode } from "./codec.js";
 import { ErrorCodes } from "./errors.js";
-import { decodeLogEntry, encodeLogEntry, LOG_FORMAT_VERSION, type LogEntry, LogOps } from "./log.js";
+import { decodeLogEntry, encodeLogEntry, LOG_FORMAT_VERSION, type LogEntry, LogOps, readLogEntry } from "./log.js";
 import { encodeStrategy } from "./record.js";
 import { newStrategy } from "./strategy.js";
 
 const rec = (id: string) => encodeStrategy(newStrategy({ id, name: `n-${id}`, owner: "o" }, 1_700_000_000_000));
+
+function encodeEntry(entry: LogEntry): Buffer {
+  const { ids, recs, ...head } = entry;
+  return encodeLogEntry(head, ids, recs).bytes;
+}
 
 const ENTRY: LogEntry = {
   v: LOG_FORMAT_VERSION,
@@ -21,7 +26,7 @@ const ENTRY: LogEntry = {
 
 describe("partition log entries", () => {
   test("round-trip, recs byte for byte", () => {
-    const back = decodeLogEntry(encodeLogEntry(ENTRY));
+    const back = decodeLogEntry(encodeEntry(ENTRY));
     expect({ ...back, recs: back.recs.map((r) => Buffer.from(r)) }).toEqual(ENTRY);
     expect(back.recs.map((r) => Buffer.from(r).toString("hex"))).toEqual(
       ENTRY.recs.map((r) => Buffer.from(r).toString("hex")),
@@ -31,14 +36,42 @@ describe("partition log entries", () => {
   test("round-trip every op, with and without the optional fields", () => {
     for (const op of Object.values(LogOps)) {
       const entry: LogEntry = { v: 1, op, at: 5, member: "m", ids: [], recs: [] };
-      expect(decodeLogEntry(encodeLogEntry(entry))).toEqual(entry);
+      expect(decodeLogEntry(encodeEntry(entry))).toEqual(entry);
     }
   });
 
-  test("recs are encoded as msgpack binary (standard, readable by any client)", () => {
-    const bytes = encodeLogEntry({ v: 1, op: "register", at: 1, member: "m", ids: ["a"], recs: [Uint8Array.of(0xc0)] });
-    // "recs" → fixarray(1) → bin 8 of length 1 → 0xc0
-    expect(Buffer.from(bytes).toString("hex")).toContain(`${Buffer.from("recs").toString("hex")}91c401c0`);
+  test("recs are encoded as msgpack bin 32, last in the entry (standard, readable by any client)", () => {
+    const bytes = encodeEntry({ v: 1, op: "register", at: 1, member: "m", ids: ["a"], recs: [Uint8Array.of(0xc0)] });
+    // "recs" → array 32 of 1 → bin 32 of length 1 → 0xc0, and nothing after it
+    expect(bytes.toString("hex").endsWith(`${Buffer.from("recs").toString("hex")}dd00000001c600000001c0`)).toBe(true);
+  });
+
+  test("readLogEntry finds every strategy's bytes and id without decoding them", () => {
+    const layout = encodeLogEntry(
+      { v: 1, op: "register-batch", cid: "c-1", at: 1, member: "m" },
+      ENTRY.ids,
+      ENTRY.recs,
+    );
+    const read = readLogEntry(Buffer.from(layout.bytes));
+    expect(read.cid).toBe("c-1");
+    expect(read.ids).toEqual(["a", "b"]);
+    expect(read.records).toEqual(layout.records);
+    expect(layout.ids).toEqual(["a", "b"]);
+    read.records.forEach((at, i) => {
+      expect(read.bytes[at]).toBe(0xc6);
+      const length = read.bytes.readUInt32BE(at + 1);
+      expect(Buffer.from(read.bytes.subarray(at + 5, at + 5 + length))).toEqual(
+        Buffer.from(ENTRY.recs[i] as Uint8Array),
+      );
+    });
+  });
+
+  test("readLogEntry refuses what decodeLogEntry refuses, and records that are not bin 32", () => {
+    expect(() => readLogEntry(encodeEntry({ ...ENTRY, v: 2 }))).toThrow(/version 2/);
+    expect(() => readLogEntry(encodeEntry({ ...ENTRY, op: "get" as never }))).toThrow(/op get/);
+    expect(() => encodeEntry({ ...ENTRY, ids: ["a"] })).toThrow(/ids and recs/);
+    // msgpackr's own encoding of ENTRY writes small bins (0xc4): not the log's framing.
+    expect(() => readLogEntry(Buffer.from(encode(ENTRY)))).toThrow(/bin 32/);
   });
 
   test("the log ops are the write operations", () => {

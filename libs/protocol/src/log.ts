@@ -5,13 +5,17 @@
  *   { v: 1, op, cid?, at, member, ids: string[], recs: bin[], rejected?, note? }
  *
  * `recs[i]` is the complete stored form (standard msgpack bytes) of strategy
- * `ids[i]` after the command: applying an entry is an upsert of those bytes, so
- * replay needs no knowledge of what the command was. `op` and `rejected` record
+ * `ids[i]` after the command, always as a bin 32 (`0xc6`, 4-byte length): applying
+ * an entry is an upsert of those bytes, so replay needs no knowledge of what the
+ * command was, and a shard can keep a large entry as it is, as a slab of its
+ * byte arena (see docs/adr/003). `ids` and `recs` come last, in that order. `op` and `rejected` record
  * what the command was and whom it turned away, so that a retried command id
  * gets the same reply even from a shard that only replayed the log.
  */
 import { decode, encode } from "./codec.js";
 import type { BatchRejection } from "./messages.js";
+import { MsgpackScanner } from "./msgpack-scan.js";
+import type { RecordSource } from "./record.js";
 import { PartitionOps } from "./subjects.js";
 
 /** The log format version this build writes and reads. */
@@ -44,9 +48,130 @@ export interface LogEntry {
   note?: string;
 }
 
-/** Encodes a log entry. */
-export function encodeLogEntry(entry: LogEntry): Uint8Array {
-  return encode(entry);
+/** The fields of a log entry other than `ids` and `recs`. */
+export type LogEntryHead = Omit<LogEntry, "ids" | "recs">;
+
+/** An encoded log entry and where its strategies are in it. */
+export interface LogEntryLayout {
+  bytes: Buffer;
+  cid: string | undefined;
+  /** The strategy ids, as fresh strings. */
+  ids: string[];
+  /** Offset in `bytes` of each strategy's bin 32 header (`0xc6`, then a 4-byte big-endian length). */
+  records: number[];
+}
+
+const BIN32 = 0xc6;
+const KEY_IDS = Buffer.from(encode("ids"));
+const KEY_RECS = Buffer.from(encode("recs"));
+
+function arrayHeader32(out: Buffer, at: number, length: number): number {
+  out[at] = 0xdd;
+  out.writeUInt32BE(length, at + 1);
+  return at + 5;
+}
+
+/**
+ * Encodes a log entry in one buffer: the head, then `ids`, then each record as a
+ * bin 32 written straight into place (a spliced strategy is never copied twice).
+ */
+export function encodeLogEntry(
+  head: LogEntryHead,
+  ids: string[],
+  recs: Array<RecordSource | Uint8Array>,
+): LogEntryLayout {
+  if (ids.length !== recs.length) throw new Error("log entry ids and recs do not match");
+  const headBytes = Buffer.from(encode(head));
+  const headKeys = headBytes[0] as number;
+  if (headKeys < 0x80 || headKeys > 0x8d) throw new Error("log entry head must be a small map");
+  let length = headBytes.length + KEY_IDS.length + 5 + KEY_RECS.length + 5;
+  const idLengths = ids.map((id) => Buffer.byteLength(id, "utf8"));
+  for (const n of idLengths) length += n + (n < 32 ? 1 : n < 256 ? 2 : 3);
+  for (const rec of recs) length += 5 + rec.length;
+  const out = Buffer.allocUnsafeSlow(length);
+  headBytes.copy(out, 0);
+  out[0] = headKeys + 2;
+  let pos = headBytes.length;
+  pos += KEY_IDS.copy(out, pos);
+  pos = arrayHeader32(out, pos, ids.length);
+  const idStarts: Array<[number, number]> = new Array(ids.length);
+  ids.forEach((id, i) => {
+    const n = idLengths[i] as number;
+    if (n < 32) out[pos++] = 0xa0 | n;
+    else if (n < 256) {
+      out[pos++] = 0xd9;
+      out[pos++] = n;
+    } else {
+      out[pos++] = 0xda;
+      out.writeUInt16BE(n, pos);
+      pos += 2;
+    }
+    idStarts[i] = [pos, n];
+    pos += out.write(id, pos, "utf8");
+  });
+  pos += KEY_RECS.copy(out, pos);
+  pos = arrayHeader32(out, pos, recs.length);
+  const records: number[] = new Array(recs.length);
+  recs.forEach((rec, i) => {
+    records[i] = pos;
+    out[pos] = BIN32;
+    out.writeUInt32BE(rec.length, pos + 1);
+    if (rec instanceof Uint8Array) out.set(rec, pos + 5);
+    else rec.writeTo(out, pos + 5);
+    pos += 5 + rec.length;
+  });
+  return {
+    bytes: out,
+    cid: head.cid,
+    // Read back from the entry: flat strings that pin no decoded buffer.
+    ids: idStarts.map(([start, n]) => out.toString("utf8", start, start + n)),
+    records,
+  };
+}
+
+/**
+ * Where the strategies of an encoded entry are, without decoding them (replay).
+ * Throws if the bytes are not an entry this build can apply.
+ */
+export function readLogEntry(bytes: Buffer): LogEntryLayout {
+  const scanner = new MsgpackScanner(bytes);
+  const header = scanner.mapHeader(0);
+  if (header === undefined) throw new Error("log entry is not a msgpack map");
+  let p = header.start;
+  let version: unknown;
+  let op: unknown;
+  let cid: string | undefined;
+  let ids: string[] | undefined;
+  let records: number[] | undefined;
+  for (let i = 0; i < header.count; i++) {
+    const key = scanner.string(p);
+    p = scanner.skip(p);
+    const end = scanner.skip(p);
+    if (key === "ids") {
+      ids = scanner.arrayItems(p).map(([start]) => {
+        const id = scanner.string(start);
+        if (id === undefined) throw new Error("log entry id is not a string");
+        return id;
+      });
+    } else if (key === "recs") {
+      records = scanner.arrayItems(p).map(([start]) => {
+        if (bytes[start] !== BIN32) throw new Error("log entry record is not a bin 32");
+        return start;
+      });
+    } else if (key === "v" || key === "op" || key === "cid") {
+      const value = decode(bytes.subarray(p, end));
+      if (key === "v") version = value;
+      else if (key === "op") op = value;
+      else if (typeof value === "string") cid = value;
+    }
+    p = end;
+  }
+  if (version !== LOG_FORMAT_VERSION) throw new Error(`log format version ${String(version)} is not supported`);
+  if (typeof op !== "string" || !LOG_OPS.has(op)) throw new Error(`unknown log entry op ${String(op)}`);
+  if (ids === undefined || records === undefined || ids.length !== records.length) {
+    throw new Error("log entry ids and recs do not match");
+  }
+  return { bytes, cid, ids, records };
 }
 
 /** Decodes a log entry; throws if the bytes are not one this build can apply. */

@@ -20,7 +20,17 @@ export {
 } from "./errors.js";
 export { hashString, murmur3, partitionOf } from "./hash.js";
 export { type LifecycleEvent, LifecycleEvents, nextLifecycleState, strategyLifecycle } from "./lifecycle.js";
-export { decodeLogEntry, encodeLogEntry, LOG_FORMAT_VERSION, type LogEntry, type LogOp, LogOps } from "./log.js";
+export {
+  decodeLogEntry,
+  encodeLogEntry,
+  LOG_FORMAT_VERSION,
+  type LogEntry,
+  type LogEntryHead,
+  type LogEntryLayout,
+  type LogOp,
+  LogOps,
+  readLogEntry,
+} from "./log.js";
 export type { Heartbeat, Leave, ShardStatus } from "./membership.js";
 export {
   type BatchRejection,
@@ -40,8 +50,18 @@ export {
   type RetireRequest,
   type UpdateRequest,
 } from "./messages.js";
+export { type BytesCheck, compileBytesCheck } from "./msgpack-check.js";
 export { MsgpackScanError, MsgpackScanner } from "./msgpack-scan.js";
-export { checkStrategyMap, decodeStrategy, encodeStrategy, spliceNewStrategy } from "./record.js";
+export {
+  bytesRecord,
+  checkStrategyMap,
+  decodeStrategy,
+  encodeStrategy,
+  planNewStrategy,
+  planValidatedStrategy,
+  type RecordSource,
+  spliceNewStrategy,
+} from "./record.js";
 export { assignPartitions, partitionsOwnedBy, rendezvousOwner } from "./rendezvous.js";
 export {
   type LifecycleState,
@@ -75,6 +95,7 @@ export {
   SHARD_SERVICE_NAME,
 } from "./subjects.js";
 export {
+  acceptsBytes,
   checkPayloadSize,
   compileValidators,
   fieldPath,

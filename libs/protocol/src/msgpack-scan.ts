@@ -20,7 +20,14 @@ export class MsgpackScanner {
   /** Map entries seen by {@link skip} so far (to spot maps that repeat a key: see checkStrategyMap). */
   mapEntries = 0;
 
-  constructor(readonly bytes: Uint8Array) {}
+  /**
+   * `validated`: the bytes already passed a full check (compileBytesCheck), so
+   * strings need not be checked for UTF-8 again.
+   */
+  constructor(
+    readonly bytes: Uint8Array,
+    private readonly validated = false,
+  ) {}
 
   private u8(pos: number): number {
     const b = this.bytes[pos];
@@ -47,6 +54,7 @@ export class MsgpackScanner {
     const end = start + len;
     const bytes = this.bytes;
     if (end > bytes.length) throw new MsgpackScanError(`truncated msgpack: string ends at ${end} of ${bytes.length}`);
+    if (this.validated) return end;
     // Most strings are ASCII: only strings with a high byte go through the full check.
     for (let i = start; i < end; i++) {
       if ((bytes[i] as number) > 0x7f) {

@@ -57,10 +57,16 @@ function writeServerFields(out: Buffer, at: number, now: number): void {
 
 /** Keys of every plain object in `value`, at any depth. */
 function keyCount(value: unknown): number {
-  if (Array.isArray(value)) return value.reduce((n: number, item) => n + keyCount(item), 0);
-  if (value === null || typeof value !== "object" || ArrayBuffer.isView(value)) return 0;
+  if (value === null || typeof value !== "object") return 0;
   let n = 0;
-  for (const key in value) n += 1 + keyCount((value as Record<string, unknown>)[key]);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) n += keyCount(value[i]);
+    return n;
+  }
+  if (ArrayBuffer.isView(value)) return 0;
+  const values = Object.values(value);
+  n = values.length;
+  for (let i = 0; i < values.length; i++) n += keyCount(values[i]);
   return n;
 }
 
@@ -95,12 +101,30 @@ export function checkStrategyMap(
   return header.start;
 }
 
+/** A stored strategy about to be written somewhere (e.g. into a log entry): its length and how to write it. */
+export interface RecordSource {
+  readonly length: number;
+  writeTo(out: Buffer, at: number): void;
+}
+
+/** A RecordSource of bytes already encoded. */
+export function bytesRecord(bytes: Uint8Array): RecordSource {
+  return {
+    length: bytes.length,
+    writeTo: (out, at) => {
+      out.set(bytes, at);
+    },
+  };
+}
+
 /**
- * The stored bytes of a newly registered strategy, spliced from the client's own
- * bytes: `source[start, end)` must be the standard-msgpack map that decoded to
- * `input` (already validated). Throws MALFORMED if the map repeats a key.
+ * A newly registered strategy, spliced from the client's own bytes:
+ * `source[start, end)` must be the standard-msgpack map that decoded to `input`
+ * (already validated); the stored form is that map's entries, then defaults for
+ * the optional fields it left out, then the server fields. Nothing is copied
+ * until it is written. Throws MALFORMED if the map repeats a key.
  */
-export function spliceNewStrategy(
+export function planNewStrategy(
   source: Uint8Array,
   start: number,
   end: number,
@@ -108,21 +132,85 @@ export function spliceNewStrategy(
   now: number,
   /** Map entries in the range, if the caller already counted them (see checkStrategyMap). */
   mapEntries?: number,
-): Buffer {
+): RecordSource {
   const entries = checkStrategyMap(source, start, end, input, mapEntries);
-  const present = Object.keys(input).length;
   const missing = OPTIONAL_FIELDS.filter((field) => input[field] === undefined);
+  return splicePlan(source, entries, end, Object.keys(input).length, missing, now);
+}
+
+const OPTIONAL_KEYS = OPTIONAL_FIELDS.map((field) => Buffer.from(field, "utf8"));
+
+/** Index in OPTIONAL_FIELDS of the fixstr key at `p`, or -1. */
+function optionalKeyAt(source: Uint8Array, p: number): number {
+  const t = source[p] as number;
+  if (t < 0xa0 || t > 0xbf) return -1;
+  const length = t & 0x1f;
+  for (let k = 0; k < OPTIONAL_KEYS.length; k++) {
+    const key = OPTIONAL_KEYS[k] as Buffer;
+    if (key.length !== length) continue;
+    let same = true;
+    for (let i = 0; i < length && same; i++) same = source[p + 1 + i] === key[i];
+    if (same) return k;
+  }
+  return -1;
+}
+
+/**
+ * planNewStrategy for bytes already validated on the wire (compileBytesCheck):
+ * which optional fields are present is read from the map's keys, no object needed.
+ */
+export function planValidatedStrategy(source: Buffer, start: number, end: number, now: number): RecordSource {
+  const scanner = new MsgpackScanner(source, true);
+  const header = scanner.mapHeader(start);
+  if (header === undefined) throw new ValidationError(ErrorCodes.Malformed, "strategy must be a msgpack map");
+  let present = 0;
+  let p = header.start;
+  for (let i = 0; i < header.count; i++) {
+    const k = optionalKeyAt(source, p);
+    if (k >= 0) present |= 1 << k;
+    p = scanner.skip(scanner.skip(p));
+  }
+  const missing = OPTIONAL_FIELDS.filter((_, k) => (present & (1 << k)) === 0);
+  return splicePlan(source, header.start, end, header.count, missing, now);
+}
+
+function splicePlan(
+  source: Uint8Array,
+  entries: number,
+  end: number,
+  presentCount: number,
+  missing: OptionalField[],
+  now: number,
+): RecordSource {
+  const count = presentCount + missing.length + SERVER_FIELD_COUNT;
   let length = 3 + (end - entries) + SERVER_FIELDS_LENGTH;
   for (const field of missing) length += DEFAULT_ENTRIES[field].length;
-  const out = Buffer.allocUnsafe(length);
-  const count = present + missing.length + SERVER_FIELD_COUNT;
-  out[0] = 0xde;
-  out.writeUInt16BE(count, 1);
-  let pos = 3;
-  out.set(source.subarray(entries, end), pos);
-  pos += end - entries;
-  for (const field of missing) pos += DEFAULT_ENTRIES[field].copy(out, pos);
-  writeServerFields(out, pos, now);
+  return {
+    length,
+    writeTo: (out, at) => {
+      out[at] = 0xde;
+      out.writeUInt16BE(count, at + 1);
+      let pos = at + 3;
+      out.set(source.subarray(entries, end), pos);
+      pos += end - entries;
+      for (const field of missing) pos += DEFAULT_ENTRIES[field].copy(out, pos);
+      writeServerFields(out, pos, now);
+    },
+  };
+}
+
+/** The stored bytes of a newly registered strategy, spliced from the client's own bytes (see planNewStrategy). */
+export function spliceNewStrategy(
+  source: Uint8Array,
+  start: number,
+  end: number,
+  input: StrategyInput,
+  now: number,
+  mapEntries?: number,
+): Buffer {
+  const plan = planNewStrategy(source, start, end, input, now, mapEntries);
+  const out = Buffer.allocUnsafe(plan.length);
+  plan.writeTo(out, 0);
   return out;
 }
 

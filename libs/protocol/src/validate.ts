@@ -10,6 +10,8 @@ import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
 import { decode } from "./codec.js";
 import { type ErrorCode, ErrorCodes, ValidationError } from "./errors.js";
 import { PROTOCOL_VERSION, type Request, RequestBodies, requestEnvelopeSchema } from "./messages.js";
+import { type BytesCheck, compileBytesCheck } from "./msgpack-check.js";
+import { MsgpackScanner } from "./msgpack-scan.js";
 import { Limits } from "./strategy.js";
 import type { PartitionOp } from "./subjects.js";
 
@@ -89,9 +91,32 @@ function checkFor(op: PartitionOp): TypeCheck<TSchema> {
   return check;
 }
 
+const bytesChecks: Partial<Record<PartitionOp, BytesCheck>> = {};
+const VERSION_BYTE = PROTOCOL_VERSION; // a positive fixint encodes itself
+
+/**
+ * Whether the bytes check accepts `payload` as a request for `op` (the fast path:
+ * standard msgpack, valid, nothing repeated, protocol version 1 as a fixint). When
+ * it does not, decode and use validateRequest, which decides and names the problem.
+ */
+export function acceptsBytes(op: PartitionOp, payload: Buffer): boolean {
+  if (payload.length > Limits.payloadMaxBytes) return false;
+  let check = bytesChecks[op];
+  if (check === undefined) {
+    check = compileBytesCheck(requestEnvelopeSchema(RequestBodies[op]));
+    bytesChecks[op] = check;
+  }
+  if (check(payload, 0) !== payload.length) return false;
+  const v = new MsgpackScanner(payload).mapValue(0, "v");
+  return v !== undefined && payload[v] === VERSION_BYTE;
+}
+
 /** Compiles every request validator now (a shard does this at start, before taking requests). */
 export function compileValidators(): void {
-  for (const op of Object.keys(RequestBodies) as PartitionOp[]) checkFor(op);
+  for (const op of Object.keys(RequestBodies) as PartitionOp[]) {
+    checkFor(op);
+    acceptsBytes(op, Buffer.alloc(0));
+  }
 }
 
 /** Checks size, envelope and protocol version of an already decoded value. */

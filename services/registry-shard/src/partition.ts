@@ -3,13 +3,23 @@
  * and the serial queue its writes go through (a write reads state, appends one
  * fenced log entry, then applies it; two writes never interleave).
  */
-import { ErrorCodes, type LogEntry, UnavailableError } from "@stratreg/protocol";
+import { ErrorCodes, type LogEntryLayout, UnavailableError } from "@stratreg/protocol";
 import type { Logger } from "pino";
 import { FencedError, type PartitionLog } from "./store/log.js";
 import { ownedAscii, PartitionStore } from "./store/partition-store.js";
 
 /** Most recent command ids remembered per partition, for replies to retried commands. */
 const REMEMBERED_COMMANDS = 1024;
+/** Entries with at least this many strategies are kept whole as arena slabs; smaller ones are copied. */
+const ADOPT_MIN_RECORDS = 16;
+
+/** `bytes` as a Buffer that owns its whole memory (copied only if it is a view of something larger). */
+function owned(bytes: Buffer): Buffer {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes;
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(copy);
+  return copy;
+}
 
 /** What a partition needs from the shard around it. */
 export interface PartitionContext {
@@ -40,9 +50,14 @@ export class Partition {
   }
 
   /** Applies one log entry: an upsert of each record it carries. */
-  apply(entry: LogEntry, seq: number): void {
-    for (let i = 0; i < entry.ids.length; i++) {
-      this.store.put(entry.ids[i] as string, entry.recs[i] as Uint8Array);
+  apply(entry: LogEntryLayout, seq: number): void {
+    const { bytes, ids, records } = entry;
+    if (records.length >= ADOPT_MIN_RECORDS) {
+      this.store.adopt(owned(bytes), ids, records);
+    } else {
+      records.forEach((at, i) => {
+        this.store.put(ids[i] as string, bytes.subarray(at + 5, at + 5 + bytes.readUInt32BE(at + 1)));
+      });
     }
     this.lastSeq = seq;
     if (entry.cid !== undefined) this.remember(entry.cid, seq);
@@ -77,9 +92,9 @@ export class Partition {
    * the sequence, and whether JetStream already held this command id (then
    * nothing new was applied and the caller answers from the original entry).
    */
-  async append(entry: LogEntry, bytes: Uint8Array): Promise<{ seq: number; duplicate: boolean }> {
+  async append(entry: LogEntryLayout): Promise<{ seq: number; duplicate: boolean }> {
     try {
-      const appended = await this.context.log.append(this.id, bytes, this.lastSeq, entry.cid);
+      const appended = await this.context.log.append(this.id, entry.bytes, this.lastSeq, entry.cid);
       if (!appended.duplicate) this.apply(entry, appended.seq);
       return appended;
     } catch (err) {

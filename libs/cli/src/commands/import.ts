@@ -113,7 +113,8 @@ async function importFile(
     elapsedMs: Math.round(elapsedMs),
     perSecond: Math.round(answered / Math.max(elapsedMs / 1000, 0.001)),
     interrupted: controller.signal.aborted,
-    problems: importer.problems,
+    // By line, whatever order the batches finished in.
+    problems: [...importer.problems].sort((a, b) => a.line - b.line),
     problemsOmitted: importer.problemsOmitted,
   };
 }

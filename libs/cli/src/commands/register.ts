@@ -30,7 +30,12 @@ export async function runRegister(path: string, options: GlobalOptions): Promise
   if (options.json) {
     printJson({
       registered: result.registered,
-      rejected: result.rejected.map((r) => ({ index: r.index, id: r.id, code: r.error.code, message: r.error.message })),
+      rejected: result.rejected.map((r) => ({
+        index: r.index,
+        id: r.id,
+        code: r.error.code,
+        message: r.error.message,
+      })),
       failed: result.failed.map((f) => ({
         indexes: f.indexes,
         culprit: f.culprit,

@@ -4,6 +4,7 @@
  * apply it, reply. A retried command id gets the reply of the original entry.
  */
 import {
+  acceptsBytes,
   type BatchRejection,
   ConflictError,
   checkStrategyMap,
@@ -15,6 +16,8 @@ import {
   LifecycleEvents,
   LOG_FORMAT_VERSION,
   type LogEntry,
+  type LogEntryHead,
+  type LogEntryLayout,
   LogOps,
   MsgpackScanError,
   MsgpackScanner,
@@ -24,9 +27,11 @@ import {
   PartitionOps,
   parseRequest,
   patchStrategy,
+  planNewStrategy,
+  planValidatedStrategy,
+  type RecordSource,
   type Strategy,
   type StrategyInput,
-  spliceNewStrategy,
   ValidationError,
 } from "@stratreg/protocol";
 import type { Partition } from "../partition.js";
@@ -71,25 +76,43 @@ export function replyFromEntry(entry: LogEntry): Uint8Array {
   return strategyReply(record);
 }
 
-function entryOf(partition: Partition, op: LogEntry["op"], cid: string | undefined, at: number): LogEntry {
-  const entry: LogEntry = { v: LOG_FORMAT_VERSION, op, at, member: partition.context.member, ids: [], recs: [] };
-  if (cid !== undefined) entry.cid = cid;
-  return entry;
+/** A log entry being put together by a command. */
+interface PendingEntry {
+  head: LogEntryHead;
+  ids: string[];
+  recs: Array<RecordSource | Uint8Array>;
+}
+
+function entryOf(partition: Partition, op: LogEntryHead["op"], cid: string | undefined, at: number): PendingEntry {
+  const head: LogEntryHead = { v: LOG_FORMAT_VERSION, op, at, member: partition.context.member };
+  if (cid !== undefined) head.cid = cid;
+  return { head, ids: [], recs: [] };
+}
+
+/** The stored bytes of the `i`-th strategy of an encoded entry. */
+function recordAt(layout: LogEntryLayout, i: number): Uint8Array {
+  const at = layout.records[i] as number;
+  return layout.bytes.subarray(at + 5, at + 5 + layout.bytes.readUInt32BE(at + 1));
 }
 
 /** Appends `entry` and answers with `reply`, or with the original reply if the command id was already logged. */
-async function commit(partition: Partition, entry: LogEntry, reply: () => Uint8Array): Promise<Uint8Array> {
-  const bytes = encodeLogEntry(entry);
-  if (bytes.length > partition.context.maxEntryBytes) {
+async function commit(
+  partition: Partition,
+  entry: PendingEntry,
+  reply: (layout: LogEntryLayout) => Uint8Array,
+): Promise<Uint8Array> {
+  const layout = encodeLogEntry(entry.head, entry.ids, entry.recs);
+  const size = layout.bytes.length;
+  if (size > partition.context.maxEntryBytes) {
     throw new ValidationError(
       ErrorCodes.PayloadTooLarge,
-      `the log entry would be ${bytes.length} bytes, over the ${partition.context.maxEntryBytes} the server accepts; send fewer strategies per batch`,
-      { details: { size: bytes.length, limit: partition.context.maxEntryBytes } },
+      `the log entry would be ${size} bytes, over the ${partition.context.maxEntryBytes} the server accepts; send fewer strategies per batch`,
+      { details: { size, limit: partition.context.maxEntryBytes } },
     );
   }
-  const appended = await partition.append(entry, bytes);
+  const appended = await partition.append(layout);
   if (appended.duplicate) return replyFromEntry(await partition.context.log.entryAt(appended.seq));
-  return reply();
+  return reply(layout);
 }
 
 /** Answers a command id this partition has already logged, if it has. */
@@ -102,22 +125,81 @@ function alreadyExists(id: string): ConflictError {
   return new ConflictError(ErrorCodes.AlreadyExists, `strategy ${id} is already registered`, { details: { id } });
 }
 
+/** The strategies of a register or register-batch request, ready to be checked against state and logged. */
+interface NewStrategies {
+  cid: string | undefined;
+  ids: string[];
+  /** The stored form of the `i`-th strategy, registered at `now`. */
+  plan(i: number, now: number): RecordSource | Uint8Array;
+}
+
+/**
+ * Reads the strategies of a request. Standard msgpack that the bytes check
+ * accepts is never decoded (the fast path); anything else is decoded and
+ * validated by TypeBox, which names the problem if there is one.
+ */
+function newStrategies(
+  partition: Partition,
+  op: typeof PartitionOps.Register | typeof PartitionOps.RegisterBatch,
+  payload: Uint8Array,
+  records: boolean,
+): NewStrategies {
+  const path = op === PartitionOps.Register ? "strategy" : "strategies";
+  const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  if (!records && acceptsBytes(op, bytes)) {
+    const scanner = new MsgpackScanner(bytes, true);
+    const body = scanner.mapValue(0, "body") as number;
+    const at = scanner.mapValue(body, path) as number;
+    const ranges: Array<[number, number, number]> =
+      op === PartitionOps.Register ? [[at, scanner.skip(at), 0]] : scanner.arrayItems(at);
+    const ids = ranges.map(([start]) => scanner.string(scanner.mapValue(start, "id") as number) as string);
+    ids.forEach((id, i) => {
+      checkPartition(partition, id, op === PartitionOps.Register ? "body.strategy.id" : `body.strategies[${i}].id`);
+    });
+    const cidAt = scanner.mapValue(0, "cid");
+    return {
+      cid: cidAt === undefined ? undefined : scanner.string(cidAt),
+      ids,
+      plan: (i, now) => {
+        const [start, end] = ranges[i] as [number, number, number];
+        return planValidatedStrategy(bytes, start, end, now);
+      },
+    };
+  }
+  const request = parseRequest(op, payload);
+  const inputs: StrategyInput[] =
+    op === PartitionOps.Register
+      ? [(request.body as { strategy: StrategyInput }).strategy]
+      : (request.body as { strategies: StrategyInput[] }).strategies;
+  inputs.forEach((input, i) => {
+    checkPartition(partition, input.id, op === PartitionOps.Register ? "body.strategy.id" : `body.strategies[${i}].id`);
+  });
+  const ranges = records ? undefined : strategyRanges(payload, path, inputs);
+  return {
+    cid: request.cid,
+    ids: inputs.map((input) => input.id),
+    plan: (i, now) => {
+      const input = inputs[i] as StrategyInput;
+      const range = ranges?.[i];
+      return range === undefined
+        ? encodeStrategy(newStrategy(input, now))
+        : planNewStrategy(payload, range[0], range[1], input, now, range[2]);
+    },
+  };
+}
+
 export function register(partition: Partition, payload: Uint8Array): Promise<Uint8Array> {
-  const request = parseRequest(PartitionOps.Register, payload);
-  const input = request.body.strategy;
-  checkPartition(partition, input.id, "body.strategy.id");
-  const [range] = strategyRanges(payload, "strategy", [input]);
-  if (range === undefined) throw new ValidationError(ErrorCodes.Malformed, "body.strategy not found");
+  const request = newStrategies(partition, PartitionOps.Register, payload, false);
+  const id = request.ids[0] as string;
   return partition.write(async () => {
     const earlier = await replayed(partition, request.cid);
     if (earlier !== undefined) return earlier;
-    if (partition.store.has(input.id)) throw alreadyExists(input.id);
+    if (partition.store.has(id)) throw alreadyExists(id);
     const now = Date.now();
-    const record = spliceNewStrategy(payload, range[0], range[1], input, now, range[2]);
     const entry = entryOf(partition, LogOps.Register, request.cid, now);
-    entry.ids.push(input.id);
-    entry.recs.push(record);
-    return commit(partition, entry, () => strategyReply(record));
+    entry.ids.push(id);
+    entry.recs.push(request.plan(0, now));
+    return commit(partition, entry, (layout) => strategyReply(recordAt(layout, 0)));
   });
 }
 
@@ -132,12 +214,7 @@ export function registerBatch(
       field: "header.Stratreg-Encoding",
     });
   }
-  const request = parseRequest(PartitionOps.RegisterBatch, payload);
-  const inputs: StrategyInput[] = request.body.strategies;
-  inputs.forEach((input, i) => {
-    checkPartition(partition, input.id, `body.strategies[${i}].id`);
-  });
-  const ranges = records ? undefined : strategyRanges(payload, "strategies", inputs);
+  const request = newStrategies(partition, PartitionOps.RegisterBatch, payload, records);
   return partition.write(async () => {
     const earlier = await replayed(partition, request.cid);
     if (earlier !== undefined) return earlier;
@@ -145,21 +222,16 @@ export function registerBatch(
     const entry = entryOf(partition, LogOps.RegisterBatch, request.cid, now);
     const rejected: BatchRejection[] = [];
     const taken = new Set<string>();
-    inputs.forEach((input, index) => {
-      if (partition.store.has(input.id) || taken.has(input.id)) {
-        rejected.push({ index, id: input.id, error: alreadyExists(input.id).toWire() });
+    request.ids.forEach((id, index) => {
+      if (partition.store.has(id) || taken.has(id)) {
+        rejected.push({ index, id, error: alreadyExists(id).toWire() });
         return;
       }
-      taken.add(input.id);
-      const range = ranges?.[index];
-      entry.ids.push(input.id);
-      entry.recs.push(
-        range === undefined
-          ? encodeStrategy(newStrategy(input, now))
-          : spliceNewStrategy(payload, range[0], range[1], input, now, range[2]),
-      );
+      taken.add(id);
+      entry.ids.push(id);
+      entry.recs.push(request.plan(index, now));
     });
-    if (rejected.length > 0) entry.rejected = rejected;
+    if (rejected.length > 0) entry.head.rejected = rejected;
     const reply = () => okReply({ registered: entry.ids.length, rejected });
     if (entry.ids.length === 0) return reply();
     return commit(partition, entry, reply);
@@ -193,7 +265,7 @@ async function commitChange(
   const entry = entryOf(partition, op, cid, next.updatedAt);
   entry.ids.push(next.id);
   entry.recs.push(record);
-  if (note !== undefined) entry.note = note;
+  if (note !== undefined) entry.head.note = note;
   return commit(partition, entry, () => strategyReply(record));
 }
 

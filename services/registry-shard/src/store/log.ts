@@ -17,6 +17,8 @@ import {
   decodeLogEntry,
   ErrorCodes,
   type LogEntry,
+  type LogEntryLayout,
+  readLogEntry,
   StratregError,
   UnavailableError,
 } from "@stratreg/protocol";
@@ -133,7 +135,11 @@ export class PartitionLog {
    * entry that was last when the replay started, in order. Returns the last
    * sequence applied (or `afterSeq` if there was nothing newer).
    */
-  async replay(partition: number, afterSeq: number, apply: (entry: LogEntry, seq: number) => void): Promise<number> {
+  async replay(
+    partition: number,
+    afterSeq: number,
+    apply: (entry: LogEntryLayout, seq: number) => void,
+  ): Promise<number> {
     const target = await this.lastSeq(partition);
     if (target <= afterSeq) return afterSeq;
     const consumer = await this.js.consumers.get(this.subjects.logStream, {
@@ -145,7 +151,8 @@ export class PartitionLog {
     const messages = await consumer.consume({ max_messages: 64 });
     try {
       for await (const msg of messages) {
-        apply(decodeLogEntry(msg.data), msg.seq);
+        const data = msg.data;
+        apply(readLogEntry(Buffer.from(data.buffer, data.byteOffset, data.byteLength)), msg.seq);
         last = msg.seq;
         if (msg.seq >= target) break;
       }

@@ -5,8 +5,11 @@
 import BTreeModule from "sorted-btree";
 import { type ArenaHandle, ByteArena } from "./arena.js";
 
-// sorted-btree is CommonJS: its class is the `default` property of the module.
-const BTree = BTreeModule.default;
+// sorted-btree is CommonJS: under Node its class is the module's `default` property;
+// bundlers (vitest) already unwrap it.
+const BTree =
+  (BTreeModule as unknown as { default?: typeof BTreeModule.default }).default ??
+  (BTreeModule as unknown as typeof BTreeModule.default);
 
 /**
  * A fresh, flat copy of an id. Strings decoded from msgpack are often slices of
@@ -47,6 +50,21 @@ export class PartitionStore {
       this.arena.free(previous);
       this.index.set(id, handle);
     }
+    if (this.arena.wantsCompaction) this.compact();
+  }
+
+  /**
+   * Inserts or replaces strategies that sit, bin-32 framed at `offsets`, in one
+   * large buffer (a log entry) by keeping the buffer itself. `ids` must be flat
+   * strings (as readLogEntry and encodeLogEntry give them).
+   */
+  adopt(slab: Buffer, ids: string[], offsets: number[]): void {
+    const handles = this.arena.adopt(slab, offsets);
+    ids.forEach((id, i) => {
+      const previous = this.index.get(id);
+      if (previous !== undefined) this.arena.free(previous);
+      this.index.set(id, handles[i] as number);
+    });
     if (this.arena.wantsCompaction) this.compact();
   }
 
