@@ -213,51 +213,23 @@ function printTable(r: {
   decode: { mapsPerSecond: number; recordsPerSecond: number };
   memory: { strategies: number; bytesPerStrategy: number; heapBytesPerStrategy: number };
 }) {
+  /** A row of a registry figure, its baseline, and their ratio. */
+  const pair = (name: string, registry: number, raw: number, rawLabel = "") =>
+    row(name, fmt(registry), `${fmt(raw)}${rawLabel}`, fmt(registry / raw, 2));
   const out = [
     row("figure", "registry", "raw NATS", "ratio"),
     row("---", "---", "---", "---"),
-    row(
-      "get c1 p50 (µs)",
-      fmt(r.getC1.registry.p50Us),
-      fmt(r.getC1.rawEcho.p50Us),
-      fmt(r.getC1.registry.p50Us / r.getC1.rawEcho.p50Us, 2),
-    ),
-    row(
-      "get c1 p99 (µs)",
-      fmt(r.getC1.registry.p99Us),
-      fmt(r.getC1.rawEcho.p99Us),
-      fmt(r.getC1.registry.p99Us / r.getC1.rawEcho.p99Us, 2),
-    ),
-    row(
-      "get c256 throughput (req/s)",
-      fmt(r.getC256.registry.perSecond),
-      fmt(r.getC256.rawEcho.perSecond),
-      fmt(r.getC256.ratio, 2),
-    ),
-    row(
-      "get c256 p99 (µs)",
-      fmt(r.getC256.registry.p99Us),
-      fmt(r.getC256.rawEcho.p99Us),
-      fmt(r.getC256.registry.p99Us / r.getC256.rawEcho.p99Us, 2),
-    ),
-    row(
-      "register-batch, maps (strategies/s)",
-      fmt(r.registration.mapsPerSecond),
-      fmt(r.registration.rawJetStreamPerSecond),
-      fmt(r.registration.mapsPerSecond / r.registration.rawJetStreamPerSecond, 2),
-    ),
-    row(
+    pair("get c1 p50 (µs)", r.getC1.registry.p50Us, r.getC1.rawEcho.p50Us),
+    pair("get c1 p99 (µs)", r.getC1.registry.p99Us, r.getC1.rawEcho.p99Us),
+    pair("get c256 throughput (req/s)", r.getC256.registry.perSecond, r.getC256.rawEcho.perSecond),
+    pair("get c256 p99 (µs)", r.getC256.registry.p99Us, r.getC256.rawEcho.p99Us),
+    pair("register-batch, maps (strategies/s)", r.registration.mapsPerSecond, r.registration.rawJetStreamPerSecond),
+    pair(
       "register-batch, records (strategies/s)",
-      fmt(r.registration.recordsPerSecond),
-      fmt(r.registration.rawJetStreamRecordsBytesPerSecond),
-      fmt(r.registration.recordsPerSecond / r.registration.rawJetStreamRecordsBytesPerSecond, 2),
+      r.registration.recordsPerSecond,
+      r.registration.rawJetStreamRecordsBytesPerSecond,
     ),
-    row(
-      "decode 1000-strategy batch (strategies/s)",
-      `${fmt(r.decode.recordsPerSecond)} rec`,
-      `${fmt(r.decode.mapsPerSecond)} maps`,
-      fmt(r.decode.recordsPerSecond / r.decode.mapsPerSecond, 2),
-    ),
+    pair("decode 1000 strategies: records vs maps (/s)", r.decode.recordsPerSecond, r.decode.mapsPerSecond, " maps"),
     row(`memory, ${fmt(r.memory.strategies)} strategies (RSS B/strategy)`, fmt(r.memory.bytesPerStrategy), "", ""),
     row("memory (JS heap B/strategy)", fmt(r.memory.heapBytesPerStrategy), "", ""),
   ];

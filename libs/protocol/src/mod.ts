@@ -61,6 +61,7 @@ export {
   planValidatedStrategy,
   type RecordSource,
   spliceNewStrategy,
+  writeRecord,
 } from "./record.js";
 export { assignPartitions, partitionsOwnedBy, rendezvousOwner } from "./rendezvous.js";
 export {

@@ -199,19 +199,16 @@ function splicePlan(
   };
 }
 
-/** The stored bytes of a newly registered strategy, spliced from the client's own bytes (see planNewStrategy). */
-export function spliceNewStrategy(
-  source: Uint8Array,
-  start: number,
-  end: number,
-  input: StrategyInput,
-  now: number,
-  mapEntries?: number,
-): Buffer {
-  const plan = planNewStrategy(source, start, end, input, now, mapEntries);
-  const out = Buffer.allocUnsafe(plan.length);
-  plan.writeTo(out, 0);
+/** The bytes a RecordSource writes. */
+export function writeRecord(record: RecordSource): Buffer {
+  const out = Buffer.allocUnsafe(record.length);
+  record.writeTo(out, 0);
   return out;
+}
+
+/** The stored bytes of a newly registered strategy, spliced from the client's own bytes (see planNewStrategy). */
+export function spliceNewStrategy(...args: Parameters<typeof planNewStrategy>): Buffer {
+  return writeRecord(planNewStrategy(...args));
 }
 
 /** The stored bytes of `strategy` (an owned copy). */

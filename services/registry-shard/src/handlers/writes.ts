@@ -30,6 +30,7 @@ import {
   planNewStrategy,
   planValidatedStrategy,
   type RecordSource,
+  type RequestBody,
   type Strategy,
   type StrategyInput,
   ValidationError,
@@ -269,31 +270,39 @@ async function commitChange(
   return commit(partition, entry, () => strategyReply(record));
 }
 
-export function update(partition: Partition, payload: Uint8Array): Promise<Uint8Array> {
-  const request = parseRequest(PartitionOps.Update, payload);
-  const { id, expectedVersion, patch } = request.body;
-  checkPartition(partition, id, "body.id");
+/**
+ * The common path of update and retire: validate, then in the write queue find
+ * the strategy, check the expected version, and log what `change` makes of it.
+ */
+function changeStrategy<Op extends typeof PartitionOps.Update | typeof PartitionOps.Retire>(
+  partition: Partition,
+  op: Op,
+  payload: Uint8Array,
+  change: (current: Strategy, body: RequestBody<Op>) => { next: Strategy; note?: string },
+): Promise<Uint8Array> {
+  const request = parseRequest(op, payload);
+  const body = request.body as RequestBody<Op> & { id: string; expectedVersion?: number };
+  checkPartition(partition, body.id, "body.id");
   return partition.write(async () => {
     const earlier = await replayed(partition, request.cid);
     if (earlier !== undefined) return earlier;
-    const current = stored(partition, id);
-    checkVersion(current, expectedVersion);
+    const current = stored(partition, body.id);
+    checkVersion(current, body.expectedVersion);
+    const { next, note } = change(current, body);
+    return commitChange(partition, op, request.cid, next, note);
+  });
+}
+
+export function update(partition: Partition, payload: Uint8Array): Promise<Uint8Array> {
+  return changeStrategy(partition, PartitionOps.Update, payload, (current, { patch }) => {
     nextLifecycleState(current.state, { type: LifecycleEvents.Update });
-    return commitChange(partition, LogOps.Update, request.cid, patchStrategy(current, patch, Date.now()));
+    return { next: patchStrategy(current, patch, Date.now()) };
   });
 }
 
 export function retire(partition: Partition, payload: Uint8Array): Promise<Uint8Array> {
-  const request = parseRequest(PartitionOps.Retire, payload);
-  const { id, expectedVersion, reason } = request.body;
-  checkPartition(partition, id, "body.id");
-  return partition.write(async () => {
-    const earlier = await replayed(partition, request.cid);
-    if (earlier !== undefined) return earlier;
-    const current = stored(partition, id);
-    checkVersion(current, expectedVersion);
+  return changeStrategy(partition, PartitionOps.Retire, payload, (current, { reason }) => {
     const state = nextLifecycleState(current.state, { type: LifecycleEvents.Retire, reason });
-    const next: Strategy = { ...current, state, version: current.version + 1, updatedAt: Date.now() };
-    return commitChange(partition, LogOps.Retire, request.cid, next, reason);
+    return { next: { ...current, state, version: current.version + 1, updatedAt: Date.now() }, note: reason };
   });
 }
