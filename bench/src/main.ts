@@ -8,6 +8,7 @@
  */
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
+import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { DiscardPolicy, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
@@ -44,18 +45,22 @@ const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDig
 async function main() {
   const server = await startNatsServer({ bin: requireNatsServer() });
   say(`nats-server ${server.version} on ${server.url}`);
-  const supervisor = new ShardSupervisor(
-    {
-      ...process.env,
-      NATS_URL: server.url,
-      STRATREG_CLUSTER: CLUSTER,
-      STRATREG_PARTITIONS: String(PARTITIONS),
-      LOG_LEVEL: "warn",
-    },
-    `${server.storeDir}/logs`,
-    say,
-  );
-  for (let i = 1; i <= SHARDS; i++) supervisor.start(`bench-shard-${i}`);
+  const startShards = () => {
+    const shards = new ShardSupervisor(
+      {
+        ...process.env,
+        NATS_URL: server.url,
+        STRATREG_CLUSTER: CLUSTER,
+        STRATREG_PARTITIONS: String(PARTITIONS),
+        LOG_LEVEL: "warn",
+      },
+      `${server.storeDir}/logs`,
+      say,
+    );
+    for (let i = 1; i <= SHARDS; i++) shards.start(`bench-shard-${i}`);
+    return shards;
+  };
+  let supervisor = startShards();
   const echo = spawn(
     process.execPath,
     [fileURLToPath(new URL("./echo.js", import.meta.url)), server.url, "bench.echo", "420"],
@@ -68,11 +73,14 @@ async function main() {
   const nc = await connect({ servers: server.url, name: "bench" });
   try {
     const client = await StratregClient.connect(nc, { cluster: CLUSTER, timeoutMs: 30_000 });
-    for (;;) {
-      const status = await clusterStatus(nc, CLUSTER, PARTITIONS, 300);
-      if (status.shards.length === SHARDS && status.unserved.length === 0 && status.contested.length === 0) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const settled = async () => {
+      for (;;) {
+        const status = await clusterStatus(nc, CLUSTER, PARTITIONS, 300);
+        if (status.shards.length === SHARDS && status.unserved.length === 0 && status.contested.length === 0) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    await settled();
     say(`${SHARDS} shards serving ${PARTITIONS} partitions`);
     const baseline = await clusterStatus(nc, CLUSTER, PARTITIONS, 300);
     const rssBefore = baseline.shards.reduce((n, s) => n + s.rss, 0);
@@ -143,6 +151,17 @@ async function main() {
     const heapAfter = after.shards.reduce((n, s) => n + s.heapUsed, 0);
     const decodeFigures = decodeComparison();
 
+    // --- recovery: stop every shard, start them again, time until every partition is served from the logs
+    say(`restarting all shards to time the recovery of ${fmt(after.strategies)} strategies…`);
+    await supervisor.stopAll();
+    const recoveryBegan = performance.now();
+    supervisor = startShards();
+    await settled();
+    const recoverySeconds = (performance.now() - recoveryBegan) / 1000;
+    const recovered = await clusterStatus(nc, CLUSTER, PARTITIONS, 500);
+    const sample = await client.getMany(ids.slice(0, 1000), { timeoutMs: 30_000 });
+    if (sample.missing.length > 0) throw new Error(`${sample.missing.length} strategies missing after recovery`);
+
     const results = {
       machine: {
         cpus: (await import("node:os")).cpus().length,
@@ -165,6 +184,7 @@ async function main() {
         batchBytesRecords: recordBatches[0]?.payload.length,
       },
       decode: decodeFigures,
+      recovery: { strategies: recovered.strategies, seconds: recoverySeconds },
       memory: {
         strategies: after.strategies,
         rssBytes: rssAfter,
@@ -198,7 +218,7 @@ function registeredIds(batches: EncodedBatch[], count: number): string[] {
 }
 
 function row(name: string, registry: string, raw: string, ratio: string): string {
-  return `| ${name.padEnd(44)} | ${registry.padStart(16)} | ${raw.padStart(16)} | ${ratio.padStart(7)} |`;
+  return `| ${name.padEnd(58)} | ${registry.padStart(16)} | ${raw.padStart(16)} | ${ratio.padStart(7)} |`;
 }
 
 function printTable(r: {
@@ -212,6 +232,7 @@ function printTable(r: {
   };
   decode: { mapsPerSecond: number; recordsPerSecond: number };
   memory: { strategies: number; bytesPerStrategy: number; heapBytesPerStrategy: number };
+  recovery: { strategies: number; seconds: number };
 }) {
   /** A row of a registry figure, its baseline, and their ratio. */
   const pair = (name: string, registry: number, raw: number, rawLabel = "") =>
@@ -232,6 +253,12 @@ function printTable(r: {
     pair("decode 1000 strategies: records vs maps (/s)", r.decode.recordsPerSecond, r.decode.mapsPerSecond, " maps"),
     row(`memory, ${fmt(r.memory.strategies)} strategies (RSS B/strategy)`, fmt(r.memory.bytesPerStrategy), "", ""),
     row("memory (JS heap B/strategy)", fmt(r.memory.heapBytesPerStrategy), "", ""),
+    row(
+      `recovery of ${fmt(r.recovery.strategies)} strategies, all shards restarted (s)`,
+      fmt(r.recovery.seconds, 1),
+      "",
+      "",
+    ),
   ];
   process.stdout.write(`${out.join("\n")}\n`);
 }
