@@ -17,6 +17,7 @@ import {
   type Reply,
 } from "@stratreg/protocol";
 import { uniqueClusterName } from "@stratreg/testkit";
+import { Packr } from "msgpackr";
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
 import { startRegistry, type TestRegistry } from "./support/registry.js";
 
@@ -157,6 +158,15 @@ it("answers every bad request with a stable code, keeps serving, and writes noth
       "MALFORMED",
     ],
     ["a key given twice", PartitionOps.Register, duplicateKeyRequest(x), "MALFORMED"],
+    [
+      "an integer map key",
+      PartitionOps.Register,
+      new Packr({ useRecords: false }).pack({
+        v: 1,
+        body: { strategy: { ...valid(x), template: { id: "t", params: new Map([[1, 2]]) } } },
+      }),
+      "MALFORMED",
+    ],
     [
       "1001 strategies",
       PartitionOps.RegisterBatch,

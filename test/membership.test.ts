@@ -85,15 +85,21 @@ describe("cluster config", () => {
     }
   });
 
-  it("stops a second process that claims a member id already in use", async () => {
+  it("stops a second process that claims a member id already in use, without evicting the first", async () => {
     const cluster = uniqueClusterName("twin");
     const natsUrl = inject("natsUrl");
-    const registry = await startRegistry(natsUrl, cluster, ["twin"], { partitions: 4 });
+    const registry = await startRegistry(natsUrl, cluster, ["twin", "other"], { partitions: 8 });
     try {
-      const impostor = startShard({ natsUrl, cluster, member: "twin", partitions: 4 });
+      const impostor = startShard({ natsUrl, cluster, member: "twin", partitions: 8 });
       const exit = await impostor.exited;
       expect(exit.code).toBe(2);
       expect(impostor.logs().join("\n")).toMatch(/another process is running as member twin/);
+      // The peer never heard "twin" leave, and both original members still serve their share.
+      const other = registry.shards.get("other");
+      expect(other?.logs().some((line) => line.includes('"member left"') && line.includes('"peer":"twin"'))).toBe(
+        false,
+      );
+      await waitForServing(registry.nc, cluster, 8, ["other", "twin"]);
     } finally {
       await registry.close();
     }

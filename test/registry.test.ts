@@ -111,6 +111,52 @@ describe("registering and reading strategies", () => {
     expect(missing.sort()).toEqual((failed?.indexes ?? []).map((i) => `acc-${i}`).sort());
   });
 
+  it("reads and lists large strategies whose replies would not fit one NATS message", async () => {
+    const { client } = registry;
+    const p = client.partitionOf("big-0");
+    const ids: string[] = [];
+    for (let i = 0; ids.length < 900; i++) if (client.partitionOf(`big-${i}`) === p) ids.push(`big-${i}`);
+    const inputs = ids.map((id) => strategy(id, { description: "d".repeat(1500) }));
+    const registered = await client.registerMany(inputs);
+    expect(registered.registered).toBe(900);
+    const read = await client.getMany(ids, { timeoutMs: 20_000 });
+    expect(read.strategies).toHaveLength(900);
+    expect(read.missing).toEqual([]);
+    // One list page would be ~1.4 MB: it ends early, and the cursor carries on.
+    const first = await client.list(p, { limit: 1000 });
+    expect(first.strategies.length).toBeGreaterThan(0);
+    expect(first.strategies.length).toBeLessThan(900);
+    expect(first.nextCursor).toBe(first.strategies[first.strategies.length - 1]?.id);
+    let all = 0;
+    let cursor: string | null = null;
+    do {
+      const page = await client.list(p, { cursor, limit: 1000 });
+      all += page.strategies.filter((s) => s.id.startsWith("big-")).length;
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    expect(all).toBe(900);
+  });
+
+  it("reports a batch whose outcome is unknown with its command id, so it can be sent again safely", async () => {
+    const { client } = registry;
+    const inputs = Array.from({ length: 300 }, (_, i) => strategy(`unknown-${i}`));
+    // A deadline too short to hear back: the batches may or may not have been written.
+    const first = await client.registerMany(inputs, { timeoutMs: 1 });
+    const unknown = first.failed.filter((f) => f.outcome === "unknown");
+    expect(first.registered + unknown.reduce((n, f) => n + f.indexes.length, 0)).toBe(300);
+    for (const failed of unknown) {
+      expect(failed.error.retryable).toBe(true);
+      const again = await client.registerBatch(
+        failed.indexes.map((i) => inputs[i] as StrategyInput),
+        { cid: failed.cid },
+      );
+      // Applied at most once: whether or not the first send landed, the resend registers the batch.
+      expect(again).toEqual({ registered: failed.indexes.length, rejected: [] });
+    }
+    const { missing } = await client.getMany(inputs.map((s) => s.id));
+    expect(missing).toEqual([]);
+  });
+
   it("registers a batch sent with the record encoding exactly like one sent as maps", async () => {
     const { client } = registry;
     const p = client.partitionOf("rec-0");

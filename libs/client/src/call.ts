@@ -49,8 +49,8 @@ function classify(err: unknown, subject: string): StratregError {
 }
 
 /**
- * Sends `payload` to `subject` until a reply arrives or `deadline` (epoch ms)
- * passes; returns the reply body or throws the typed error the shard sent.
+ * Sends `payload` to `subject` until a reply arrives or `deadline` (on the
+ * monotonic clock, `performance.now()`) passes; returns the reply body or throws the typed error the shard sent.
  */
 export async function callWithRetry<B>(
   nc: NatsConnection,
@@ -62,7 +62,7 @@ export async function callWithRetry<B>(
 ): Promise<B> {
   let lastError: StratregError | undefined;
   for (let attempt = 0; ; attempt++) {
-    const remaining = deadline - Date.now();
+    const remaining = deadline - performance.now();
     if (remaining <= 0) {
       throw new TimeoutError(`deadline passed on ${subject}${lastError ? `: ${lastError.message}` : ""}`, {
         cause: lastError,
@@ -84,6 +84,6 @@ export async function callWithRetry<B>(
     if (!error.retryable) throw error;
     lastError = error;
     const backoff = Math.min(policy.initialBackoffMs * 2 ** attempt, policy.maxBackoffMs);
-    await sleep(Math.min(backoff, Math.max(0, deadline - Date.now())));
+    await sleep(Math.min(backoff, Math.max(0, deadline - performance.now())));
   }
 }

@@ -64,11 +64,20 @@ export interface Rejection {
   error: StratregError;
 }
 
-/** A batch of a bulk registration that failed as a whole: none of its strategies was registered. */
+/**
+ * A batch of a bulk registration that did not succeed. With `outcome: "rejected"`
+ * (the error is not retryable: invalid input, …) none of its strategies was
+ * registered. With `outcome: "unknown"` (the deadline passed, the partition was
+ * unavailable) the batch may or may not have been written: send the same
+ * strategies again with the same `cid` (registerBatch) and it is applied at most once.
+ */
 export interface FailedBatch {
   /** Positions, in the array given to registerMany, of the strategies of the batch. */
   indexes: number[];
   error: StratregError;
+  outcome: "rejected" | "unknown";
+  /** The command id the batch was sent with. */
+  cid: string;
   /** Position of the strategy the error names (e.g. the invalid one), when it names one. */
   culprit?: number;
 }
@@ -132,7 +141,7 @@ export class StratregClient {
         nc,
         subjects.clusterInfo,
         encode({ v: PROTOCOL_VERSION, body: {} }),
-        Date.now() + timeoutMs,
+        performance.now() + timeoutMs,
         { ...DEFAULT_RETRY, ...options.retry },
       );
     }
@@ -192,8 +201,9 @@ export class StratregClient {
     result: RegisterManyResult,
   ): Promise<void> {
     const batch = indexes.map((i) => all[i] as StrategyInput);
+    const cid = nuid.next();
     try {
-      const reply = await this.registerBatch(batch, options);
+      const reply = await this.registerBatch(batch, { ...options, cid });
       result.registered += reply.registered;
       for (const r of reply.rejected) {
         result.rejected.push({ index: indexes[r.index] ?? -1, id: r.id, error: errorFromWire(r.error) });
@@ -206,7 +216,7 @@ export class StratregClient {
         await this.registerAccounted(all, indexes.slice(half), options, result);
         return;
       }
-      const failed: FailedBatch = { indexes, error };
+      const failed: FailedBatch = { indexes, error, cid, outcome: error.retryable ? "unknown" : "rejected" };
       const named = /^body\.strategies\[(\d+)\]/.exec(error.field ?? "");
       const culprit = named === null ? undefined : indexes[Number(named[1])];
       if (culprit !== undefined) failed.culprit = culprit;
@@ -262,11 +272,20 @@ export class StratregClient {
       for (let i = 0; i < group.length; i += Limits.batchMax) requests.push([p, group.slice(i, i + Limits.batchMax)]);
     }
     const out = { strategies: [] as Strategy[], missing: [] as string[] };
-    await this.pool(requests, options.concurrency ?? 16, async ([p, group]) => {
-      const reply = await this.send(p, PartitionOps.GetBatch, { ids: group }, options, false);
-      out.strategies.push(...reply.strategies);
-      out.missing.push(...reply.missing);
-    });
+    const fetch = async (p: number, group: string[]): Promise<void> => {
+      try {
+        const reply = await this.send(p, PartitionOps.GetBatch, { ids: group }, options, false);
+        out.strategies.push(...reply.strategies);
+        out.missing.push(...reply.missing);
+      } catch (err) {
+        // Large strategies: the reply would not fit one message, so ask for halves.
+        if (!(err instanceof ValidationError && err.code === ErrorCodes.PayloadTooLarge) || group.length < 2) throw err;
+        const half = Math.ceil(group.length / 2);
+        await fetch(p, group.slice(0, half));
+        await fetch(p, group.slice(half));
+      }
+    };
+    await this.pool(requests, options.concurrency ?? 16, ([p, group]) => fetch(p, group));
     return out;
   }
 
@@ -350,7 +369,7 @@ export class StratregClient {
         ),
       );
     }
-    const deadline = Date.now() + (options.timeoutMs ?? this.timeoutMs);
+    const deadline = performance.now() + (options.timeoutMs ?? this.timeoutMs);
     return callWithRetry<ReplyBodies[Op]>(
       this.nc,
       this.subjects.partition(partition, op),

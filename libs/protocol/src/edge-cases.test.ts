@@ -8,10 +8,8 @@ import { describe, expect, test } from "vitest";
 import { decode, encode, encodeWithRaw, RawMsgpack } from "./codec.js";
 import { ErrorCodes, errorFromWire, ValidationError } from "./errors.js";
 import { MsgpackScanError, MsgpackScanner } from "./msgpack-scan.js";
-import { spliceNewStrategy } from "./record.js";
-import type { StrategyInput } from "./strategy.js";
 import { PartitionOps, parsePartitionSubject } from "./subjects.js";
-import { parseRequest } from "./validate.js";
+import { acceptsBytes, parseRequest } from "./validate.js";
 
 const hex = (text: string) => Uint8Array.from(Buffer.from(text.replace(/\s+/g, ""), "hex"));
 function thrownBy(f: () => unknown): unknown {
@@ -67,20 +65,25 @@ describe("repeated keys nested inside a strategy", () => {
   );
   const payload = Buffer.concat([hex("82 a176 01 a4626f6479 81 aa73747261746567696573 91"), strategyMap]);
 
-  test("are MALFORMED, whether the caller counted the map entries or not", () => {
-    const request = parseRequest(PartitionOps.RegisterBatch, payload);
-    const scanner = new MsgpackScanner(payload);
-    const body = scanner.mapValue(0, "body") as number;
-    const [[start, end, entries]] = scanner.arrayItems(scanner.mapValue(body, "strategies") as number) as [
-      [number, number, number],
-    ];
-    const input = request.body.strategies[0] as StrategyInput;
-    expect(thrownBy(() => spliceNewStrategy(payload, start, end, input, 1, entries))).toMatchObject({
-      code: ErrorCodes.Malformed,
-    });
-    expect(thrownBy(() => spliceNewStrategy(payload, start, end, input, 1))).toMatchObject({
-      code: ErrorCodes.Malformed,
-    });
+  test("pass TypeBox once decoded, but are refused on the bytes, so they are never stored", () => {
+    expect(parseRequest(PartitionOps.RegisterBatch, payload).body.strategies).toHaveLength(1);
+    expect(acceptsBytes(PartitionOps.RegisterBatch, payload)).toBe(false);
+  });
+
+  test("a repeated envelope key is refused on the bytes too", () => {
+    const twice = Buffer.concat([hex("83 a176 01 a4626f6479 81 a26964 a161 a4626f6479 81 a26964 a162")]);
+    expect(parseRequest(PartitionOps.Get, twice).body.id).toBe("b");
+    expect(acceptsBytes(PartitionOps.Get, twice)).toBe(false);
+  });
+
+  test("non-string map keys are refused on the bytes", () => {
+    const intKey = Buffer.from(
+      new Packr({ useRecords: false }).pack({
+        v: 1,
+        body: { strategy: { id: "a", name: "n", owner: "o", template: { id: "t", params: new Map([[1, 2]]) } } },
+      }),
+    );
+    expect(acceptsBytes(PartitionOps.Register, intKey)).toBe(false);
   });
 });
 

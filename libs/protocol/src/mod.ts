@@ -54,10 +54,8 @@ export { type BytesCheck, compileBytesCheck } from "./msgpack-check.js";
 export { MsgpackScanError, MsgpackScanner } from "./msgpack-scan.js";
 export {
   bytesRecord,
-  checkStrategyMap,
   decodeStrategy,
   encodeStrategy,
-  planNewStrategy,
   planValidatedStrategy,
   type RecordSource,
   spliceNewStrategy,

@@ -11,7 +11,8 @@
  * min/maxProperties), Record (one pattern, additionalProperties: false,
  * maxProperties), String (min/maxLength in UTF-16 units as JavaScript counts
  * them, pattern), Integer and Number (minimum/maximum, finite), Boolean, Null,
- * Array (items, min/maxItems), Union. Repeated map keys are refused at every depth.
+ * Array (items, min/maxItems), Union. Repeated map keys are refused at every
+ * depth, and so is a `__proto__` record key (JavaScript decoders rename it).
  */
 import { isUtf8 } from "node:buffer";
 import { Kind, OptionalKind, type TSchema } from "@sinclair/typebox";
@@ -251,6 +252,8 @@ function objectCheck(schema: TSchema): BytesCheck {
 /** `^[\s\S]{m,n}$`: a pattern that only bounds the length, checked without building the string. */
 const LENGTH_ONLY = /^\^\[\\s\\S\]\{(\d+),(\d+)\}\$$/;
 
+const PROTO_KEY = Buffer.from("__proto__");
+
 function recordCheck(schema: TSchema): BytesCheck {
   const patterns = Object.keys(schema.patternProperties ?? {});
   if (patterns.length !== 1 || schema.additionalProperties !== false) {
@@ -274,7 +277,8 @@ function recordCheck(schema: TSchema): BytesCheck {
     const first = starts.length;
     for (let i = 0; i < count; i++) {
       const keyEnd = keyCheck(b, q);
-      if (keyEnd === NONE || !readStr(b, q)) return cleanup(first, NONE);
+      // "__proto__" decodes differently in JavaScript (msgpackr renames it): refuse it.
+      if (keyEnd === NONE || !readStr(b, q) || strIs(b, PROTO_KEY)) return cleanup(first, NONE);
       // A repeated key: compare with the keys of this map seen so far.
       for (let k = first; k < starts.length; k++) {
         if (

@@ -2,12 +2,12 @@ import fc from "fast-check";
 import { Packr, Unpackr } from "msgpackr";
 import { describe, expect, test } from "vitest";
 import { encode } from "./codec.js";
-import { ErrorCodes, ValidationError } from "./errors.js";
+import { ErrorCodes } from "./errors.js";
 import { MsgpackScanner } from "./msgpack-scan.js";
-import { checkStrategyMap, decodeStrategy, encodeStrategy, spliceNewStrategy } from "./record.js";
+import { decodeStrategy, encodeStrategy, spliceNewStrategy } from "./record.js";
 import { Limits, newStrategy, type Strategy, type StrategyInput } from "./strategy.js";
 import { PartitionOps } from "./subjects.js";
-import { parseRequest, validateRequest } from "./validate.js";
+import { acceptsBytes, parseRequest, validateRequest } from "./validate.js";
 
 /**
  * A strict decoder of standard msgpack, written from the spec and independent
@@ -170,18 +170,19 @@ const fixedWidthPackr = new Packr({ useRecords: false });
 const clientEncoders = [encode, (v: unknown) => Uint8Array.from(fixedWidthPackr.pack(v))];
 
 /**
- * Registers `inputs` the way a shard does: validates the register-batch request,
- * finds each strategy's bytes with the scanner and splices the stored form.
+ * Registers `inputs` the way a shard does: checks the register-batch request on
+ * its bytes, finds each strategy's bytes with the scanner and splices the stored form.
  */
 function registerBatch(inputs: StrategyInput[], at: number, encodeRequest: (v: unknown) => Uint8Array) {
-  const payload = encodeRequest({ v: 1, cid: "c1", body: { strategies: inputs } });
+  const payload = Buffer.from(encodeRequest({ v: 1, cid: "c1", body: { strategies: inputs } }));
+  expect(acceptsBytes(PartitionOps.RegisterBatch, payload)).toBe(true);
   const request = parseRequest(PartitionOps.RegisterBatch, payload);
   const scanner = new MsgpackScanner(payload);
   const body = scanner.mapValue(0, "body") as number;
   const items = scanner.arrayItems(scanner.mapValue(body, "strategies") as number);
   return items.map(([start, end], i) => {
     const input = request.body.strategies[i] as StrategyInput;
-    return { input, stored: spliceNewStrategy(payload, start, end, input, at) };
+    return { input, stored: spliceNewStrategy(payload, start, end, at) };
   });
 }
 
@@ -261,16 +262,15 @@ describe("spliceNewStrategy", () => {
 
   test("works on a strategy at any offset of the source (a single register request)", () => {
     const input: StrategyInput = { id: "s-3", name: "n", owner: "o", tags: ["a"] };
-    const payload = encode({ v: 1, body: { strategy: input } });
-    const request = parseRequest(PartitionOps.Register, payload);
+    const payload = Buffer.from(encode({ v: 1, body: { strategy: input } }));
     const scanner = new MsgpackScanner(payload);
     const start = scanner.mapValue(scanner.mapValue(0, "body") as number, "strategy") as number;
     expect(start).toBeGreaterThan(0);
-    const stored = spliceNewStrategy(payload, start, scanner.skip(start), request.body.strategy, 42);
+    const stored = spliceNewStrategy(payload, start, scanner.skip(start), 42);
     expect(strictDecode(stored)).toEqual(newStrategy(input, 42));
   });
 
-  test("a strategy map that repeats a key is MALFORMED", () => {
+  test("a strategy map that repeats a key is refused by the bytes check, so it is never spliced", () => {
     // {"id": "a", "name": "x", "owner": "o", "name": "y"}: msgpackr keeps the last name.
     const strategyMap = Buffer.from(
       "84 a26964 a161 a46e616d65 a178 a56f776e6572 a16f a46e616d65 a179".replace(/ /g, ""),
@@ -281,47 +281,27 @@ describe("spliceNewStrategy", () => {
       Uint8Array.of(0x91),
       strategyMap,
     ]);
-    const request = parseRequest(PartitionOps.RegisterBatch, payload);
-    expect(request.body.strategies).toEqual([{ id: "a", name: "y", owner: "o" }]);
-    const scanner = new MsgpackScanner(payload);
-    const [range] = scanner.arrayItems(scanner.mapValue(scanner.mapValue(0, "body") as number, "strategies") as number);
-    const [start, end] = range as [number, number, number];
-    let thrown: unknown;
-    try {
-      spliceNewStrategy(payload, start, end, request.body.strategies[0] as StrategyInput, 1);
-    } catch (err) {
-      thrown = err;
-    }
-    expect(thrown).toBeInstanceOf(ValidationError);
-    expect(thrown).toMatchObject({ code: ErrorCodes.Malformed, retryable: false, details: { id: "a" } });
+    expect(parseRequest(PartitionOps.RegisterBatch, payload).body.strategies).toEqual([
+      { id: "a", name: "y", owner: "o" },
+    ]);
+    expect(acceptsBytes(PartitionOps.RegisterBatch, payload)).toBe(false);
+  });
+
+  test("a key in a longer string encoding still counts as present (no default is added over it)", () => {
+    // {"id": "a", "name": "n", "owner": "o", str8 "description": "kept"}
+    const strategyMap = Buffer.concat([
+      Buffer.from("84 a26964 a161 a46e616d65 a16e a56f776e6572 a16f".replace(/ /g, ""), "hex"),
+      Uint8Array.of(0xd9, 11),
+      Buffer.from("description"),
+      Buffer.from(encode("kept")),
+    ]);
+    const stored = spliceNewStrategy(strategyMap, 0, strategyMap.length, 7);
+    expect(strictDecode(stored)).toEqual(newStrategy({ id: "a", name: "n", owner: "o", description: "kept" }, 7));
   });
 
   test("a strategy that is not a map is MALFORMED", () => {
-    const bytes = encode(["id", "a"]);
-    expect(() => spliceNewStrategy(bytes, 0, bytes.length, { id: "a", name: "n", owner: "o" }, 1)).toThrow(
-      expect.objectContaining({ code: ErrorCodes.Malformed }),
-    );
-  });
-});
-
-describe("checkStrategyMap", () => {
-  test("returns where the map's first entry starts, for any map width", () => {
-    const input = { id: "a", name: "n", owner: "o" };
-    const plain = encode(input);
-    expect(checkStrategyMap(plain, 0, plain.length, input)).toBe(1);
-    const wide = fixedWidthPackr.pack(input);
-    expect(checkStrategyMap(wide, 0, wide.length, input)).toBe(3);
-    const shifted = Buffer.concat([Uint8Array.of(0xc0, 0xc0), encode(input)]);
-    expect(checkStrategyMap(shifted, 2, shifted.length, input)).toBe(3);
-  });
-
-  test("a map with more entries than the decoded input has keys (a repeated key) is MALFORMED", () => {
-    const input = { id: "a", name: "n", owner: "o" };
-    const repeated = Buffer.from("84a26964a161a46e616d65a16ea56f776e6572a16fa46e616d65a16e", "hex");
-    expect(() => checkStrategyMap(repeated, 0, repeated.length, input)).toThrow(
-      expect.objectContaining({ code: ErrorCodes.Malformed, details: { id: "a" } }),
-    );
-    expect(() => checkStrategyMap(encode([1]), 0, 2, input)).toThrow(
+    const bytes = Buffer.from(encode(["id", "a"]));
+    expect(() => spliceNewStrategy(bytes, 0, bytes.length, 1)).toThrow(
       expect.objectContaining({ code: ErrorCodes.Malformed }),
     );
   });

@@ -55,52 +55,6 @@ function writeServerFields(out: Buffer, at: number, now: number): void {
   }
 }
 
-/** Keys of every plain object in `value`, at any depth. */
-function keyCount(value: unknown): number {
-  if (value === null || typeof value !== "object") return 0;
-  let n = 0;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) n += keyCount(value[i]);
-    return n;
-  }
-  if (ArrayBuffer.isView(value)) return 0;
-  const values = Object.values(value);
-  n = values.length;
-  for (let i = 0; i < values.length; i++) n += keyCount(values[i]);
-  return n;
-}
-
-/**
- * Checks that `source[start, end)` is a msgpack map that decoded to `input` with
- * no key repeated at any depth: a map that repeats a key decodes to its last
- * value, so its bytes (which keep both) must not be stored. `mapEntries`, if
- * known, is the number of map entries in the range (see MsgpackScanner.arrayItems).
- * Returns the position of the map's first key. Throws MALFORMED.
- */
-export function checkStrategyMap(
-  source: Uint8Array,
-  start: number,
-  end: number,
-  input: StrategyInput,
-  mapEntries?: number,
-): number {
-  const scanner = new MsgpackScanner(source);
-  const header = scanner.mapHeader(start);
-  if (header === undefined) throw new ValidationError(ErrorCodes.Malformed, "strategy must be a msgpack map");
-  let entries = mapEntries;
-  if (entries === undefined) {
-    if (scanner.skip(start) !== end)
-      throw new ValidationError(ErrorCodes.Malformed, "strategy bytes do not end where expected");
-    entries = scanner.mapEntries;
-  }
-  if (entries !== keyCount(input)) {
-    throw new ValidationError(ErrorCodes.Malformed, `strategy ${input.id} repeats a key in one of its maps`, {
-      details: { id: input.id },
-    });
-  }
-  return header.start;
-}
-
 /** A stored strategy about to be written somewhere (e.g. into a log entry): its length and how to write it. */
 export interface RecordSource {
   readonly length: number;
@@ -117,47 +71,43 @@ export function bytesRecord(bytes: Uint8Array): RecordSource {
   };
 }
 
-/**
- * A newly registered strategy, spliced from the client's own bytes:
- * `source[start, end)` must be the standard-msgpack map that decoded to `input`
- * (already validated); the stored form is that map's entries, then defaults for
- * the optional fields it left out, then the server fields. Nothing is copied
- * until it is written. Throws MALFORMED if the map repeats a key.
- */
-export function planNewStrategy(
-  source: Uint8Array,
-  start: number,
-  end: number,
-  input: StrategyInput,
-  now: number,
-  /** Map entries in the range, if the caller already counted them (see checkStrategyMap). */
-  mapEntries?: number,
-): RecordSource {
-  const entries = checkStrategyMap(source, start, end, input, mapEntries);
-  const missing = OPTIONAL_FIELDS.filter((field) => input[field] === undefined);
-  return splicePlan(source, entries, end, Object.keys(input).length, missing, now);
-}
-
 const OPTIONAL_KEYS = OPTIONAL_FIELDS.map((field) => Buffer.from(field, "utf8"));
 
-/** Index in OPTIONAL_FIELDS of the fixstr key at `p`, or -1. */
+/** Index in OPTIONAL_FIELDS of the str key at `p` (any str width), or -1. */
 function optionalKeyAt(source: Uint8Array, p: number): number {
   const t = source[p] as number;
-  if (t < 0xa0 || t > 0xbf) return -1;
-  const length = t & 0x1f;
+  let start: number;
+  let length: number;
+  if (t >= 0xa0 && t <= 0xbf) {
+    start = p + 1;
+    length = t & 0x1f;
+  } else if (t === 0xd9) {
+    start = p + 2;
+    length = source[p + 1] as number;
+  } else if (t === 0xda) {
+    start = p + 3;
+    length = ((source[p + 1] as number) << 8) | (source[p + 2] as number);
+  } else {
+    // str 32 keys are longer than any field name.
+    return -1;
+  }
   for (let k = 0; k < OPTIONAL_KEYS.length; k++) {
     const key = OPTIONAL_KEYS[k] as Buffer;
     if (key.length !== length) continue;
     let same = true;
-    for (let i = 0; i < length && same; i++) same = source[p + 1 + i] === key[i];
+    for (let i = 0; i < length && same; i++) same = source[start + i] === key[i];
     if (same) return k;
   }
   return -1;
 }
 
 /**
- * planNewStrategy for bytes already validated on the wire (compileBytesCheck):
- * which optional fields are present is read from the map's keys, no object needed.
+ * A newly registered strategy, spliced from the client's own bytes:
+ * `source[start, end)` must be a strategy map that passed the bytes check
+ * (compileBytesCheck of StrategyInputSchema: valid, string keys, none repeated).
+ * The stored form is that map's entries, then defaults for the optional fields
+ * it left out (read from its keys; no object is decoded), then the server fields.
+ * Nothing is copied until it is written.
  */
 export function planValidatedStrategy(source: Buffer, start: number, end: number, now: number): RecordSource {
   const scanner = new MsgpackScanner(source, true);
@@ -206,9 +156,9 @@ export function writeRecord(record: RecordSource): Buffer {
   return out;
 }
 
-/** The stored bytes of a newly registered strategy, spliced from the client's own bytes (see planNewStrategy). */
-export function spliceNewStrategy(...args: Parameters<typeof planNewStrategy>): Buffer {
-  return writeRecord(planNewStrategy(...args));
+/** The stored bytes of a newly registered strategy, spliced from the client's own bytes (see planValidatedStrategy). */
+export function spliceNewStrategy(...args: Parameters<typeof planValidatedStrategy>): Buffer {
+  return writeRecord(planValidatedStrategy(...args));
 }
 
 /** The stored bytes of `strategy` (an owned copy). */

@@ -64,11 +64,11 @@ export class Membership {
     }, this.options.heartbeatMs);
   }
 
-  /** Says goodbye and stops listening. */
-  async stop(): Promise<void> {
+  /** Stops heartbeating and listening; says goodbye unless `announce` is false. */
+  async stop(announce = true): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     for (const sub of this.subs) sub.unsubscribe();
-    if (!this.nc.isClosed()) {
+    if (announce && !this.nc.isClosed()) {
       const leave: Leave = { v: PROTOCOL_VERSION, member: this.options.member };
       this.nc.publish(this.subjects.leave, encode(leave));
       await this.nc.flush().catch(() => undefined);

@@ -3,7 +3,7 @@
  * and the serial queue its writes go through (a write reads state, appends one
  * fenced log entry, then applies it; two writes never interleave).
  */
-import { ErrorCodes, type LogEntryLayout, UnavailableError } from "@stratreg/protocol";
+import { ErrorCodes, type LogEntryLayout, UnavailableError, ValidationError } from "@stratreg/protocol";
 import type { Logger } from "pino";
 import { FencedError, type PartitionLog } from "./store/log.js";
 import { ownedAscii, PartitionStore } from "./store/partition-store.js";
@@ -28,6 +28,8 @@ export interface PartitionContext {
   readonly partitions: number;
   /** Largest log entry the server accepts, bytes. */
   readonly maxEntryBytes: number;
+  /** Largest reply body the server delivers, bytes. */
+  readonly maxReplyBytes: number;
   readonly logger: Logger;
 }
 
@@ -95,12 +97,17 @@ export class Partition {
   async append(entry: LogEntryLayout): Promise<{ seq: number; duplicate: boolean }> {
     try {
       const appended = await this.context.log.append(this.id, entry.bytes, this.lastSeq, entry.cid);
-      if (!appended.duplicate) this.apply(entry, appended.seq);
+      if (appended.duplicate) {
+        // The entry was written before (perhaps by another owner): read the log before the next write.
+        this.stale = true;
+      } else {
+        this.apply(entry, appended.seq);
+      }
       return appended;
     } catch (err) {
       // Someone else wrote (fenced), or we do not know whether our entry landed:
-      // either way, read the log before the next write.
-      this.stale = true;
+      // either way, read the log before the next write. A refusal before sending changes nothing.
+      if (!(err instanceof ValidationError)) this.stale = true;
       if (err instanceof FencedError) {
         this.context.logger.warn(
           { partition: this.id, expected: this.lastSeq },

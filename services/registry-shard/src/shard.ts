@@ -30,6 +30,8 @@ import { ensureLogStream, PartitionLog } from "./store/log.js";
 /** The oldest nats-server this shard runs on (DESIGN: what Debian ships). */
 const MIN_SERVER_VERSION = [2, 9, 0] as const;
 export const SHARD_VERSION = "0.1.0";
+/** Bytes of max_payload kept for the headers of a log append. */
+const ENTRY_HEADER_ALLOWANCE = 1024;
 
 function versionAtLeast(version: string, min: readonly number[]): boolean {
   const parts = version.split(/[.-]/).map((part) => Number.parseInt(part, 10));
@@ -95,6 +97,14 @@ export class Shard {
         config.partitions,
       );
       await ensureLogStream(jsm, subjects, cluster.replicas);
+      if (cluster.replicas > 1 && !versionAtLeast(version, [2, 10, 0])) {
+        // nats-io/nats-server#4320: on replicated streams, 2.9 checks the expected last
+        // subject sequence against stored entries only, not ones still being replicated.
+        logger.warn(
+          { server: version, replicas: cluster.replicas },
+          "this nats-server does not serialize the log fence on replicated streams (nats-server#4320): two owners of a partition could both append while ownership moves",
+        );
+      }
       const shard = new Shard(config, nc, subjects, cluster, logger.child({ member: config.member }));
       await shard.run(new PartitionLog(js, jsm, subjects), version);
       return shard;
@@ -110,7 +120,9 @@ export class Shard {
       log,
       member: config.member,
       partitions: cluster.partitions,
-      maxEntryBytes: nc.info?.max_payload ?? 1024 * 1024,
+      // max_payload counts the message headers too (message id, expected sequence).
+      maxEntryBytes: (nc.info?.max_payload ?? 1024 * 1024) - ENTRY_HEADER_ALLOWANCE,
+      maxReplyBytes: (nc.info?.max_payload ?? 1024 * 1024) - ENTRY_HEADER_ALLOWANCE,
       logger,
     };
     const endpoints = new PartitionEndpoints(nc, (p) => subjects.partitionWildcard(p), this.counters, logger);
@@ -162,7 +174,8 @@ export class Shard {
           return;
         }
         logger.fatal({ instance }, `another process is running as member ${config.member}; stopping`);
-        void this.stop().finally(() => process.exit(2));
+        // Without a goodbye: the member id is the other process's, and it is alive.
+        void this.stop({ announce: false }).finally(() => process.exit(2));
       },
     );
     this.membership.start();
@@ -214,12 +227,12 @@ export class Shard {
    * Graceful stop: stop answering (finishing requests already received and their
    * log appends), say goodbye so peers take the partitions at once, disconnect.
    */
-  stop(): Promise<void> {
+  stop(options: { announce?: boolean } = {}): Promise<void> {
     this.stopping ??= (async () => {
       if (this.reconcileTimer !== undefined) clearInterval(this.reconcileTimer);
       await this.ownership?.releaseAll();
       this.ownership?.stop();
-      await this.membership?.stop();
+      await this.membership?.stop(options.announce ?? true);
       await this.service?.stop().catch(() => undefined);
       if (!this.nc.isClosed()) await this.nc.drain().catch(() => undefined);
       this.logger.info("shard stopped");

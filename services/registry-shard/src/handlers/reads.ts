@@ -12,6 +12,8 @@ import type { Partition } from "../partition.js";
 import { okReply, raw, strategyReply } from "./reply.js";
 
 const DEFAULT_LIST_LIMIT = 100;
+/** Envelope bytes per strategy in a reply (array slot, bin or map header slack). */
+const REPLY_OVERHEAD_PER_ITEM = 8;
 
 /** Throws WRONG_PARTITION unless `id` hashes to `partition`. */
 export function checkPartition(partition: Partition, id: string, field: string): void {
@@ -39,10 +41,21 @@ export function getBatch(partition: Partition, payload: Uint8Array): Uint8Array 
   });
   const found: Uint8Array[] = [];
   const missing: string[] = [];
+  let size = 0;
   for (const id of ids) {
     const stored = partition.store.get(id);
     if (stored === undefined) missing.push(id);
-    else found.push(stored);
+    else {
+      found.push(stored);
+      size += stored.length + REPLY_OVERHEAD_PER_ITEM;
+    }
+  }
+  if (size > partition.context.maxReplyBytes) {
+    throw new ValidationError(
+      ErrorCodes.PayloadTooLarge,
+      `the ${found.length} strategies asked for take ${size} bytes, over the ${partition.context.maxReplyBytes} a reply may carry; ask for fewer ids at once`,
+      { details: { size, limit: partition.context.maxReplyBytes } },
+    );
   }
   return okReply({ strategies: raw(found), missing });
 }
@@ -50,6 +63,15 @@ export function getBatch(partition: Partition, payload: Uint8Array): Uint8Array 
 export function list(partition: Partition, payload: Uint8Array): Uint8Array {
   const { cursor, limit } = parseRequest(PartitionOps.List, payload).body;
   const page = partition.store.page(cursor, Math.min(limit ?? DEFAULT_LIST_LIMIT, Limits.listMax));
-  const nextCursor = page.more ? (page.ids[page.ids.length - 1] ?? null) : null;
-  return okReply({ strategies: raw(page.records), nextCursor });
+  // A page ends early rather than outgrow a NATS message; the cursor carries on from there.
+  let size = 0;
+  let count = 0;
+  while (count < page.records.length) {
+    size += (page.records[count] as Uint8Array).length + REPLY_OVERHEAD_PER_ITEM;
+    if (size > partition.context.maxReplyBytes && count > 0) break;
+    count++;
+  }
+  const more = page.more || count < page.records.length;
+  const nextCursor = more ? (page.ids[count - 1] ?? null) : null;
+  return okReply({ strategies: raw(page.records.slice(0, count)), nextCursor });
 }

@@ -7,7 +7,6 @@ import {
   acceptsBytes,
   type BatchRejection,
   ConflictError,
-  checkStrategyMap,
   decodeStrategy,
   Encodings,
   ErrorCodes,
@@ -19,7 +18,6 @@ import {
   type LogEntryHead,
   type LogEntryLayout,
   LogOps,
-  MsgpackScanError,
   MsgpackScanner,
   NotFoundError,
   newStrategy,
@@ -27,7 +25,6 @@ import {
   PartitionOps,
   parseRequest,
   patchStrategy,
-  planNewStrategy,
   planValidatedStrategy,
   type RecordSource,
   type RequestBody,
@@ -38,34 +35,6 @@ import {
 import type { Partition } from "../partition.js";
 import { checkPartition } from "./reads.js";
 import { okReply, strategyReply } from "./reply.js";
-
-/**
- * Byte ranges of the strategies inside a standard-msgpack request, found without
- * decoding them again; each must be a map that decoded to `inputs[i]`.
- */
-function strategyRanges(
-  payload: Uint8Array,
-  path: "strategy" | "strategies",
-  inputs: StrategyInput[],
-): Array<[number, number, number]> {
-  let ranges: Array<[number, number, number]>;
-  try {
-    const scanner = new MsgpackScanner(payload);
-    const body = scanner.mapValue(0, "body");
-    const at = body === undefined ? undefined : scanner.mapValue(body, path);
-    if (at === undefined) throw new MsgpackScanError(`body.${path} not found`);
-    ranges = path === "strategy" ? [[at, scanner.skip(at), scanner.mapEntries]] : scanner.arrayItems(at);
-  } catch (err) {
-    throw new ValidationError(ErrorCodes.Malformed, `strategies must be standard msgpack: ${(err as Error).message}`, {
-      cause: err,
-      field: `body.${path}`,
-    });
-  }
-  ranges.forEach(([start, end, entries], i) => {
-    checkStrategyMap(payload, start, end, inputs[i] as StrategyInput, entries);
-  });
-  return ranges;
-}
 
 /** The reply a command got when its log entry was written, rebuilt from the entry. */
 export function replyFromEntry(entry: LogEntry): Uint8Array {
@@ -135,9 +104,12 @@ interface NewStrategies {
 }
 
 /**
- * Reads the strategies of a request. Standard msgpack that the bytes check
- * accepts is never decoded (the fast path); anything else is decoded and
- * validated by TypeBox, which names the problem if there is one.
+ * Reads the strategies of a request. A standard-msgpack request is stored as the
+ * client sent it, so it must pass the bytes check (the same schema, on the bytes:
+ * string keys only, no key repeated at any depth, no extension types); it is
+ * never decoded. When the check refuses it, the request is decoded and TypeBox
+ * names the problem; if TypeBox finds none, the encoding itself is at fault
+ * (MALFORMED). Record-encoded requests are decoded, validated and re-encoded.
  */
 function newStrategies(
   partition: Partition,
@@ -145,46 +117,46 @@ function newStrategies(
   payload: Uint8Array,
   records: boolean,
 ): NewStrategies {
-  const path = op === PartitionOps.Register ? "strategy" : "strategies";
-  const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-  if (!records && acceptsBytes(op, bytes)) {
-    const scanner = new MsgpackScanner(bytes, true);
-    const body = scanner.mapValue(0, "body") as number;
-    const at = scanner.mapValue(body, path) as number;
-    const ranges: Array<[number, number, number]> =
-      op === PartitionOps.Register ? [[at, scanner.skip(at), 0]] : scanner.arrayItems(at);
-    const ids = ranges.map(([start]) => scanner.string(scanner.mapValue(start, "id") as number) as string);
-    ids.forEach((id, i) => {
-      checkPartition(partition, id, op === PartitionOps.Register ? "body.strategy.id" : `body.strategies[${i}].id`);
-    });
-    const cidAt = scanner.mapValue(0, "cid");
-    return {
-      cid: cidAt === undefined ? undefined : scanner.string(cidAt),
-      ids,
-      plan: (i, now) => {
-        const [start, end] = ranges[i] as [number, number, number];
-        return planValidatedStrategy(bytes, start, end, now);
-      },
-    };
-  }
-  const request = parseRequest(op, payload);
-  const inputs: StrategyInput[] =
-    op === PartitionOps.Register
+  const single = op === PartitionOps.Register;
+  const idField = (i: number) => (single ? "body.strategy.id" : `body.strategies[${i}].id`);
+  if (records) {
+    const request = parseRequest(op, payload);
+    const inputs: StrategyInput[] = single
       ? [(request.body as { strategy: StrategyInput }).strategy]
       : (request.body as { strategies: StrategyInput[] }).strategies;
-  inputs.forEach((input, i) => {
-    checkPartition(partition, input.id, op === PartitionOps.Register ? "body.strategy.id" : `body.strategies[${i}].id`);
+    inputs.forEach((input, i) => {
+      checkPartition(partition, input.id, idField(i));
+    });
+    return {
+      cid: request.cid,
+      ids: inputs.map((input) => input.id),
+      plan: (i, now) => encodeStrategy(newStrategy(inputs[i] as StrategyInput, now)),
+    };
+  }
+  const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  if (!acceptsBytes(op, bytes)) {
+    parseRequest(op, payload);
+    throw new ValidationError(
+      ErrorCodes.Malformed,
+      "strategies must be plain standard msgpack: string map keys, no key repeated in any map, no extension types, valid UTF-8",
+      { field: single ? "body.strategy" : "body.strategies" },
+    );
+  }
+  const scanner = new MsgpackScanner(bytes, true);
+  const body = scanner.mapValue(0, "body") as number;
+  const at = scanner.mapValue(body, single ? "strategy" : "strategies") as number;
+  const ranges: Array<[number, number, number]> = single ? [[at, scanner.skip(at), 0]] : scanner.arrayItems(at);
+  const ids = ranges.map(([start]) => scanner.string(scanner.mapValue(start, "id") as number) as string);
+  ids.forEach((id, i) => {
+    checkPartition(partition, id, idField(i));
   });
-  const ranges = records ? undefined : strategyRanges(payload, path, inputs);
+  const cidAt = scanner.mapValue(0, "cid");
   return {
-    cid: request.cid,
-    ids: inputs.map((input) => input.id),
+    cid: cidAt === undefined ? undefined : scanner.string(cidAt),
+    ids,
     plan: (i, now) => {
-      const input = inputs[i] as StrategyInput;
-      const range = ranges?.[i];
-      return range === undefined
-        ? encodeStrategy(newStrategy(input, now))
-        : planNewStrategy(payload, range[0], range[1], input, now, range[2]);
+      const [start, end] = ranges[i] as [number, number, number];
+      return planValidatedStrategy(bytes, start, end, now);
     },
   };
 }

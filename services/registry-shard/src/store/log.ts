@@ -11,7 +11,7 @@ import {
   type JetStreamManager,
   StorageType,
 } from "@nats-io/jetstream";
-import { nanos } from "@nats-io/transport-node";
+import { InvalidArgumentError, nanos } from "@nats-io/transport-node";
 import {
   type ClusterSubjects,
   decodeLogEntry,
@@ -21,6 +21,7 @@ import {
   readLogEntry,
   StratregError,
   UnavailableError,
+  ValidationError,
 } from "@stratreg/protocol";
 
 /** How long JetStream remembers a message id for de-duplication. */
@@ -87,6 +88,7 @@ export class PartitionLog {
     private readonly jsm: JetStreamManager,
     private readonly subjects: ClusterSubjects,
     private readonly appendTimeoutMs = 5000,
+    private readonly replayIdleMs = 10_000,
   ) {}
 
   /**
@@ -104,6 +106,10 @@ export class PartitionLog {
     } catch (err) {
       if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) {
         throw new FencedError(partition, expectedLastSeq, err);
+      }
+      if (err instanceof InvalidArgumentError) {
+        // Refused by the client before sending (e.g. over max_payload): nothing was written.
+        throw new ValidationError(ErrorCodes.PayloadTooLarge, `log entry not sent: ${err.message}`, { cause: err });
       }
       throw new UnavailableError(
         ErrorCodes.Unavailable,
@@ -149,15 +155,35 @@ export class PartitionLog {
     });
     let last = afterSeq;
     const messages = await consumer.consume({ max_messages: 64 });
+    // A replay that stops making progress (the entry vanished, delivery stalled) must end, so the
+    // partition can retry its load instead of holding its write queue forever.
+    let stalled = false;
+    let watchdog: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => {
+        stalled = true;
+        void messages.close();
+      }, this.replayIdleMs);
+    };
+    arm();
     try {
       for await (const msg of messages) {
         const data = msg.data;
         apply(readLogEntry(Buffer.from(data.buffer, data.byteOffset, data.byteLength)), msg.seq);
         last = msg.seq;
         if (msg.seq >= target) break;
+        arm();
       }
     } finally {
+      clearTimeout(watchdog);
       await messages.close();
+    }
+    if (last < target) {
+      throw new UnavailableError(
+        ErrorCodes.Unavailable,
+        `replay of partition ${partition} ${stalled ? "stalled" : "ended"} at ${last}, before ${target}`,
+      );
     }
     return last;
   }
