@@ -12,7 +12,8 @@
  * maxProperties), String (min/maxLength in UTF-16 units as JavaScript counts
  * them, pattern), Integer and Number (minimum/maximum, finite), Boolean, Null,
  * Array (items, min/maxItems), Union. Repeated map keys are refused at every
- * depth, and so is a `__proto__` record key (JavaScript decoders rename it).
+ * depth, and so are record keys that JavaScript decoders change (`__proto__`,
+ * a leading U+FEFF).
  */
 import { isUtf8 } from "node:buffer";
 import { Kind, OptionalKind, type TSchema } from "@sinclair/typebox";
@@ -254,6 +255,15 @@ const LENGTH_ONLY = /^\^\[\\s\\S\]\{(\d+),(\d+)\}\$$/;
 
 const PROTO_KEY = Buffer.from("__proto__");
 
+/**
+ * Whether the str at strStart/strLength starts with U+FEFF, which msgpackr's
+ * JavaScript decoder (used where msgpackr-extract is not built) drops from
+ * longer strings: such a key could decode to another key of the same map.
+ */
+function startsWithBom(b: Buffer): boolean {
+  return strLength >= 3 && b[strStart] === 0xef && b[strStart + 1] === 0xbb && b[strStart + 2] === 0xbf;
+}
+
 function recordCheck(schema: TSchema): BytesCheck {
   const patterns = Object.keys(schema.patternProperties ?? {});
   if (patterns.length !== 1 || schema.additionalProperties !== false) {
@@ -278,7 +288,7 @@ function recordCheck(schema: TSchema): BytesCheck {
     for (let i = 0; i < count; i++) {
       const keyEnd = keyCheck(b, q);
       // "__proto__" decodes differently in JavaScript (msgpackr renames it): refuse it.
-      if (keyEnd === NONE || !readStr(b, q) || strIs(b, PROTO_KEY)) return cleanup(first, NONE);
+      if (keyEnd === NONE || !readStr(b, q) || strIs(b, PROTO_KEY) || startsWithBom(b)) return cleanup(first, NONE);
       // A repeated key: compare with the keys of this map seen so far.
       for (let k = first; k < starts.length; k++) {
         if (
