@@ -30,6 +30,28 @@ import { ensureLogStream, PartitionLog } from "./store/log.js";
 /** The oldest nats-server this shard runs on (DESIGN: what Debian ships). */
 const MIN_SERVER_VERSION = [2, 9, 0] as const;
 export const SHARD_VERSION = "0.1.0";
+/** Partitions a shard loads from their logs at the same time. */
+const LOAD_CONCURRENCY = 8;
+
+/** Runs at most `limit` tasks at once, the rest in the order they came. */
+class Limiter {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.running++;
+    try {
+      return await task();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
 /** Bytes of max_payload kept for the headers of a log append. */
 const ENTRY_HEADER_ALLOWANCE = 1024;
 
@@ -125,6 +147,7 @@ export class Shard {
       maxReplyBytes: (nc.info?.max_payload ?? 1024 * 1024) - ENTRY_HEADER_ALLOWANCE,
       logger,
     };
+    const loads = new Limiter(LOAD_CONCURRENCY);
     const endpoints = new PartitionEndpoints(nc, (p) => subjects.partitionWildcard(p), this.counters, logger);
     this.ownership = new OwnershipManager(
       cluster.partitions,
@@ -132,7 +155,8 @@ export class Shard {
         load: async (id) => {
           const partition = new Partition(id, context);
           const began = performance.now();
-          await partition.load();
+          // A few partitions at a time: loading all at once floods the connection with log entries.
+          await loads.run(() => partition.load());
           logger.debug(
             { partition: id, strategies: partition.store.size, ms: Math.round(performance.now() - began) },
             "partition loaded",

@@ -154,7 +154,8 @@ export class PartitionLog {
       opt_start_seq: afterSeq + 1,
     });
     let last = afterSeq;
-    const messages = await consumer.consume({ max_messages: 64 });
+    // Entries can be up to max_payload each: keep a few in flight, not megabytes of them.
+    const messages = await consumer.consume({ max_messages: 8 });
     // A replay that stops making progress (the entry vanished, delivery stalled) must end, so the
     // partition can retry its load instead of holding its write queue forever.
     let stalled = false;
