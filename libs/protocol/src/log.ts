@@ -129,6 +129,16 @@ export function encodeLogEntry(
   };
 }
 
+/** The bytes of the bin 32 at `at` in `bytes` (a view). */
+export function bin32At(bytes: Buffer, at: number): Buffer {
+  return bytes.subarray(at + 5, at + 5 + bytes.readUInt32BE(at + 1));
+}
+
+/** The stored bytes of the `i`-th strategy of an encoded entry (a view). */
+export function recordAt(layout: LogEntryLayout, i: number): Buffer {
+  return bin32At(layout.bytes, layout.records[i] as number);
+}
+
 /**
  * Where the strategies of an encoded entry are, without decoding them (replay).
  * Throws if the bytes are not an entry this build can apply.

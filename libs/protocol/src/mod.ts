@@ -21,6 +21,7 @@ export {
 export { hashString, murmur3, partitionOf } from "./hash.js";
 export { type LifecycleEvent, LifecycleEvents, nextLifecycleState, strategyLifecycle } from "./lifecycle.js";
 export {
+  bin32At,
   decodeLogEntry,
   encodeLogEntry,
   LOG_FORMAT_VERSION,
@@ -30,6 +31,7 @@ export {
   type LogOp,
   LogOps,
   readLogEntry,
+  recordAt,
 } from "./log.js";
 export type { Heartbeat, Leave, ShardStatus } from "./membership.js";
 export {

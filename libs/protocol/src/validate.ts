@@ -92,6 +92,15 @@ function checkFor(op: PartitionOp): TypeCheck<TSchema> {
 }
 
 const bytesChecks: Partial<Record<PartitionOp, BytesCheck>> = {};
+
+function bytesCheckFor(op: PartitionOp): BytesCheck {
+  let check = bytesChecks[op];
+  if (check === undefined) {
+    check = compileBytesCheck(requestEnvelopeSchema(RequestBodies[op]));
+    bytesChecks[op] = check;
+  }
+  return check;
+}
 const VERSION_BYTE = PROTOCOL_VERSION; // a positive fixint encodes itself
 
 /**
@@ -101,12 +110,7 @@ const VERSION_BYTE = PROTOCOL_VERSION; // a positive fixint encodes itself
  */
 export function acceptsBytes(op: PartitionOp, payload: Buffer): boolean {
   if (payload.length > Limits.payloadMaxBytes) return false;
-  let check = bytesChecks[op];
-  if (check === undefined) {
-    check = compileBytesCheck(requestEnvelopeSchema(RequestBodies[op]));
-    bytesChecks[op] = check;
-  }
-  if (check(payload, 0) !== payload.length) return false;
+  if (bytesCheckFor(op)(payload, 0) !== payload.length) return false;
   const v = new MsgpackScanner(payload).mapValue(0, "v");
   return v !== undefined && payload[v] === VERSION_BYTE;
 }
@@ -115,7 +119,7 @@ export function acceptsBytes(op: PartitionOp, payload: Buffer): boolean {
 export function compileValidators(): void {
   for (const op of Object.keys(RequestBodies) as PartitionOp[]) {
     checkFor(op);
-    acceptsBytes(op, Buffer.alloc(0));
+    bytesCheckFor(op);
   }
 }
 

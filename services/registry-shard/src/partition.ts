@@ -3,7 +3,7 @@
  * and the serial queue its writes go through (a write reads state, appends one
  * fenced log entry, then applies it; two writes never interleave).
  */
-import { ErrorCodes, type LogEntryLayout, UnavailableError, ValidationError } from "@stratreg/protocol";
+import { ErrorCodes, type LogEntryLayout, recordAt, UnavailableError, ValidationError } from "@stratreg/protocol";
 import type { Logger } from "pino";
 import { FencedError, type PartitionLog } from "./store/log.js";
 import { ownedAscii, PartitionStore } from "./store/partition-store.js";
@@ -57,8 +57,8 @@ export class Partition {
     if (records.length >= ADOPT_MIN_RECORDS) {
       this.store.adopt(owned(bytes), ids, records);
     } else {
-      records.forEach((at, i) => {
-        this.store.put(ids[i] as string, bytes.subarray(at + 5, at + 5 + bytes.readUInt32BE(at + 1)));
+      records.forEach((_, i) => {
+        this.store.put(ids[i] as string, recordAt(entry, i));
       });
     }
     this.lastSeq = seq;

@@ -28,6 +28,7 @@ import {
   planValidatedStrategy,
   type RecordSource,
   type RequestBody,
+  recordAt,
   type Strategy,
   type StrategyInput,
   ValidationError,
@@ -59,12 +60,6 @@ function entryOf(partition: Partition, op: LogEntryHead["op"], cid: string | und
   return { head, ids: [], recs: [] };
 }
 
-/** The stored bytes of the `i`-th strategy of an encoded entry. */
-function recordAt(layout: LogEntryLayout, i: number): Uint8Array {
-  const at = layout.records[i] as number;
-  return layout.bytes.subarray(at + 5, at + 5 + layout.bytes.readUInt32BE(at + 1));
-}
-
 /** Appends `entry` and answers with `reply`, or with the original reply if the command id was already logged. */
 async function commit(
   partition: Partition,
@@ -85,10 +80,19 @@ async function commit(
   return reply(layout);
 }
 
-/** Answers a command id this partition has already logged, if it has. */
-async function replayed(partition: Partition, cid: string | undefined): Promise<Uint8Array | undefined> {
-  const seq = partition.commandSeq(cid);
-  return seq === undefined ? undefined : replyFromEntry(await partition.context.log.entryAt(seq));
+/**
+ * Runs `command` in the partition's write queue, unless the partition has already
+ * logged command id `cid`: then the reply is the one that entry got.
+ */
+function writeOnce(
+  partition: Partition,
+  cid: string | undefined,
+  command: () => Promise<Uint8Array>,
+): Promise<Uint8Array> {
+  return partition.write(async () => {
+    const seq = partition.commandSeq(cid);
+    return seq === undefined ? command() : replyFromEntry(await partition.context.log.entryAt(seq));
+  });
 }
 
 function alreadyExists(id: string): ConflictError {
@@ -164,9 +168,7 @@ function newStrategies(
 export function register(partition: Partition, payload: Uint8Array): Promise<Uint8Array> {
   const request = newStrategies(partition, PartitionOps.Register, payload, false);
   const id = request.ids[0] as string;
-  return partition.write(async () => {
-    const earlier = await replayed(partition, request.cid);
-    if (earlier !== undefined) return earlier;
+  return writeOnce(partition, request.cid, async () => {
     if (partition.store.has(id)) throw alreadyExists(id);
     const now = Date.now();
     const entry = entryOf(partition, LogOps.Register, request.cid, now);
@@ -188,9 +190,7 @@ export function registerBatch(
     });
   }
   const request = newStrategies(partition, PartitionOps.RegisterBatch, payload, records);
-  return partition.write(async () => {
-    const earlier = await replayed(partition, request.cid);
-    if (earlier !== undefined) return earlier;
+  return writeOnce(partition, request.cid, async () => {
     const now = Date.now();
     const entry = entryOf(partition, LogOps.RegisterBatch, request.cid, now);
     const rejected: BatchRejection[] = [];
@@ -255,9 +255,7 @@ function changeStrategy<Op extends typeof PartitionOps.Update | typeof Partition
   const request = parseRequest(op, payload);
   const body = request.body as RequestBody<Op> & { id: string; expectedVersion?: number };
   checkPartition(partition, body.id, "body.id");
-  return partition.write(async () => {
-    const earlier = await replayed(partition, request.cid);
-    if (earlier !== undefined) return earlier;
+  return writeOnce(partition, request.cid, async () => {
     const current = stored(partition, body.id);
     checkVersion(current, body.expectedVersion);
     const { next, note } = change(current, body);

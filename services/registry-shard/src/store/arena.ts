@@ -9,6 +9,8 @@
  * be adopted as a slab as it is, without copying a strategy (see `adopt`).
  */
 
+import { bin32At } from "@stratreg/protocol";
+
 const BIN32 = 0xc6;
 const HEADER = 5;
 const MIN_SLAB = 64 * 1024;
@@ -72,13 +74,14 @@ export class ByteArena {
   get(handle: ArenaHandle): Uint8Array {
     const slab = this.slabs[Math.floor(handle / SLAB_SPAN)];
     if (slab === undefined) throw new RangeError(`no arena entry at ${handle}`);
-    const at = handle % SLAB_SPAN;
-    return slab.subarray(at + HEADER, at + HEADER + slab.readUInt32BE(at + 1));
+    return bin32At(slab, handle % SLAB_SPAN);
   }
 
   /** Marks the bytes behind `handle` as garbage. */
   free(handle: ArenaHandle): void {
-    this.deadBytes += this.get(handle).length + HEADER;
+    const slab = this.slabs[Math.floor(handle / SLAB_SPAN)];
+    if (slab === undefined) throw new RangeError(`no arena entry at ${handle}`);
+    this.deadBytes += HEADER + slab.readUInt32BE((handle % SLAB_SPAN) + 1);
   }
 
   /** Bytes of slab memory held. */
