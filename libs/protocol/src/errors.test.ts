@@ -35,6 +35,8 @@ const EXPECTED: Record<ErrorCode, [ErrorClass, boolean]> = {
   NOT_OWNER: [UnavailableError, true],
   UNAVAILABLE: [UnavailableError, true],
   TIMEOUT: [TimeoutError, true],
+  OVERLOADED: [UnavailableError, true],
+  COMMAND_EXPIRED: [ConflictError, false],
   CONFIG_MISMATCH: [StratregError, false],
   INTERNAL: [StratregError, false],
 };
@@ -52,9 +54,9 @@ describe("error codes", () => {
     for (const code of codes) expect(code).toMatch(/^[A-Z]+(_[A-Z]+)*$/);
   });
 
-  test("only NOT_OWNER, UNAVAILABLE and TIMEOUT are retryable by default", () => {
+  test("only NOT_OWNER, UNAVAILABLE, TIMEOUT and OVERLOADED are retryable by default", () => {
     const retryable = Object.values(ErrorCodes).filter(isRetryableCode);
-    expect(retryable.sort()).toEqual(["NOT_OWNER", "TIMEOUT", "UNAVAILABLE"]);
+    expect(retryable.sort()).toEqual(["NOT_OWNER", "OVERLOADED", "TIMEOUT", "UNAVAILABLE"]);
   });
 });
 

@@ -38,6 +38,10 @@ export const ErrorCodes = {
   Unavailable: "UNAVAILABLE",
   /** The deadline passed before a reply arrived. */
   Timeout: "TIMEOUT",
+  /** The partition's queue is full; retry after `details.retryAfterMs` with the same command id. */
+  Overloaded: "OVERLOADED",
+  /** The command was first issued longer ago than the de-duplication window: it can no longer be told apart from a new one. */
+  CommandExpired: "COMMAND_EXPIRED",
   /** The cluster's config does not match this process (e.g. another partition count). */
   ConfigMismatch: "CONFIG_MISMATCH",
   /** An unexpected failure inside the service. */
@@ -49,6 +53,7 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.NotOwner,
   ErrorCodes.Unavailable,
   ErrorCodes.Timeout,
+  ErrorCodes.Overloaded,
 ]);
 
 /** Whether a code is retryable by default (the same command id may be sent again). */
@@ -144,10 +149,15 @@ const VALIDATION_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 ]);
 const CONFLICT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.AlreadyExists,
+  ErrorCodes.CommandExpired,
   ErrorCodes.Conflict,
   ErrorCodes.InvalidTransition,
 ]);
-const UNAVAILABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([ErrorCodes.NotOwner, ErrorCodes.Unavailable]);
+const UNAVAILABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  ErrorCodes.NotOwner,
+  ErrorCodes.Unavailable,
+  ErrorCodes.Overloaded,
+]);
 const KNOWN_CODES: ReadonlySet<string> = new Set<string>(Object.values(ErrorCodes));
 
 /** Builds the error class matching `code` (the inverse of {@link StratregError.toWire}). */
