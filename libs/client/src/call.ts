@@ -83,7 +83,12 @@ export async function callWithRetry<B>(
     }
     if (!error.retryable) throw error;
     lastError = error;
-    const backoff = Math.min(policy.initialBackoffMs * 2 ** attempt, policy.maxBackoffMs);
+    // An overloaded shard says how long to stay away; otherwise back off exponentially.
+    const suggested = error.details?.retryAfterMs;
+    const backoff =
+      typeof suggested === "number" && suggested > 0
+        ? Math.min(suggested * (0.5 + Math.random()), policy.maxBackoffMs * 4)
+        : Math.min(policy.initialBackoffMs * 2 ** attempt, policy.maxBackoffMs);
     await sleep(Math.min(backoff, Math.max(0, deadline - performance.now())));
   }
 }

@@ -11,6 +11,13 @@
  * byte arena (see docs/adr/003). `ids` and `recs` come last, in that order. `op` and `rejected` record
  * what the command was and whom it turned away, so that a retried command id
  * gets the same reply even from a shard that only replayed the log.
+ *
+ * Two kinds carry no command: `epoch`, the first entry a new owner appends
+ * (its `epoch` field fences every earlier owner, whose next append then fails),
+ * and `snapshot`, the layout of a partition snapshot (stored in the object
+ * store, never in the log). Every entry written by an owner states its epoch.
+ * A reader skips kinds it does not know (a newer writer's), so a rolling
+ * upgrade never stalls on them; see {@link readLogEntry}.
  */
 import { decode, encode } from "./codec.js";
 import type { BatchRejection } from "./messages.js";
@@ -27,9 +34,16 @@ export const LogOps = {
   RegisterBatch: PartitionOps.RegisterBatch,
   Update: PartitionOps.Update,
   Retire: PartitionOps.Retire,
+  /** A new owner took the partition: fences every owner of a lower epoch. */
+  Epoch: "epoch",
+  /** A whole partition at one log sequence (the snapshot format; never appended to the log). */
+  Snapshot: "snapshot",
 } as const;
 export type LogOp = (typeof LogOps)[keyof typeof LogOps];
 const LOG_OPS: ReadonlySet<string> = new Set(Object.values(LogOps));
+
+/** A command id remembered in a snapshot: `[cid, log sequence of its entry, when it was accepted (ms)]`. */
+export type RememberedCommand = [cid: string, seq: number, at: number];
 
 /** One entry of a partition log. */
 export interface LogEntry {
@@ -46,6 +60,12 @@ export interface LogEntry {
   rejected?: BatchRejection[];
   /** Free text the command carried, e.g. a retirement reason. */
   note?: string;
+  /** The writer's ownership epoch (absent in entries written before epochs existed). */
+  epoch?: number;
+  /** Snapshots: the log sequence the snapshot covers (every entry up to it is in it). */
+  seq?: number;
+  /** Snapshots: the command ids still inside the de-duplication window. */
+  cmds?: RememberedCommand[];
 }
 
 /** The fields of a log entry other than `ids` and `recs`. */
@@ -54,7 +74,13 @@ export type LogEntryHead = Omit<LogEntry, "ids" | "recs">;
 /** An encoded log entry and where its strategies are in it. */
 export interface LogEntryLayout {
   bytes: Buffer;
+  /** The entry's kind; a string this build does not know for a newer writer's kinds (see {@link isKnownLogOp}). */
+  op: string;
   cid: string | undefined;
+  /** The writer's epoch, 0 when the entry has none. */
+  epoch: number;
+  /** Wall-clock time the entry was written at (ms). */
+  at: number;
   /** The strategy ids, as fresh strings. */
   ids: string[];
   /** Offset in `bytes` of each strategy's bin 32 header (`0xc6`, then a 4-byte big-endian length). */
@@ -122,7 +148,10 @@ export function encodeLogEntry(
   });
   return {
     bytes: out,
+    op: head.op,
     cid: head.cid,
+    epoch: head.epoch ?? 0,
+    at: head.at,
     // Read back from the entry: flat strings that pin no decoded buffer.
     ids: idStarts.map(([start, n]) => out.toString("utf8", start, start + n)),
     records,
@@ -139,18 +168,23 @@ export function recordAt(layout: LogEntryLayout, i: number): Buffer {
   return bin32At(layout.bytes, layout.records[i] as number);
 }
 
+/** Whether `op` is a kind of entry this build applies. */
+export function isKnownLogOp(op: string): op is LogOp {
+  return LOG_OPS.has(op);
+}
+
 /**
- * Where the strategies of an encoded entry are, without decoding them (replay).
- * Throws if the bytes are not an entry this build can apply.
+ * Where the strategies of an encoded entry are, without decoding them (replay),
+ * and its head. Throws if the bytes are not a log entry of this format version.
+ * An entry of a kind this build does not know comes back with its `op` as
+ * written and no strategies: the caller skips it (with a warning).
  */
-export function readLogEntry(bytes: Buffer): LogEntryLayout {
+export function readLogEntry(bytes: Buffer): LogEntryLayout & { head: Partial<LogEntryHead> } {
   const scanner = new MsgpackScanner(bytes);
   const header = scanner.mapHeader(0);
   if (header === undefined) throw new Error("log entry is not a msgpack map");
   let p = header.start;
-  let version: unknown;
-  let op: unknown;
-  let cid: string | undefined;
+  const head: Record<string, unknown> = {};
   let ids: string[] | undefined;
   let records: number[] | undefined;
   for (let i = 0; i < header.count; i++) {
@@ -168,20 +202,22 @@ export function readLogEntry(bytes: Buffer): LogEntryLayout {
         if (bytes[start] !== BIN32) throw new Error("log entry record is not a bin 32");
         return start;
       });
-    } else if (key === "v" || key === "op" || key === "cid") {
-      const value = decode(bytes.subarray(p, end));
-      if (key === "v") version = value;
-      else if (key === "op") op = value;
-      else if (typeof value === "string") cid = value;
+    } else if (key !== undefined && key !== "__proto__") {
+      head[key] = decode(bytes.subarray(p, end));
     }
     p = end;
   }
-  if (version !== LOG_FORMAT_VERSION) throw new Error(`log format version ${String(version)} is not supported`);
-  if (typeof op !== "string" || !LOG_OPS.has(op)) throw new Error(`unknown log entry op ${String(op)}`);
+  if (head.v !== LOG_FORMAT_VERSION) throw new Error(`log format version ${String(head.v)} is not supported`);
+  if (typeof head.op !== "string") throw new Error("log entry has no op");
+  const op = head.op;
+  const cid = typeof head.cid === "string" ? head.cid : undefined;
+  const epoch = typeof head.epoch === "number" ? head.epoch : 0;
+  const at = typeof head.at === "number" ? head.at : 0;
+  if (!LOG_OPS.has(op)) return { bytes, op, cid, epoch, at, ids: [], records: [], head };
   if (ids === undefined || records === undefined || ids.length !== records.length) {
     throw new Error("log entry ids and recs do not match");
   }
-  return { bytes, cid, ids, records };
+  return { bytes, op, cid, epoch, at, ids, records, head };
 }
 
 /** Decodes a log entry; throws if the bytes are not one this build can apply. */

@@ -24,16 +24,18 @@ export {
   bin32At,
   decodeLogEntry,
   encodeLogEntry,
+  isKnownLogOp,
   LOG_FORMAT_VERSION,
   type LogEntry,
   type LogEntryHead,
   type LogEntryLayout,
   type LogOp,
   LogOps,
+  type RememberedCommand,
   readLogEntry,
   recordAt,
 } from "./log.js";
-export type { Heartbeat, Leave, ShardStatus } from "./membership.js";
+export type { Heartbeat, Leave, OwnershipEvent, PartitionStatus, ShardStatus } from "./membership.js";
 export {
   type BatchRejection,
   type ClusterConfig,

@@ -58,6 +58,16 @@ export interface ClusterSubjects {
   readonly logStream: string;
   /** KV bucket holding the cluster config (partition count, replicas). */
   readonly configBucket: string;
+  /** KV bucket of partition leases: key `p<partition>`, compare-and-set on the revision. */
+  readonly leaseBucket: string;
+  /** The lease key of a partition in {@link leaseBucket}. */
+  leaseKey(partition: number): string;
+  /** Object store bucket of partition snapshots. */
+  readonly snapshotBucket: string;
+  /** `<cluster>.events.ownership`: shards publish every ownership change here. */
+  readonly ownershipEvents: string;
+  /** `<cluster>.control.drain.<member>`: operators ask a shard to hand off every partition. */
+  drain(member: string): string;
   /** `<cluster>.cluster.info`: any shard answers with the cluster config. */
   readonly clusterInfo: string;
   /** `<cluster>.member.heartbeat`: shards announce themselves here. */
@@ -90,6 +100,11 @@ export function clusterSubjects(cluster: string = DEFAULT_CLUSTER): ClusterSubje
     logAll: `${cluster}.log.*`,
     logStream: `${cluster}-log`,
     configBucket: `${cluster}-config`,
+    leaseBucket: `${cluster}-leases`,
+    leaseKey: (p) => `p${p}`,
+    snapshotBucket: `${cluster}-snapshots`,
+    ownershipEvents: `${cluster}.events.ownership`,
+    drain: (member) => `${cluster}.control.drain.${member}`,
     clusterInfo: `${cluster}.cluster.info`,
     heartbeat: `${cluster}.member.heartbeat`,
     leave: `${cluster}.member.leave`,

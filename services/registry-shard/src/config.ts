@@ -25,10 +25,36 @@ export interface ShardConfig {
   memberTtlMs: number;
   /** How long a new shard listens for peers before claiming partitions. */
   joinGraceMs: number;
+  /** A partition lease unrenewed this long may be taken by another shard. */
+  leaseMs: number;
+  /** An owner stops answering this long before its lease could be taken. */
+  leaseMarginMs: number;
+  /** Most writes waiting in one partition's queue. */
+  queueMax: number;
+  /** How long a command id is recognised as a retry. */
+  commandWindowMs: number;
+  /** How far ahead of the shard's clock a command's `issued` may be. */
+  maxClockSkewMs: number;
+  /** Log growth (bytes) after which a partition snapshots, or its state's size if larger. */
+  snapshotMinBytes: number;
   logLevel: string;
 }
 
 const MEMBER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const HOUR = 3_600_000;
+
+function leaseTimings(env: NodeJS.ProcessEnv): { leaseMs: number; leaseMarginMs: number } {
+  const leaseMs = intOf("STRATREG_LEASE_MS", env.STRATREG_LEASE_MS, 3000, 200, 600_000);
+  // The margin covers clock-rate drift and the time a renewal takes to arrive; a fifth is ample.
+  const leaseMarginMs = intOf(
+    "STRATREG_LEASE_MARGIN_MS",
+    env.STRATREG_LEASE_MARGIN_MS,
+    Math.round(leaseMs / 5),
+    1,
+    Math.round(leaseMs / 2),
+  );
+  return { leaseMs, leaseMarginMs };
+}
 
 function intOf(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined || raw === "") return fallback;
@@ -75,5 +101,10 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     memberTtlMs: intOf("STRATREG_MEMBER_TTL_MS", env.STRATREG_MEMBER_TTL_MS, heartbeatMs * 3, heartbeatMs * 2, 600_000),
     joinGraceMs: intOf("STRATREG_JOIN_GRACE_MS", env.STRATREG_JOIN_GRACE_MS, Math.round(heartbeatMs * 1.5), 0, 600_000),
     logLevel: values["log-level"] ?? env.LOG_LEVEL ?? "info",
+    ...leaseTimings(env),
+    queueMax: intOf("STRATREG_QUEUE_MAX", env.STRATREG_QUEUE_MAX, 256, 1, 1_000_000),
+    commandWindowMs: intOf("STRATREG_COMMAND_WINDOW_MS", env.STRATREG_COMMAND_WINDOW_MS, 6 * HOUR, 1000, 7 * 24 * HOUR),
+    maxClockSkewMs: intOf("STRATREG_MAX_CLOCK_SKEW_MS", env.STRATREG_MAX_CLOCK_SKEW_MS, 5 * 60_000, 0, HOUR),
+    snapshotMinBytes: intOf("STRATREG_SNAPSHOT_MIN_BYTES", env.STRATREG_SNAPSHOT_MIN_BYTES, 4 << 20, 1024, 1 << 30),
   };
 }

@@ -46,6 +46,8 @@ async function main(): Promise<void> {
       },
     );
   };
+  // An operator's drain request stops the shard from inside: exit once everything is handed off.
+  void shard.stopped().then(() => process.exit(0));
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
 }

@@ -2,7 +2,8 @@
  * Who is in the cluster, as this shard sees it. Every member publishes a
  * heartbeat each interval; a member unheard of for `memberTtlMs` by our own
  * monotonic clock is gone (never compare clocks of different machines). A
- * member that stops gracefully says so, and leaves at once.
+ * member that stops gracefully says so, and leaves at once. Only members that
+ * say they are ready (past their join grace) count for ownership.
  */
 import { performance } from "node:perf_hooks";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
@@ -24,6 +25,8 @@ interface InstanceHeartbeat extends Heartbeat {
 
 export class Membership {
   private readonly lastSeen = new Map<string, number>();
+  private readonly ready = new Set<string>();
+  private selfReady = false;
   private readonly subs: Subscription[] = [];
   private timer: NodeJS.Timeout | undefined;
   private view: string[];
@@ -43,9 +46,15 @@ export class Membership {
     this.view = [options.member];
   }
 
-  /** Live members, sorted, this one included. */
+  /** Live, ready members, sorted, this one included. */
   get members(): string[] {
     return this.view;
+  }
+
+  /** Says in every heartbeat from now on that this member takes partitions, and says it at once. */
+  markReady(): void {
+    this.selfReady = true;
+    this.beat();
   }
 
   start(): void {
@@ -81,6 +90,7 @@ export class Membership {
       v: PROTOCOL_VERSION,
       member: this.options.member,
       instance: this.options.instance,
+      ready: this.selfReady,
       ...this.self(),
     };
     this.nc.publish(this.subjects.heartbeat, encode(heartbeat));
@@ -101,10 +111,13 @@ export class Membership {
     }
     const known = this.lastSeen.has(member);
     this.lastSeen.set(member, performance.now());
-    if (!known) {
-      this.logger.info({ peer: member }, "member joined");
-      this.changed();
-    }
+    const ready = heartbeat.ready !== false;
+    const wasReady = this.ready.has(member);
+    if (ready) this.ready.add(member);
+    else this.ready.delete(member);
+    if (!known) this.logger.info({ peer: member, ready }, "member joined");
+    else if (ready && !wasReady) this.logger.info({ peer: member }, "member ready");
+    if (!known || ready !== wasReady) this.changed();
   }
 
   private left(data: Uint8Array): void {
@@ -115,6 +128,7 @@ export class Membership {
       return;
     }
     if (typeof leave.member === "string" && this.lastSeen.delete(leave.member)) {
+      this.ready.delete(leave.member);
       this.logger.info({ peer: leave.member }, "member left");
       this.changed();
     }
@@ -126,6 +140,7 @@ export class Membership {
     for (const [member, seen] of this.lastSeen) {
       if (now - seen > this.options.memberTtlMs) {
         this.lastSeen.delete(member);
+        this.ready.delete(member);
         this.logger.warn({ peer: member, silentMs: Math.round(now - seen) }, "member timed out");
         gone = true;
       }
@@ -134,7 +149,7 @@ export class Membership {
   }
 
   private changed(): void {
-    this.view = [this.options.member, ...this.lastSeen.keys()].sort();
+    this.view = [this.options.member, ...this.ready].sort();
     this.onChange(this.view);
   }
 }

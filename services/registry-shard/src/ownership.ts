@@ -1,74 +1,113 @@
 /**
  * Partition ownership as xstate actors, one per partition of the cluster:
  *
- *   unowned ──ACQUIRE──▶ loading ──done──▶ serving ──RELEASE──▶ releasing ──▶ unowned
- *                          │  ▲
- *                   error  ▼  │ after retryDelay
- *                         retrying
+ *   unowned ──WANT──▶ acquiring ──lease taken──▶ loading ──done──▶ serving
+ *      ▲                 │ UNWANT                  │  ▲ error        │ UNWANT
+ *      │◀────────────────┘                         ▼  │ retry delay    ▼
+ *      │                                         retrying        handing-off ──▶ unowned
+ *      │◀──────────── LOST (taken over, fenced): stop answering at once, release nothing
  *
- * Loading replays the partition's log; serving subscribes to its subjects;
- * releasing drains the subscription and waits for queued writes. The actors
- * hold no strategy data themselves: a partition's state lives in `owned`.
+ * Acquiring waits until the lease is released or expires, then takes it by
+ * compare-and-set. Loading reads the latest snapshot and the log after it and
+ * appends the epoch marker that fences every earlier owner. Handing off stops
+ * taking requests, finishes the queued writes and releases the lease, so the
+ * next owner takes it at once. A load that is abandoned (UNWANT, LOST) is
+ * cancelled: its replay stops and its slot in the load limiter is freed.
+ * The actors hold no strategy data themselves: a partition's state lives in `owned`.
  */
 
 import type { Logger } from "pino";
 import { type ActorRefFrom, assign, createActor, fromPromise, setup } from "xstate";
+import type { Lease } from "./lease.js";
 import type { Partition } from "./partition.js";
 
 /** Effects the machine asks the shard to carry out. */
 export interface OwnershipEffects {
-  /** Builds the partition's state from its log. */
-  load(partition: number): Promise<Partition>;
+  /** Waits until the partition's lease is ours; rejects when `signal` aborts. */
+  acquire(partition: number, signal: AbortSignal): Promise<Lease>;
+  /** Builds the partition's state (snapshot + log) and claims it with an epoch marker. */
+  load(partition: number, lease: Lease, signal: AbortSignal): Promise<Partition>;
   /** Starts answering the partition's subjects. */
   serve(partition: Partition): void;
-  /** Stops answering and waits for in-flight work. */
-  unserve(partition: Partition): Promise<void>;
+  /** Stops answering, waits for in-flight writes, releases the lease. */
+  handOff(partition: Partition | undefined, lease: Lease | undefined): Promise<void>;
+  /** Stops answering at once: the partition has another owner. */
+  drop(partition: Partition | undefined, lease: Lease | undefined): void;
 }
 
-export const OwnershipEvents = { Acquire: "ACQUIRE", Release: "RELEASE" } as const;
-type OwnershipEvent = { type: typeof OwnershipEvents.Acquire } | { type: typeof OwnershipEvents.Release };
+export const OwnershipEvents = { Want: "WANT", Unwant: "UNWANT", Lost: "LOST" } as const;
+type OwnershipEvent =
+  | { type: typeof OwnershipEvents.Want }
+  | { type: typeof OwnershipEvents.Unwant }
+  | { type: typeof OwnershipEvents.Lost; reason: string };
 
 export const OwnershipStates = {
   Unowned: "unowned",
+  Acquiring: "acquiring",
   Loading: "loading",
   Retrying: "retrying",
   Serving: "serving",
-  Releasing: "releasing",
+  HandingOff: "handing-off",
 } as const;
+export type OwnershipState = (typeof OwnershipStates)[keyof typeof OwnershipStates];
+
+interface OwnershipContext {
+  partition: number;
+  lease: Lease | undefined;
+  owned: Partition | undefined;
+  failures: number;
+}
 
 export function createOwnershipMachine(effects: OwnershipEffects, retryDelayMs: number) {
   return setup({
     types: {
-      context: {} as { partition: number; owned: Partition | undefined; failures: number },
+      context: {} as OwnershipContext,
       events: {} as OwnershipEvent,
       input: {} as { partition: number },
     },
     actors: {
-      load: fromPromise<Partition, { partition: number }>(({ input }) => effects.load(input.partition)),
-      release: fromPromise<void, { owned: Partition | undefined }>(async ({ input }) => {
-        if (input.owned !== undefined) await effects.unserve(input.owned);
-      }),
+      acquire: fromPromise<Lease, { partition: number }>(({ input, signal }) =>
+        effects.acquire(input.partition, signal),
+      ),
+      load: fromPromise<Partition, { partition: number; lease: Lease }>(({ input, signal }) =>
+        effects.load(input.partition, input.lease, signal),
+      ),
+      handOff: fromPromise<void, { owned: Partition | undefined; lease: Lease | undefined }>(({ input }) =>
+        effects.handOff(input.owned, input.lease),
+      ),
     },
     actions: {
       serve: ({ context }) => {
         if (context.owned !== undefined) effects.serve(context.owned);
       },
+      drop: ({ context }) => effects.drop(context.owned, context.lease),
+      forget: assign({ owned: undefined, lease: undefined }),
     },
     delays: {
       retryDelay: ({ context }) => Math.min(retryDelayMs * 2 ** context.failures, retryDelayMs * 16),
     },
   }).createMachine({
     id: "partition-ownership",
-    context: ({ input }) => ({ partition: input.partition, owned: undefined, failures: 0 }),
+    context: ({ input }) => ({ partition: input.partition, lease: undefined, owned: undefined, failures: 0 }),
     initial: OwnershipStates.Unowned,
     states: {
       [OwnershipStates.Unowned]: {
-        on: { [OwnershipEvents.Acquire]: OwnershipStates.Loading },
+        entry: "forget",
+        on: { [OwnershipEvents.Want]: OwnershipStates.Acquiring },
+      },
+      [OwnershipStates.Acquiring]: {
+        invoke: {
+          src: "acquire",
+          input: ({ context }) => ({ partition: context.partition }),
+          onDone: { target: OwnershipStates.Loading, actions: assign({ lease: ({ event }) => event.output }) },
+          onError: OwnershipStates.Unowned,
+        },
+        on: { [OwnershipEvents.Unwant]: OwnershipStates.Unowned },
       },
       [OwnershipStates.Loading]: {
         invoke: {
           src: "load",
-          input: ({ context }) => ({ partition: context.partition }),
+          input: ({ context }) => ({ partition: context.partition, lease: context.lease as Lease }),
           onDone: {
             target: OwnershipStates.Serving,
             actions: assign({ owned: ({ event }) => event.output, failures: 0 }),
@@ -78,22 +117,31 @@ export function createOwnershipMachine(effects: OwnershipEffects, retryDelayMs: 
             actions: assign({ failures: ({ context }) => context.failures + 1 }),
           },
         },
-        on: { [OwnershipEvents.Release]: OwnershipStates.Unowned },
+        on: {
+          [OwnershipEvents.Unwant]: OwnershipStates.HandingOff,
+          [OwnershipEvents.Lost]: { target: OwnershipStates.Unowned, actions: "drop" },
+        },
       },
       [OwnershipStates.Retrying]: {
         after: { retryDelay: OwnershipStates.Loading },
-        on: { [OwnershipEvents.Release]: OwnershipStates.Unowned },
+        on: {
+          [OwnershipEvents.Unwant]: OwnershipStates.HandingOff,
+          [OwnershipEvents.Lost]: { target: OwnershipStates.Unowned, actions: "drop" },
+        },
       },
       [OwnershipStates.Serving]: {
         entry: "serve",
-        on: { [OwnershipEvents.Release]: OwnershipStates.Releasing },
+        on: {
+          [OwnershipEvents.Unwant]: OwnershipStates.HandingOff,
+          [OwnershipEvents.Lost]: { target: OwnershipStates.Unowned, actions: "drop" },
+        },
       },
-      [OwnershipStates.Releasing]: {
+      [OwnershipStates.HandingOff]: {
         invoke: {
-          src: "release",
-          input: ({ context }) => ({ owned: context.owned }),
-          onDone: { target: OwnershipStates.Unowned, actions: assign({ owned: undefined }) },
-          onError: { target: OwnershipStates.Unowned, actions: assign({ owned: undefined }) },
+          src: "handOff",
+          input: ({ context }) => ({ owned: context.owned, lease: context.lease }),
+          onDone: OwnershipStates.Unowned,
+          onError: OwnershipStates.Unowned,
         },
       },
     },
@@ -106,20 +154,25 @@ type OwnershipActor = ActorRefFrom<ReturnType<typeof createOwnershipMachine>>;
 export class OwnershipManager {
   private readonly actors: OwnershipActor[] = [];
 
-  constructor(partitions: number, effects: OwnershipEffects, logger: Logger, retryDelayMs = 500) {
+  constructor(
+    partitions: number,
+    effects: OwnershipEffects,
+    logger: Logger,
+    onChange: (partition: number, from: OwnershipState, to: OwnershipState, lease: Lease | undefined) => void,
+    retryDelayMs = 500,
+  ) {
     const machine = createOwnershipMachine(effects, retryDelayMs);
     for (let partition = 0; partition < partitions; partition++) {
       const actor = createActor(machine, { input: { partition } });
-      let previous: string = OwnershipStates.Unowned;
+      let previous: OwnershipState = OwnershipStates.Unowned;
       actor.subscribe({
         next: (snapshot) => {
-          const state = String(snapshot.value);
+          const state = snapshot.value as OwnershipState;
           if (state === previous) return;
           if (state === OwnershipStates.Retrying) {
             logger.warn({ partition, failures: snapshot.context.failures }, "partition load failed; retrying");
-          } else {
-            logger.debug({ partition, from: previous, to: state }, "partition ownership moved");
           }
+          onChange(partition, previous, state, snapshot.context.lease);
           previous = state;
         },
         error: (err) => logger.error({ err, partition }, "partition ownership actor failed"),
@@ -129,43 +182,62 @@ export class OwnershipManager {
     }
   }
 
-  /** Sends ACQUIRE to partitions in `wanted` that are not owned, RELEASE to owned ones that are not wanted. */
+  /** Sends WANT to partitions in `wanted` that are not owned, UNWANT to the others. */
   reconcile(wanted: ReadonlySet<number>): void {
     this.actors.forEach((actor, partition) => {
       const state = actor.getSnapshot().value;
       if (wanted.has(partition)) {
-        if (state === OwnershipStates.Unowned) actor.send({ type: OwnershipEvents.Acquire });
-      } else if (state !== OwnershipStates.Unowned && state !== OwnershipStates.Releasing) {
-        actor.send({ type: OwnershipEvents.Release });
+        if (state === OwnershipStates.Unowned) actor.send({ type: OwnershipEvents.Want });
+      } else if (state !== OwnershipStates.Unowned && state !== OwnershipStates.HandingOff) {
+        actor.send({ type: OwnershipEvents.Unwant });
       }
+    });
+  }
+
+  /** Tells the actor of `partition` that another owner has taken it. */
+  lost(partition: number, reason: string): void {
+    this.actors[partition]?.send({ type: OwnershipEvents.Lost, reason });
+  }
+
+  /** The state of every partition's actor, with its lease and partition. */
+  snapshots(): Array<{
+    partition: number;
+    state: OwnershipState;
+    lease: Lease | undefined;
+    owned: Partition | undefined;
+  }> {
+    return this.actors.map((actor, partition) => {
+      const snapshot = actor.getSnapshot();
+      return {
+        partition,
+        state: snapshot.value as OwnershipState,
+        lease: snapshot.context.lease,
+        owned: snapshot.context.owned,
+      };
     });
   }
 
   /** Partitions in each state. */
   byState(): Record<string, number[]> {
     const out: Record<string, number[]> = {};
-    this.actors.forEach((actor, partition) => {
-      const state = String(actor.getSnapshot().value);
+    for (const { partition, state } of this.snapshots()) {
       const list = out[state];
       if (list === undefined) out[state] = [partition];
       else list.push(partition);
-    });
+    }
     return out;
   }
 
   /** The served partition objects. */
   served(): Partition[] {
     const out: Partition[] = [];
-    for (const actor of this.actors) {
-      const snapshot = actor.getSnapshot();
-      if (snapshot.value === OwnershipStates.Serving && snapshot.context.owned !== undefined) {
-        out.push(snapshot.context.owned);
-      }
+    for (const { state, owned } of this.snapshots()) {
+      if (state === OwnershipStates.Serving && owned !== undefined) out.push(owned);
     }
     return out;
   }
 
-  /** Releases every partition and waits until all are unowned. */
+  /** Hands every partition off and waits until all are unowned. */
   async releaseAll(): Promise<void> {
     this.reconcile(new Set());
     await Promise.all(

@@ -1,17 +1,39 @@
 /**
- * One partition owned by this shard: its in-memory state, rebuilt from its log,
- * and the serial queue its writes go through (a write reads state, appends one
- * fenced log entry, then applies it; two writes never interleave).
+ * One partition owned by this shard: its in-memory state, rebuilt from its
+ * latest snapshot and the log after it, and the bounded serial queue its
+ * writes go through (a write reads state, appends one fenced log entry, then
+ * applies it; two writes never interleave).
+ *
+ * It answers only while its lease is fresh, and stops for good (`lost`) when it
+ * learns that another owner has taken the partition: a fenced append, a higher
+ * epoch in the log, or the lease watch.
  */
-import { ErrorCodes, type LogEntryLayout, recordAt, UnavailableError, ValidationError } from "@stratreg/protocol";
+import { performance } from "node:perf_hooks";
+import {
+  ErrorCodes,
+  encodeLogEntry,
+  isKnownLogOp,
+  LOG_FORMAT_VERSION,
+  type LogEntryLayout,
+  LogOps,
+  type RememberedCommand,
+  readLogEntry,
+  recordAt,
+  type StratregError,
+  UnavailableError,
+  ValidationError,
+} from "@stratreg/protocol";
 import type { Logger } from "pino";
+import { CommandWindow } from "./commands.js";
+import type { Lease } from "./lease.js";
 import { FencedError, type PartitionLog } from "./store/log.js";
-import { ownedAscii, PartitionStore } from "./store/partition-store.js";
+import { PartitionStore } from "./store/partition-store.js";
+import type { SnapshotStore } from "./store/snapshots.js";
 
-/** Most recent command ids remembered per partition, for replies to retried commands. */
-const REMEMBERED_COMMANDS = 1024;
 /** Entries with at least this many strategies are kept whole as arena slabs; smaller ones are copied. */
 const ADOPT_MIN_RECORDS = 16;
+/** How often a new owner re-reads the log when its epoch marker is fenced by a late write of the old owner. */
+const CLAIM_ATTEMPTS = 5;
 
 /** `bytes` as a Buffer that owns its whole memory (copied only if it is a view of something larger). */
 function owned(bytes: Buffer): Buffer {
@@ -21,63 +43,171 @@ function owned(bytes: Buffer): Buffer {
   return copy;
 }
 
+/** Tunables of every partition of a shard. */
+export interface PartitionSettings {
+  /** Most writes waiting in one partition's queue; past it, OVERLOADED. */
+  queueMax: number;
+  /** How long a command id is recognised as a retry, ms. */
+  commandWindowMs: number;
+  /** How far a command's `issued` time may be ahead of this shard's clock, ms. */
+  maxClockSkewMs: number;
+  /** A snapshot is taken once the log has grown by this many bytes, or by the state's size if larger. */
+  snapshotMinBytes: number;
+}
+
 /** What a partition needs from the shard around it. */
 export interface PartitionContext {
   readonly log: PartitionLog;
+  readonly snapshots: SnapshotStore;
   readonly member: string;
   readonly partitions: number;
   /** Largest log entry the server accepts, bytes. */
   readonly maxEntryBytes: number;
   /** Largest reply body the server delivers, bytes. */
   readonly maxReplyBytes: number;
+  readonly settings: PartitionSettings;
   readonly logger: Logger;
+}
+
+/** The caller's deadline passed while its write waited: nobody is listening, so nothing is answered. */
+export class DroppedError extends Error {
+  override name = "DroppedError";
+}
+
+/** The partition is no longer ours: the request is left to the new owner, unanswered. */
+export class NotOursError extends Error {
+  override name = "NotOursError";
 }
 
 export class Partition {
   readonly store = new PartitionStore();
   /** Stream sequence of the last log entry applied. */
   lastSeq = 0;
+  /** Log sequence the latest snapshot covers. */
+  snapshotSeq = 0;
+  /** Our epoch once the partition is claimed; the highest epoch seen in the log before that. */
+  epoch = 0;
+  /** Set once another owner took over: nothing more is answered or written. */
+  lost = false;
+  /** Writes waiting or running. */
+  queued = 0;
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly commands = new Map<string, number>();
+  private readonly commands: CommandWindow;
   private stale = false;
+  private bytesSinceSnapshot = 0;
+  private snapshotting = false;
+  /** Called once when the partition learns it was taken over. */
+  onLost: (reason: string) => void = () => undefined;
 
   constructor(
     readonly id: number,
     readonly context: PartitionContext,
-  ) {}
+    readonly lease: Lease,
+  ) {
+    const { commandWindowMs, maxClockSkewMs } = context.settings;
+    this.commands = new CommandWindow(commandWindowMs + maxClockSkewMs);
+  }
 
-  /** Replays the whole log into memory. */
-  async load(): Promise<void> {
-    this.lastSeq = await this.context.log.replay(this.id, this.lastSeq, (entry, seq) => this.apply(entry, seq));
+  /** Whether requests may be answered now: ours, and the lease fresh. */
+  answering(): boolean {
+    return !this.lost && this.lease.fresh();
+  }
+
+  /** Loads the latest snapshot, replays the log after it, and appends our epoch marker. */
+  async load(signal?: AbortSignal): Promise<void> {
+    const snapshot = await this.context.snapshots.latest(this.id);
+    if (snapshot !== undefined) this.restore(snapshot.bytes);
+    for (let attempt = 1; ; attempt++) {
+      await this.replay(signal);
+      if (this.epoch >= this.lease.epoch) {
+        throw new UnavailableError(ErrorCodes.NotOwner, `partition ${this.id} has a newer owner (epoch ${this.epoch})`);
+      }
+      const marker = encodeLogEntry(
+        {
+          v: LOG_FORMAT_VERSION,
+          op: LogOps.Epoch,
+          at: Date.now(),
+          member: this.context.member,
+          epoch: this.lease.epoch,
+        },
+        [],
+        [],
+      );
+      try {
+        const { seq } = await this.context.log.append(this.id, marker.bytes, this.lastSeq);
+        this.apply(marker, seq);
+        return;
+      } catch (err) {
+        // The previous owner's last write landed after we read the log: read it too, then claim again.
+        if (!(err instanceof FencedError) || attempt >= CLAIM_ATTEMPTS) throw err;
+      }
+    }
+  }
+
+  private restore(bytes: Buffer): void {
+    const entry = readLogEntry(bytes);
+    if (entry.op !== LogOps.Snapshot) throw new Error(`partition ${this.id}: snapshot has kind ${entry.op}`);
+    this.store.adopt(owned(bytes), entry.ids, entry.records);
+    const { seq, cmds } = entry.head;
+    this.lastSeq = typeof seq === "number" ? seq : 0;
+    this.snapshotSeq = this.lastSeq;
+    this.epoch = entry.epoch;
+    for (const [cid, cseq, at] of (cmds ?? []) as RememberedCommand[]) this.commands.remember(cid, cseq, at);
+  }
+
+  private async replay(signal?: AbortSignal): Promise<void> {
+    this.lastSeq = await this.context.log.replay(this.id, this.lastSeq, (entry, seq) => this.apply(entry, seq), signal);
   }
 
   /** Applies one log entry: an upsert of each record it carries. */
   apply(entry: LogEntryLayout, seq: number): void {
     const { bytes, ids, records } = entry;
-    if (records.length >= ADOPT_MIN_RECORDS) {
+    if (!isKnownLogOp(entry.op)) {
+      this.context.logger.warn({ partition: this.id, seq, op: entry.op }, "skipping a log entry of an unknown kind");
+    } else if (records.length >= ADOPT_MIN_RECORDS) {
       this.store.adopt(owned(bytes), ids, records);
     } else {
       records.forEach((_, i) => {
         this.store.put(ids[i] as string, recordAt(entry, i));
       });
     }
+    if (entry.epoch > this.epoch) this.epoch = entry.epoch;
     this.lastSeq = seq;
-    if (entry.cid !== undefined) this.remember(entry.cid, seq);
+    this.bytesSinceSnapshot += bytes.length;
+    if (entry.cid !== undefined) this.commands.remember(entry.cid, seq, entry.at);
   }
 
   /** Log sequence of the entry written for command `cid`, if this partition remembers it. */
   commandSeq(cid: string | undefined): number | undefined {
-    return cid === undefined ? undefined : this.commands.get(cid);
+    return cid === undefined ? undefined : this.commands.seqOf(cid);
   }
 
   /**
-   * Runs `command` after every write queued before it. If an earlier append
-   * failed without a definite answer, the partition first catches up with its log.
+   * Runs `command` after every write queued before it, unless the queue is full
+   * (OVERLOADED at once) or the caller's deadline (monotonic ms) has passed by
+   * the time its turn comes (dropped, unanswered). If an earlier append failed
+   * without a definite answer, the partition first catches up with its log.
    */
-  write<T>(command: () => Promise<T>): Promise<T> {
+  write<T>(command: () => Promise<T>, deadline = Number.POSITIVE_INFINITY): Promise<T> {
+    const { queueMax } = this.context.settings;
+    if (this.queued >= queueMax) {
+      return Promise.reject(
+        new UnavailableError(ErrorCodes.Overloaded, `partition ${this.id} has ${this.queued} writes waiting`, {
+          details: { queued: this.queued, retryAfterMs: Math.min(1000, 10 + this.queued * 2) },
+        }),
+      );
+    }
+    this.queued++;
     const run = async (): Promise<T> => {
-      if (this.stale) await this.catchUp();
-      return command();
+      try {
+        if (this.lost) throw new NotOursError();
+        if (performance.now() > deadline) throw new DroppedError();
+        if (this.stale) await this.catchUp();
+        if (!this.answering()) throw new NotOursError();
+        return await command();
+      } finally {
+        this.queued--;
+      }
     };
     const result = this.queue.then(run, run);
     this.queue = result.catch(() => undefined);
@@ -98,41 +228,101 @@ export class Partition {
     try {
       const appended = await this.context.log.append(this.id, entry.bytes, this.lastSeq, entry.cid);
       if (appended.duplicate) {
-        // The entry was written before (perhaps by another owner): read the log before the next write.
+        // The entry was written before: read the log before the next write.
         this.stale = true;
       } else {
         this.apply(entry, appended.seq);
+        this.maybeSnapshot();
       }
       return appended;
     } catch (err) {
-      // Someone else wrote (fenced), or we do not know whether our entry landed:
-      // either way, read the log before the next write. A refusal before sending changes nothing.
-      if (!(err instanceof ValidationError)) this.stale = true;
       if (err instanceof FencedError) {
-        this.context.logger.warn(
-          { partition: this.id, expected: this.lastSeq },
-          "partition log moved under us; catching up",
-        );
+        // Only another owner appends to our partition: it has taken over.
+        this.stepDown("fenced: another owner appended to the log");
+        throw new NotOursError();
       }
+      // We do not know whether our entry landed: read the log before the next write.
+      // A refusal before sending changes nothing.
+      if (!(err instanceof ValidationError)) this.stale = true;
       throw err;
     }
   }
 
+  /** Stops answering for good; the ownership actor is told. */
+  stepDown(reason: string): void {
+    if (this.lost) return;
+    this.lost = true;
+    this.context.logger.warn(
+      { partition: this.id, epoch: this.lease.epoch, reason },
+      "partition taken over; stepping down",
+    );
+    this.onLost(reason);
+  }
+
   private async catchUp(): Promise<void> {
     try {
-      this.lastSeq = await this.context.log.replay(this.id, this.lastSeq, (entry, seq) => this.apply(entry, seq));
+      await this.replay();
     } catch (err) {
       throw new UnavailableError(ErrorCodes.Unavailable, `partition ${this.id} could not read its log`, { cause: err });
     }
     this.stale = false;
-  }
-
-  private remember(cid: string, seq: number): void {
-    this.commands.delete(cid);
-    this.commands.set(ownedAscii(cid), seq);
-    if (this.commands.size > REMEMBERED_COMMANDS) {
-      const oldest = this.commands.keys().next().value;
-      if (oldest !== undefined) this.commands.delete(oldest);
+    if (this.epoch > this.lease.epoch) {
+      this.stepDown(`epoch ${this.epoch} in the log`);
+      throw new NotOursError();
     }
   }
+
+  /** Takes a snapshot in the background once the log has grown enough since the last one. */
+  private maybeSnapshot(): void {
+    const { snapshotMinBytes } = this.context.settings;
+    if (this.snapshotting || this.bytesSinceSnapshot < Math.max(snapshotMinBytes, this.store.capacityBytes)) return;
+    void this.snapshot().catch((err: unknown) => {
+      this.context.logger.warn({ partition: this.id, err }, "snapshot failed; the log keeps everything");
+    });
+  }
+
+  /**
+   * Writes a snapshot of the state as it is now, then drops the log entries it
+   * covers, except those a retried command may still need.
+   */
+  async snapshot(): Promise<void> {
+    if (this.snapshotting || this.lost) return;
+    this.snapshotting = true;
+    try {
+      const seq = this.lastSeq;
+      const { ids, records } = this.store.all();
+      const bytes = encodeLogEntry(
+        {
+          v: LOG_FORMAT_VERSION,
+          op: LogOps.Snapshot,
+          at: Date.now(),
+          member: this.context.member,
+          epoch: this.lease.epoch,
+          seq,
+          cmds: this.commands.entries(),
+        },
+        ids,
+        records,
+      ).bytes;
+      this.bytesSinceSnapshot = 0;
+      const saved = await this.context.snapshots.save(
+        this.id,
+        { seq, strategies: ids.length, epoch: this.lease.epoch, at: Date.now() },
+        bytes,
+      );
+      if (!saved) return;
+      this.snapshotSeq = Math.max(this.snapshotSeq, seq);
+      // Keep the covered entry itself (the log's head must stay for the fence) and every entry a retry may ask for.
+      this.commands.prune();
+      const keepFrom = Math.min(seq, this.commands.oldestSeq() ?? seq);
+      if (this.answering()) await this.context.log.compact(this.id, keepFrom);
+    } finally {
+      this.snapshotting = false;
+    }
+  }
+}
+
+/** Whether `err` means the request should go unanswered (the caller gave up, or the partition moved). */
+export function isUnanswered(err: unknown): boolean {
+  return err instanceof DroppedError || err instanceof NotOursError;
 }

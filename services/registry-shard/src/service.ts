@@ -24,13 +24,19 @@ import type { Logger } from "pino";
 import { get, getBatch, list } from "./handlers/reads.js";
 import { errorReply } from "./handlers/reply.js";
 import { register, registerBatch, retire, update } from "./handlers/writes.js";
-import type { Partition } from "./partition.js";
+import { DroppedError, isUnanswered, type Partition } from "./partition.js";
 
 /** Request and error counters, by operation. */
 export class RequestCounters {
   readonly requests: Record<string, number> = {};
   errors = 0;
   internalErrors = 0;
+  /** Requests answered OVERLOADED. */
+  overloaded = 0;
+  /** Queued writes dropped because their caller had given up. */
+  expired = 0;
+  /** Requests left unanswered because the lease was not fresh or the partition had moved. */
+  unanswered = 0;
 
   count(op: string): void {
     this.requests[op] = (this.requests[op] ?? 0) + 1;
@@ -79,7 +85,18 @@ export class PartitionEndpoints {
     await partition.idle();
   }
 
+  /** Stops answering `partition` at once (another owner has it): nothing more is read from its subjects. */
+  drop(partition: Partition): void {
+    this.subs.get(partition.id)?.unsubscribe();
+    this.subs.delete(partition.id);
+  }
+
   private handle(partition: Partition, msg: Msg): void {
+    // A non-owner never replies: a paused process wakes up with a stale lease and stays silent.
+    if (!partition.answering()) {
+      this.counters.unanswered++;
+      return;
+    }
     const op = msg.subject.slice(msg.subject.lastIndexOf(".") + 1);
     const handler = Object.hasOwn(HANDLERS, op) ? HANDLERS[op] : undefined;
     // Count by known operation only: arbitrary subjects must not grow the counters.
@@ -103,7 +120,13 @@ export class PartitionEndpoints {
   }
 
   private fail(msg: Msg, op: string, err: unknown): void {
+    if (isUnanswered(err)) {
+      if (err instanceof DroppedError) this.counters.expired++;
+      else this.counters.unanswered++;
+      return;
+    }
     const error = toStratregError(err);
+    if (error.code === ErrorCodes.Overloaded) this.counters.overloaded++;
     this.counters.errors++;
     if (error.code === ErrorCodes.Internal) {
       this.counters.internalErrors++;

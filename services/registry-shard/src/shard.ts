@@ -1,12 +1,13 @@
 /**
- * A registry shard: joins the cluster, owns the partitions rendezvous hashing
- * gives it among the live members it sees, and serves them.
+ * A registry shard: joins the cluster, takes the leases of the partitions
+ * rendezvous hashing gives it among the ready members it sees, and serves them.
  */
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { type KV, Kvm } from "@nats-io/kv";
 import type { Service } from "@nats-io/services";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import {
   type ClusterConfig,
   type ClusterSubjects,
@@ -14,6 +15,9 @@ import {
   compileValidators,
   DEFAULT_PARTITIONS,
   ErrorCodes,
+  encode,
+  type OwnershipEvent,
+  PROTOCOL_VERSION,
   partitionsOwnedBy,
   type ShardStatus,
   StratregError,
@@ -21,41 +25,26 @@ import {
 import type { Logger } from "pino";
 import { ensureClusterConfig } from "./cluster-config.js";
 import type { ShardConfig } from "./config.js";
+import { type Lease, LeaseTable } from "./lease.js";
+import { Limiter, waitFor } from "./limiter.js";
 import { Membership } from "./membership.js";
-import { OwnershipManager, OwnershipStates } from "./ownership.js";
+import { OwnershipManager, type OwnershipState, OwnershipStates } from "./ownership.js";
 import { Partition, type PartitionContext } from "./partition.js";
 import { PartitionEndpoints, RequestCounters, registerService } from "./service.js";
 import { ensureLogStream, PartitionLog } from "./store/log.js";
+import { SnapshotStore } from "./store/snapshots.js";
 
 /** The oldest nats-server this shard runs on (DESIGN: what Debian ships). */
 const MIN_SERVER_VERSION = [2, 9, 0] as const;
-export const SHARD_VERSION = "0.1.0";
+/** The oldest nats-server that fences appends to replicated streams (nats-server#4320). */
+const MIN_REPLICATED_SERVER_VERSION = [2, 10, 27] as const;
+export const SHARD_VERSION = "0.2.0";
 /** Partitions a shard loads from their logs at the same time. */
 const LOAD_CONCURRENCY = 8;
-
-/** Runs at most `limit` tasks at once, the rest in the order they came. */
-class Limiter {
-  private running = 0;
-  private readonly waiting: Array<() => void> = [];
-
-  constructor(private readonly limit: number) {}
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.running++;
-    try {
-      return await task();
-    } finally {
-      this.running--;
-      this.waiting.shift()?.();
-    }
-  }
-}
-
 /** Bytes of max_payload kept for the headers of a log append. */
 const ENTRY_HEADER_ALLOWANCE = 1024;
 
-function versionAtLeast(version: string, min: readonly number[]): boolean {
+export function versionAtLeast(version: string, min: readonly number[]): boolean {
   const parts = version.split(/[.-]/).map((part) => Number.parseInt(part, 10));
   for (let i = 0; i < min.length; i++) {
     const have = parts[i] ?? 0;
@@ -65,13 +54,18 @@ function versionAtLeast(version: string, min: readonly number[]): boolean {
   return true;
 }
 
+const LEASE_KEY = /^p(\d+)$/;
+
 export class Shard {
   private readonly counters = new RequestCounters();
   private readonly started = performance.now();
+  private readonly instance = randomUUID();
   private ownership: OwnershipManager | undefined;
   private membership: Membership | undefined;
+  private leases: LeaseTable | undefined;
   private service: Service | undefined;
-  private reconcileTimer: NodeJS.Timeout | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private drainSub: Subscription | undefined;
   private stopping: Promise<void> | undefined;
   /** Past the join grace: claiming partitions. */
   private ready = false;
@@ -118,17 +112,19 @@ export class Shard {
         { partitions: DEFAULT_PARTITIONS, replicas: config.replicas },
         config.partitions,
       );
-      await ensureLogStream(jsm, subjects, cluster.replicas);
-      if (cluster.replicas > 1 && !versionAtLeast(version, [2, 10, 0])) {
-        // nats-io/nats-server#4320: on replicated streams, 2.9 checks the expected last
-        // subject sequence against stored entries only, not ones still being replicated.
-        logger.warn(
-          { server: version, replicas: cluster.replicas },
-          "this nats-server does not serialize the log fence on replicated streams (nats-server#4320): two owners of a partition could both append while ownership moves",
+      if (cluster.replicas > 1 && !versionAtLeast(version, MIN_REPLICATED_SERVER_VERSION)) {
+        // nats-io/nats-server#4320: before 2.10, replicated streams check the expected last subject
+        // sequence against stored entries only, not those still replicating: two owners could both append.
+        throw new StratregError(
+          ErrorCodes.ConfigMismatch,
+          `nats-server ${version} does not fence appends to replicated streams (nats-server#4320); cluster ${cluster.cluster} has ${cluster.replicas} replicas and needs ${MIN_REPLICATED_SERVER_VERSION.join(".")} or newer`,
         );
       }
+      await ensureLogStream(jsm, subjects, cluster.replicas);
+      const kv = await new Kvm(js).create(subjects.leaseBucket, { history: 1, replicas: cluster.replicas });
+      const snapshots = await SnapshotStore.open(js, subjects, cluster.replicas, kv);
       const shard = new Shard(config, nc, subjects, cluster, logger.child({ member: config.member }));
-      await shard.run(new PartitionLog(js, jsm, subjects), version);
+      await shard.run(new PartitionLog(js, jsm, subjects), snapshots, kv, version);
       return shard;
     } catch (err) {
       await nc.close().catch(() => undefined);
@@ -136,27 +132,64 @@ export class Shard {
     }
   }
 
-  private async run(log: PartitionLog, serverVersion: string): Promise<void> {
+  private async run(log: PartitionLog, snapshots: SnapshotStore, kv: KV, serverVersion: string): Promise<void> {
     const { config, nc, subjects, cluster, logger } = this;
+    const leases = new LeaseTable(
+      kv,
+      subjects.leaseKey,
+      (key) => {
+        const match = LEASE_KEY.exec(key);
+        return match === null ? undefined : Number(match[1]);
+      },
+      config.member,
+      this.instance,
+      { leaseMs: config.leaseMs, marginMs: config.leaseMarginMs },
+      logger,
+    );
+    this.leases = leases;
+    await leases.start();
+    const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
     const context: PartitionContext = {
       log,
+      snapshots,
       member: config.member,
       partitions: cluster.partitions,
       // max_payload counts the message headers too (message id, expected sequence).
-      maxEntryBytes: (nc.info?.max_payload ?? 1024 * 1024) - ENTRY_HEADER_ALLOWANCE,
-      maxReplyBytes: (nc.info?.max_payload ?? 1024 * 1024) - ENTRY_HEADER_ALLOWANCE,
+      maxEntryBytes: maxPayload - ENTRY_HEADER_ALLOWANCE,
+      maxReplyBytes: maxPayload - ENTRY_HEADER_ALLOWANCE,
+      settings: {
+        queueMax: config.queueMax,
+        commandWindowMs: config.commandWindowMs,
+        maxClockSkewMs: config.maxClockSkewMs,
+        snapshotMinBytes: config.snapshotMinBytes,
+      },
       logger,
     };
     const loads = new Limiter(LOAD_CONCURRENCY);
     const endpoints = new PartitionEndpoints(nc, (p) => subjects.partitionWildcard(p), this.counters, logger);
-    this.ownership = new OwnershipManager(
+    const ownership = new OwnershipManager(
       cluster.partitions,
       {
-        load: async (id) => {
-          const partition = new Partition(id, context);
+        acquire: async (partition, signal) => {
+          for (let failures = 0; ; ) {
+            try {
+              const lease = await leases.tryTake(partition);
+              if (lease !== undefined) return lease;
+              failures = 0;
+            } catch (err) {
+              failures++;
+              logger.debug({ partition, err }, "lease take failed");
+            }
+            const wait = Math.max(leases.waitBeforeTaking(partition), Math.min(50 * 2 ** failures, 2000));
+            await waitFor((wake) => leases.onChange((p) => p === partition && wake()), wait, signal);
+          }
+        },
+        load: async (id, lease, signal) => {
+          const partition = new Partition(id, context, lease);
+          partition.onLost = (reason) => this.ownership?.lost(id, reason);
           const began = performance.now();
           // A few partitions at a time: loading all at once floods the connection with log entries.
-          await loads.run(() => partition.load());
+          await loads.run(() => partition.load(signal), signal);
           logger.debug(
             { partition: id, strategies: partition.store.size, ms: Math.round(performance.now() - began) },
             "partition loaded",
@@ -164,10 +197,27 @@ export class Shard {
           return partition;
         },
         serve: (partition) => endpoints.serve(partition),
-        unserve: (partition) => endpoints.unserve(partition),
+        handOff: async (partition, lease) => {
+          if (partition !== undefined) await endpoints.unserve(partition);
+          if (lease !== undefined) await leases.release(lease);
+        },
+        drop: (partition) => {
+          if (partition === undefined) return;
+          partition.lost = true;
+          endpoints.drop(partition);
+        },
       },
       logger,
+      (partition, from, to, lease) => this.ownershipChanged(partition, from, to, lease),
     );
+    this.ownership = ownership;
+    // The lease watch tells an owner at once when another member took its partition.
+    leases.onChange((partition) => {
+      const actor = ownership.snapshots()[partition];
+      if (actor?.lease === undefined || actor.state === OwnershipStates.HandingOff) return;
+      if (!leases.isOurs(partition, actor.lease.epoch)) ownership.lost(partition, "the lease was taken");
+    });
+    this.timers.push(setInterval(() => void this.renewLeases(), Math.max(20, Math.round(config.leaseMs / 4))));
     this.service = await registerService(nc, {
       cluster: subjects.cluster,
       member: config.member,
@@ -176,18 +226,28 @@ export class Shard {
       status: () => this.status(),
       logger,
     });
+    this.watchConnection();
+    this.drainSub = nc.subscribe(subjects.drain(config.member), {
+      callback: (err, msg) => {
+        if (err !== null) return;
+        const partitions = ownership.served().length;
+        logger.info({ partitions }, "drain requested: handing every partition off");
+        msg.respond(encode({ v: PROTOCOL_VERSION, ok: true, body: { member: config.member, partitions } }));
+        void this.stop();
+      },
+    });
     this.membership = new Membership(
       nc,
       subjects,
       {
         member: config.member,
-        instance: randomUUID(),
+        instance: this.instance,
         heartbeatMs: config.heartbeatMs,
         memberTtlMs: config.memberTtlMs,
       },
       logger,
       () => {
-        const served = this.ownership?.served() ?? [];
+        const served = ownership.served();
         return { serving: served.map((p) => p.id), strategies: served.reduce((n, p) => n + p.store.size, 0) };
       },
       () => this.reconcile(),
@@ -207,7 +267,9 @@ export class Shard {
       {
         cluster: subjects.cluster,
         partitions: cluster.partitions,
+        replicas: cluster.replicas,
         server: serverVersion,
+        leaseMs: config.leaseMs,
         joinGraceMs: config.joinGraceMs,
       },
       "shard joined; listening for peers",
@@ -215,51 +277,156 @@ export class Shard {
     await new Promise((resolve) => setTimeout(resolve, config.joinGraceMs));
     if (this.stopping !== undefined) return;
     this.ready = true;
+    this.membership.markReady();
     this.reconcile();
     // Re-steer periodically too: a partition released while we wanted it back gets picked up again.
-    this.reconcileTimer = setInterval(() => this.reconcile(), config.heartbeatMs);
+    this.timers.push(setInterval(() => this.reconcile(), config.heartbeatMs));
     logger.info({ members: this.membership.members }, "shard ready");
   }
 
   private reconcile(): void {
-    if (this.stopping !== undefined || this.ownership === undefined || this.membership === undefined) return;
+    if (!this.ready || this.stopping !== undefined || this.ownership === undefined || this.membership === undefined)
+      return;
     const members = this.membership.members;
     this.ownership.reconcile(new Set(partitionsOwnedBy(this.config.member, this.cluster.partitions, members)));
   }
 
+  private renewing = false;
+
+  /** Renews every lease this shard holds, all at once; a lease found taken is lost. */
+  private async renewLeases(): Promise<void> {
+    if (this.renewing || this.ownership === undefined || this.leases === undefined) return;
+    this.renewing = true;
+    const leases = this.leases;
+    try {
+      await Promise.all(
+        this.ownership.snapshots().map(async ({ partition, state, lease }) => {
+          if (lease === undefined || state === OwnershipStates.Unowned) return;
+          try {
+            if (!(await leases.renew(lease)) && state !== OwnershipStates.HandingOff) {
+              this.ownership?.lost(partition, "the lease was taken");
+            }
+          } catch (err) {
+            // Unsure (server unreachable): the lease ages and the partition falls silent by itself.
+            this.logger.debug({ partition, err }, "lease renewal failed");
+          }
+        }),
+      );
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  private ownershipChanged(
+    partition: number,
+    from: OwnershipState,
+    to: OwnershipState,
+    lease: Lease | undefined,
+  ): void {
+    let change: OwnershipEvent["change"] | undefined;
+    if (to === OwnershipStates.Serving) change = "acquired";
+    else if (to === OwnershipStates.Unowned && from === OwnershipStates.HandingOff) change = "released";
+    else if (to === OwnershipStates.Unowned && from !== OwnershipStates.Acquiring) change = "lost";
+    if (change === undefined) {
+      this.logger.debug({ partition, from, to }, "partition ownership moved");
+      return;
+    }
+    const epoch = lease?.epoch ?? 0;
+    this.logger.info({ partition, epoch, change }, `partition ${change}`);
+    if (this.nc.isClosed()) return;
+    const event: OwnershipEvent = {
+      v: PROTOCOL_VERSION,
+      member: this.config.member,
+      partition,
+      change,
+      epoch,
+      at: Date.now(),
+    };
+    this.nc.publish(this.subjects.ownershipEvents, encode(event));
+  }
+
+  /** Logs what the connection reports: a slow consumer or a server error is noted, never fatal. */
+  private watchConnection(): void {
+    void (async () => {
+      for await (const status of this.nc.status()) {
+        if (status.type === "slowConsumer") this.logger.warn({ pending: status.pending }, "slow consumer");
+        else if (status.type === "error") this.logger.warn({ err: status.error }, "server error");
+        else if (status.type === "disconnect" || status.type === "reconnect")
+          this.logger.info({ status: status.type }, "connection");
+      }
+    })().catch(() => undefined);
+  }
+
   /** What this shard is doing, for `$SRV.STATS` and the status endpoint. */
   status(): ShardStatus {
+    const actors = this.ownership?.snapshots() ?? [];
     const states = this.ownership?.byState() ?? {};
     const served = this.ownership?.served() ?? [];
     const memory = process.memoryUsage();
+    const now = performance.now();
     return {
       cluster: this.subjects.cluster,
       member: this.config.member,
       members: this.membership?.members ?? [this.config.member],
       serving: states[OwnershipStates.Serving] ?? [],
-      loading: [...(states[OwnershipStates.Loading] ?? []), ...(states[OwnershipStates.Retrying] ?? [])],
+      loading: [
+        ...(states[OwnershipStates.Acquiring] ?? []),
+        ...(states[OwnershipStates.Loading] ?? []),
+        ...(states[OwnershipStates.Retrying] ?? []),
+      ],
       strategies: served.reduce((n, p) => n + p.store.size, 0),
       rss: memory.rss,
       heapUsed: memory.heapUsed,
-      uptimeMs: Math.round(performance.now() - this.started),
+      uptimeMs: Math.round(now - this.started),
       requests: { ...this.counters.requests },
       errors: this.counters.errors,
+      overloaded: this.counters.overloaded,
+      expired: this.counters.expired,
+      draining: this.stopping !== undefined,
+      partitions: actors
+        .filter(({ state }) => state !== OwnershipStates.Unowned)
+        .map(({ partition, state, lease, owned }) => ({
+          partition,
+          state,
+          epoch: lease?.epoch ?? 0,
+          leaseAgeMs: lease === undefined || !Number.isFinite(lease.renewedAt) ? -1 : Math.round(lease.age(now)),
+          logSeq: owned?.lastSeq ?? 0,
+          snapshotSeq: owned?.snapshotSeq ?? 0,
+          queued: owned?.queued ?? 0,
+          strategies: owned?.store.size ?? 0,
+        })),
     };
   }
 
+  /** Resolves when the shard has stopped (after SIGTERM, a drain request, or {@link stop}). */
+  stopped(): Promise<void> {
+    return new Promise((resolve) => {
+      this.onStopped.push(resolve);
+    });
+  }
+
+  private readonly onStopped: Array<() => void> = [];
+
   /**
-   * Graceful stop: stop answering (finishing requests already received and their
-   * log appends), say goodbye so peers take the partitions at once, disconnect.
+   * Graceful stop: say goodbye so peers want our partitions, hand each off
+   * (finishing requests already received and their log appends, then releasing
+   * the lease so the next owner takes it at once), disconnect.
    */
   stop(options: { announce?: boolean } = {}): Promise<void> {
     this.stopping ??= (async () => {
-      if (this.reconcileTimer !== undefined) clearInterval(this.reconcileTimer);
-      await this.ownership?.releaseAll();
-      this.ownership?.stop();
+      for (const timer of this.timers.splice(0)) clearInterval(timer);
+      this.drainSub?.unsubscribe();
       await this.membership?.stop(options.announce ?? true);
+      // Keep the leases fresh while handing off: a long drain must not let them lapse mid-way.
+      const renewer = setInterval(() => void this.renewLeases(), Math.max(20, Math.round(this.config.leaseMs / 4)));
+      await this.ownership?.releaseAll();
+      clearInterval(renewer);
+      this.ownership?.stop();
+      this.leases?.stop();
       await this.service?.stop().catch(() => undefined);
       if (!this.nc.isClosed()) await this.nc.drain().catch(() => undefined);
       this.logger.info("shard stopped");
+      for (const resolve of this.onStopped.splice(0)) resolve();
     })();
     return this.stopping;
   }

@@ -3,10 +3,13 @@
  * runs in the partition's write queue: check state, append one fenced log entry,
  * apply it, reply. A retried command id gets the reply of the original entry.
  */
+
+import { performance } from "node:perf_hooks";
 import {
   acceptsBytes,
   type BatchRejection,
   ConflictError,
+  decode,
   decodeStrategy,
   Encodings,
   ErrorCodes,
@@ -55,7 +58,13 @@ interface PendingEntry {
 }
 
 function entryOf(partition: Partition, op: LogEntryHead["op"], cid: string | undefined, at: number): PendingEntry {
-  const head: LogEntryHead = { v: LOG_FORMAT_VERSION, op, at, member: partition.context.member };
+  const head: LogEntryHead = {
+    v: LOG_FORMAT_VERSION,
+    op,
+    at,
+    member: partition.context.member,
+    epoch: partition.epoch,
+  };
   if (cid !== undefined) head.cid = cid;
   return { head, ids: [], recs: [] };
 }
@@ -80,19 +89,54 @@ async function commit(
   return reply(layout);
 }
 
+/** The envelope fields every write carries besides its body. */
+export interface CommandEnvelope {
+  cid?: string | undefined;
+  /** When the client first issued the command (ms since the Unix epoch, the client's clock). */
+  issued?: number | undefined;
+  /** How long the caller waits for the reply, from when it sent the request (ms). */
+  deadlineMs?: number | undefined;
+}
+
+/** Refuses a command issued too long ago to be told apart from a new one, or implausibly far ahead. */
+function checkIssued(partition: Partition, issued: number | undefined): void {
+  if (issued === undefined) return;
+  const { commandWindowMs, maxClockSkewMs } = partition.context.settings;
+  const now = Date.now();
+  if (now - issued > commandWindowMs) {
+    throw new ConflictError(
+      ErrorCodes.CommandExpired,
+      `the command was issued ${Math.round((now - issued) / 1000)} s ago, longer than the ${Math.round(commandWindowMs / 1000)} s in which a retry is recognised; it was not applied now (check whether the first attempt was, then send a new command)`,
+      { details: { issued, windowMs: commandWindowMs } },
+    );
+  }
+  if (issued - now > maxClockSkewMs) {
+    throw new ValidationError(
+      ErrorCodes.InvalidField,
+      `issued is ${Math.round((issued - now) / 1000)} s ahead of the shard's clock (at most ${Math.round(maxClockSkewMs / 1000)} s allowed)`,
+      { field: "issued", details: { issued, now } },
+    );
+  }
+}
+
 /**
  * Runs `command` in the partition's write queue, unless the partition has already
- * logged command id `cid`: then the reply is the one that entry got.
+ * logged command id `cid`: then the reply is the one that entry got. Work whose
+ * caller has given up by its turn is dropped.
  */
 function writeOnce(
   partition: Partition,
-  cid: string | undefined,
+  envelope: CommandEnvelope,
   command: () => Promise<Uint8Array>,
 ): Promise<Uint8Array> {
+  const deadline =
+    envelope.deadlineMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + envelope.deadlineMs;
   return partition.write(async () => {
-    const seq = partition.commandSeq(cid);
-    return seq === undefined ? command() : replyFromEntry(await partition.context.log.entryAt(seq));
-  });
+    const seq = partition.commandSeq(envelope.cid);
+    if (seq !== undefined) return replyFromEntry(await partition.context.log.entryAt(seq));
+    checkIssued(partition, envelope.issued);
+    return command();
+  }, deadline);
 }
 
 function alreadyExists(id: string): ConflictError {
@@ -101,7 +145,7 @@ function alreadyExists(id: string): ConflictError {
 
 /** The strategies of a register or register-batch request, ready to be checked against state and logged. */
 interface NewStrategies {
-  cid: string | undefined;
+  envelope: CommandEnvelope;
   ids: string[];
   /** The stored form of the `i`-th strategy, registered at `now`. */
   plan(i: number, now: number): RecordSource | Uint8Array;
@@ -132,7 +176,7 @@ function newStrategies(
       checkPartition(partition, input.id, idField(i));
     });
     return {
-      cid: request.cid,
+      envelope: request,
       ids: inputs.map((input) => input.id),
       plan: (i, now) => encodeStrategy(newStrategy(inputs[i] as StrategyInput, now)),
     };
@@ -154,9 +198,17 @@ function newStrategies(
   ids.forEach((id, i) => {
     checkPartition(partition, id, idField(i));
   });
+  const numberAt = (key: string) => {
+    const at = scanner.mapValue(0, key);
+    return at === undefined ? undefined : (decode(bytes.subarray(at, scanner.skip(at))) as number);
+  };
   const cidAt = scanner.mapValue(0, "cid");
   return {
-    cid: cidAt === undefined ? undefined : scanner.string(cidAt),
+    envelope: {
+      cid: cidAt === undefined ? undefined : scanner.string(cidAt),
+      issued: numberAt("issued"),
+      deadlineMs: numberAt("deadlineMs"),
+    },
     ids,
     plan: (i, now) => {
       const [start, end] = ranges[i] as [number, number, number];
@@ -168,10 +220,10 @@ function newStrategies(
 export function register(partition: Partition, payload: Uint8Array): Promise<Uint8Array> {
   const request = newStrategies(partition, PartitionOps.Register, payload, false);
   const id = request.ids[0] as string;
-  return writeOnce(partition, request.cid, async () => {
+  return writeOnce(partition, request.envelope, async () => {
     if (partition.store.has(id)) throw alreadyExists(id);
     const now = Date.now();
-    const entry = entryOf(partition, LogOps.Register, request.cid, now);
+    const entry = entryOf(partition, LogOps.Register, request.envelope.cid, now);
     entry.ids.push(id);
     entry.recs.push(request.plan(0, now));
     return commit(partition, entry, (layout) => strategyReply(recordAt(layout, 0)));
@@ -190,9 +242,9 @@ export function registerBatch(
     });
   }
   const request = newStrategies(partition, PartitionOps.RegisterBatch, payload, records);
-  return writeOnce(partition, request.cid, async () => {
+  return writeOnce(partition, request.envelope, async () => {
     const now = Date.now();
-    const entry = entryOf(partition, LogOps.RegisterBatch, request.cid, now);
+    const entry = entryOf(partition, LogOps.RegisterBatch, request.envelope.cid, now);
     const rejected: BatchRejection[] = [];
     const taken = new Set<string>();
     request.ids.forEach((id, index) => {
@@ -255,7 +307,7 @@ function changeStrategy<Op extends typeof PartitionOps.Update | typeof Partition
   const request = parseRequest(op, payload);
   const body = request.body as RequestBody<Op> & { id: string; expectedVersion?: number };
   checkPartition(partition, body.id, "body.id");
-  return writeOnce(partition, request.cid, async () => {
+  return writeOnce(partition, request, async () => {
     const current = stored(partition, body.id);
     checkVersion(current, body.expectedVersion);
     const { next, note } = change(current, body);

@@ -1,7 +1,13 @@
 /**
  * The partition logs in JetStream: one stream per cluster, one subject per
- * partition. Appends are fenced (`expect.lastSubjectSequence`) and de-duplicated
- * (the command id is the JetStream message id).
+ * partition. Appends are fenced (`expect.lastSubjectSequence`). The JetStream
+ * message id of an entry is `<partition>.<cid>`, so a command id reused in
+ * another partition is another command; the shards' own command window (hours,
+ * in partition state and snapshots) is what makes retries exactly-once, the
+ * stream's short duplicate window only guards a lost append acknowledgement.
+ *
+ * The stream has no age or size limits: entries are removed only by
+ * {@link PartitionLog.compact}, and only those a snapshot covers.
  */
 import {
   DeliverPolicy,
@@ -98,7 +104,7 @@ export class PartitionLog {
   async append(partition: number, bytes: Uint8Array, expectedLastSeq: number, cid?: string): Promise<Appended> {
     try {
       const ack = await this.js.publish(this.subjects.log(partition), bytes, {
-        msgID: cid,
+        msgID: cid === undefined ? undefined : `${partition}.${cid}`,
         expect: { lastSubjectSequence: expectedLastSeq },
         timeout: this.appendTimeoutMs,
       });
@@ -145,6 +151,7 @@ export class PartitionLog {
     partition: number,
     afterSeq: number,
     apply: (entry: LogEntryLayout, seq: number) => void,
+    signal?: AbortSignal,
   ): Promise<number> {
     const target = await this.lastSeq(partition);
     if (target <= afterSeq) return afterSeq;
@@ -168,8 +175,11 @@ export class PartitionLog {
       }, this.replayIdleMs);
     };
     arm();
+    const abort = () => void messages.close();
+    signal?.addEventListener("abort", abort);
     try {
       for await (const msg of messages) {
+        if (signal?.aborted) break;
         const data = msg.data;
         apply(readLogEntry(Buffer.from(data.buffer, data.byteOffset, data.byteLength)), msg.seq);
         last = msg.seq;
@@ -178,8 +188,11 @@ export class PartitionLog {
       }
     } finally {
       clearTimeout(watchdog);
+      signal?.removeEventListener("abort", abort);
       await messages.close();
     }
+    if (signal?.aborted)
+      throw new UnavailableError(ErrorCodes.Unavailable, `replay of partition ${partition} abandoned`);
     if (last < target) {
       throw new UnavailableError(
         ErrorCodes.Unavailable,
@@ -187,5 +200,18 @@ export class PartitionLog {
       );
     }
     return last;
+  }
+
+  /**
+   * Removes `partition`'s entries before `keepFrom` (exclusive). The caller
+   * guarantees a snapshot covers them and that no retried command still needs them.
+   */
+  async compact(partition: number, keepFrom: number): Promise<number> {
+    if (keepFrom <= 1) return 0;
+    const purged = await this.jsm.streams.purge(this.subjects.logStream, {
+      filter: this.subjects.log(partition),
+      seq: keepFrom,
+    });
+    return purged.purged;
   }
 }

@@ -85,6 +85,17 @@ export class PartitionStore {
     return { ids, records, more };
   }
 
+  /** Every strategy, in id order (views: encode them before the next write). */
+  all(): { ids: string[]; records: Uint8Array[] } {
+    const ids: string[] = [];
+    const records: Uint8Array[] = [];
+    for (const [id, handle] of this.index.entries()) {
+      ids.push(id);
+      records.push(this.arena.get(handle));
+    }
+    return { ids, records };
+  }
+
   /** Bytes of memory held by stored strategies. */
   get capacityBytes(): number {
     return this.arena.capacityBytes;
