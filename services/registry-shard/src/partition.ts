@@ -19,7 +19,6 @@ import {
   type RememberedCommand,
   readLogEntry,
   recordAt,
-  type StratregError,
   UnavailableError,
   ValidationError,
 } from "@stratreg/protocol";

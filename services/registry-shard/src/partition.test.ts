@@ -1,0 +1,202 @@
+/**
+ * A partition against real JetStream: the epoch marker fences an earlier owner,
+ * a snapshot lets the log be compacted and recovery read only what came after,
+ * the write queue is bounded and drops work whose caller gave up, and entries
+ * of unknown kinds are skipped.
+ */
+import { performance } from "node:perf_hooks";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { type KV, Kvm } from "@nats-io/kv";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import {
+  type ClusterSubjects,
+  clusterSubjects,
+  decode,
+  ErrorCodes,
+  encode,
+  encodeLogEntry,
+  LOG_FORMAT_VERSION,
+  PROTOCOL_VERSION,
+  partitionOf,
+  type Reply,
+  type Strategy,
+} from "@stratreg/protocol";
+import { uniqueClusterName } from "@stratreg/testkit";
+import { pino } from "pino";
+import { afterAll, beforeAll, expect, inject, test } from "vitest";
+import { register, update } from "./handlers/writes.js";
+import { Lease } from "./lease.js";
+import { DroppedError, NotOursError, Partition, type PartitionContext } from "./partition.js";
+import { ensureLogStream, PartitionLog } from "./store/log.js";
+import { SnapshotStore } from "./store/snapshots.js";
+
+const PARTITIONS = 4;
+let nc: NatsConnection;
+let subjects: ClusterSubjects;
+let kv: KV;
+let context: PartitionContext;
+const warnings: unknown[] = [];
+
+beforeAll(async () => {
+  nc = await connect({ servers: inject("natsUrl") });
+  subjects = clusterSubjects(uniqueClusterName("part"));
+  const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
+  await ensureLogStream(jsm, subjects, 1);
+  kv = await new Kvm(js).create(subjects.leaseBucket, { history: 1 });
+  const logger = pino({ level: "warn" }, { write: (line: string) => warnings.push(JSON.parse(line)) });
+  context = {
+    log: new PartitionLog(js, jsm, subjects),
+    snapshots: await SnapshotStore.open(js, subjects, 1, kv),
+    member: "m-1",
+    partitions: PARTITIONS,
+    maxEntryBytes: 1_000_000,
+    maxReplyBytes: 1_000_000,
+    settings: { queueMax: 4, commandWindowMs: 3_600_000, maxClockSkewMs: 60_000, snapshotMinBytes: 1 << 30 },
+    logger,
+  };
+});
+afterAll(async () => {
+  await nc?.close();
+});
+
+/** A lease that stays fresh for the test (leases themselves are tested in lease.test.ts). */
+const leaseOf = (partition: number, epoch: number) => new Lease(partition, epoch, 0, performance.now(), 1e9);
+
+/** Ids of `partition`, in order. */
+function idsOf(partition: number, count: number, prefix: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; out.length < count; i++)
+    if (partitionOf(`${prefix}-${i}`, PARTITIONS) === partition) out.push(`${prefix}-${i}`);
+  return out;
+}
+
+const command = (body: Record<string, unknown>, cid: string) => encode({ v: PROTOCOL_VERSION, cid, body });
+
+async function registered(p: Partition, id: string, cid = `c-${id}`): Promise<Strategy> {
+  const reply = decode(await register(p, command({ strategy: { id, name: id, owner: "o" } }, cid))) as Reply<{
+    strategy: Strategy;
+  }>;
+  if (!reply.ok) throw new Error(reply.error.message);
+  return reply.body.strategy;
+}
+
+function decodeStored(p: Partition, id: string): Strategy {
+  return decode(p.store.get(id) as Uint8Array) as Strategy;
+}
+
+async function loaded(partition: number, epoch: number): Promise<Partition> {
+  const p = new Partition(partition, context, leaseOf(partition, epoch));
+  await p.load();
+  return p;
+}
+
+test("a new owner's epoch marker fences the old owner: its next write steps it down, unanswered", async () => {
+  const old = await loaded(0, 1);
+  const [a, b] = idsOf(0, 2, "fence");
+  await registered(old, a as string);
+  let lostReason: string | undefined;
+  old.onLost = (reason) => {
+    lostReason = reason;
+  };
+  const next = await loaded(0, 2);
+  expect(next.store.has(a as string)).toBe(true);
+  expect(next.epoch).toBe(2);
+  await expect(registered(old, b as string)).rejects.toBeInstanceOf(NotOursError);
+  expect(old.lost).toBe(true);
+  expect(old.answering()).toBe(false);
+  expect(lostReason).toMatch(/fenced/);
+  // The new owner writes on.
+  expect((await registered(next, b as string)).version).toBe(1);
+});
+
+test("a snapshot lets the log drop what it covers; recovery reads the snapshot and only the entries after it", async () => {
+  // A short command window, so that no retry can still need the old entries.
+  const shortWindow = { ...context, settings: { ...context.settings, commandWindowMs: 300, maxClockSkewMs: 0 } };
+  const owner = new Partition(1, shortWindow, leaseOf(1, 1));
+  await owner.load();
+  const ids = idsOf(1, 30, "snap");
+  for (const id of ids) await registered(owner, id);
+  for (let round = 0; round < 3; round++) {
+    for (const [i, id] of ids.entries()) {
+      const body = { id, expectedVersion: round + 1, patch: { description: `round ${round}` } };
+      await update(owner, command(body, `u-${round}-${i}`));
+    }
+  }
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  const head = owner.lastSeq;
+  await owner.snapshot();
+  expect(owner.snapshotSeq).toBe(head);
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info(subjects.logStream, { subjects_filter: subjects.log(1) });
+  // 121 entries were written; only the covered head stays (the fence needs it).
+  expect(info.state.subjects?.[subjects.log(1)]).toBe(1);
+
+  const [tail] = idsOf(1, 1, "tail");
+  await registered(owner, tail as string);
+  const recovered = await loaded(1, 2);
+  expect(recovered.snapshotSeq).toBe(head);
+  expect(recovered.store.size).toBe(31);
+  for (const id of [...ids, tail as string]) {
+    expect(Buffer.from(recovered.store.get(id) as Uint8Array)).toEqual(Buffer.from(owner.store.get(id) as Uint8Array));
+  }
+  expect(decodeStored(recovered, ids[0] as string).version).toBe(4);
+});
+
+test("a snapshot carries the command window: after recovery a retry still gets its first reply", async () => {
+  const owner = await loaded(0, 3);
+  const [id] = idsOf(0, 1, "window");
+  await registered(owner, id as string, "first-cid");
+  await update(owner, command({ id, expectedVersion: 1, patch: { name: "renamed" } }, "second-cid"));
+  await owner.snapshot();
+  const recovered = await loaded(0, 4);
+  expect(recovered.commandSeq("first-cid")).toBeDefined();
+  // The retry of the registration is answered with the strategy as it was registered, not re-applied.
+  const retry = decode(
+    await register(recovered, command({ strategy: { id, name: id, owner: "o" } }, "first-cid")),
+  ) as Reply<{
+    strategy: Strategy;
+  }>;
+  expect(retry.ok && retry.body.strategy).toMatchObject({ id, version: 1, name: id });
+  expect(decodeStored(recovered, id as string)).toMatchObject({ version: 2, name: "renamed" });
+});
+
+test("a full write queue answers OVERLOADED at once, with a suggested delay", async () => {
+  const p = await loaded(2, 1);
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const held = Array.from({ length: 4 }, () => p.write(() => gate));
+  await expect(p.write(async () => undefined)).rejects.toMatchObject({
+    code: ErrorCodes.Overloaded,
+    retryable: true,
+    details: { queued: 4 },
+  });
+  release();
+  await Promise.all(held);
+  expect(p.queued).toBe(0);
+  await expect(p.write(async () => "ok")).resolves.toBe("ok");
+});
+
+test("a write whose caller has given up by its turn is dropped, not run", async () => {
+  const p = await loaded(3, 1);
+  let ran = false;
+  await expect(
+    p.write(async () => {
+      ran = true;
+    }, performance.now() - 1),
+  ).rejects.toBeInstanceOf(DroppedError);
+  expect(ran).toBe(false);
+});
+
+test("log entries of a kind this build does not know are skipped with a warning", async () => {
+  const owner = await loaded(3, 2);
+  const future = encodeLogEntry({ v: LOG_FORMAT_VERSION, op: "promote" as never, at: 1, member: "newer" }, [], []);
+  await context.log.append(3, future.bytes, owner.lastSeq);
+  const reader = await loaded(3, 3);
+  expect(reader.lastSeq).toBeGreaterThan(owner.lastSeq);
+  expect(warnings).toContainEqual(
+    expect.objectContaining({ op: "promote", msg: "skipping a log entry of an unknown kind" }),
+  );
+});
