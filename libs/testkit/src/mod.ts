@@ -1,6 +1,7 @@
 /**
  * `@stratreg/testkit`: what stratreg's tests share — real service child processes, polling,
- * unique cluster names, and nats-server processes and clusters from `@stratreg/natsd`.
+ * unique cluster names, operation histories that fault tests record and check, and
+ * nats-server processes and clusters from `@stratreg/natsd`.
  * The vitest globalSetup (`src/global-setup.ts`) is not exported here: vitest loads it by
  * path and tests read its server with `inject("natsUrl")`.
  *
@@ -16,6 +17,40 @@ export {
   startNatsServer,
 } from "@stratreg/natsd";
 export { CLUSTER_NAME_PATTERN, uniqueClusterName } from "./cluster-name.js";
+export {
+  classifyError,
+  type ErrorOutcome,
+  type FinalStateSource,
+  History,
+  type HistoryOptions,
+  type InvokeOptions,
+  type PendingOperation,
+  type RunOptions,
+  type RunResult,
+  UNKNOWN_OUTCOME_CODES,
+} from "./history.js";
+export {
+  checkHistory,
+  type HistoryReport,
+  type HistoryStats,
+  type OutcomeCounts,
+  type Problem,
+  type ProblemKind,
+  ProblemKinds,
+} from "./history-check.js";
+export {
+  ABSENT,
+  describeOperation,
+  type FinalState,
+  type ObservedVersion,
+  type Operation,
+  type OperationKind,
+  OperationKinds,
+  type Outcome,
+  Outcomes,
+  type Versioned,
+  type WorkerId,
+} from "./history-operation.js";
 export {
   type ExitStatus,
   type LogMatch,
