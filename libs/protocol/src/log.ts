@@ -42,8 +42,13 @@ export const LogOps = {
 export type LogOp = (typeof LogOps)[keyof typeof LogOps];
 const LOG_OPS: ReadonlySet<string> = new Set(Object.values(LogOps));
 
-/** A command id remembered in a snapshot: `[cid, log sequence of its entry, when it was accepted (ms)]`. */
-export type RememberedCommand = [cid: string, seq: number, at: number];
+/**
+ * Command ids remembered in a snapshot, as segments: `[until, keys, seqs]`, where
+ * `keys` are the sorted 53-bit hashes of the ids and `seqs` the log sequences of
+ * their entries, both little-endian float64 arrays, and `until` (ms) is when the
+ * newest was accepted. A hash only names a candidate entry; its `cid` decides.
+ */
+export type CommandSegments = Array<[until: number, keys: Uint8Array, seqs: Uint8Array]>;
 
 /** One entry of a partition log. */
 export interface LogEntry {
@@ -65,7 +70,7 @@ export interface LogEntry {
   /** Snapshots: the log sequence the snapshot covers (every entry up to it is in it). */
   seq?: number;
   /** Snapshots: the command ids still inside the de-duplication window. */
-  cmds?: RememberedCommand[];
+  cmds?: CommandSegments;
 }
 
 /** The fields of a log entry other than `ids` and `recs`. */

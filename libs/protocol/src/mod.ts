@@ -22,6 +22,7 @@ export { hashString, murmur3, partitionOf } from "./hash.js";
 export { type LifecycleEvent, LifecycleEvents, nextLifecycleState, strategyLifecycle } from "./lifecycle.js";
 export {
   bin32At,
+  type CommandSegments,
   decodeLogEntry,
   encodeLogEntry,
   isKnownLogOp,
@@ -31,7 +32,6 @@ export {
   type LogEntryLayout,
   type LogOp,
   LogOps,
-  type RememberedCommand,
   readLogEntry,
   recordAt,
 } from "./log.js";

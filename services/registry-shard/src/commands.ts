@@ -1,59 +1,135 @@
 /**
  * The command ids a partition has logged within the de-duplication window,
  * each with the log sequence of its entry (a retry is answered from that
- * entry) and when it was accepted. Kept by time, not by count: a retry hours
- * later is still recognised. Carried in snapshots, so it survives restarts and
- * hand-offs.
+ * entry). Kept by time, not by count: a retry hours later is still recognised.
+ * Carried in snapshots, so it survives restarts and hand-offs.
+ *
+ * Hours of commands can be millions of ids, so only the newest (since the last
+ * snapshot) are kept as strings. Older ones are sealed into segments of sorted
+ * 53-bit hashes with their sequences (16 bytes a command, no strings, written
+ * into a snapshot as two typed arrays). A hash may collide, so a lookup only
+ * names a candidate entry: the caller checks that entry's command id.
  */
-import type { RememberedCommand } from "@stratreg/protocol";
+import { murmur3 } from "@stratreg/protocol";
 import { ownedAscii } from "./store/partition-store.js";
 
+/** A sealed run of commands: sorted hashes, their entries' sequences, and when the newest was accepted. */
+export interface CommandSegment {
+  /** Acceptance time (ms) of the newest command in the segment: the segment expires with it. */
+  until: number;
+  keys: Float64Array;
+  seqs: Float64Array;
+}
+
+const SEED_HIGH = 0;
+const SEED_LOW = 0x9747b28c;
+
+/** A 53-bit hash of a command id (exact as a double). Ids are ASCII, so latin1 is their UTF-8. */
+export function commandKey(cid: string): number {
+  const bytes = Buffer.from(cid, "latin1");
+  return murmur3(bytes, SEED_HIGH) * 2 ** 21 + (murmur3(bytes, SEED_LOW) >>> 11);
+}
+
+function find(segment: CommandSegment, key: number): number | undefined {
+  const { keys } = segment;
+  let lo = 0;
+  let hi = keys.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const at = keys[mid] as number;
+    if (at === key) return segment.seqs[mid];
+    if (at < key) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
+}
+
 export class CommandWindow {
-  private readonly seqs = new Map<string, number>();
-  /** Insertion-ordered, so the oldest are first. */
-  private readonly accepted = new Map<string, number>();
+  /** Commands since the last seal, oldest first. */
+  private recent = new Map<string, { seq: number; at: number }>();
+  /** Sealed segments, oldest first. */
+  private segments: CommandSegment[] = [];
 
   /** @param retainMs how long a command id is remembered (the window plus the clock skew allowed). */
   constructor(private readonly retainMs: number) {}
 
+  /** Commands remembered. */
   get size(): number {
-    return this.seqs.size;
+    return this.recent.size + this.segments.reduce((n, s) => n + s.keys.length, 0);
   }
 
-  /** The log sequence of `cid`'s entry, if remembered. */
+  /** The log sequence of `cid`'s entry, if remembered; from a sealed segment it is a candidate to check. */
   seqOf(cid: string): number | undefined {
-    return this.seqs.get(cid);
+    const recent = this.recent.get(cid);
+    if (recent !== undefined) return recent.seq;
+    if (this.segments.length === 0) return undefined;
+    const key = commandKey(cid);
+    for (let i = this.segments.length - 1; i >= 0; i--) {
+      const seq = find(this.segments[i] as CommandSegment, key);
+      if (seq !== undefined) return seq;
+    }
+    return undefined;
   }
 
   remember(cid: string, seq: number, at: number, now = Date.now()): void {
     if (now - at > this.retainMs) return;
     const key = ownedAscii(cid);
-    this.seqs.set(key, seq);
-    this.accepted.delete(key);
-    this.accepted.set(key, at);
-    this.prune(now);
+    this.recent.delete(key);
+    this.recent.set(key, { seq, at });
   }
 
-  /** Forgets command ids accepted longer ago than the retention. */
+  /** Forgets commands accepted longer ago than the retention (sealed segments go whole). */
   prune(now = Date.now()): void {
-    for (const [cid, at] of this.accepted) {
+    for (const [cid, { at }] of this.recent) {
       if (now - at <= this.retainMs) break;
-      this.accepted.delete(cid);
-      this.seqs.delete(cid);
+      this.recent.delete(cid);
     }
+    this.segments = this.segments.filter((s) => now - s.until <= this.retainMs);
   }
 
   /** The oldest remembered entry's sequence: the log must keep it and everything after. */
   oldestSeq(): number | undefined {
     let oldest: number | undefined;
-    for (const seq of this.seqs.values()) if (oldest === undefined || seq < oldest) oldest = seq;
+    for (const segment of this.segments) {
+      for (const seq of segment.seqs) if (oldest === undefined || seq < oldest) oldest = seq;
+    }
+    for (const { seq } of this.recent.values()) if (oldest === undefined || seq < oldest) oldest = seq;
     return oldest;
   }
 
-  /** Every remembered command, for a snapshot. */
-  entries(): RememberedCommand[] {
-    const out: RememberedCommand[] = [];
-    for (const [cid, at] of this.accepted) out.push([cid, this.seqs.get(cid) as number, at]);
-    return out;
+  /** Turns the recent commands into a sealed segment and returns every segment (for a snapshot). */
+  seal(): CommandSegment[] {
+    if (this.recent.size > 0) {
+      const entries = [...this.recent].map(([cid, { seq, at }]) => ({ key: commandKey(cid), seq, at }));
+      entries.sort((a, b) => a.key - b.key);
+      this.segments.push({
+        until: entries.reduce((max, e) => Math.max(max, e.at), 0),
+        keys: Float64Array.from(entries, (e) => e.key),
+        seqs: Float64Array.from(entries, (e) => e.seq),
+      });
+      this.recent = new Map();
+    }
+    return this.segments;
   }
+
+  /** Adds segments read from a snapshot (before any command is remembered). */
+  restore(segments: CommandSegment[], now = Date.now()): void {
+    this.segments.push(...segments.filter((s) => now - s.until <= this.retainMs));
+  }
+}
+
+/** A segment as it is written in a snapshot's head: `[until, keys bytes, seqs bytes]`. */
+export type StoredSegment = [until: number, keys: Uint8Array, seqs: Uint8Array];
+
+/** Segments to their snapshot form (the bytes of the typed arrays, little-endian as on every platform stratreg runs on). */
+export function storeSegments(segments: CommandSegment[]): StoredSegment[] {
+  const bytes = (a: Float64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  return segments.map((s) => [s.until, bytes(s.keys), bytes(s.seqs)]);
+}
+
+/** Segments from their snapshot form (copied: typed arrays need aligned memory). */
+export function loadSegments(stored: unknown): CommandSegment[] {
+  if (!Array.isArray(stored)) return [];
+  const floats = (b: Uint8Array) => new Float64Array(Uint8Array.from(b).buffer);
+  return (stored as StoredSegment[]).map(([until, keys, seqs]) => ({ until, keys: floats(keys), seqs: floats(seqs) }));
 }

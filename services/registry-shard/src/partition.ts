@@ -16,14 +16,13 @@ import {
   LOG_FORMAT_VERSION,
   type LogEntryLayout,
   LogOps,
-  type RememberedCommand,
   readLogEntry,
   recordAt,
   UnavailableError,
   ValidationError,
 } from "@stratreg/protocol";
 import type { Logger } from "pino";
-import { CommandWindow } from "./commands.js";
+import { CommandWindow, loadSegments, storeSegments } from "./commands.js";
 import type { Lease } from "./lease.js";
 import { FencedError, type PartitionLog } from "./store/log.js";
 import { PartitionStore } from "./store/partition-store.js";
@@ -151,7 +150,7 @@ export class Partition {
     this.lastSeq = typeof seq === "number" ? seq : 0;
     this.snapshotSeq = this.lastSeq;
     this.epoch = entry.epoch;
-    for (const [cid, cseq, at] of (cmds ?? []) as RememberedCommand[]) this.commands.remember(cid, cseq, at);
+    this.commands.restore(loadSegments(cmds));
   }
 
   private async replay(signal?: AbortSignal): Promise<void> {
@@ -176,7 +175,10 @@ export class Partition {
     if (entry.cid !== undefined) this.commands.remember(entry.cid, seq, entry.at);
   }
 
-  /** Log sequence of the entry written for command `cid`, if this partition remembers it. */
+  /**
+   * Log sequence of the entry written for command `cid`, if this partition
+   * remembers it. Older commands are remembered by hash: check the entry's cid.
+   */
   commandSeq(cid: string | undefined): number | undefined {
     return cid === undefined ? undefined : this.commands.seqOf(cid);
   }
@@ -298,7 +300,7 @@ export class Partition {
           member: this.context.member,
           epoch: this.lease.epoch,
           seq,
-          cmds: this.commands.entries(),
+          cmds: storeSegments(this.commands.seal()),
         },
         ids,
         records,

@@ -133,7 +133,11 @@ function writeOnce(
     envelope.deadlineMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + envelope.deadlineMs;
   return partition.write(async () => {
     const seq = partition.commandSeq(envelope.cid);
-    if (seq !== undefined) return replyFromEntry(await partition.context.log.entryAt(seq));
+    if (seq !== undefined) {
+      const entry = await partition.context.log.entryAt(seq);
+      // A command remembered only by its hash may be another's: the entry's own cid decides.
+      if (entry.cid === envelope.cid) return replyFromEntry(entry);
+    }
     checkIssued(partition, envelope.issued);
     return command();
   }, deadline);

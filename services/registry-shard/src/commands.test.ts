@@ -1,0 +1,61 @@
+import fc from "fast-check";
+import { describe, expect, test } from "vitest";
+import { CommandWindow, commandKey, loadSegments, storeSegments } from "./commands.js";
+
+describe("CommandWindow", () => {
+  test("remembers recent and sealed commands by id, with their entries' sequences", () => {
+    const window = new CommandWindow(60_000);
+    const now = 1_000_000;
+    window.remember("a", 10, now, now);
+    window.remember("b", 11, now, now);
+    window.seal();
+    window.remember("c", 12, now, now);
+    expect([window.seqOf("a"), window.seqOf("b"), window.seqOf("c"), window.seqOf("d")]).toEqual([
+      10,
+      11,
+      12,
+      undefined,
+    ]);
+    expect(window.size).toBe(3);
+    expect(window.oldestSeq()).toBe(10);
+  });
+
+  test("forgets commands older than the retention, sealed or not", () => {
+    const window = new CommandWindow(1000);
+    window.remember("old", 1, 0, 0);
+    window.seal();
+    window.remember("older-recent", 2, 100, 100);
+    window.remember("new", 3, 1500, 1500);
+    window.prune(1600);
+    expect([window.seqOf("old"), window.seqOf("older-recent"), window.seqOf("new")]).toEqual([undefined, undefined, 3]);
+    expect(window.oldestSeq()).toBe(3);
+    // Something accepted before the window already is not remembered at all.
+    window.remember("stale", 4, 0, 1600);
+    expect(window.seqOf("stale")).toBeUndefined();
+  });
+
+  test("survives a snapshot round trip as typed arrays", () => {
+    const window = new CommandWindow(60_000);
+    const ids = Array.from({ length: 500 }, (_, i) => `cid-${i}`);
+    ids.forEach((cid, i) => {
+      window.remember(cid, 100 + i, 5000, 5000);
+    });
+    const stored = storeSegments(window.seal());
+    const back = new CommandWindow(60_000);
+    back.restore(loadSegments(structuredClone(stored)), 5000);
+    ids.forEach((cid, i) => {
+      expect(back.seqOf(cid)).toBe(100 + i);
+    });
+    expect(back.seqOf("cid-500")).toBeUndefined();
+  });
+
+  test("command keys are exact 53-bit integers, so sorting and equality are exact", () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 64 }), (cid) => {
+        const key = commandKey(cid);
+        expect(Number.isSafeInteger(key)).toBe(true);
+        expect(key).toBeGreaterThanOrEqual(0);
+      }),
+    );
+  });
+});
