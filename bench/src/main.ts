@@ -20,6 +20,7 @@ import { decode, ENCODING_HEADER, Encodings, encode, PartitionOps, type Reply } 
 import { type EncodedBatch, encodedBatches } from "./batches.js";
 import { decodeComparison } from "./decode.js";
 import { closedLoop, drain, type LoopResult } from "./loop.js";
+import { type JoinFigures, joinFigures, type RecoveryFigures, recoveryFigures } from "./ownership.js";
 
 const { values } = parseArgs({
   options: {
@@ -27,6 +28,8 @@ const { values } = parseArgs({
     quick: { type: "boolean", default: false },
     "memory-strategies": { type: "string" },
     shards: { type: "string", default: "4" },
+    "recovery-strategies": { type: "string" },
+    "updates-each": { type: "string", default: "10" },
   },
 });
 const quick = values.quick === true;
@@ -38,6 +41,8 @@ const C1_SECONDS = quick ? 2 : 4;
 const REG_BATCHES = quick ? 40 : 200;
 const REG_CONCURRENCY = 32;
 const MEMORY_STRATEGIES = Number(values["memory-strategies"] ?? (quick ? 100_000 : 1_000_000));
+const RECOVERY_STRATEGIES = Number(values["recovery-strategies"] ?? (quick ? 25_000 : 250_000));
+const UPDATES_EACH = Number(values["updates-each"]);
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -161,6 +166,11 @@ async function main() {
     const recovered = await clusterStatus(nc, CLUSTER, PARTITIONS, 500);
     const sample = await client.getMany(ids.slice(0, 1000), { timeoutMs: 30_000 });
     if (sample.missing.length > 0) throw new Error(`${sample.missing.length} strategies missing after recovery`);
+    await supervisor.stopAll();
+
+    // --- ownership: one shard's recovery with and without history; a shard joining under load
+    const ownershipRecovery = await recoveryFigures(server, RECOVERY_STRATEGIES, UPDATES_EACH, say);
+    const join = await joinFigures(server, say, quick ? 2 : 4);
 
     const results = {
       machine: {
@@ -185,6 +195,8 @@ async function main() {
       },
       decode: decodeFigures,
       recovery: { strategies: recovered.strategies, seconds: recoverySeconds },
+      ownershipRecovery,
+      join,
       memory: {
         strategies: after.strategies,
         rssBytes: rssAfter,
@@ -233,6 +245,8 @@ function printTable(r: {
   decode: { mapsPerSecond: number; recordsPerSecond: number };
   memory: { strategies: number; bytesPerStrategy: number; heapBytesPerStrategy: number };
   recovery: { strategies: number; seconds: number };
+  ownershipRecovery: RecoveryFigures;
+  join: JoinFigures;
 }) {
   /** A row of a registry figure, its baseline, and their ratio. */
   const pair = (name: string, registry: number, raw: number, rawLabel = "") =>
@@ -259,6 +273,25 @@ function printTable(r: {
       "",
       "",
     ),
+    row(
+      `recovery of one shard, ${fmt(r.ownershipRecovery.strategies)} strategies, ${r.ownershipRecovery.updatesEach} updates each (s)`,
+      fmt(r.ownershipRecovery.updatedSeconds, 2),
+      `${fmt(r.ownershipRecovery.freshSeconds, 2)} no updates`,
+      fmt(r.ownershipRecovery.updatedSeconds / r.ownershipRecovery.freshSeconds, 2),
+    ),
+    row(
+      "  updates applied (/s); log entries kept of written",
+      fmt(r.ownershipRecovery.updatesPerSecond),
+      `${fmt(r.ownershipRecovery.logEntriesKept)} of ${fmt(r.ownershipRecovery.logEntriesWritten)}`,
+      "",
+    ),
+    row(
+      `hand-off while a 4th shard joins: ${r.join.movedPartitions} partitions moved, p99 wait (ms)`,
+      fmt(r.join.unavailabilityP99Ms),
+      `p50 ${fmt(r.join.unavailabilityP50Ms)}, max ${fmt(r.join.unavailabilityMaxMs)}`,
+      "",
+    ),
+    pair("gets/s while a shard joins vs steady state", r.join.joiningPerSecond, r.join.steadyPerSecond, " steady"),
   ];
   process.stdout.write(`${out.join("\n")}\n`);
 }

@@ -1,8 +1,14 @@
 import { describe, expect, test } from "vitest";
 import { getNextSnapshot } from "xstate";
 import { ConflictError, ErrorCodes, errorFromWire } from "./errors.js";
-import { type LifecycleEvent, LifecycleEvents, nextLifecycleState, strategyLifecycle } from "./lifecycle.js";
-import { type LifecycleState, LifecycleStates } from "./strategy.js";
+import {
+  type LifecycleEvent,
+  LifecycleEvents,
+  nextLifecycle,
+  nextLifecycleState,
+  strategyLifecycle,
+} from "./lifecycle.js";
+import { type LifecycleState, LifecycleStates, lifecycleOf, newStrategy } from "./strategy.js";
 
 const retire: LifecycleEvent = { type: LifecycleEvents.Retire };
 
@@ -83,5 +89,19 @@ describe("strategy lifecycle", () => {
 
   test("transitions are pure: the same input always gives the same output", () => {
     for (let i = 0; i < 3; i++) expect(nextLifecycleState("draft", retire)).toBe("retired");
+  });
+});
+
+describe("the stored lifecycle", () => {
+  test("is the machine's { value, context }; strategies stored before it read as { value: state, context: {} }", () => {
+    expect(newStrategy({ id: "a", name: "n", owner: "o" }, 1).lifecycle).toEqual({ value: "draft", context: {} });
+    expect(lifecycleOf({ state: "retired" })).toEqual({ value: "retired", context: {} });
+    expect(nextLifecycle({ value: "draft", context: {} }, { type: LifecycleEvents.Retire })).toEqual({
+      value: "retired",
+      context: {},
+    });
+    expect(() => nextLifecycle({ value: "retired", context: {} }, { type: LifecycleEvents.Update })).toThrow(
+      /cannot take UPDATE/,
+    );
   });
 });

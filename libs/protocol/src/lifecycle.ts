@@ -10,7 +10,7 @@
  */
 import { setup, transition } from "xstate";
 import { ConflictError, ErrorCodes } from "./errors.js";
-import { type LifecycleState, LifecycleStates } from "./strategy.js";
+import { type LifecycleState, LifecycleStates, type StoredLifecycle } from "./strategy.js";
 
 /** Events a strategy's lifecycle accepts. */
 export const LifecycleEvents = {
@@ -48,16 +48,21 @@ export const strategyLifecycle = setup({
 });
 
 /**
- * The state after `event`, or a ConflictError (INVALID_TRANSITION) when the
- * lifecycle does not allow that move from `state`.
+ * The lifecycle after `event`, as the machine's `{ value, context }`, or a
+ * ConflictError (INVALID_TRANSITION) when the machine does not allow that move.
  */
-export function nextLifecycleState(state: LifecycleState, event: LifecycleEvent): LifecycleState {
-  const snapshot = strategyLifecycle.resolveState({ value: state, context: {} });
+export function nextLifecycle(current: StoredLifecycle, event: LifecycleEvent): StoredLifecycle {
+  const snapshot = strategyLifecycle.resolveState({ value: current.value, context: current.context });
   if (!snapshot.can(event)) {
-    throw new ConflictError(ErrorCodes.InvalidTransition, `a ${state} strategy cannot take ${event.type}`, {
-      details: { state, event: event.type },
+    throw new ConflictError(ErrorCodes.InvalidTransition, `a ${current.value} strategy cannot take ${event.type}`, {
+      details: { state: current.value, event: event.type },
     });
   }
   const [next] = transition(strategyLifecycle, snapshot, event);
-  return next.value as LifecycleState;
+  return { value: next.value as string, context: (next.context ?? {}) as Record<string, unknown> };
+}
+
+/** The state value after `event` (see {@link nextLifecycle}). */
+export function nextLifecycleState(state: LifecycleState, event: LifecycleEvent): LifecycleState {
+  return nextLifecycle({ value: state, context: {} }, event).value as LifecycleState;
 }

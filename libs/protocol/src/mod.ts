@@ -19,7 +19,13 @@ export {
   type WireError,
 } from "./errors.js";
 export { hashString, murmur3, partitionOf } from "./hash.js";
-export { type LifecycleEvent, LifecycleEvents, nextLifecycleState, strategyLifecycle } from "./lifecycle.js";
+export {
+  type LifecycleEvent,
+  LifecycleEvents,
+  nextLifecycle,
+  nextLifecycleState,
+  strategyLifecycle,
+} from "./lifecycle.js";
 export {
   bin32At,
   type CommandSegments,
@@ -70,11 +76,13 @@ export {
   type LifecycleState,
   LifecycleStates,
   Limits,
+  lifecycleOf,
   newStrategy,
   type Params,
   type ParamValue,
   patchStrategy,
   STRATEGY_ID_PATTERN,
+  type StoredLifecycle,
   type Strategy,
   type StrategyInput,
   StrategyInputSchema,

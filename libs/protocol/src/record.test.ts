@@ -248,10 +248,11 @@ describe("spliceNewStrategy", () => {
       dependencies: [],
       version: 1,
       state: "draft",
+      lifecycle: { value: "draft", context: {} },
       createdAt: 1_700_000_000_000,
       updatedAt: 1_700_000_000_000,
     });
-    expect(Object.keys(stored)).toHaveLength(14);
+    expect(Object.keys(stored)).toHaveLength(15);
   });
 
   test("keeps explicit nulls and empty values the client sent", () => {

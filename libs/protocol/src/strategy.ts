@@ -136,6 +136,16 @@ export const StrategyPatchSchema = Type.Object(
 );
 export type StrategyPatch = Static<typeof StrategyPatchSchema>;
 
+/**
+ * A strategy's lifecycle as the machine's own snapshot: its state value and
+ * context (see lifecycle.ts). Stored so that a richer lifecycle (more states,
+ * a context) needs no migration of stored strategies.
+ */
+export interface StoredLifecycle {
+  value: string;
+  context: Record<string, unknown>;
+}
+
 /** A registered strategy as the registry stores and returns it. */
 export interface Strategy {
   id: string;
@@ -150,8 +160,13 @@ export interface Strategy {
   dependencies: string[];
   /** Starts at 1; every accepted change adds 1. Updates name the version they expect. */
   version: number;
-  /** Lifecycle state (see lifecycle.ts). */
+  /** Lifecycle state (see lifecycle.ts): the value of `lifecycle`, for readers that need no more. */
   state: LifecycleState;
+  /**
+   * The lifecycle machine's `{ value, context }`. Strategies stored before it
+   * existed lack it: read it as `{ value: state, context: {} }` ({@link lifecycleOf}).
+   */
+  lifecycle?: StoredLifecycle;
   /** Milliseconds since the Unix epoch (UTC), set by the shard. */
   createdAt: number;
   updatedAt: number;
@@ -172,9 +187,15 @@ export function newStrategy(input: StrategyInput, now: number): Strategy {
     dependencies: input.dependencies ?? [],
     version: 1,
     state: LifecycleStates.Draft,
+    lifecycle: { value: LifecycleStates.Draft, context: {} },
     createdAt: now,
     updatedAt: now,
   };
+}
+
+/** The lifecycle of a stored strategy, also of one stored before `lifecycle` existed. */
+export function lifecycleOf(strategy: Pick<Strategy, "state" | "lifecycle">): StoredLifecycle {
+  return strategy.lifecycle ?? { value: strategy.state, context: {} };
 }
 
 /** `current` with `patch` applied, the version bumped and `updatedAt` set. */

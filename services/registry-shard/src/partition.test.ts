@@ -15,7 +15,10 @@ import {
   ErrorCodes,
   encode,
   encodeLogEntry,
+  encodeStrategy,
   LOG_FORMAT_VERSION,
+  LogOps,
+  newStrategy,
   PROTOCOL_VERSION,
   partitionOf,
   type Reply,
@@ -24,7 +27,7 @@ import {
 import { uniqueClusterName } from "@stratreg/testkit";
 import { pino } from "pino";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
-import { register, update } from "./handlers/writes.js";
+import { register, retire, update } from "./handlers/writes.js";
 import { Lease } from "./lease.js";
 import { DroppedError, NotOursError, Partition, type PartitionContext } from "./partition.js";
 import { ensureLogStream, PartitionLog } from "./store/log.js";
@@ -188,6 +191,33 @@ test("a write whose caller has given up by its turn is dropped, not run", async 
     }, performance.now() - 1),
   ).rejects.toBeInstanceOf(DroppedError);
   expect(ran).toBe(false);
+});
+
+test("a strategy stored before lifecycles were {value, context} is updated and retired as before, and gains one", async () => {
+  const owner = await loaded(2, 2);
+  const [id] = idsOf(2, 1, "legacy");
+  // Written as the previous build stored strategies: `state` only.
+  const { lifecycle: _, ...legacy } = newStrategy({ id: id as string, name: "old", owner: "o" }, 1);
+  const entry = encodeLogEntry(
+    { v: LOG_FORMAT_VERSION, op: LogOps.Register, at: 1, member: "old-build" },
+    [id as string],
+    [encodeStrategy(legacy as Strategy)],
+  );
+  await context.log.append(2, entry.bytes, owner.lastSeq);
+  const reader = await loaded(2, 3);
+  expect(decodeStored(reader, id as string).lifecycle).toBeUndefined();
+  await update(reader, command({ id, expectedVersion: 1, patch: { name: "new" } }, "legacy-update"));
+  expect(decodeStored(reader, id as string)).toMatchObject({
+    version: 2,
+    state: "draft",
+    lifecycle: { value: "draft", context: {} },
+  });
+  await retire(reader, command({ id, reason: "done" }, "legacy-retire"));
+  expect(decodeStored(reader, id as string)).toMatchObject({
+    version: 3,
+    state: "retired",
+    lifecycle: { value: "retired" },
+  });
 });
 
 test("log entries of a kind this build does not know are skipped with a warning", async () => {

@@ -16,15 +16,17 @@ import {
   encodeLogEntry,
   encodeStrategy,
   LifecycleEvents,
+  type LifecycleState,
   LOG_FORMAT_VERSION,
   type LogEntry,
   type LogEntryHead,
   type LogEntryLayout,
   LogOps,
+  lifecycleOf,
   MsgpackScanner,
   NotFoundError,
   newStrategy,
-  nextLifecycleState,
+  nextLifecycle,
   PartitionOps,
   parseRequest,
   patchStrategy,
@@ -321,14 +323,20 @@ function changeStrategy<Op extends typeof PartitionOps.Update | typeof Partition
 
 export function update(partition: Partition, payload: Uint8Array): Promise<Uint8Array> {
   return changeStrategy(partition, PartitionOps.Update, payload, (current, { patch }) => {
-    nextLifecycleState(current.state, { type: LifecycleEvents.Update });
-    return { next: patchStrategy(current, patch, Date.now()) };
+    const lifecycle = nextLifecycle(lifecycleOf(current), { type: LifecycleEvents.Update });
+    return {
+      next: { ...patchStrategy(current, patch, Date.now()), state: lifecycle.value as LifecycleState, lifecycle },
+    };
   });
 }
 
 export function retire(partition: Partition, payload: Uint8Array): Promise<Uint8Array> {
   return changeStrategy(partition, PartitionOps.Retire, payload, (current, { reason }) => {
-    const state = nextLifecycleState(current.state, { type: LifecycleEvents.Retire, reason });
-    return { next: { ...current, state, version: current.version + 1, updatedAt: Date.now() }, note: reason };
+    const lifecycle = nextLifecycle(lifecycleOf(current), { type: LifecycleEvents.Retire, reason });
+    const state = lifecycle.value as LifecycleState;
+    return {
+      next: { ...current, state, lifecycle, version: current.version + 1, updatedAt: Date.now() },
+      note: reason,
+    };
   });
 }
