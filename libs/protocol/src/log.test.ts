@@ -108,8 +108,8 @@ describe("partition log entries", () => {
     const read = readLogEntry(Buffer.from(layout.bytes));
     expect(read).toMatchObject({ op: "snapshot", epoch: 3, at: 7, ids: ["a"] });
     expect(read.head.seq).toBe(41);
-    const [[until, keys, seqs]] = read.head.cmds as NonNullable<typeof read.head.cmds>;
-    expect([until, [...keys], [...seqs]]).toEqual([6, [1], [2]]);
+    const [until, keys, seqs] = read.head.cmds?.[0] ?? [];
+    expect([until, [...(keys ?? [])], [...(seqs ?? [])]]).toEqual([6, [1], [2]]);
     expect(readLogEntry(encodeEntry(ENTRY)).epoch).toBe(0);
   });
 
