@@ -1,22 +1,29 @@
 /**
- * On a 3-node JetStream cluster with replicated logs (R3), the registry keeps
- * serving and keeps every acknowledged write when a NATS server is SIGKILLed.
+ * On a 3-node JetStream cluster with replicated logs, leases and snapshots
+ * (R3), the registry keeps serving and keeps every acknowledged write when a
+ * NATS server is SIGKILLed under load and brought back, and everything comes
+ * back when every process, servers and shards, is restarted.
  */
 import { jetstreamManager } from "@nats-io/jetstream";
 import { startNatsCluster, uniqueClusterName } from "@stratreg/testkit";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { startRegistry, type TestRegistry } from "./support/registry.js";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { startRegistry, type TestRegistry, waitForServing } from "./support/registry.js";
+import { startWorkload } from "./support/workload.js";
 
+const PARTITIONS = 8;
+const MEMBERS = ["r-1", "r-2"];
 let natsCluster: Awaited<ReturnType<typeof startNatsCluster>>;
 let registry: TestRegistry;
 let cluster: string;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
   natsCluster = await startNatsCluster({ size: 3 });
   cluster = uniqueClusterName("r3");
   // Each shard connects to every server, so losing one only moves its connection.
-  registry = await startRegistry(natsCluster.urls.join(","), cluster, ["r-1", "r-2"], {
-    partitions: 8,
+  registry = await startRegistry(natsCluster.urls.join(","), cluster, MEMBERS, {
+    partitions: PARTITIONS,
     env: { STRATREG_REPLICAS: "3" },
     servers: natsCluster.urls,
   });
@@ -26,30 +33,40 @@ afterAll(async () => {
   await natsCluster?.stop();
 });
 
-it("replicates the log on three servers and survives SIGKILL of one of them", async () => {
+test("replicates the log, leases and snapshots on three servers", async () => {
   const jsm = await jetstreamManager(registry.nc);
-  const info = await jsm.streams.info(`${cluster}-log`);
-  expect(info.config.num_replicas).toBe(3);
+  for (const stream of [`${cluster}-log`, `KV_${cluster}-leases`, `KV_${cluster}-config`, `OBJ_${cluster}-snapshots`]) {
+    expect((await jsm.streams.info(stream)).config.num_replicas, stream).toBe(3);
+  }
+});
 
-  const first = Array.from({ length: 500 }, (_, i) => ({ id: `r3-a-${i}`, name: `a${i}`, owner: "o" }));
-  expect((await registry.client.registerMany(first)).registered).toBe(500);
-
+test("SIGKILL of one NATS server under load, then its return: nothing acknowledged is lost, no stale read", async () => {
+  const workload = startWorkload(registry.client, { workers: 8, idsPerWorker: 5, prefix: "r3" });
+  await sleep(1000);
   const victim = natsCluster.servers[0];
   await victim?.kill("SIGKILL");
+  await sleep(3000);
+  await victim?.restart();
+  await sleep(2000);
+  await workload.stop();
+  const report = await workload.history.check(
+    async (ids) => (await registry.client.getMany(ids, { timeoutMs: 30_000 })).strategies,
+  );
+  expect(report.ok, report.summary()).toBe(true);
+  expect(report.stats.byKind.update.ok).toBeGreaterThan(50);
+});
 
-  const second = Array.from({ length: 500 }, (_, i) => ({ id: `r3-b-${i}`, name: `b${i}`, owner: "o" }));
-  const result = await registry.client.registerMany(second, { timeoutMs: 30_000 });
-  expect(result.registered).toBe(500);
+test("restarting everything, servers and shards, brings every strategy back", async () => {
+  const strategies = Array.from({ length: 2000 }, (_, i) => ({ id: `all-${i}`, name: `n${i}`, owner: "o" }));
+  expect((await registry.client.registerMany(strategies, { timeoutMs: 30_000 })).registered).toBe(2000);
+  await Promise.all([...registry.shards.values()].map((s) => s.kill("SIGKILL")));
+  for (const server of natsCluster.servers) await server.kill("SIGKILL");
+  for (const server of natsCluster.servers) await server.restart();
+  for (const member of MEMBERS) registry.startShard(member);
+  await waitForServing(registry.nc, cluster, PARTITIONS, MEMBERS, 60_000);
   const { missing } = await registry.client.getMany(
-    [...first, ...second].map((s) => s.id),
+    strategies.map((s) => s.id),
     { timeoutMs: 30_000 },
   );
   expect(missing).toEqual([]);
-
-  await victim?.restart();
-  const third = await registry.client.register(
-    { id: "r3-after-restart", name: "c", owner: "o" },
-    { timeoutMs: 30_000 },
-  );
-  expect(third.version).toBe(1);
 });
