@@ -101,21 +101,30 @@ export interface TestCluster {
 /** The lease period the test shards run with (their default, set explicitly so tests can rely on it). */
 export const TEST_LEASE_MS = 3000;
 
+/** Extra environment of the shards and of the CLI runs, e.g. the NATS users of a secured server. */
+export interface ClusterEnv {
+  shardEnv?: NodeJS.ProcessEnv;
+  cliEnv?: NodeJS.ProcessEnv;
+}
+
 /** Starts `members` shards of `cluster` with `partitions` partitions and waits until `stratreg status` is healthy. */
 export async function startCluster(
   natsUrl: string,
   cluster: string,
   members: number,
   partitions: number,
+  { shardEnv = {}, cliEnv = {} }: ClusterEnv = {},
 ): Promise<TestCluster> {
-  const env = { NATS_URL: natsUrl, STRATREG_CLUSTER: cluster };
+  const env = { NATS_URL: natsUrl, STRATREG_CLUSTER: cluster, ...cliEnv };
   const shards: ServiceProcess[] = [];
   const addShard = (member: string) => {
     const shard = spawnService({
       entry: SHARD_ENTRY,
       name: member,
       env: {
-        ...env,
+        NATS_URL: natsUrl,
+        STRATREG_CLUSTER: cluster,
+        ...shardEnv,
         STRATREG_MEMBER_ID: member,
         STRATREG_PARTITIONS: String(partitions),
         STRATREG_HEARTBEAT_MS: "200",
