@@ -6,7 +6,7 @@ import { partitionOf } from "@stratreg/protocol";
 import { uniqueClusterName } from "@stratreg/testkit";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { ClusterStatus } from "./status/report.js";
-import { runCli, startCluster, type TestCluster } from "./testing/cli.js";
+import { runCli, startCluster, TEST_LEASE_MS, type TestCluster } from "./testing/cli.js";
 
 const PARTITIONS = 16;
 let cluster: TestCluster;
@@ -160,6 +160,46 @@ describe("stratreg status", () => {
     expect(text.stdout).toMatch(/^shard-1: serving [\d,-]+; loading -$/m);
     expect(text.stdout).toContain(`partitions served by nobody: 0 of ${PARTITIONS}`);
     expect(text.stdout).toContain(`partitions served by more than one member: 0 of ${PARTITIONS}`);
+  });
+
+  it("lists every partition with its owner, epoch and a fresh lease (--partitions)", async () => {
+    const json = await runCli(["status", "--json"], cluster.env);
+    expect(json.code).toBe(0);
+    const status = JSON.parse(json.stdout) as ClusterStatus;
+    expect(status.unowned).toEqual([]);
+    expect(status.withoutPartitionDetails).toEqual([]);
+    const rows = status.partitionTable;
+    expect(rows.map((row) => row.partition)).toEqual(Array.from({ length: PARTITIONS }, (_, p) => p));
+    for (const row of rows) {
+      expect(row).toMatchObject({ state: "serving", flag: null });
+      expect(row.owner).toMatch(/^shard-[01]$/);
+      expect(row.epoch).toBeGreaterThanOrEqual(1);
+      expect(row.leaseAgeMs).toBeGreaterThanOrEqual(0);
+      expect(row.leaseAgeMs).toBeLessThan(TEST_LEASE_MS);
+      expect(row.logSeq).toBeGreaterThanOrEqual(1); // at least the owner's epoch marker
+    }
+    expect(rows.reduce((n, row) => n + (row.strategies ?? 0), 0)).toBe(status.totals.strategies);
+    expect(status.states.total).toEqual({ serving: PARTITIONS });
+    for (const { status: shard } of status.shards) {
+      expect(status.states.members[shard.member]).toEqual({ serving: shard.serving.length });
+    }
+
+    const text = await runCli(["status", "--partitions"], cluster.env);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(
+      new RegExp(`^MEMBER +SERVING\nshard-0 +\\d+\nshard-1 +\\d+\ntotal +${PARTITIONS}$`, "m"),
+    );
+    expect(text.stdout).toContain(`partitions with no owner: 0 of ${PARTITIONS}`);
+    expect(text.stdout).toMatch(
+      /^PARTITION +OWNER +STATE +EPOCH +LEASE AGE \(ms\) +LOG SEQ +SNAPSHOT SEQ +QUEUED +STRATEGIES +FLAG$/m,
+    );
+    for (let p = 0; p < PARTITIONS; p++) {
+      expect(text.stdout).toMatch(
+        new RegExp(`^ *${p} +shard-[01] +serving +[1-9]\\d* +\\d+ +[1-9]\\d* +\\d+ +\\d+ +\\d+$`, "m"),
+      );
+    }
+    const plain = await runCli(["status"], cluster.env);
+    expect(plain.stdout).not.toContain("PARTITION");
   });
 
   it("says so, and exits 1, when no shard of the cluster answers", async () => {

@@ -2,6 +2,7 @@
  * How the CLI reports failure: one line on stderr and a non-zero exit code.
  * Typed registry errors keep their stable code so scripts can match on it.
  */
+import { AdminError } from "@stratreg/client";
 import { StratregError } from "@stratreg/protocol";
 
 /** Exit codes of the `stratreg` process. */
@@ -19,12 +20,13 @@ export class CliError extends Error {
   override name = "CliError";
 }
 
-/** The one-line report of `err`: `error CODE: message (field …)` for registry errors. */
+/** The one-line report of `err`: `error CODE: message (field …)` for registry and operator-action errors. */
 export function formatError(err: unknown): string {
   if (err instanceof StratregError) {
     const field = err.field === undefined ? "" : ` (field ${err.field})`;
     return `error ${err.code}: ${err.message}${field}`;
   }
+  if (err instanceof AdminError) return `error ${err.code}: ${err.message}`;
   if (err instanceof Error) return `error: ${err.message}`;
   return `error: ${String(err)}`;
 }

@@ -1,5 +1,7 @@
 /** The `stratreg` command line: global options and the commands. */
 import { Command } from "commander";
+import { drainCommand } from "./commands/drain.js";
+import { eventsCommand } from "./commands/events.js";
 import { getCommand } from "./commands/get.js";
 import { importCommand } from "./commands/import.js";
 import { listCommand } from "./commands/list.js";
@@ -13,12 +15,13 @@ export const CLI_VERSION = "0.1.0";
 /** Builds the program with its global options and commands. */
 export function buildProgram(): Command {
   const program = new Command("stratreg")
-    .description("stratreg: register, inspect and import trading strategies; check the registry cluster")
+    .description(
+      "stratreg: register, inspect and import trading strategies; check, drain and watch the registry cluster",
+    )
     .version(CLI_VERSION)
     .showHelpAfterError();
   for (const option of globalOptions()) program.addOption(option);
-  for (const command of [getCommand(), registerCommand(), importCommand(), listCommand(), statusCommand()]) {
-    program.addCommand(command);
-  }
+  const commands = [getCommand(), registerCommand(), importCommand(), listCommand(), statusCommand()];
+  for (const command of [...commands, drainCommand(), eventsCommand()]) program.addCommand(command);
   return program;
 }

@@ -9,6 +9,7 @@ export {
   type ErrorCode,
   ErrorCodes,
   NotFoundError,
+  type OwnershipEvent,
   type ShardStatus,
   type Strategy,
   type StrategyInput,
@@ -18,7 +19,22 @@ export {
   UnavailableError,
   ValidationError,
 } from "@stratreg/protocol";
-export { type ClusterStatus, clusterStatus, shardStatuses } from "./admin.js";
+export {
+  AdminError,
+  type AdminErrorCode,
+  AdminErrorCodes,
+  type ClusterStatus,
+  clusterStatus,
+  type DrainOptions,
+  type DrainOutcome,
+  type DrainProgress,
+  type DrainReply,
+  type DrainResult,
+  drainShard,
+  type OwnershipWatch,
+  shardStatuses,
+  watchOwnership,
+} from "./admin.js";
 export { DEFAULT_RETRY, type RetryPolicy } from "./call.js";
 export {
   type CallOptions,

@@ -11,7 +11,10 @@ import { type ClusterStatus, statusLines, summarize } from "../status/report.js"
 export interface StatusOptions {
   /** How long to collect shard replies, ms. */
   wait: number;
+  /** Each member's partition ranges and the table of every partition. */
   verbose?: boolean;
+  /** The table of every partition. */
+  partitions?: boolean;
 }
 
 /** Collects the cluster status; exit 0 only when every partition is served by exactly one member. */
@@ -23,8 +26,11 @@ export async function runStatus(options: StatusOptions, globals: GlobalOptions):
     ]);
     return summarize(globals.cluster, partitions, shards);
   });
+  const verbose = options.verbose === true;
   if (globals.json) printJson(status);
-  else for (const line of statusLines(status, options.verbose === true)) printLine(line);
+  else
+    for (const line of statusLines(status, { ranges: verbose, partitions: verbose || options.partitions === true }))
+      printLine(line);
   return status.healthy ? ExitCodes.Ok : ExitCodes.Failed;
 }
 
@@ -32,10 +38,11 @@ export async function runStatus(options: StatusOptions, globals: GlobalOptions):
 export function statusCommand(): Command {
   return new Command("status")
     .description(
-      "show the cluster's shards and partition coverage (exit 1 unless every partition is served exactly once)",
+      "show the cluster's shards, their partitions by state and partition coverage (exit 1 unless every partition is served exactly once)",
     )
     .option("--wait <ms>", "how long to collect shard replies", integerAtLeast(1), 1000)
-    .option("-v, --verbose", "list each member's partitions")
+    .option("--partitions", "add a table of every partition: owner, state, epoch, lease age, log and snapshot sequence")
+    .option("-v, --verbose", "add each member's partition ranges and the table of every partition")
     .action(async (options: StatusOptions, command: Command) => {
       process.exitCode = await runStatus(options, globalsOf(command));
     });

@@ -6,7 +6,7 @@
  */
 import { type NatsConnection, RequestError } from "@nats-io/transport-node";
 import { StratregClient } from "@stratreg/client";
-import { SHARD_SERVICE_NAME, type ShardStatus } from "@stratreg/protocol";
+import { type PartitionStatus, SHARD_SERVICE_NAME, type ShardStatus } from "@stratreg/protocol";
 import { isJsonObject } from "../input.js";
 
 /** One shard as it reported itself. */
@@ -35,6 +35,36 @@ function isShardStatus(value: unknown): value is ShardStatus {
   );
 }
 
+const PARTITION_NUMBERS = [
+  "partition",
+  "epoch",
+  "leaseAgeMs",
+  "logSeq",
+  "snapshotSeq",
+  "queued",
+  "strategies",
+] as const;
+
+function isPartitionStatus(value: unknown): value is PartitionStatus {
+  return (
+    isJsonObject(value) &&
+    typeof value.state === "string" &&
+    PARTITION_NUMBERS.every((key) => typeof value[key] === "number")
+  );
+}
+
+/**
+ * `status` with its optional partition details kept only if all of them can be read. Shards
+ * older than leases send none, so the report already works from `serving` and `loading`
+ * alone; half-read details would instead show a partition as unowned that is not.
+ */
+function withReadablePartitions(status: ShardStatus): ShardStatus {
+  const partitions: unknown = status.partitions;
+  if (partitions === undefined || (Array.isArray(partitions) && partitions.every(isPartitionStatus))) return status;
+  const { partitions: _unreadable, ...rest } = status;
+  return rest;
+}
+
 /** The ShardReport inside one `$SRV.STATS` reply, if it is a shard of `cluster`. */
 export function shardReportOf(stats: unknown, cluster: string): ShardReport | undefined {
   if (!isJsonObject(stats) || !isJsonObject(stats.metadata) || stats.metadata.cluster !== cluster) return undefined;
@@ -48,7 +78,7 @@ export function shardReportOf(stats: unknown, cluster: string): ShardReport | un
     instance: typeof stats.id === "string" ? stats.id : "",
     version: typeof stats.version === "string" ? stats.version : "",
     started: typeof stats.started === "string" ? stats.started : "",
-    status,
+    status: withReadablePartitions(status),
   };
 }
 

@@ -1,0 +1,69 @@
+/**
+ * Drain and events under the shipped server config (config/nats-server.conf): only an operator
+ * may send the control message or follow the events; a trader is told so and nothing happens.
+ * The cluster is `stratreg` because the config's subjects name it.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type NatsServerProcess, startNatsServer } from "@stratreg/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli, startCluster, type TestCluster } from "./testing/cli.js";
+
+const CONFIG = fileURLToPath(new URL("../../../config/nats-server.conf", import.meta.url));
+/** Passwords the config parser reads as plain strings: a letter, then [a-z0-9_]. */
+const password = (): string => `pw_${randomBytes(12).toString("hex")}`;
+const passwords = { shard: password(), trader: password(), operator: password() };
+const as = (user: keyof typeof passwords) => ({ NATS_USER: user, NATS_PASSWORD: passwords[user] });
+
+let dir: string;
+let server: NatsServerProcess;
+let cluster: TestCluster;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "stratreg-cli-perm-"));
+  // nats-server 2.9 refuses `-sd` next to the file's store_dir; the testkit passes `-js -sd <temp>`.
+  const config = (await readFile(CONFIG, "utf8")).replace(/^\s*store_dir:.*$/gm, "");
+  await writeFile(join(dir, "nats-server.conf"), config);
+  server = await startNatsServer({
+    configFile: join(dir, "nats-server.conf"),
+    env: {
+      ...process.env,
+      SHARD_PASSWORD: passwords.shard,
+      TRADER_PASSWORD: passwords.trader,
+      OPERATOR_PASSWORD: passwords.operator,
+    },
+  });
+  cluster = await startCluster(server.url, "stratreg", 2, 8, { shardEnv: as("shard"), cliEnv: as("operator") });
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+  await server?.stop();
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+});
+
+describe("drain and events permissions", () => {
+  it("tells a trader that drain and events are for operators, and drains nothing", async () => {
+    const drain = await runCli(["drain", "shard-1"], { ...cluster.env, ...as("trader") });
+    expect(drain.code).toBe(1);
+    expect(drain.stderr).toBe(
+      "error PERMISSION_DENIED: not permitted to publish stratreg.control.drain.shard-1: drain is for operators (connect as a NATS user allowed stratreg.control.>)\n",
+    );
+    const events = await runCli(["events"], { ...cluster.env, ...as("trader") });
+    expect(events.code).toBe(1);
+    expect(events.stderr).toBe(
+      "error PERMISSION_DENIED: not permitted to subscribe to stratreg.events.ownership: it is for operators\n",
+    );
+    expect(cluster.shards[1]?.running).toBe(true);
+  });
+
+  it("lets an operator drain a shard", async () => {
+    const drain = await runCli(["drain", "shard-1"], cluster.env);
+    expect(drain.code).toBe(0);
+    expect(drain.stdout).toMatch(/^drained shard-1 in [\d.]+ s: shard-0 serves all 8 partitions$/m);
+    expect(await cluster.shards[1]?.exited).toEqual({ code: 0, signal: null });
+  });
+});
