@@ -68,6 +68,13 @@ test("two shards join and one is drained under load: only the rendezvous moves h
   for (const [p, { member }] of grown) expect(member).toBe(assignPartitions(PARTITIONS, four)[p]);
   await sleep(800);
 
+  // A drain request that is not a versioned envelope is refused, and drains nothing.
+  const refused = decode(
+    (await r.nc.request(`${cluster}.control.drain.g-3`, encode({ v: 9 }), { timeout: 5000 })).data,
+  );
+  expect(refused).toMatchObject({ ok: false, error: { code: "UNSUPPORTED_VERSION" } });
+  expect(r.shards.get("g-3")?.running).toBe(true);
+
   // An operator drains g-3: it hands everything off and exits.
   const drained = r.shards.get("g-3");
   const reply = decode(

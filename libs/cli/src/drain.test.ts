@@ -83,6 +83,12 @@ describe("stratreg drain", () => {
     expect(moves("shard-1", "released")).toEqual(held);
     expect(moves("shard-0", "acquired")).toEqual(held);
     for (const event of seen.filter((e) => e.change === "acquired")) expect(event.epoch).toBeGreaterThanOrEqual(2);
+    // A release names the epoch it ends; the next owner's acquisition is the one after it.
+    for (const released of seen.filter((e) => e.change === "released")) {
+      const acquired = seen.find((e) => e.change === "acquired" && e.partition === released.partition);
+      expect(released.epoch).toBeGreaterThanOrEqual(1);
+      expect(acquired?.epoch).toBe(released.epoch + 1);
+    }
   });
 
   it("refuses to drain the last member, which would leave every partition unserved", async () => {

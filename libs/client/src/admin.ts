@@ -20,6 +20,8 @@ import {
   decode,
   encode,
   errorFromWire,
+  isValidMemberId,
+  MEMBER_ID_PATTERN,
   type OwnershipEvent,
   PROTOCOL_VERSION,
   type Reply,
@@ -142,7 +144,6 @@ export class AdminError extends Error {
  * Member ids a shard accepts (services/registry-shard config). Checked here too so that an
  * operator's typo cannot become a wildcard or a multi-token subject.
  */
-const MEMBER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** What a shard answers to a drain request before it starts handing off. */
 export interface DrainReply {
@@ -230,7 +231,9 @@ export async function drainShard(
   const requestTimeoutMs = Math.min(options.requestTimeoutMs ?? 5000, timeoutMs);
   const sweepMs = options.sweepMs ?? 300;
   // Bad names are the caller's mistake, as in clusterSubjects: a TypeError naming them.
-  if (!MEMBER_ID.test(member)) throw new TypeError(`${JSON.stringify(member)} is not a member id (${MEMBER_ID})`);
+  if (!isValidMemberId(member)) {
+    throw new TypeError(`${JSON.stringify(member)} is not a member id (${MEMBER_ID_PATTERN})`);
+  }
   const subjects = clusterSubjects(cluster);
   const before = await shardStatuses(nc, cluster, sweepMs);
   const self = before.find((s) => s.member === member);

@@ -100,6 +100,8 @@ export {
   type Encoding,
   Encodings,
   isValidClusterName,
+  isValidMemberId,
+  MEMBER_ID_PATTERN,
   type PartitionOp,
   PartitionOps,
   parsePartitionSubject,

@@ -38,6 +38,14 @@ export type Encoding = (typeof Encodings)[keyof typeof Encodings];
 
 const CLUSTER_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 
+/** Shard member ids: 1-64 of `[A-Za-z0-9_-]` (a member id is a subject token). */
+export const MEMBER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Whether `member` may be used as a shard member id. */
+export function isValidMemberId(member: string): boolean {
+  return MEMBER_ID_PATTERN.test(member);
+}
+
 /** Whether `name` may be used as a cluster name (it becomes a subject token and stream name). */
 export function isValidClusterName(name: string): boolean {
   return CLUSTER_NAME.test(name);
@@ -68,6 +76,8 @@ export interface ClusterSubjects {
   readonly ownershipEvents: string;
   /** `<cluster>.control.drain.<member>`: operators ask a shard to hand off every partition. */
   drain(member: string): string;
+  /** `<cluster>.shard.<member>.status`: one shard's status. */
+  shardStatus(member: string): string;
   /** `<cluster>.cluster.info`: any shard answers with the cluster config. */
   readonly clusterInfo: string;
   /** `<cluster>.member.heartbeat`: shards announce themselves here. */
@@ -105,6 +115,7 @@ export function clusterSubjects(cluster: string = DEFAULT_CLUSTER): ClusterSubje
     snapshotBucket: `${cluster}-snapshots`,
     ownershipEvents: `${cluster}.events.ownership`,
     drain: (member) => `${cluster}.control.drain.${member}`,
+    shardStatus: (member) => `${cluster}.shard.${member}.status`,
     clusterInfo: `${cluster}.cluster.info`,
     heartbeat: `${cluster}.member.heartbeat`,
     leave: `${cluster}.member.leave`,

@@ -4,7 +4,7 @@
  */
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
-import { DEFAULT_CLUSTER, isValidClusterName } from "@stratreg/protocol";
+import { DEFAULT_CLUSTER, isValidClusterName, isValidMemberId, MEMBER_ID_PATTERN } from "@stratreg/protocol";
 
 export interface ShardConfig {
   natsUrl: string;
@@ -40,7 +40,6 @@ export interface ShardConfig {
   logLevel: string;
 }
 
-const MEMBER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const HOUR = 3_600_000;
 
 function leaseTimings(env: NodeJS.ProcessEnv): { leaseMs: number; leaseMarginMs: number } {
@@ -87,7 +86,9 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   if (!isValidClusterName(cluster)) throw new Error(`invalid cluster name ${JSON.stringify(cluster)}`);
   const member =
     values.id ?? env.STRATREG_MEMBER_ID ?? `shard-${hostname().replace(/[^A-Za-z0-9_-]/g, "-")}-${process.pid}`;
-  if (!MEMBER_ID.test(member)) throw new Error(`member id must match ${MEMBER_ID}, got ${JSON.stringify(member)}`);
+  if (!isValidMemberId(member)) {
+    throw new Error(`member id must match ${MEMBER_ID_PATTERN}, got ${JSON.stringify(member)}`);
+  }
   const heartbeatMs = intOf("STRATREG_HEARTBEAT_MS", env.STRATREG_HEARTBEAT_MS, 1000, 50, 60_000);
   return {
     natsUrl: values.nats ?? env.NATS_URL ?? "nats://127.0.0.1:4222",

@@ -165,14 +165,18 @@ export class OwnershipManager {
     for (let partition = 0; partition < partitions; partition++) {
       const actor = createActor(machine, { input: { partition } });
       let previous: OwnershipState = OwnershipStates.Unowned;
+      // Entering unowned forgets the lease: remember it, so a release or loss names its epoch.
+      let lastLease: Lease | undefined;
       actor.subscribe({
         next: (snapshot) => {
           const state = snapshot.value as OwnershipState;
+          if (snapshot.context.lease !== undefined) lastLease = snapshot.context.lease;
           if (state === previous) return;
           if (state === OwnershipStates.Retrying) {
             logger.warn({ partition, failures: snapshot.context.failures }, "partition load failed; retrying");
           }
-          onChange(partition, previous, state, snapshot.context.lease);
+          onChange(partition, previous, state, snapshot.context.lease ?? lastLease);
+          if (state === OwnershipStates.Unowned) lastLease = undefined;
           previous = state;
         },
         error: (err) => logger.error({ err, partition }, "partition ownership actor failed"),

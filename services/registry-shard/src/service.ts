@@ -10,6 +10,7 @@ import { type Service, Svcm } from "@nats-io/services";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import {
   type ClusterConfig,
+  clusterSubjects,
   ENCODING_HEADER,
   ErrorCodes,
   encode,
@@ -168,7 +169,7 @@ export async function registerService(
   });
   const reply = (body: unknown) => encode({ v: PROTOCOL_VERSION, ok: true, body });
   service.addEndpoint("status", {
-    subject: `${options.cluster}.shard.${options.member}.status`,
+    subject: clusterSubjects(options.cluster).shardStatus(options.member),
     handler: (err, msg) => {
       if (err === null) msg.respond(reply(options.status()));
     },

@@ -14,6 +14,7 @@ import {
   clusterSubjects,
   compileValidators,
   DEFAULT_PARTITIONS,
+  decode,
   ErrorCodes,
   encode,
   type OwnershipEvent,
@@ -21,10 +22,12 @@ import {
   partitionsOwnedBy,
   type ShardStatus,
   StratregError,
+  ValidationError,
 } from "@stratreg/protocol";
 import type { Logger } from "pino";
 import { ensureClusterConfig } from "./cluster-config.js";
 import type { ShardConfig } from "./config.js";
+import { errorReply } from "./handlers/reply.js";
 import { type Lease, LeaseTable } from "./lease.js";
 import { Limiter, waitFor } from "./limiter.js";
 import { Membership } from "./membership.js";
@@ -67,6 +70,12 @@ export class Shard {
   private readonly timers: NodeJS.Timeout[] = [];
   private drainSub: Subscription | undefined;
   private stopping: Promise<void> | undefined;
+  private markStopped: () => void = () => undefined;
+  private readonly stoppedPromise = new Promise<void>((resolve) => {
+    this.markStopped = resolve;
+  });
+  /** Aborted when a stop begins: ends the join grace early. */
+  private readonly stopSignal = new AbortController();
   /** Past the join grace: claiming partitions. */
   private ready = false;
 
@@ -230,7 +239,23 @@ export class Shard {
     this.drainSub = nc.subscribe(subjects.drain(config.member), {
       callback: (err, msg) => {
         if (err !== null) return;
-        const partitions = ownership.served().length;
+        try {
+          const request = decode(msg.data) as { v?: unknown } | null;
+          if (request?.v !== PROTOCOL_VERSION) {
+            throw new ValidationError(
+              ErrorCodes.UnsupportedVersion,
+              `a drain request is { v: ${PROTOCOL_VERSION}, body: {} }`,
+              {
+                field: "v",
+              },
+            );
+          }
+        } catch (error) {
+          msg.respond(errorReply(error));
+          return;
+        }
+        // Every partition held or being taken is handed off, not only those already serving.
+        const partitions = ownership.snapshots().filter((a) => a.state !== OwnershipStates.Unowned).length;
         logger.info({ partitions }, "drain requested: handing every partition off");
         msg.respond(encode({ v: PROTOCOL_VERSION, ok: true, body: { member: config.member, partitions } }));
         void this.stop();
@@ -274,7 +299,7 @@ export class Shard {
       },
       "shard joined; listening for peers",
     );
-    await new Promise((resolve) => setTimeout(resolve, config.joinGraceMs));
+    await waitFor(() => () => undefined, config.joinGraceMs, this.stopSignal.signal).catch(() => undefined);
     if (this.stopping !== undefined) return;
     this.ready = true;
     this.membership.markReady();
@@ -400,12 +425,8 @@ export class Shard {
 
   /** Resolves when the shard has stopped (after SIGTERM, a drain request, or {@link stop}). */
   stopped(): Promise<void> {
-    return new Promise((resolve) => {
-      this.onStopped.push(resolve);
-    });
+    return this.stoppedPromise;
   }
-
-  private readonly onStopped: Array<() => void> = [];
 
   /**
    * Graceful stop: say goodbye so peers want our partitions, hand each off
@@ -414,6 +435,7 @@ export class Shard {
    */
   stop(options: { announce?: boolean } = {}): Promise<void> {
     this.stopping ??= (async () => {
+      this.stopSignal.abort();
       for (const timer of this.timers.splice(0)) clearInterval(timer);
       this.drainSub?.unsubscribe();
       await this.membership?.stop(options.announce ?? true);
@@ -426,7 +448,7 @@ export class Shard {
       await this.service?.stop().catch(() => undefined);
       if (!this.nc.isClosed()) await this.nc.drain().catch(() => undefined);
       this.logger.info("shard stopped");
-      for (const resolve of this.onStopped.splice(0)) resolve();
+      this.markStopped();
     })();
     return this.stopping;
   }
