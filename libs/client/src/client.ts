@@ -10,6 +10,7 @@ import {
   type ClusterConfig,
   type ClusterSubjects,
   clusterSubjects,
+  DEADLINE_MS_MAX,
   DEFAULT_CLUSTER,
   ENCODING_HEADER,
   type Encoding,
@@ -346,8 +347,15 @@ export class StratregClient {
     write: boolean,
     encoding?: Encoding,
   ): Promise<ReplyBodies[Op]> {
-    const envelope: Record<string, unknown> = { v: PROTOCOL_VERSION, body };
-    if (write) envelope.cid = options.cid ?? nuid.next();
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    // Built once: every retry of this command resends the same cid and issued.
+    const envelope: Record<string, unknown> = { v: PROTOCOL_VERSION };
+    if (write) {
+      envelope.cid = options.cid ?? nuid.next();
+      envelope.issued = Date.now();
+    }
+    envelope.deadlineMs = Math.min(Math.max(1, Math.ceil(timeoutMs)), DEADLINE_MS_MAX);
+    envelope.body = body;
     let payload: Uint8Array;
     let headers: ReturnType<typeof natsHeaders> | undefined;
     if (encoding === Encodings.Records) {
@@ -369,7 +377,7 @@ export class StratregClient {
         ),
       );
     }
-    const deadline = performance.now() + (options.timeoutMs ?? this.timeoutMs);
+    const deadline = performance.now() + timeoutMs;
     return callWithRetry<ReplyBodies[Op]>(
       this.nc,
       this.subjects.partition(partition, op),

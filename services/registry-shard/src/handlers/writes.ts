@@ -12,6 +12,7 @@ import {
   ErrorCodes,
   encodeLogEntry,
   encodeStrategy,
+  envelopeFields,
   LifecycleEvents,
   LOG_FORMAT_VERSION,
   type LogEntry,
@@ -124,7 +125,7 @@ function newStrategies(
   const single = op === PartitionOps.Register;
   const idField = (i: number) => (single ? "body.strategy.id" : `body.strategies[${i}].id`);
   if (records) {
-    const request = parseRequest(op, payload);
+    const request = parseRequest(op, payload, Encodings.Records);
     const inputs: StrategyInput[] = single
       ? [(request.body as { strategy: StrategyInput }).strategy]
       : (request.body as { strategies: StrategyInput[] }).strategies;
@@ -154,9 +155,8 @@ function newStrategies(
   ids.forEach((id, i) => {
     checkPartition(partition, id, idField(i));
   });
-  const cidAt = scanner.mapValue(0, "cid");
   return {
-    cid: cidAt === undefined ? undefined : scanner.string(cidAt),
+    cid: envelopeFields(bytes).cid,
     ids,
     plan: (i, now) => {
       const [start, end] = ranges[i] as [number, number, number];
