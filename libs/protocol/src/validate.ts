@@ -1,8 +1,12 @@
 /**
  * Edge validation: turns request bytes into a typed request or a
  * ValidationError with a stable code and the path of the offending field.
+ * Every standard request is first checked on its bytes (msgpack-check.ts:
+ * standard msgpack data only, so that nothing msgpackr would quietly change is
+ * decoded, let alone stored), then decoded and checked against its schema.
  * Schemas are compiled once (TypeBox's JIT compiler) so validation costs well
- * under a microsecond per strategy.
+ * under a microsecond per strategy. The order of the checks, and so which
+ * problem a reply names, is documented in docs/protocol.md.
  */
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { type TypeCheck, TypeCompiler } from "@sinclair/typebox/compiler";
@@ -266,7 +270,11 @@ function checkStandard(payload: Uint8Array): string | undefined {
   });
 }
 
-/** Validates an already decoded request for `op`; throws a ValidationError. */
+/**
+ * Validates an already decoded request for `op`; throws a ValidationError. The
+ * bytes it came from are not seen here: requests off the wire go through
+ * {@link parseRequest}, which checks them first.
+ */
 export function validateRequest<Op extends PartitionOp>(
   op: Op,
   value: unknown,
