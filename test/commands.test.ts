@@ -103,6 +103,37 @@ test("a retry after 5,000 other commands and after a restart of every shard is a
   expect(await entriesWithCid("retry-update")).toEqual(new Map([[3, 1]]));
 });
 
+test("a write first issued longer ago than the command window is refused, not applied; one from the future too", async () => {
+  const id = idIn(4, "expired");
+  const send = async (issued: number, cid: string) =>
+    decode(
+      (
+        await registry.nc.request(
+          registry.client.subjects.partition(4, "register"),
+          encode({ v: PROTOCOL_VERSION, cid, issued, body: { strategy: { id, name: id, owner: "o" } } }),
+          { timeout: 5000 },
+        )
+      ).data,
+    ) as Reply<unknown>;
+  expect(await send(Date.now() - 7 * 3_600_000, "too-old")).toMatchObject({
+    ok: false,
+    error: { code: "COMMAND_EXPIRED", retryable: false },
+  });
+  expect(await send(Date.now() + 3_600_000, "too-new")).toMatchObject({
+    ok: false,
+    error: { code: "INVALID_FIELD", field: "issued" },
+  });
+  await expect(registry.client.get(id)).rejects.toMatchObject({ code: "NOT_FOUND" });
+  // The client's own retry of a failed batch keeps its first cid and issued, and is answered once.
+  const first = await registry.client.register(
+    { id, name: id, owner: "o" },
+    { cid: "kept", issued: Date.now() - 1000 },
+  );
+  expect(
+    await registry.client.register({ id, name: id, owner: "o" }, { cid: "kept", issued: Date.now() - 1000 }),
+  ).toEqual(first);
+});
+
 test("a partition flooded far past its queue bound answers OVERLOADED at once, stays small, and serves on", async () => {
   const partition = 5;
   const before = (await clusterStatus(registry.nc, cluster, PARTITIONS, 300)).shards;
@@ -113,6 +144,7 @@ test("a partition flooded far past its queue bound answers OVERLOADED at once, s
     const payload = encode({
       v: PROTOCOL_VERSION,
       cid: `flood-${i}`,
+      issued: Date.now(),
       body: { strategy: { id, name: id, owner: "o" } },
     });
     return registry.nc

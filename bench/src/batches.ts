@@ -36,7 +36,7 @@ export function encodedBatches(
     if (group.length === batchSize) {
       groups.delete(p);
       const strategies = group.map((n) => sampleStrategy(prefix, n));
-      const envelope = { v: PROTOCOL_VERSION, cid: nuid.next(), body: { strategies } };
+      const envelope = { v: PROTOCOL_VERSION, cid: nuid.next(), issued: Date.now(), body: { strategies } };
       out.push({
         partition: p,
         count: group.length,

@@ -49,13 +49,14 @@ function classify(err: unknown, subject: string): StratregError {
 }
 
 /**
- * Sends `payload` to `subject` until a reply arrives or `deadline` (on the
- * monotonic clock, `performance.now()`) passes; returns the reply body or throws the typed error the shard sent.
+ * Sends `payload` (or what `payload(attemptMs)` builds for each attempt) to
+ * `subject` until a reply arrives or `deadline` (on the monotonic clock,
+ * `performance.now()`) passes; returns the reply body or throws the typed error the shard sent.
  */
 export async function callWithRetry<B>(
   nc: NatsConnection,
   subject: string,
-  payload: Uint8Array,
+  payload: Uint8Array | ((attemptMs: number) => Uint8Array),
   deadline: number,
   policy: RetryPolicy,
   headers?: MsgHdrs,
@@ -71,10 +72,10 @@ export async function callWithRetry<B>(
     }
     let error: StratregError;
     try {
-      const msg = await nc.request(subject, payload, {
-        timeout: Math.max(1, Math.min(remaining, policy.attemptTimeoutMs)),
-        headers,
-      });
+      const attemptMs = Math.max(1, Math.min(remaining, policy.attemptTimeoutMs));
+      // Each attempt says how long it will be waited for, so a shard drops an attempt nobody awaits any more.
+      const bytes = typeof payload === "function" ? payload(attemptMs) : payload;
+      const msg = await nc.request(subject, bytes, { timeout: attemptMs, headers });
       const reply = decode(msg.data) as Reply<B>;
       if (reply.ok) return reply.body;
       error = errorFromWire(reply.error);

@@ -10,6 +10,7 @@ import {
   type ClusterConfig,
   type ClusterSubjects,
   clusterSubjects,
+  DEADLINE_MS_MAX,
   DEFAULT_CLUSTER,
   ENCODING_HEADER,
   type Encoding,
@@ -51,6 +52,11 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Command id for a write; a fresh one is made when omitted. Reuse it to retry a write safely. */
   cid?: string;
+  /**
+   * When the command was first issued (ms since the Unix epoch); now when omitted.
+   * Retrying a command by hand, send its first `issued` with its `cid`.
+   */
+  issued?: number;
 }
 
 /** Result of a register-batch for one partition. */
@@ -78,6 +84,8 @@ export interface FailedBatch {
   outcome: "rejected" | "unknown";
   /** The command id the batch was sent with. */
   cid: string;
+  /** When the batch was first issued: send it again with `cid` and `issued`. */
+  issued: number;
   /** Position of the strategy the error names (e.g. the invalid one), when it names one. */
   culprit?: number;
 }
@@ -202,8 +210,9 @@ export class StratregClient {
   ): Promise<void> {
     const batch = indexes.map((i) => all[i] as StrategyInput);
     const cid = nuid.next();
+    const issued = Date.now();
     try {
-      const reply = await this.registerBatch(batch, { ...options, cid });
+      const reply = await this.registerBatch(batch, { ...options, cid, issued });
       result.registered += reply.registered;
       for (const r of reply.rejected) {
         result.rejected.push({ index: indexes[r.index] ?? -1, id: r.id, error: errorFromWire(r.error) });
@@ -216,7 +225,7 @@ export class StratregClient {
         await this.registerAccounted(all, indexes.slice(half), options, result);
         return;
       }
-      const failed: FailedBatch = { indexes, error, cid, outcome: error.retryable ? "unknown" : "rejected" };
+      const failed: FailedBatch = { indexes, error, cid, issued, outcome: error.retryable ? "unknown" : "rejected" };
       const named = /^body\.strategies\[(\d+)\]/.exec(error.field ?? "");
       const culprit = named === null ? undefined : indexes[Number(named[1])];
       if (culprit !== undefined) failed.culprit = culprit;
@@ -346,34 +355,44 @@ export class StratregClient {
     write: boolean,
     encoding?: Encoding,
   ): Promise<ReplyBodies[Op]> {
-    const envelope: Record<string, unknown> = { v: PROTOCOL_VERSION, body };
-    if (write) envelope.cid = options.cid ?? nuid.next();
-    let payload: Uint8Array;
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    // Every retry of this command resends the same cid and issued; only deadlineMs follows each attempt.
+    const envelope: Record<string, unknown> = { v: PROTOCOL_VERSION };
+    if (write) {
+      envelope.cid = options.cid ?? nuid.next();
+      envelope.issued = options.issued ?? Date.now();
+    }
+    const records = encoding === Encodings.Records;
+    const encodeFor = (attemptMs: number) => {
+      envelope.deadlineMs = Math.min(Math.max(1, Math.ceil(attemptMs)), DEADLINE_MS_MAX);
+      envelope.body = body;
+      return records ? encodeRecords(envelope) : encode(envelope);
+    };
     let headers: ReturnType<typeof natsHeaders> | undefined;
-    if (encoding === Encodings.Records) {
-      payload = encodeRecords(envelope);
+    if (records) {
       headers = natsHeaders();
       headers.set(ENCODING_HEADER, Encodings.Records);
-    } else {
-      payload = encode(envelope);
     }
+    const first = encodeFor(Math.min(timeoutMs, this.retry.attemptTimeoutMs));
     const limit = this.nc.info?.max_payload ?? Limits.payloadMaxBytes;
-    if (payload.length > limit) {
+    if (first.length > limit) {
       return Promise.reject(
         new ValidationError(
           ErrorCodes.PayloadTooLarge,
-          `request of ${payload.length} bytes exceeds the server's ${limit}`,
+          `request of ${first.length} bytes exceeds the server's ${limit}`,
           {
-            details: { size: payload.length, limit },
+            details: { size: first.length, limit },
           },
         ),
       );
     }
-    const deadline = performance.now() + (options.timeoutMs ?? this.timeoutMs);
+    const deadline = performance.now() + timeoutMs;
+    let attempts = 0;
     return callWithRetry<ReplyBodies[Op]>(
       this.nc,
       this.subjects.partition(partition, op),
-      payload,
+      // The first attempt's bytes are already built; later ones carry their own deadline.
+      (attemptMs) => (attempts++ === 0 ? first : encodeFor(attemptMs)),
       deadline,
       this.retry,
       headers,

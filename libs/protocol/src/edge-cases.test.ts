@@ -42,7 +42,12 @@ describe("integers a client encodes as int64/uint64 (legal msgpack)", () => {
   });
 
   test("an int 64 expectedVersion is accepted", () => {
-    const request = new Packr({ useRecords: false }).pack({ v: 1, body: { id: "a", expectedVersion: 3n } });
+    const request = new Packr({ useRecords: false }).pack({
+      v: 1,
+      cid: "c",
+      issued: 0,
+      body: { id: "a", expectedVersion: 3n },
+    });
     expect(parseRequest(PartitionOps.Retire, request).body.expectedVersion).toBe(3);
   });
 });
@@ -63,16 +68,26 @@ describe("repeated keys nested inside a strategy", () => {
   const strategyMap = hex(
     "84 a26964 a161 a46e616d65 a16e a56f776e6572 a16f a874656d706c617465 82 a26964 a174 a6706172616d73 82 a178 81 a3626164 01 a178 01",
   );
-  const payload = Buffer.concat([hex("82 a176 01 a4626f6479 81 aa73747261746567696573 91"), strategyMap]);
+  // {v: 1, cid: "c", issued: 0, body: {strategies: [strategyMap]}}
+  const payload = Buffer.concat([
+    hex("84 a176 01 a3636964 a163 a6697373756564 00 a4626f6479 81 aa73747261746567696573 91"),
+    strategyMap,
+  ]);
 
-  test("pass TypeBox once decoded, but are refused on the bytes, so they are never stored", () => {
-    expect(parseRequest(PartitionOps.RegisterBatch, payload).body.strategies).toHaveLength(1);
+  test("would pass TypeBox once decoded, but are refused on the bytes (MALFORMED), so they are never stored", () => {
+    expect(thrownBy(() => parseRequest(PartitionOps.RegisterBatch, payload))).toMatchObject({
+      code: ErrorCodes.Malformed,
+      field: "body.strategies[0].template.params.x",
+    });
     expect(acceptsBytes(PartitionOps.RegisterBatch, payload)).toBe(false);
   });
 
   test("a repeated envelope key is refused on the bytes too", () => {
     const twice = Buffer.concat([hex("83 a176 01 a4626f6479 81 a26964 a161 a4626f6479 81 a26964 a162")]);
-    expect(parseRequest(PartitionOps.Get, twice).body.id).toBe("b");
+    expect(thrownBy(() => parseRequest(PartitionOps.Get, twice))).toMatchObject({
+      code: ErrorCodes.Malformed,
+      field: "body",
+    });
     expect(acceptsBytes(PartitionOps.Get, twice)).toBe(false);
   });
 
@@ -94,6 +109,8 @@ describe("parameter names are 1 to 64 characters", () => {
   ])("a %s name is refused", (_name, key) => {
     const request = encode({
       v: 1,
+      cid: "c",
+      issued: 0,
       body: { strategy: { id: "a", name: "n", owner: "o", template: { id: "t", params: { [key]: 1 } } } },
     });
     expect(thrownBy(() => parseRequest(PartitionOps.Register, request))).toBeInstanceOf(ValidationError);
@@ -102,6 +119,8 @@ describe("parameter names are 1 to 64 characters", () => {
   test("a 64-character name is accepted", () => {
     const request = encode({
       v: 1,
+      cid: "c",
+      issued: 0,
       body: { strategy: { id: "a", name: "n", owner: "o", template: { id: "t", params: { ["k".repeat(64)]: 1 } } } },
     });
     expect(parseRequest(PartitionOps.Register, request).body.strategy.template?.params).toEqual({
@@ -113,21 +132,31 @@ describe("parameter names are 1 to 64 characters", () => {
 describe("errors inside nullable fields name the real field", () => {
   const base = { id: "a", name: "n", owner: "o" };
   test("an unknown field inside the template", () => {
-    const request = encode({ v: 1, body: { strategy: { ...base, template: { id: "t", params: {}, bogus: 1 } } } });
+    const request = encode({
+      v: 1,
+      cid: "c",
+      issued: 0,
+      body: { strategy: { ...base, template: { id: "t", params: {}, bogus: 1 } } },
+    });
     expect(thrownBy(() => parseRequest(PartitionOps.Register, request))).toMatchObject({
       code: ErrorCodes.UnknownField,
       field: "body.strategy.template.bogus",
     });
   });
   test("a bad parameter value", () => {
-    const request = encode({ v: 1, body: { strategy: { ...base, template: { id: "t", params: { x: [1] } } } } });
+    const request = encode({
+      v: 1,
+      cid: "c",
+      issued: 0,
+      body: { strategy: { ...base, template: { id: "t", params: { x: [1] } } } },
+    });
     expect(thrownBy(() => parseRequest(PartitionOps.Register, request))).toMatchObject({
       code: ErrorCodes.InvalidField,
       field: "body.strategy.template.params.x",
     });
   });
   test("a family of the wrong type still names the family", () => {
-    const request = encode({ v: 1, body: { strategy: { ...base, family: 7 } } });
+    const request = encode({ v: 1, cid: "c", issued: 0, body: { strategy: { ...base, family: 7 } } });
     expect(thrownBy(() => parseRequest(PartitionOps.Register, request))).toMatchObject({
       code: ErrorCodes.InvalidField,
       field: "body.strategy.family",

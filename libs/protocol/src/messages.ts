@@ -2,22 +2,50 @@
  * Request and reply messages of every operation, and the versioned envelope
  * around them:
  *
- *   request  { v: 1, cid?: string, body: {...} }
+ *   request  { v: 1, cid?: string, issued?: int, deadlineMs?: int, body: {...} }
  *   reply    { v: 1, ok: true, body: {...} }  |  { v: 1, ok: false, error: WireError }
  *
  * `cid` is the command id: a client-chosen unique string that makes a command
- * idempotent (it becomes the JetStream message id of the log append).
+ * idempotent (it becomes the JetStream message id of the log append). `issued`
+ * is when the client first issued the command (ms since the Unix epoch, the same
+ * on every retry), so a shard can refuse a retry older than its de-duplication
+ * window. Both are required on writes. `deadlineMs` is how long the caller will
+ * still wait for the reply, from when it sent the request. Envelope fields this
+ * build does not know are ignored (a newer client may send them); unknown fields
+ * inside `body` are refused.
  */
-import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import { type Static, type TObject, type TSchema, Type } from "@sinclair/typebox";
 import type { WireError } from "./errors.js";
 import { Limits, type Strategy, StrategyIdSchema, StrategyInputSchema, StrategyPatchSchema } from "./strategy.js";
-import { PartitionOps } from "./subjects.js";
+import { type PartitionOp, PartitionOps } from "./subjects.js";
 
 /** The protocol version this build speaks. */
 export const PROTOCOL_VERSION = 1;
 
 /** Command ids: 1-64 characters of `[A-Za-z0-9_-]`. */
 export const CommandIdSchema = Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9_-]+$" });
+
+/** The longest `deadlineMs` a request may carry: one hour. */
+export const DEADLINE_MS_MAX = 3_600_000;
+
+/** `issued`: ms since the Unix epoch when the client first issued the command (an integer JavaScript represents exactly). */
+export const IssuedSchema = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+
+/** `deadlineMs`: how many ms the caller will still wait for the reply, counted from when it sent the request. */
+export const DeadlineMsSchema = Type.Integer({ minimum: 1, maximum: DEADLINE_MS_MAX });
+
+/** The operations that write a partition's log: their requests must carry `cid` and `issued`. */
+export const WRITE_OPS: ReadonlySet<PartitionOp> = new Set<PartitionOp>([
+  PartitionOps.Register,
+  PartitionOps.RegisterBatch,
+  PartitionOps.Update,
+  PartitionOps.Retire,
+]);
+
+/** Whether `op` writes (its requests must carry `cid` and `issued`). */
+export function isWriteOp(op: PartitionOp): boolean {
+  return WRITE_OPS.has(op);
+}
 
 /** Request bodies, by operation. */
 export const RequestBodies = {
@@ -64,15 +92,38 @@ export type UpdateRequest = RequestBody<typeof PartitionOps.Update>;
 export type RetireRequest = RequestBody<typeof PartitionOps.Retire>;
 export type ListRequest = RequestBody<typeof PartitionOps.List>;
 
-/** The envelope schema around a request body. */
-export function requestEnvelopeSchema<T extends TSchema>(body: T) {
-  return Type.Object({ v: Type.Integer(), cid: Type.Optional(CommandIdSchema), body }, { additionalProperties: false });
+/**
+ * The envelope schema around a request body. `cid` and `issued` are required
+ * when `write`; other envelope fields are allowed (and ignored), unknown fields
+ * inside the body are not.
+ */
+export function requestEnvelopeSchema<T extends TSchema>(body: T, write: boolean): TObject {
+  return Type.Object(
+    {
+      v: Type.Integer(),
+      cid: write ? CommandIdSchema : Type.Optional(CommandIdSchema),
+      issued: write ? IssuedSchema : Type.Optional(IssuedSchema),
+      deadlineMs: Type.Optional(DeadlineMsSchema),
+      body,
+    },
+    { additionalProperties: true },
+  );
 }
 
-/** A decoded, validated request. */
+/** The schema of a whole request (envelope and body) of `op`. */
+export function requestSchema(op: PartitionOp): TObject {
+  return requestEnvelopeSchema(RequestBodies[op], isWriteOp(op));
+}
+
+/** A decoded, validated request. `cid` and `issued` are always there on writes. */
 export interface Request<B> {
   v: number;
+  /** Command id (writes). */
   cid?: string;
+  /** ms since the Unix epoch when the client first issued the command (writes). */
+  issued?: number;
+  /** How many ms the caller still waits for the reply, from when it sent the request. */
+  deadlineMs?: number;
   body: B;
 }
 

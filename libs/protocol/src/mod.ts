@@ -46,8 +46,12 @@ export {
   type BatchRejection,
   type ClusterConfig,
   CommandIdSchema,
+  DEADLINE_MS_MAX,
+  DeadlineMsSchema,
   type GetBatchRequest,
   type GetRequest,
+  IssuedSchema,
+  isWriteOp,
   type ListRequest,
   PROTOCOL_VERSION,
   type RegisterBatchRequest,
@@ -58,9 +62,20 @@ export {
   RequestBodies,
   type RequestBody,
   type RetireRequest,
+  requestSchema,
   type UpdateRequest,
+  WRITE_OPS,
 } from "./messages.js";
-export { type BytesCheck, compileBytesCheck } from "./msgpack-check.js";
+export {
+  type BytesCheck,
+  compileBytesCheck,
+  MAX_NESTING,
+  type MsgpackPath,
+  type MsgpackProblem,
+  type MsgpackProblemKind,
+  MsgpackProblems,
+  standardMsgpackProblem,
+} from "./msgpack-check.js";
 export { MsgpackScanError, MsgpackScanner } from "./msgpack-scan.js";
 export {
   bytesRecord,
@@ -111,6 +126,8 @@ export {
   acceptsBytes,
   checkPayloadSize,
   compileValidators,
+  type EnvelopeFields,
+  envelopeFields,
   fieldPath,
   parseRequest,
   validateRequest,

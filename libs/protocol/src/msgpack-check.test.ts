@@ -7,11 +7,11 @@
  */
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import fc from "fast-check";
-import { Packr } from "msgpackr";
+import { Packr, Unpackr } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import { decode, encodeRecords } from "./codec.js";
-import { RequestBodies } from "./messages.js";
-import { compileBytesCheck } from "./msgpack-check.js";
+import { DEADLINE_MS_MAX, isWriteOp, RequestBodies } from "./messages.js";
+import { compileBytesCheck, MAX_NESTING, MsgpackProblems, standardMsgpackProblem } from "./msgpack-check.js";
 import { MsgpackScanner } from "./msgpack-scan.js";
 import { Limits, StrategyInputSchema } from "./strategy.js";
 import { type PartitionOp, PartitionOps } from "./subjects.js";
@@ -143,12 +143,6 @@ function encodeAs(value: Wire, how: Encoding): Buffer {
   return isPlain(value) ? Buffer.from(PACKRS[how].pack(value)) : encodeWide(value, [0]);
 }
 
-/** encodeAs for a request envelope: any width for everything but `v`, which the fast path wants as the fixint 1. */
-function encodeRequest(value: Wire, how: Encoding): Buffer {
-  const fixintOne = new Raw(Buffer.of(0x01));
-  return encodeAs(Array.isArray(how) && isMap(value) && value.v === 1 ? { ...value, v: fixintOne } : value, how);
-}
-
 /** Every safe integer in `value` as a BigInt, which msgpackr writes as int64. */
 function bigIntsOf(value: Wire): Wire {
   if (typeof value === "number") return Number.isSafeInteger(value) && !Object.is(value, -0) ? BigInt(value) : value;
@@ -161,7 +155,7 @@ function bigIntsOf(value: Wire): Wire {
 /** How many keys the maps in a decoded value hold, at any depth. */
 function keyCount(value: unknown): number {
   if (Array.isArray(value)) return value.reduce((n: number, item: unknown) => n + keyCount(item), 0);
-  if (value === null || typeof value !== "object") return 0;
+  if (value === null || typeof value !== "object" || value instanceof Uint8Array) return 0;
   const values = Object.values(value);
   return values.reduce((n: number, item: unknown) => n + keyCount(item), values.length);
 }
@@ -224,13 +218,20 @@ function expectStrategySound(bytes: Buffer, tally: Tally): void {
   expect(strategyRefusal(bytes.subarray(0, end))).toBeUndefined();
 }
 
-function expectRequestSound(op: PartitionOp, bytes: Buffer, tally: Tally): void {
-  if (!acceptsBytes(op, bytes)) {
+/**
+ * The bytes check and the canonical path agree on `bytes`: what one accepts the
+ * other does (so what the fast path stores is valid, and what it declines gets an
+ * error that names the problem, never a blanket MALFORMED).
+ */
+function expectRequestAgreement(op: PartitionOp, bytes: Buffer, tally: Tally): void {
+  const refusal = requestRefusal(op, bytes);
+  if (acceptsBytes(op, bytes)) {
+    tally.accepted++;
+    expect(refusal, op).toBeUndefined();
+  } else {
     tally.refused++;
-    return;
+    expect(refusal, `${op} ${bytes.toString("hex")}`).toBeDefined();
   }
-  tally.accepted++;
-  expect(requestRefusal(op, bytes), op).toBeUndefined();
 }
 
 // ---- Valid input, every limit of strategy.ts respected ---------------------------------------
@@ -347,6 +348,41 @@ const { name, owner, ...optionalFields } = mutableFields;
 const strategy = mapOf({ id: strategyId, name, owner }, optionalFields);
 
 const commandId = fc.string({ unit: fc.constantFrom(...ALNUM, "_", "-"), minLength: 1, maxLength: 64 });
+const issued = fc.oneof(
+  fc.integer({ min: 1_700_000_000_000, max: 1_900_000_000_000 }),
+  fc.constantFrom(0, Number.MAX_SAFE_INTEGER),
+  fc.maxSafeNat(),
+);
+const deadlineMs = fc.oneof(fc.integer({ min: 1, max: 60_000 }), fc.constantFrom(1, DEADLINE_MS_MAX));
+
+/** Any standard msgpack data (what a newer client may put in an envelope field this build does not know). */
+const { data: anyData } = fc.letrec<{ data: Wire }>((tie) => ({
+  data: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    fc.constantFrom<Wire>(null, true, false, 0, -1, 1.5, "", "x", "é\u{1F600}"),
+    fc.double(),
+    fc.maxSafeInteger(),
+    fc.string({ unit: "binary", maxLength: 8 }),
+    fc
+      .uint8Array({ maxLength: 8 })
+      .map((bytes): Wire => new Raw(Buffer.concat([Buffer.of(0xc4, bytes.length), bytes]))),
+    fc.array(tie("data"), { maxLength: 4 }),
+    fc
+      .uniqueArray(fc.tuple(envelopeKey(), tie("data")), { selector: ([k]) => k, maxLength: 4 })
+      .map((entries): Wire => Object.fromEntries(entries)),
+  ),
+}));
+
+/** Names of envelope fields this build does not know. */
+function envelopeKey(): fc.Arbitrary<string> {
+  return fc
+    .oneof(fc.constantFrom("trace", "priority", "x-new", "constructor", "toString", ""), fc.string({ maxLength: 10 }))
+    .filter((key) => key !== "__proto__" && !ENVELOPE_KEYS.has(key) && !key.startsWith("\u{FEFF}"));
+}
+const ENVELOPE_KEYS = new Set(["v", "cid", "issued", "deadlineMs", "body"]);
+const unknownFields = fc
+  .uniqueArray(fc.tuple(envelopeKey(), anyData), { selector: ([k]) => k, maxLength: 3 })
+  .map((entries): WireMap => Object.fromEntries(entries));
 const version = fc.oneof(
   fc.integer({ min: 1, max: 10 }),
   fc.maxSafeInteger().filter((n) => n >= 1),
@@ -366,10 +402,17 @@ const BODIES: { [Op in PartitionOp]: fc.Arbitrary<WireMap> } = {
   ),
 };
 const OPS = Object.keys(RequestBodies) as PartitionOp[];
+/** A valid request: writes carry cid and issued; any may carry deadlineMs and envelope fields this build does not know. */
 const request = fc.oneof(
-  ...OPS.map((op) =>
-    mapOf({ v: fc.constant(1), body: BODIES[op] }, { cid: commandId }).map((value) => ({ op, value })),
-  ),
+  ...OPS.map((op) => {
+    const write = isWriteOp(op);
+    const envelope = write
+      ? mapOf({ v: fc.constant(1), body: BODIES[op], cid: commandId, issued }, { deadlineMs })
+      : mapOf({ v: fc.constant(1), body: BODIES[op] }, { cid: commandId, issued, deadlineMs });
+    return fc
+      .tuple(envelope, fc.option(unknownFields, { nil: undefined, freq: 2 }))
+      .map(([value, unknown]) => ({ op, value: unknown === undefined ? value : { ...unknown, ...value } }));
+  }),
 );
 
 // ---- Changes that may make input invalid -----------------------------------------------------
@@ -547,7 +590,9 @@ function applyEdits(bytes: Buffer, list: ReadonlyArray<readonly [(typeof EDITS)[
 // ---- Every place a request holds a number or a string -----------------------------------------
 
 const minimal = { id: "strat-1", name: "Strategy 1", owner: "desk-fx" } as const;
-const envelope = (body: Wire): WireMap => ({ v: 1, body });
+/** What every write carries in its envelope (reads take it too). */
+const W = { cid: "cmd-0", issued: 1_767_225_600_000 } as const;
+const envelope = (body: Wire): WireMap => ({ v: 1, ...W, body });
 const register = (fields: WireMap): WireMap => envelope({ strategy: { ...minimal, ...fields } });
 
 /** Numbers of every kind (the edge cases, any double, any int64 or uint64), and values of other kinds. */
@@ -565,6 +610,12 @@ const NUMBER_PLACES: ReadonlyArray<readonly [PartitionOp, (n: Wire) => WireMap]>
   [PartitionOps.Update, (n) => envelope({ id: "a", expectedVersion: n, patch: { name: "x" } })],
   [PartitionOps.Retire, (n) => envelope({ id: "a", expectedVersion: n })],
   [PartitionOps.List, (n) => envelope({ limit: n })],
+  [PartitionOps.Register, (n) => ({ ...register({}), issued: n })],
+  [PartitionOps.Get, (n) => ({ v: 1, issued: n, body: { id: "a" } })],
+  [PartitionOps.RegisterBatch, (n) => ({ ...envelope({ strategies: [minimal] }), deadlineMs: n })],
+  [PartitionOps.List, (n) => ({ v: 1, deadlineMs: n, body: {} })],
+  [PartitionOps.Update, (n) => ({ ...envelope({ id: "a", expectedVersion: 1, patch: { name: "x" } }), v: n })],
+  [PartitionOps.Retire, (n) => ({ ...envelope({ id: "a" }), trace: { n } })],
 ];
 
 /** Strings of every kind (the edge cases, short ones, ones about a limit long, str of arbitrary bytes), and values of other kinds. */
@@ -602,6 +653,9 @@ const STRING_PLACES: ReadonlyArray<readonly [PartitionOp, (s: Wire) => WireMap]>
   [PartitionOps.Retire, (s) => envelope({ id: "a", reason: s })],
   [PartitionOps.List, (s) => envelope({ cursor: s })],
   [PartitionOps.Get, (s) => ({ v: 1, cid: s, body: { id: "a" } })],
+  [PartitionOps.RegisterBatch, (s) => ({ ...envelope({ strategies: [minimal] }), cid: s })],
+  [PartitionOps.Update, (s) => ({ ...envelope({ id: "a", expectedVersion: 1, patch: { name: "x" } }), trace: s })],
+  [PartitionOps.GetBatch, (s) => ({ v: 1, body: { ids: ["a"] }, trace: { span: [s] } })],
 ];
 
 // ---- The properties --------------------------------------------------------------------------
@@ -691,7 +745,7 @@ describe("the bytes check of a strategy", () => {
       const request = encodeWide(register({ template: { id: "t", params } }), [0]);
       expect(strategyBytes(bytes, 0), names.join()).toBe(-1);
       expect(acceptsBytes(PartitionOps.Register, request), names.join()).toBe(false);
-      if (names.length === 2) expect(requestRefusal(PartitionOps.Register, request)).toBe("a map repeats a key");
+      expect(requestRefusal(PartitionOps.Register, request), names.join()).toMatch(/__proto__ is not a known field/);
     }
   });
 
@@ -750,7 +804,7 @@ describe("acceptsBytes on request envelopes", () => {
   it("accepts every valid request of every operation, as msgpackr or any standard width encodes it", () => {
     fc.assert(
       fc.property(request, encoding, ({ op, value }, how) => {
-        const bytes = encodeRequest(value, how);
+        const bytes = encodeAs(value, how);
         expect(requestRefusal(op, bytes), op).toBeUndefined();
         expect(acceptsBytes(op, bytes), op).toBe(true);
       }),
@@ -762,7 +816,7 @@ describe("acceptsBytes on request envelopes", () => {
     const tally = { accepted: 0, refused: 0 };
     fc.assert(
       fc.property(request, changes, encoding, ({ op, value }, list, how) => {
-        expectRequestSound(op, encodeRequest(list.reduce(applyChange, value), how), tally);
+        expectRequestAgreement(op, encodeAs(list.reduce(applyChange, value), how), tally);
       }),
       runs(1500),
     );
@@ -774,7 +828,7 @@ describe("acceptsBytes on request envelopes", () => {
     const tally = { accepted: 0, refused: 0 };
     fc.assert(
       fc.property(request, encoding, edits, ({ op, value }, how, list) => {
-        expectRequestSound(op, applyEdits(encodeRequest(value, how), list), tally);
+        expectRequestAgreement(op, applyEdits(encodeAs(value, how), list), tally);
       }),
       runs(800),
     );
@@ -786,7 +840,7 @@ describe("acceptsBytes on request envelopes", () => {
     const tally = { accepted: 0, refused: 0 };
     fc.assert(
       fc.property(fc.constantFrom(...NUMBER_PLACES), anyNumber, encoding, ([op, place], n, how) => {
-        expectRequestSound(op, encodeRequest(place(n), how), tally);
+        expectRequestAgreement(op, encodeAs(place(n), how), tally);
       }),
       runs(1000),
     );
@@ -798,7 +852,7 @@ describe("acceptsBytes on request envelopes", () => {
     const tally = { accepted: 0, refused: 0 };
     fc.assert(
       fc.property(fc.constantFrom(...STRING_PLACES), anyString, encoding, ([op, place], text, how) => {
-        expectRequestSound(op, encodeRequest(place(text), how), tally);
+        expectRequestAgreement(op, encodeAs(place(text), how), tally);
       }),
       runs(1500),
     );
@@ -807,7 +861,7 @@ describe("acceptsBytes on request envelopes", () => {
   });
 
   it("refuses records, trailing bytes and empty payloads", () => {
-    const valid = { v: 1, body: { strategies: [minimal] } };
+    const valid = { v: 1, ...W, body: { strategies: [minimal] } };
     expect(acceptsBytes(PartitionOps.RegisterBatch, encodeWide(valid, [0]))).toBe(true);
     expect(acceptsBytes(PartitionOps.RegisterBatch, Buffer.from(encodeRecords(valid)))).toBe(false);
     expect(acceptsBytes(PartitionOps.RegisterBatch, Buffer.concat([encodeWide(valid, [0]), Buffer.of(0xc0)]))).toBe(
@@ -829,20 +883,21 @@ describe("acceptsBytes on request envelopes", () => {
     }
   });
 
-  it("refuses protocol version 2, and declines version 1 unless it is the one-byte fixint", () => {
+  it("refuses protocol version 2, and takes version 1 in any number width", () => {
     const body = { id: "strat-1" };
     expect(acceptsBytes(PartitionOps.Get, encodeWide({ v: 1, body }, [0]))).toBe(true);
     expect(acceptsBytes(PartitionOps.Get, encodeWide({ v: 2, body }, [0]))).toBe(false);
-    for (const wide of numberForms(1).slice(1)) {
+    for (const wide of numberForms(1)) {
       const bytes = encodeWide({ v: new Raw(wide), body }, [0]);
-      expect(acceptsBytes(PartitionOps.Get, bytes), wide.toString("hex")).toBe(false);
-      expect(requestRefusal(PartitionOps.Get, bytes)).toBeUndefined(); // the canonical path takes it instead
+      expect(acceptsBytes(PartitionOps.Get, bytes), wide.toString("hex")).toBe(true);
+      expect(requestRefusal(PartitionOps.Get, bytes)).toBeUndefined();
     }
   });
 
   it("accepts a batch of exactly the most strategies, and refuses one more or a payload over the size limit", () => {
     const batch = (n: number, description = "") => ({
       v: 1,
+      ...W,
       body: { strategies: Array.from({ length: n }, (_, i) => ({ ...minimal, id: `s-${i}`, description })) },
     });
     const bytes = (value: Wire) => Buffer.from(PACKRS.standard.pack(value));
@@ -866,5 +921,212 @@ describe("keys that msgpackr's JavaScript decoder changes", () => {
     ]);
     const bytes = encodeWide({ ...minimal, template: { id: "t", params } }, [0]);
     expect(strategyBytes(bytes, 0)).toBe(-1);
+  });
+});
+
+// ---- Envelope fields this build does not know --------------------------------------------------
+
+/** Things that make data non-standard, to hide somewhere in an envelope field this build does not know. */
+const POISONS: Wire[] = [
+  ...NOT_DATA.filter((value) => !(value instanceof Raw && value.bytes[0] === 0xc4)), // bin is standard data
+  new Raw(Buffer.of(0xa2, 0xc3, 0x28)), // invalid UTF-8
+  new Entries([[1, "integer key"]]),
+  new Entries([[null, "nil key"]]),
+  new Entries([
+    ["k", 1],
+    ["k", 2],
+  ]),
+  new Entries([["__proto__", 1]]),
+  new Entries([["\u{FEFF}k", 1]]),
+];
+
+/** `value` with `poison` at the place `route` leads to (the value itself if it holds nothing). */
+function poisoned(value: Wire, poison: Wire, route: readonly number[]): Wire {
+  const [step, ...rest] = route;
+  const below = children(value, []);
+  if (step === undefined || below.length === 0) return poison;
+  const [[key]] = [pick(below, step)[0]];
+  return updateAt(value, [key as string | number], (node) => poisoned(node, poison, rest));
+}
+
+describe("envelope fields this build does not know", () => {
+  it("are accepted, whatever standard msgpack data they hold, by the bytes check and the canonical path", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...OPS), unknownFields, encoding, (op, unknown, how) => {
+        const bytes = encodeAs({ ...unknown, ...envelope(minimalBodies[op]) }, how);
+        expect(requestRefusal(op, bytes), op).toBeUndefined();
+        expect(acceptsBytes(op, bytes), op).toBe(true);
+      }),
+      runs(300),
+    );
+  });
+
+  it("are refused by both when they hold an extension type, invalid UTF-8, or a bad, repeated or __proto__ key", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...OPS),
+        envelopeKey(),
+        anyData,
+        fc.constantFrom(...POISONS),
+        fc.array(fc.nat(), { maxLength: 4 }),
+        encoding,
+        (op, key, data, poison, route, how) => {
+          const bytes = encodeAs({ [key]: poisoned(data, poison, route), ...envelope(minimalBodies[op]) }, how);
+          expect(requestRefusal(op, bytes), `${op} ${bytes.toString("hex")}`).toBeDefined();
+          expect(acceptsBytes(op, bytes), `${op} ${bytes.toString("hex")}`).toBe(false);
+        },
+      ),
+      runs(500),
+    );
+  });
+});
+
+/** A minimal valid body of every operation. */
+const minimalBodies: { [Op in PartitionOp]: WireMap } = {
+  [PartitionOps.Register]: { strategy: minimal },
+  [PartitionOps.RegisterBatch]: { strategies: [minimal] },
+  [PartitionOps.Get]: { id: "a" },
+  [PartitionOps.GetBatch]: { ids: ["a"] },
+  [PartitionOps.Update]: { id: "a", expectedVersion: 1, patch: { name: "n" } },
+  [PartitionOps.Retire]: { id: "a" },
+  [PartitionOps.List]: {},
+};
+
+describe("cid and issued on writes", () => {
+  it.each(OPS)("%s: both required on writes, both optional on reads", (op) => {
+    for (const [fields, write] of [
+      [{ cid: "c" }, false],
+      [{ issued: 1 }, false],
+      [{}, false],
+      [W, true],
+    ] as const) {
+      const bytes = encodeWide({ v: 1, ...fields, body: minimalBodies[op] }, [0]);
+      const accepted = write || !isWriteOp(op);
+      expect(acceptsBytes(op, bytes), JSON.stringify(fields)).toBe(accepted);
+      expect(requestRefusal(op, bytes) === undefined, JSON.stringify(fields)).toBe(accepted);
+    }
+  });
+});
+
+// ---- The standard check on its own ---------------------------------------------------------------
+
+/** msgpackr with maps as Maps: keys keep their types, and a repeated key leaves one entry. */
+const mapsDecoder = new Unpackr({ useRecords: false, mapsAsObjects: false, int64AsType: "bigint" });
+
+/**
+ * Why `bytes` are not exactly one value of standard msgpack data, by another route than
+ * standardMsgpackProblem: the scanner (extension types, UTF-8, truncation, trailing bytes),
+ * then msgpackr's Maps (key types, repeated keys, nesting).
+ */
+function oracleProblem(bytes: Buffer): string | undefined {
+  const scanner = new MsgpackScanner(bytes);
+  try {
+    if (scanner.skip(0) !== bytes.length) return "trailing";
+  } catch (err) {
+    return (err as Error).message;
+  }
+  let entries = 0;
+  let problem: string | undefined;
+  const visit = (value: unknown, depth: number): void => {
+    if (problem !== undefined) return;
+    const container = Array.isArray(value) || value instanceof Map;
+    if (container && depth >= MAX_NESTING) problem = "too deep";
+    else if (Array.isArray(value)) for (const item of value) visit(item, depth + 1);
+    else if (value instanceof Map) {
+      entries += value.size;
+      for (const [key, item] of value) {
+        if (typeof key !== "string") problem = "a key that is not a string";
+        else if (key.startsWith("\u{FEFF}")) problem = "a key with a byte order mark";
+        else visit(item, depth + 1);
+      }
+    }
+  };
+  try {
+    visit(mapsDecoder.unpack(bytes), 0);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return problem ?? (entries === scanner.mapEntries ? undefined : "a repeated key");
+}
+
+describe("standardMsgpackProblem", () => {
+  it("finds no problem in standard data, in any width (but points at a __proto__ key)", () => {
+    fc.assert(
+      fc.property(anyData, encoding, (value, how) => {
+        const bytes = encodeAs(value, how);
+        expect(standardMsgpackProblem(bytes)).toBeUndefined();
+        const proto = encodeAs([value, new Entries([["__proto__", value]])], how);
+        expect(standardMsgpackProblem(proto)).toMatchObject({ kind: MsgpackProblems.ProtoKey, path: [1, "__proto__"] });
+      }),
+      runs(300),
+    );
+  });
+
+  it("agrees with a decoder that keeps key types and counts keys, on changed and edited data", () => {
+    const tally = { accepted: 0, refused: 0 };
+    fc.assert(
+      fc.property(
+        anyData,
+        fc.constantFrom(...POISONS),
+        fc.array(fc.nat(), { maxLength: 4 }),
+        edits,
+        encoding,
+        (value, poison, route, list, how) => {
+          for (const bytes of [encodeAs(poisoned(value, poison, route), how), applyEdits(encodeAs(value, how), list)]) {
+            const problem = standardMsgpackProblem(bytes);
+            const fine = problem === undefined || problem.kind === MsgpackProblems.ProtoKey;
+            if (fine) tally.accepted++;
+            else tally.refused++;
+            expect(oracleProblem(bytes) === undefined, `${bytes.toString("hex")}: ${JSON.stringify(problem)}`).toBe(
+              fine,
+            );
+          }
+        },
+      ),
+      runs(1500),
+    );
+    expect(tally.accepted).toBeGreaterThan(300);
+    expect(tally.refused).toBeGreaterThan(1000);
+  });
+
+  it.each([
+    ["an empty payload", "", MsgpackProblems.Truncated, 0, []],
+    ["a map cut short", "82 a161 01 a162", MsgpackProblems.Truncated, 6, ["b"]],
+    ["a str cut short", "81 a161 a3 6162", MsgpackProblems.Truncated, 3, ["a"]],
+    ["fixext 1 of type 0", "81 a161 92 01 d40000", MsgpackProblems.NotData, 5, ["a", 1]],
+    ["a timestamp (type -1)", "91 d6ff00000000", MsgpackProblems.NotData, 1, [0]],
+    ["0xc1", "81 a161 c1", MsgpackProblems.NotData, 3, ["a"]],
+    ["invalid UTF-8", "81 a161 a2c328", MsgpackProblems.InvalidUtf8, 3, ["a"]],
+    ["a key of invalid UTF-8", "81 a161 81 a2c328 01", MsgpackProblems.InvalidUtf8, 4, ["a"]],
+    ["an integer key", "81 a161 81 07 01", MsgpackProblems.KeyNotString, 4, ["a"]],
+    ["a repeated key", "81 a161 82 a162 01 a162 02", MsgpackProblems.KeyRepeated, 7, ["a", "b"]],
+    ["a key with a byte order mark", "81 a4efbbbf61 01", MsgpackProblems.KeyByteOrderMark, 1, []],
+    ["bytes after the value", "81 a161 01 c0", MsgpackProblems.Trailing, 4, []],
+    ["a __proto__ key", "81 a161 81 a95f5f70726f746f5f5f 01", MsgpackProblems.ProtoKey, 4, ["a", "__proto__"]],
+  ])("reports %s with where it is", (_what, hex, kind, at, path) => {
+    const bytes = Buffer.from(hex.replace(/\s+/g, ""), "hex");
+    expect(standardMsgpackProblem(bytes)).toMatchObject({ kind, at, path });
+  });
+
+  it("gives the extension type of an extension", () => {
+    expect(standardMsgpackProblem(Buffer.from("91d6ff00000000", "hex"))).toMatchObject({ typeByte: 0xd6, extType: -1 });
+    expect(standardMsgpackProblem(Buffer.from("91c7010500", "hex"))).toMatchObject({ typeByte: 0xc7, extType: 5 });
+  });
+
+  it("takes a map of 100,000 keys in linear time, and finds the one key given twice at its end", () => {
+    const keys = Array.from({ length: 100_000 }, (_, i) => [`k${i}`, i] as const);
+    const unique = encodeWide(new Entries(keys), [0]);
+    expect(standardMsgpackProblem(unique)).toBeUndefined();
+    const repeated = encodeWide(new Entries([...keys, ["k7", 0]]), [0]);
+    expect(standardMsgpackProblem(repeated)).toMatchObject({ kind: MsgpackProblems.KeyRepeated, path: ["k7"] });
+  });
+
+  it("takes 64 levels of maps and arrays, not 65", () => {
+    const nest = (depth: number): Wire =>
+      depth === 1 ? [] : depth % 2 === 0 ? { a: nest(depth - 1) } : [nest(depth - 1)];
+    expect(standardMsgpackProblem(encodeWide(nest(MAX_NESTING), [0]))).toBeUndefined();
+    expect(standardMsgpackProblem(encodeWide(nest(MAX_NESTING + 1), [0]))).toMatchObject({
+      kind: MsgpackProblems.TooDeep,
+    });
   });
 });

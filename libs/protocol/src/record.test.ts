@@ -174,7 +174,7 @@ const clientEncoders = [encode, (v: unknown) => Uint8Array.from(fixedWidthPackr.
  * its bytes, finds each strategy's bytes with the scanner and splices the stored form.
  */
 function registerBatch(inputs: StrategyInput[], at: number, encodeRequest: (v: unknown) => Uint8Array) {
-  const payload = Buffer.from(encodeRequest({ v: 1, cid: "c1", body: { strategies: inputs } }));
+  const payload = Buffer.from(encodeRequest({ v: 1, cid: "c1", issued: 0, body: { strategies: inputs } }));
   expect(acceptsBytes(PartitionOps.RegisterBatch, payload)).toBe(true);
   const request = parseRequest(PartitionOps.RegisterBatch, payload);
   const scanner = new MsgpackScanner(payload);
@@ -199,7 +199,9 @@ describe("the StrategyInput generator", () => {
   test("produces only inputs the compiled validator accepts", () => {
     fc.assert(
       fc.property(strategyInput, (input) => {
-        expect(() => validateRequest(PartitionOps.Register, { v: 1, body: { strategy: input } })).not.toThrow();
+        expect(() =>
+          validateRequest(PartitionOps.Register, { v: 1, cid: "c", issued: 0, body: { strategy: input } }),
+        ).not.toThrow();
       }),
       { numRuns: 150 },
     );
@@ -278,13 +280,13 @@ describe("spliceNewStrategy", () => {
       "hex",
     );
     const payload = Buffer.concat([
-      Buffer.from(encode({ v: 1, body: { strategies: [] } })).subarray(0, -1),
+      Buffer.from(encode({ v: 1, cid: "c", issued: 0, body: { strategies: [] } })).subarray(0, -1),
       Uint8Array.of(0x91),
       strategyMap,
     ]);
-    expect(parseRequest(PartitionOps.RegisterBatch, payload).body.strategies).toEqual([
-      { id: "a", name: "y", owner: "o" },
-    ]);
+    expect(() => parseRequest(PartitionOps.RegisterBatch, payload)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.Malformed, field: "body.strategies[0].name" }),
+    );
     expect(acceptsBytes(PartitionOps.RegisterBatch, payload)).toBe(false);
   });
 

@@ -1,19 +1,33 @@
 /**
  * Edge validation: turns request bytes into a typed request or a
  * ValidationError with a stable code and the path of the offending field.
+ * Every standard request is first checked on its bytes (msgpack-check.ts:
+ * standard msgpack data only, so that nothing msgpackr would quietly change is
+ * decoded, let alone stored), then decoded and checked against its schema.
  * Schemas are compiled once (TypeBox's JIT compiler) so validation costs well
- * under a microsecond per strategy.
+ * under a microsecond per strategy. The order of the checks, and so which
+ * problem a reply names, is documented in docs/protocol.md.
  */
-import type { Static, TSchema } from "@sinclair/typebox";
+import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { type TypeCheck, TypeCompiler } from "@sinclair/typebox/compiler";
 import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
 import { decode } from "./codec.js";
 import { type ErrorCode, ErrorCodes, ValidationError } from "./errors.js";
-import { PROTOCOL_VERSION, type Request, RequestBodies, requestEnvelopeSchema } from "./messages.js";
-import { type BytesCheck, compileBytesCheck } from "./msgpack-check.js";
-import { MsgpackScanner } from "./msgpack-scan.js";
+import { PROTOCOL_VERSION, type Request, RequestBodies, requestSchema } from "./messages.js";
+import {
+  compileMapCheck,
+  MAX_NESTING,
+  type MapCheck,
+  type MsgpackPath,
+  type MsgpackProblem,
+  MsgpackProblems,
+  mapValuePositions,
+  numberAt,
+  standardMsgpackProblem,
+  stringAt,
+} from "./msgpack-check.js";
 import { Limits } from "./strategy.js";
-import type { PartitionOp } from "./subjects.js";
+import { type Encoding, Encodings, type PartitionOp } from "./subjects.js";
 
 /** Array fields whose length is a batch size: too many items is BATCH_TOO_LARGE. */
 const BATCH_PATHS = new Set(["/body/strategies", "/body/ids"]);
@@ -77,42 +91,91 @@ export function validationErrorOf(check: TypeCheck<TSchema>, value: unknown): Va
   return new ValidationError(code, `${field || "request"} ${what}`, { field: field || undefined });
 }
 
-type Checks = { [Op in PartitionOp]: TypeCheck<ReturnType<typeof requestEnvelopeSchema<(typeof RequestBodies)[Op]>>> };
-
 /** Compiled on first use: clients import this module but only shards validate. */
-const checks: Partial<Checks> = {};
+const checks: Partial<Record<PartitionOp, TypeCheck<TSchema>>> = {};
 
 function checkFor(op: PartitionOp): TypeCheck<TSchema> {
-  let check = checks[op] as TypeCheck<TSchema> | undefined;
+  let check = checks[op];
   if (check === undefined) {
-    check = TypeCompiler.Compile(requestEnvelopeSchema(RequestBodies[op]));
-    (checks as Record<string, TypeCheck<TSchema>>)[op] = check;
+    check = TypeCompiler.Compile(requestSchema(op));
+    checks[op] = check;
   }
   return check;
 }
 
-const bytesChecks: Partial<Record<PartitionOp, BytesCheck>> = {};
+const bytesChecks: Partial<Record<PartitionOp, MapCheck>> = {};
 
-function bytesCheckFor(op: PartitionOp): BytesCheck {
+/** The bytes check of `op`'s requests: the request schema, with `v` the version this build speaks (in any width). */
+function bytesCheckFor(op: PartitionOp): MapCheck {
   let check = bytesChecks[op];
   if (check === undefined) {
-    check = compileBytesCheck(requestEnvelopeSchema(RequestBodies[op]));
+    const schema = requestSchema(op);
+    const version = Type.Integer({ minimum: PROTOCOL_VERSION, maximum: PROTOCOL_VERSION });
+    check = compileMapCheck({ ...schema, properties: { ...schema.properties, v: version } });
     bytesChecks[op] = check;
   }
   return check;
 }
-const VERSION_BYTE = PROTOCOL_VERSION; // a positive fixint encodes itself
+
+// The payload acceptsBytes accepted last, and the check that accepted it: envelopeFields reads its positions.
+let acceptedBytes: Buffer | undefined;
+let acceptedBy: MapCheck | undefined;
 
 /**
- * Whether the bytes check accepts `payload` as a request for `op` (the fast path:
- * standard msgpack, valid, nothing repeated, protocol version 1 as a fixint). When
- * it does not, decode and use validateRequest, which decides and names the problem.
+ * Whether `payload` is a valid request for `op`, checked on its bytes without
+ * decoding (the fast path: standard msgpack, valid, nothing repeated, the
+ * protocol version this build speaks). It agrees with {@link parseRequest}: when
+ * it says no, parseRequest throws the error that names the problem.
  */
 export function acceptsBytes(op: PartitionOp, payload: Buffer): boolean {
+  acceptedBytes = undefined;
   if (payload.length > Limits.payloadMaxBytes) return false;
-  if (bytesCheckFor(op)(payload, 0) !== payload.length) return false;
-  const v = new MsgpackScanner(payload).mapValue(0, "v");
-  return v !== undefined && payload[v] === VERSION_BYTE;
+  const check = bytesCheckFor(op);
+  if (check.check(payload, 0) !== payload.length) return false;
+  acceptedBytes = payload;
+  acceptedBy = check;
+  return true;
+}
+
+const ENVELOPE_FIELDS = ["cid", "issued", "deadlineMs"] as const;
+
+/** The envelope fields a shard acts on before (or without) decoding a request. */
+export interface EnvelopeFields {
+  cid?: string;
+  issued?: number;
+  deadlineMs?: number;
+}
+
+/**
+ * Reads `cid`, `issued` and `deadlineMs` from request bytes that passed
+ * {@link acceptsBytes} (the register and register-batch fast path), without
+ * decoding the request. Right after acceptsBytes accepted the same buffer it
+ * reads where that check found them; otherwise it walks the envelope's entries
+ * (skipping `body`). A field of the wrong type is left out; bytes that are not a
+ * standard msgpack map are MALFORMED.
+ */
+export function envelopeFields(bytes: Buffer): EnvelopeFields {
+  let at: (name: (typeof ENVELOPE_FIELDS)[number]) => number;
+  if (bytes === acceptedBytes && acceptedBy !== undefined) {
+    at = acceptedBy.valueAt;
+  } else {
+    const positions = mapValuePositions(bytes, 0, ENVELOPE_FIELDS);
+    if (positions === undefined) {
+      throw new ValidationError(ErrorCodes.Malformed, "payload is not a standard msgpack map (the request envelope)");
+    }
+    at = (name) => positions[ENVELOPE_FIELDS.indexOf(name)] ?? -1;
+  }
+  const fields: EnvelopeFields = {};
+  const cidAt = at("cid");
+  const issuedAt = at("issued");
+  const deadlineAt = at("deadlineMs");
+  const cid = cidAt < 0 ? undefined : stringAt(bytes, cidAt);
+  const issued = issuedAt < 0 ? undefined : numberAt(bytes, issuedAt);
+  const deadlineMs = deadlineAt < 0 ? undefined : numberAt(bytes, deadlineAt);
+  if (cid !== undefined) fields.cid = cid;
+  if (issued !== undefined) fields.issued = issued;
+  if (deadlineMs !== undefined) fields.deadlineMs = deadlineMs;
+  return fields;
 }
 
 /** Compiles every request validator now (a shard does this at start, before taking requests). */
@@ -123,7 +186,7 @@ export function compileValidators(): void {
   }
 }
 
-/** Checks size, envelope and protocol version of an already decoded value. */
+/** Checks that an already decoded value is a map and carries the protocol version this build speaks. */
 function checkEnvelope(value: unknown): asserts value is Record<string, unknown> {
   const proto = value === null || typeof value !== "object" ? undefined : Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) {
@@ -151,7 +214,67 @@ export function checkPayloadSize(payload: Uint8Array, limit: number = Limits.pay
   }
 }
 
-/** Validates an already decoded request for `op`; throws a ValidationError. */
+/** `["body", "strategies", 3, "name"]` → `body.strategies[3].name`. */
+function pathText(path: MsgpackPath): string {
+  let out = "";
+  for (const step of path) out += typeof step === "number" ? `[${step}]` : out === "" ? step : `.${step}`;
+  return out;
+}
+
+/** What is wrong, in words, with bytes that are not standard msgpack data. */
+function describeProblem(problem: MsgpackProblem, length: number): string {
+  switch (problem.kind) {
+    case MsgpackProblems.Truncated:
+      return length === 0
+        ? "empty payload: expected a msgpack map"
+        : `the payload ends inside a value (byte ${problem.at})`;
+    case MsgpackProblems.NotData: {
+      const type = `0x${(problem.typeByte ?? 0).toString(16)}`;
+      return problem.typeByte === 0xc1
+        ? `byte 0xc1 at ${problem.at} is never used in msgpack`
+        : `msgpack extension type ${problem.extType ?? "?"} (${type}) at byte ${problem.at}: requests must be standard msgpack, without extension types`;
+    }
+    case MsgpackProblems.InvalidUtf8:
+      return `the string at byte ${problem.at} is not valid UTF-8`;
+    case MsgpackProblems.KeyNotString:
+      return `the map key at byte ${problem.at} is not a string`;
+    case MsgpackProblems.KeyRepeated:
+      return `the map key at byte ${problem.at} is given twice in one map`;
+    case MsgpackProblems.KeyByteOrderMark:
+      return `the map key at byte ${problem.at} starts with U+FEFF (a byte order mark)`;
+    case MsgpackProblems.TooDeep:
+      return `maps and arrays nest more than ${MAX_NESTING} levels deep (byte ${problem.at})`;
+    case MsgpackProblems.Trailing:
+      return `${length - problem.at} bytes follow the request map`;
+    case MsgpackProblems.ProtoKey:
+      return "__proto__ is not a known field";
+  }
+}
+
+/**
+ * Refuses bytes that are not standard msgpack data (MALFORMED, naming where);
+ * returns the path of a `__proto__` key if there is one (refused later, once the
+ * envelope is known to be of this version).
+ */
+function checkStandard(payload: Uint8Array): string | undefined {
+  const bytes = Buffer.isBuffer(payload)
+    ? payload
+    : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  const problem = standardMsgpackProblem(bytes);
+  if (problem === undefined) return undefined;
+  const field = pathText(problem.path);
+  if (problem.kind === MsgpackProblems.ProtoKey) return field;
+  const message = describeProblem(problem, bytes.length);
+  throw new ValidationError(ErrorCodes.Malformed, field === "" ? message : `${field}: ${message}`, {
+    field: field === "" ? undefined : field,
+  });
+}
+
+/**
+ * Validates an already decoded request for `op`; throws a ValidationError. The
+ * bytes it came from are not seen here: requests off the wire go through
+ * {@link parseRequest}, which checks them first.
+ */
 export function validateRequest<Op extends PartitionOp>(
   op: Op,
   value: unknown,
@@ -162,11 +285,27 @@ export function validateRequest<Op extends PartitionOp>(
   return value as unknown as Request<Static<(typeof RequestBodies)[Op]>>;
 }
 
-/** Decodes and validates a request for `op`; throws a ValidationError. */
+/**
+ * Checks, decodes and validates a request for `op`; throws a ValidationError
+ * naming the first problem, in this order: size (PAYLOAD_TOO_LARGE); standard
+ * msgpack data (MALFORMED: extension types, invalid UTF-8, non-string or
+ * repeated keys, trailing bytes); a map at the top (MALFORMED); `v`
+ * (MISSING_FIELD, UNSUPPORTED_VERSION); a `__proto__` key anywhere
+ * (UNKNOWN_FIELD); then the schema (MISSING_FIELD, INVALID_FIELD,
+ * UNKNOWN_FIELD, BATCH_TOO_LARGE). A request in msgpackr's record encoding
+ * (`encoding` {@link Encodings.Records}, register-batch only) is decoded as it is.
+ */
 export function parseRequest<Op extends PartitionOp>(
   op: Op,
   payload: Uint8Array,
+  encoding: Encoding = Encodings.Msgpack,
 ): Request<Static<(typeof RequestBodies)[Op]>> {
   checkPayloadSize(payload);
-  return validateRequest(op, decode(payload));
+  const protoKey = encoding === Encodings.Records ? undefined : checkStandard(payload);
+  const value = decode(payload);
+  checkEnvelope(value);
+  if (protoKey !== undefined) {
+    throw new ValidationError(ErrorCodes.UnknownField, `${protoKey} is not a known field`, { field: protoKey });
+  }
+  return validateRequest(op, value);
 }

@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     if (signals > 1) process.exit(1);
     logger.info({ signal }, "stopping");
     shard.stop().then(
-      () => process.exit(0),
+      () => process.exit(shard.exitCode),
       (err: unknown) => {
         logger.error({ err }, "unclean stop");
         process.exit(1);
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     );
   };
   // An operator's drain request stops the shard from inside: exit once everything is handed off.
-  void shard.stopped().then(() => process.exit(0));
+  void shard.stopped().then(() => process.exit(shard.exitCode));
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
 }

@@ -74,7 +74,8 @@ function idsOf(partition: number, count: number, prefix: string): string[] {
   return out;
 }
 
-const command = (body: Record<string, unknown>, cid: string) => encode({ v: PROTOCOL_VERSION, cid, body });
+const command = (body: Record<string, unknown>, cid: string) =>
+  encode({ v: PROTOCOL_VERSION, cid, issued: Date.now(), body });
 
 async function registered(p: Partition, id: string, cid = `c-${id}`): Promise<Strategy> {
   const reply = decode(await register(p, command({ strategy: { id, name: id, owner: "o" } }, cid))) as Reply<{

@@ -44,6 +44,8 @@ const MIN_REPLICATED_SERVER_VERSION = [2, 10, 27] as const;
 export const SHARD_VERSION = "0.2.0";
 /** Partitions a shard loads from their logs at the same time. */
 const LOAD_CONCURRENCY = 8;
+/** Exit code of a shard that found another live process using its member id. */
+export const EXIT_DUPLICATE_MEMBER = 2;
 /** Bytes of max_payload kept for the headers of a log append. */
 const ENTRY_HEADER_ALLOWANCE = 1024;
 
@@ -284,7 +286,8 @@ export class Shard {
         }
         logger.fatal({ instance }, `another process is running as member ${config.member}; stopping`);
         // Without a goodbye: the member id is the other process's, and it is alive.
-        void this.stop({ announce: false }).finally(() => process.exit(2));
+        this.exitCode = EXIT_DUPLICATE_MEMBER;
+        void this.stop({ announce: false });
       },
     );
     this.membership.start();
@@ -422,6 +425,9 @@ export class Shard {
         })),
     };
   }
+
+  /** The process exit code once stopped: 0, or {@link EXIT_DUPLICATE_MEMBER}. */
+  exitCode = 0;
 
   /** Resolves when the shard has stopped (after SIGTERM, a drain request, or {@link stop}). */
   stopped(): Promise<void> {

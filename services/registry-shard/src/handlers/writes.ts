@@ -15,6 +15,7 @@ import {
   ErrorCodes,
   encodeLogEntry,
   encodeStrategy,
+  envelopeFields,
   LifecycleEvents,
   type LifecycleState,
   LOG_FORMAT_VERSION,
@@ -174,7 +175,7 @@ function newStrategies(
   const single = op === PartitionOps.Register;
   const idField = (i: number) => (single ? "body.strategy.id" : `body.strategies[${i}].id`);
   if (records) {
-    const request = parseRequest(op, payload);
+    const request = parseRequest(op, payload, Encodings.Records);
     const inputs: StrategyInput[] = single
       ? [(request.body as { strategy: StrategyInput }).strategy]
       : (request.body as { strategies: StrategyInput[] }).strategies;
@@ -204,17 +205,9 @@ function newStrategies(
   ids.forEach((id, i) => {
     checkPartition(partition, id, idField(i));
   });
-  const numberAt = (key: string) => {
-    const at = scanner.mapValue(0, key);
-    return at === undefined ? undefined : (decode(bytes.subarray(at, scanner.skip(at))) as number);
-  };
-  const cidAt = scanner.mapValue(0, "cid");
+  const { cid, issued, deadlineMs } = envelopeFields(bytes);
   return {
-    envelope: {
-      cid: cidAt === undefined ? undefined : scanner.string(cidAt),
-      issued: numberAt("issued"),
-      deadlineMs: numberAt("deadlineMs"),
-    },
+    envelope: { cid, issued, deadlineMs },
     ids,
     plan: (i, now) => {
       const [start, end] = ranges[i] as [number, number, number];
