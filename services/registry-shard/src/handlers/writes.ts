@@ -9,7 +9,6 @@ import {
   acceptsBytes,
   type BatchRejection,
   ConflictError,
-  decode,
   decodeStrategy,
   Encodings,
   ErrorCodes,
