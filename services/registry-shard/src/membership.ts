@@ -51,6 +51,11 @@ export class Membership {
     return this.view;
   }
 
+  /** Members heard from that are not ready yet (still in their join grace), sorted. */
+  get joining(): string[] {
+    return [...this.lastSeen.keys()].filter((m) => !this.ready.has(m)).sort();
+  }
+
   /** Says in every heartbeat from now on that this member takes partitions, and says it at once. */
   markReady(): void {
     this.selfReady = true;

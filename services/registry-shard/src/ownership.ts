@@ -186,13 +186,17 @@ export class OwnershipManager {
     }
   }
 
-  /** Sends WANT to partitions in `wanted` that are not owned, UNWANT to the others. */
-  reconcile(wanted: ReadonlySet<number>): void {
+  /**
+   * Sends WANT to partitions in `wanted` that are not owned, and UNWANT to owned
+   * ones outside `keep` (default: `wanted`). Partitions in `keep` but not in
+   * `wanted` are kept if held and not taken if not.
+   */
+  reconcile(wanted: ReadonlySet<number>, keep: ReadonlySet<number> = wanted): void {
     this.actors.forEach((actor, partition) => {
       const state = actor.getSnapshot().value;
       if (wanted.has(partition)) {
         if (state === OwnershipStates.Unowned) actor.send({ type: OwnershipEvents.Want });
-      } else if (state !== OwnershipStates.Unowned && state !== OwnershipStates.HandingOff) {
+      } else if (!keep.has(partition) && state !== OwnershipStates.Unowned && state !== OwnershipStates.HandingOff) {
         actor.send({ type: OwnershipEvents.Unwant });
       }
     });

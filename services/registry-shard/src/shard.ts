@@ -315,8 +315,15 @@ export class Shard {
   private reconcile(): void {
     if (!this.ready || this.stopping !== undefined || this.ownership === undefined || this.membership === undefined)
       return;
-    const members = this.membership.members;
-    this.ownership.reconcile(new Set(partitionsOwnedBy(this.config.member, this.cluster.partitions, members)));
+    const { member } = this.config;
+    const { partitions } = this.cluster;
+    const ready = this.membership.members;
+    // Hand off only to ready members (they take at once); but leave untaken what a member still in
+    // its join grace will win, so shards that start together do not move every partition twice.
+    const keep = new Set(partitionsOwnedBy(member, partitions, ready));
+    const joining = this.membership.joining;
+    const wanted = joining.length === 0 ? keep : new Set(partitionsOwnedBy(member, partitions, [...ready, ...joining]));
+    this.ownership.reconcile(wanted, keep);
   }
 
   private renewing = false;
