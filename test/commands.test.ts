@@ -139,7 +139,7 @@ test("a partition flooded far past its queue bound answers OVERLOADED at once, s
   const before = (await clusterStatus(registry.nc, cluster, PARTITIONS, 300)).shards;
   const rssBefore = Math.max(...before.map((s) => s.rss));
   const subject = registry.client.subjects.partition(partition, "register");
-  const flood = Array.from({ length: 3000 }, (_, i) => {
+  const flood = Array.from({ length: 2000 }, (_, i) => {
     const id = idIn(partition, "flood", i);
     const payload = encode({
       v: PROTOCOL_VERSION,
@@ -148,7 +148,7 @@ test("a partition flooded far past its queue bound answers OVERLOADED at once, s
       body: { strategy: { id, name: id, owner: "o" } },
     });
     return registry.nc
-      .request(subject, payload, { timeout: 30_000 })
+      .request(subject, payload, { timeout: 60_000 })
       .then((msg) => decode(msg.data) as Reply<{ strategy: Strategy }>);
   });
   const replies = await Promise.all(flood);
