@@ -142,9 +142,13 @@ describe("startNatsServer", () => {
   });
 
   it("rejects when the server is not ready in time, and leaves no process behind", async () => {
-    const error = await startNatsServer({ readyTimeoutMs: 1 }).catch((e: unknown) => e);
+    // A "server" that never listens: a real one with a 1 ms deadline can still win the race
+    // when a loaded machine delays the first probe until it is up.
+    const bin = join(await tempDir(), "nats-server");
+    await writeFile(bin, "#!/bin/sh\nexec sleep 60\n", { mode: 0o755 });
+    const error = await startNatsServer({ bin, readyTimeoutMs: 300 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NatsServerStartError);
-    expect((error as Error).message).toMatch(/not ready within 1 ms/);
+    expect((error as Error).message).toMatch(/not ready within 300 ms/);
     expect((error as NatsServerStartError).logs).toContainEqual(
       expect.stringMatching(/\[natsd\] nats-server pid \d+ exited/),
     );
