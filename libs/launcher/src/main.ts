@@ -5,15 +5,16 @@
  * drains and stops cleanly.
  *
  *   node libs/launcher/dist/main.js [--shards 4] [--demo 100000] [--duration S] [--data-dir .stratreg]
+ *                                   [--nats-cluster 3] [--sync always]
  */
-import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { clusterStatus, StratregClient } from "@stratreg/client";
-import { findNatsServer, freePort, NATS_INSTALL_HINT, type NatsServerProcess, startNatsServer } from "@stratreg/natsd";
+import { NatsServerNotFoundError } from "@stratreg/natsd";
 import { DEFAULT_CLUSTER } from "@stratreg/protocol";
 import { runDemo } from "./demo.js";
+import { type EmbeddedNats, type SyncMode, startEmbeddedNats } from "./nats.js";
 import { ShardSupervisor } from "./shards.js";
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -27,34 +28,35 @@ function options() {
       demo: { type: "string", default: "100000" },
       duration: { type: "string" },
       "data-dir": { type: "string", default: ".stratreg" },
+      "nats-cluster": { type: "string" },
+      sync: { type: "string", default: "default" },
     },
     strict: true,
   });
   const shards = Number(values.shards);
   const demo = Number(values.demo);
   const duration = values.duration === undefined ? undefined : Number(values.duration);
+  const natsServers = values["nats-cluster"] === undefined ? 1 : Number(values["nats-cluster"]);
   if (!Number.isInteger(shards) || shards < 1 || shards > 64) throw new Error("--shards must be 1..64");
   if (!Number.isInteger(demo) || demo < 0) throw new Error("--demo must be a count ≥ 0");
   if (duration !== undefined && !(duration >= 0)) throw new Error("--duration must be seconds ≥ 0");
-  return { shards, demo, duration, dataDir: resolve(values["data-dir"]) };
+  // JetStream replicates to a majority and allows at most 5 replicas; 2 would stop on losing one.
+  if (!Number.isInteger(natsServers) || (natsServers !== 1 && (natsServers < 3 || natsServers > 5))) {
+    throw new Error("--nats-cluster must be 3, 4 or 5 nats-servers");
+  }
+  if (values.sync !== "default" && values.sync !== "always") throw new Error("--sync must be default or always");
+  const sync: SyncMode = values.sync;
+  return { shards, demo, duration, dataDir: resolve(values["data-dir"]), natsServers, sync };
 }
 
-async function embeddedServer(dataDir: string): Promise<NatsServerProcess> {
-  const bin = findNatsServer();
-  if (bin === undefined) {
-    process.stderr.write(`stratreg: no nats-server found, and NATS_URL is not set.\n${NATS_INSTALL_HINT}\n`);
+async function embeddedNats(opts: ReturnType<typeof options>): Promise<EmbeddedNats> {
+  try {
+    return await startEmbeddedNats({ dataDir: opts.dataDir, servers: opts.natsServers, sync: opts.sync });
+  } catch (error) {
+    if (!(error instanceof NatsServerNotFoundError)) throw error;
+    process.stderr.write(`stratreg: NATS_URL is not set and no usable nats-server was found.\n${error.message}\n`);
     process.exit(1);
   }
-  const port = await freePort(4222);
-  mkdirSync(join(dataDir, "logs"), { recursive: true });
-  return startNatsServer({
-    bin,
-    port,
-    storeDir: join(dataDir, "nats"),
-    keepStore: true,
-    serverName: "stratreg-embedded",
-    logFile: join(dataDir, "logs", "nats-server.log"),
-  });
 }
 
 async function waitForCluster(nc: NatsConnection, cluster: string, partitions: number, shards: number): Promise<void> {
@@ -72,23 +74,48 @@ async function waitForCluster(nc: NatsConnection, cluster: string, partitions: n
 }
 
 async function main(): Promise<void> {
-  const opts = options();
-  const cluster = process.env.STRATREG_CLUSTER ?? DEFAULT_CLUSTER;
-  let server: NatsServerProcess | undefined;
-  let natsUrl = process.env.NATS_URL;
-  if (natsUrl === undefined || natsUrl === "") {
-    server = await embeddedServer(opts.dataDir);
-    natsUrl = server.url;
-    say(`nats-server ${server.version} started on ${natsUrl} (JetStream data in ${server.storeDir})`);
-  } else {
-    say(`joining the NATS server at ${natsUrl}`);
+  let opts: ReturnType<typeof options>;
+  try {
+    opts = options();
+  } catch (error) {
+    // A usage mistake, not a crash: no stack trace.
+    process.stderr.write(`stratreg: ${(error as Error).message}\n`);
+    process.exit(2);
   }
-  const supervisor = new ShardSupervisor({ ...process.env, NATS_URL: natsUrl }, join(opts.dataDir, "logs"), say);
-  for (let i = 1; i <= opts.shards; i++) supervisor.start(`shard-${i}`);
-  say(`started ${opts.shards} registry shards (logs in ${join(opts.dataDir, "logs")})`);
+  const cluster = process.env.STRATREG_CLUSTER ?? DEFAULT_CLUSTER;
+  let nats: EmbeddedNats | undefined;
+  let natsUrl = process.env.NATS_URL;
+  const shardEnv: NodeJS.ProcessEnv = { ...process.env };
+  if (natsUrl === undefined || natsUrl === "") {
+    nats = await embeddedNats(opts);
+    natsUrl = nats.urls.join(",");
+    for (const line of await nats.describe()) say(line);
+    if (nats.replicas > 1) shardEnv.STRATREG_REPLICAS = String(nats.replicas);
+  } else {
+    if (opts.natsServers > 1 || opts.sync !== "default") {
+      process.stderr.write(
+        "stratreg: --nats-cluster and --sync configure the servers npm start runs itself; unset NATS_URL\n",
+      );
+      process.exit(2);
+    }
+    say(`joining the NATS server at ${natsUrl}`);
+    say("durability: whatever that server's config says (jetstream.sync_interval; its default fsyncs every 2 min)");
+  }
+  shardEnv.NATS_URL = natsUrl;
+  const supervisor = new ShardSupervisor(shardEnv, join(opts.dataDir, "logs"), say);
+  const members = Array.from({ length: opts.shards }, (_, i) => `shard-${i + 1}`);
+  // On replicated streams the first shard creates the R3 config bucket alone: a shard that
+  // reads the bucket in the moment after it was created gets "no responders" from its
+  // direct get, exits and is restarted. Once the first answers cluster info, it is readable.
+  const staggered = shardEnv.STRATREG_REPLICAS !== undefined;
+  for (const member of staggered ? members.slice(0, 1) : members) supervisor.start(member);
+  const replicas = staggered
+    ? `, STRATREG_REPLICAS=${shardEnv.STRATREG_REPLICAS}; the first one alone until it serves`
+    : "";
+  say(`started ${opts.shards} registry shards (logs in ${join(opts.dataDir, "logs")}${replicas})`);
 
   const nc = await connect({
-    servers: natsUrl,
+    servers: natsUrl.split(","),
     name: "stratreg-launcher",
     user: process.env.NATS_USER,
     pass: process.env.NATS_PASSWORD,
@@ -100,7 +127,7 @@ async function main(): Promise<void> {
     say("stopping: shards drain and hand over, then the server stops…");
     await nc.close().catch(() => undefined);
     await supervisor.stopAll();
-    await server?.stop();
+    await nats?.stop();
     say("stopped cleanly");
     process.exit(code);
   };
@@ -109,6 +136,7 @@ async function main(): Promise<void> {
 
   try {
     const client = await StratregClient.connect(nc, { cluster, timeoutMs: 30_000 });
+    if (staggered) for (const member of members.slice(1)) supervisor.start(member);
     await waitForCluster(nc, cluster, client.partitions, opts.shards);
     say(`cluster "${cluster}" is serving all ${client.partitions} partitions`);
     if (opts.demo > 0) {

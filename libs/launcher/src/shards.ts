@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { killOnExit } from "@stratreg/natsd";
 
 const RESTART_DELAY_MS = 1000;
 const STOP_GRACE_MS = 10_000;
@@ -41,6 +42,9 @@ export class ShardSupervisor {
       env: { ...this.env, STRATREG_MEMBER_ID: member },
       stdio: ["ignore", "pipe", "pipe"],
     });
+    // If the launcher dies without stopping them (a crash, SIGKILL, a closed stdout pipe),
+    // its shards must not live on, holding partitions of a cluster nobody runs.
+    killOnExit(child);
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });
     this.running.set(member, { member, child, log });

@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type NatsCluster, startNatsCluster } from "./mod.js";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { isAtLeast, type NatsCluster, REPLICATED_NATS_SERVER_VERSION, startNatsCluster } from "./mod.js";
 
 async function publishUntilAcked(nc: NatsConnection, subject: string, data: string, id: string, withinMs: number) {
   const js = jetstream(nc);
@@ -36,6 +36,13 @@ describe("startNatsCluster", () => {
     expect(new Set(cluster.servers.map((s) => s.storeDir)).size).toBe(3);
     expect(new Set(cluster.urls).size).toBe(3);
     expect(cluster.urls).not.toContain("nats://127.0.0.1:4222");
+  });
+
+  it("runs a nats-server that serialises the log fence on replicated streams, the one the global setup chose", () => {
+    for (const server of cluster.servers) {
+      expect(isAtLeast(server.version, REPLICATED_NATS_SERVER_VERSION)).toBe(true);
+      expect(server.version).toBe(inject("natsClusterServer")?.version);
+    }
   });
 
   it("keeps an R3 stream writable when the stream leader is SIGKILLed", async () => {

@@ -1,20 +1,32 @@
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { ensureNatsServer } from "./ensure.js";
 import { NatsdError, NatsdErrorCodes, withLogs } from "./errors.js";
-import { requireNatsServer } from "./find.js";
 import { freePort } from "./ports.js";
 import { getJson } from "./probe.js";
 import { type NatsServerOptions, type NatsServerProcess, startNatsServer } from "./server.js";
+import { REPLICATED_NATS_SERVER_VERSION } from "./version.js";
 
 /** Options of {@link startNatsCluster}. */
 export interface NatsClusterOptions
-  extends Pick<NatsServerOptions, "bin" | "env" | "host" | "debug" | "configFile" | "maxPayload" | "keepStore"> {
+  extends Pick<
+    NatsServerOptions,
+    "bin" | "env" | "host" | "debug" | "configFile" | "maxPayload" | "keepStore" | "syncInterval"
+  > {
   /** Number of nodes (default 3; JetStream needs 3 for R3 streams that survive losing one). */
   size?: number;
   /** Cluster name (default: random `natsd-xxxxxx`). */
   name?: string;
   /** How long to wait for every node and for a meta leader (default 30 000 ms). */
   readyTimeoutMs?: number;
+  /**
+   * Parent folder of the nodes' store dirs (`<storeDir>/<node name>`), kept after `stop()`
+   * so a cluster with the same `name` comes back with its streams. Default: temp dirs.
+   */
+  storeDir?: string;
+  /** Also append each node's log to `<logDir>/<node name>.log`. */
+  logDir?: string;
 }
 
 /** A running JetStream cluster of nats-server child processes. */
@@ -42,6 +54,10 @@ const DEFAULT_CLUSTER_READY_MS = 30_000;
  * store dir and server name and routes to all the others, and resolves once it has a
  * JetStream meta leader (see {@link NatsCluster.waitForMetaLeader}). If any node fails, the
  * others are stopped and the error carries its logs.
+ *
+ * Without `bin` it runs a server of at least {@link REPLICATED_NATS_SERVER_VERSION}, which
+ * replicated streams need: the machine's if new enough, else Debian's, fetched once into
+ * the project's cache folder (see {@link ensureNatsServer}).
  */
 export async function startNatsCluster(options: NatsClusterOptions = {}): Promise<NatsCluster> {
   const size = options.size ?? 3;
@@ -50,7 +66,15 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
   const name = options.name ?? `natsd-${randomBytes(3).toString("hex")}`;
   const readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_CLUSTER_READY_MS;
   // Resolve the binary once so a missing one fails before any port is taken.
-  const bin = options.bin ?? requireNatsServer(options.env === undefined ? {} : { env: options.env });
+  const bin =
+    options.bin ??
+    (
+      await ensureNatsServer({
+        ...(options.env === undefined ? {} : { env: options.env }),
+        minVersion: REPLICATED_NATS_SERVER_VERSION,
+        purpose: "needed for replicated streams",
+      })
+    ).bin;
 
   // Every route URL must be known before the first node starts, so pick all ports up front.
   const nodes: Array<{ port: number; monitorPort: number; clusterPort: number }> = [];
@@ -76,11 +100,14 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
         configFile: options.configFile,
         maxPayload: options.maxPayload,
         keepStore: options.keepStore,
+        syncInterval: options.syncInterval,
         host,
         jetstream: true,
         port: node.port,
         monitorPort: node.monitorPort,
         serverName: `${name}-n${i + 1}`,
+        ...(options.storeDir === undefined ? {} : { storeDir: join(options.storeDir, `${name}-n${i + 1}`) }),
+        ...(options.logDir === undefined ? {} : { logFile: join(options.logDir, `${name}-n${i + 1}.log`) }),
         readyTimeoutMs,
         cluster: { name, port: node.clusterPort, routes: routeUrls.filter((_, j) => j !== i) },
       }),

@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -37,7 +37,22 @@ describe("findNatsServer", () => {
   it("searches PATH, then the fallback paths", () => {
     expect(findNatsServer({ env: { PATH: `/nonexistent:${binDir}` }, fallbackPaths: [] })).toBe(fakeBin);
     expect(findNatsServer({ env: { PATH: "/nonexistent" }, fallbackPaths: ["/nonexistent/x", fakeBin] })).toBe(fakeBin);
-    expect(findNatsServer({ env: { PATH: "/nonexistent" }, fallbackPaths: [] })).toBeUndefined();
+    expect(findNatsServer({ env: { PATH: "/nonexistent" }, fallbackPaths: [], cacheDir: false })).toBeUndefined();
+  });
+
+  it("tries the newest server of the cache folder last", async () => {
+    const cacheDir = join(binDir, "cache");
+    for (const dir of ["2.98.0", "2.99.0", ".fetch-abc", "not-a-version"]) {
+      await mkdir(join(cacheDir, dir), { recursive: true });
+      await writeFile(join(cacheDir, dir, "nats-server"), "#!/bin/sh\n", { mode: 0o755 });
+    }
+    const newest = join(cacheDir, "2.99.0", "nats-server");
+    expect(findNatsServer({ env: { PATH: "/nonexistent" }, fallbackPaths: [], cacheDir })).toBe(newest);
+    // NATS_SERVER_CACHE_DIR moves the default folder.
+    const env = { PATH: "/nonexistent", NATS_SERVER_CACHE_DIR: cacheDir };
+    expect(findNatsServer({ env, fallbackPaths: [] })).toBe(newest);
+    // The machine's own server comes first.
+    expect(findNatsServer({ env: { ...env, PATH: binDir }, fallbackPaths: [] })).toBe(fakeBin);
   });
 
   it("treats a set NATS_SERVER_BIN as authoritative, even when PATH has a binary", () => {

@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
+import { cachedNatsServers, natsServerCacheDir } from "./cache.js";
 import { NatsServerNotFoundError } from "./errors.js";
 
 const execFileAsync = promisify(execFile);
@@ -13,6 +14,7 @@ export const NATS_INSTALL_HINT = [
   "  - a release binary from https://github.com/nats-io/nats-server/releases (put it on PATH)",
   "  - an existing binary elsewhere: export NATS_SERVER_BIN=/path/to/nats-server",
   "  - Docker: docker compose up (the repo's docker-compose.yml), then set NATS_URL",
+  "  - on Linux amd64/arm64, Debian's build fetched into .nats-server/: npm run nats-server",
 ].join("\n");
 
 /** Where Debian's package and a manual install put the binary, for shells whose PATH lacks sbin. */
@@ -24,6 +26,11 @@ export interface FindNatsServerOptions {
   env?: NodeJS.ProcessEnv;
   /** Paths tried after `PATH` (default {@link DEFAULT_NATS_SERVER_PATHS}). */
   fallbackPaths?: readonly string[];
+  /**
+   * Folder of servers fetched by `ensureNatsServer`, tried last, newest first (default
+   * `natsServerCacheDir(env)`, i.e. `<repo>/.nats-server`); `false` leaves it out.
+   */
+  cacheDir?: string | false;
 }
 
 function isExecutableFile(path: string): boolean {
@@ -38,7 +45,8 @@ function isExecutableFile(path: string): boolean {
 
 /**
  * Finds the nats-server binary: `NATS_SERVER_BIN` if set, else `nats-server` on `PATH`,
- * else the {@link DEFAULT_NATS_SERVER_PATHS}. Returns undefined when there is none.
+ * else the {@link DEFAULT_NATS_SERVER_PATHS}, else the newest server fetched earlier into
+ * the project's cache folder (see `ensureNatsServer`). Returns undefined when there is none.
  *
  * A set `NATS_SERVER_BIN` is authoritative: if it does not name an executable file the
  * result is undefined rather than some other binary, so a typo is not silently hidden.
@@ -54,7 +62,9 @@ export function findNatsServer(options: FindNatsServerOptions = {}): string | un
     const candidate = join(dir, "nats-server");
     if (isExecutableFile(candidate)) return candidate;
   }
-  return (options.fallbackPaths ?? DEFAULT_NATS_SERVER_PATHS).find(isExecutableFile);
+  const fallback = (options.fallbackPaths ?? DEFAULT_NATS_SERVER_PATHS).find(isExecutableFile);
+  if (fallback !== undefined || options.cacheDir === false) return fallback;
+  return cachedNatsServers(options.cacheDir ?? natsServerCacheDir(env))[0]?.bin;
 }
 
 /**

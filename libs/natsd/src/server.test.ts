@@ -5,7 +5,16 @@ import { join } from "node:path";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { fetchServerInfo, freePort, type NatsServerProcess, NatsServerStartError, startNatsServer } from "./mod.js";
+import {
+  ensureNatsServer,
+  fetchServerInfo,
+  freePort,
+  type NatsServerProcess,
+  NatsServerStartError,
+  SYNC_ALWAYS_NATS_SERVER_VERSION,
+  startNatsServer,
+} from "./mod.js";
+import { getJson } from "./probe.js";
 
 const servers: NatsServerProcess[] = [];
 const connections: NatsConnection[] = [];
@@ -133,9 +142,13 @@ describe("startNatsServer", () => {
   });
 
   it("rejects when the server is not ready in time, and leaves no process behind", async () => {
-    const error = await startNatsServer({ readyTimeoutMs: 1 }).catch((e: unknown) => e);
+    // A "server" that never listens: a real one with a 1 ms deadline can still win the race
+    // when a loaded machine delays the first probe until it is up.
+    const bin = join(await tempDir(), "nats-server");
+    await writeFile(bin, "#!/bin/sh\nexec sleep 60\n", { mode: 0o755 });
+    const error = await startNatsServer({ bin, readyTimeoutMs: 300 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NatsServerStartError);
-    expect((error as Error).message).toMatch(/not ready within 1 ms/);
+    expect((error as Error).message).toMatch(/not ready within 300 ms/);
     expect((error as NatsServerStartError).logs).toContainEqual(
       expect.stringMatching(/\[natsd\] nats-server pid \d+ exited/),
     );
@@ -159,5 +172,24 @@ describe("startNatsServer", () => {
     expect((await fetchServerInfo(server.url)).server_name).toBe("named");
     await server.stop();
     expect(await readFile(logFile, "utf8")).toContain("Server is ready");
+  });
+});
+
+describe("syncInterval", () => {
+  it("makes JetStream fsync every write (sync_interval: always) on a server that has it", async () => {
+    const { bin } = await ensureNatsServer({ minVersion: SYNC_ALWAYS_NATS_SERVER_VERSION, log: () => {} });
+    const server = await start({ bin, syncInterval: "always" });
+    const { body } = await getJson(`${server.monitorUrl}/varz`);
+    expect(body).toMatchObject({ jetstream: { config: { sync_always: true } } });
+    const plain = await start({ bin });
+    expect((await getJson(`${plain.monitorUrl}/varz`)).body).not.toMatchObject({
+      jetstream: { config: { sync_always: true } },
+    });
+  });
+
+  it("refuses settings the server would misread, before taking a port", async () => {
+    await expect(start({ syncInterval: "always; max_payload: 1" })).rejects.toThrow(RangeError);
+    await expect(start({ syncInterval: "always", configFile: "/etc/nats.conf" })).rejects.toThrow(/configFile/);
+    await expect(start({ syncInterval: "10s", jetstream: false })).rejects.toThrow(/jetstream on/);
   });
 });

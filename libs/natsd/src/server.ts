@@ -10,6 +10,7 @@ import { forEachLine, LogRing } from "./log-ring.js";
 import { freePort } from "./ports.js";
 import { fetchServerInfo, getJson } from "./probe.js";
 import { killOnExit, removeOnExit } from "./reaper.js";
+import { generatedConfig } from "./server-config.js";
 
 /** Route settings that make a server one node of a NATS cluster. */
 export interface NatsClusterRouteOptions {
@@ -53,6 +54,15 @@ export interface NatsServerOptions {
   readyTimeoutMs?: number;
   /** Maximum message payload in bytes (nats-server has no flag for it, so it goes into a generated config). */
   maxPayload?: number;
+  /**
+   * JetStream's `sync_interval`: `"always"` fsyncs every write before it is acknowledged
+   * (survives an OS crash or power loss, at a large cost in throughput), a duration such as
+   * `"10s"` fsyncs that often. Unset: the server's default (every 2 minutes; acknowledged
+   * writes survive a process crash, not a power loss). Needs nats-server >= 2.10 (2.9 refuses
+   * the field) and goes into a generated config, so it cannot be combined with `configFile`:
+   * nats-server would replace one `jetstream {}` block with the other. Set it there instead.
+   */
+  syncInterval?: string;
   /** Further raw command-line arguments, appended last. */
   args?: string[];
 }
@@ -135,6 +145,7 @@ interface Layout {
  */
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServerProcess> {
   const bin = options.bin ?? requireNatsServer(options.env === undefined ? {} : { env: options.env });
+  generatedConfig(options); // a bad setting fails here, before any port or dir is taken
   let lastError: unknown;
   for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
     const layout = await prepareLayout(bin, options);
@@ -175,17 +186,18 @@ async function prepareLayout(bin: string, options: NatsServerOptions): Promise<L
 
   const args = ["-a", host, "-p", String(port), "-m", String(monitorPort), "-n", serverName];
   let runtimeDir: string | undefined;
-  if (options.maxPayload !== undefined) {
-    // No command-line flag sets max_payload, so write a config that sets it and includes
-    // the caller's config. nats-server resolves `include` relative to the including file.
+  const generated = generatedConfig(options);
+  if (generated.length > 0) {
+    // No command-line flag sets these, so write a config that sets them and includes the
+    // caller's config. nats-server resolves `include` relative to the including file.
     runtimeDir = await mkdtemp(join(tmpdir(), "natsd-conf-"));
-    const lines = [`max_payload: ${options.maxPayload}`];
+    const lines = [...generated];
     if (options.configFile !== undefined) {
       lines.push(`include "${relative(runtimeDir, resolve(options.configFile))}"`);
     }
-    const generated = join(runtimeDir, "natsd.conf");
-    await writeFile(generated, `${lines.join("\n")}\n`);
-    args.unshift("-c", generated);
+    const configPath = join(runtimeDir, "natsd.conf");
+    await writeFile(configPath, `${lines.join("\n")}\n`);
+    args.unshift("-c", configPath);
   } else if (options.configFile !== undefined) {
     args.unshift("-c", resolve(options.configFile));
   }

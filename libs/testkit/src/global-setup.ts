@@ -3,10 +3,24 @@
  * every test file through `inject("natsUrl")`. Files that share it isolate themselves
  * with {@link uniqueClusterName}; tests that kill servers start their own.
  *
+ * It also makes sure a nats-server >= 2.10.27 is there for the 3-node clusters that
+ * replication tests start (`startNatsCluster`), fetching Debian's into `.nats-server/` once,
+ * here, before the workers start: their `startNatsCluster` calls then find it there without
+ * the network, and no two workers fetch it at once. The shared server stays on the
+ * machine's own nats-server (the oldest the project targets, 2.9.10 on Debian 12), so the
+ * tests keep catching uses of newer features; only a machine without one uses the fetched.
+ *
  * `NATS_TEST_MODE=container` runs the server in Docker via `@testcontainers/nats` instead
  * of as a local nats-server child process (image: `NATS_TEST_IMAGE`, default `nats:2.9.10`).
  */
-import { fetchServerInfo, startNatsServer } from "@stratreg/natsd";
+import {
+  type EnsuredNatsServer,
+  ensureNatsServer,
+  fetchServerInfo,
+  findNatsServer,
+  REPLICATED_NATS_SERVER_VERSION,
+  startNatsServer,
+} from "@stratreg/natsd";
 import type {} from "vitest";
 import type { TestProject } from "vitest/node";
 
@@ -14,6 +28,11 @@ declare module "vitest" {
   export interface ProvidedContext {
     /** Client URL of the run's shared NATS server (JetStream on, no auth). */
     natsUrl: string;
+    /**
+     * The nats-server (>= 2.10.27) that `startNatsCluster` runs in this test run, or
+     * undefined when none could be had (cluster tests then fail, saying why).
+     */
+    natsClusterServer: { bin: string; version: string } | undefined;
   }
 }
 
@@ -23,14 +42,38 @@ const DEFAULT_TEST_IMAGE = "nats:2.9.10";
 type Teardown = () => Promise<void>;
 
 export default async function setup(project: TestProject): Promise<Teardown> {
+  const clusterServer = await serverForClusters();
+  project.provide("natsClusterServer", clusterServer && { bin: clusterServer.bin, version: clusterServer.version });
   const mode = process.env.NATS_TEST_MODE ?? "process";
-  const { url, teardown } = mode === "container" ? await startContainer() : await startProcess();
+  const { url, teardown } = mode === "container" ? await startContainer() : await startProcess(clusterServer);
   project.provide("natsUrl", url);
   return teardown;
 }
 
-async function startProcess(): Promise<{ url: string; teardown: Teardown }> {
-  const server = await startNatsServer({ jetstream: true });
+/** The replication tests' server, fetched if need be; a failure here only fails those tests. */
+async function serverForClusters(): Promise<EnsuredNatsServer | undefined> {
+  try {
+    const found = await ensureNatsServer({
+      minVersion: REPLICATED_NATS_SERVER_VERSION,
+      purpose: "needed for replicated streams (3-node cluster tests)",
+      log: (line) => process.stdout.write(`[global-setup] ${line}\n`),
+    });
+    const where = found.source === "machine" ? found.bin : `${found.bin} (${found.reason})`;
+    process.stdout.write(`[global-setup] 3-node clusters run nats-server ${found.version} from ${where}\n`);
+    return found;
+  } catch (error) {
+    process.stdout.write(`[global-setup] WARNING: cluster tests will fail: ${(error as Error).message}\n`);
+    return undefined;
+  }
+}
+
+async function startProcess(
+  clusterServer: EnsuredNatsServer | undefined,
+): Promise<{ url: string; teardown: Teardown }> {
+  // The machine's own server; the fetched one only where the machine has none.
+  const bin = findNatsServer({ cacheDir: false }) ?? clusterServer?.bin;
+  const server = await startNatsServer({ jetstream: true, ...(bin === undefined ? {} : { bin }) });
+  process.stdout.write(`[global-setup] the shared server is nats-server ${server.version} on ${server.url}\n`);
   return { url: server.url, teardown: () => server.stop() };
 }
 
