@@ -56,12 +56,14 @@ test("SIGKILL of one NATS server under load, then its return: nothing acknowledg
   expect(report.stats.byKind.update.ok).toBeGreaterThan(50);
 });
 
-test("restarting everything, servers and shards, brings every strategy back", async () => {
+test("restarting everything, servers and shards, brings every strategy back", { timeout: 120_000 }, async () => {
   const strategies = Array.from({ length: 2000 }, (_, i) => ({ id: `all-${i}`, name: `n${i}`, owner: "o" }));
   expect((await registry.client.registerMany(strategies, { timeoutMs: 30_000 })).registered).toBe(2000);
   await Promise.all([...registry.shards.values()].map((s) => s.kill("SIGKILL")));
-  for (const server of natsCluster.servers) await server.kill("SIGKILL");
-  for (const server of natsCluster.servers) await server.restart();
+  await Promise.all(natsCluster.servers.map((server) => server.kill("SIGKILL")));
+  // Together: a node alone has no JetStream quorum to be ready with.
+  await Promise.all(natsCluster.servers.map((server) => server.restart()));
+  await natsCluster.waitForMetaLeader(30_000);
   for (const member of MEMBERS) registry.startShard(member);
   await waitForServing(registry.nc, cluster, PARTITIONS, MEMBERS, 60_000);
   const { missing } = await registry.client.getMany(

@@ -4,7 +4,8 @@
  * hashing ids into another number of partitions would route them elsewhere.
  */
 import type { JetStreamClient } from "@nats-io/jetstream";
-import { Kvm } from "@nats-io/kv";
+import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
+import { RequestError } from "@nats-io/transport-node";
 import {
   type ClusterConfig,
   type ClusterSubjects,
@@ -39,7 +40,7 @@ export async function ensureClusterConfig(
     await kv.create(CONFIG_KEY, JSON.stringify(proposed));
     config = proposed;
   } catch {
-    const entry = await kv.get(CONFIG_KEY);
+    const entry = await getSettled(kv, CONFIG_KEY, 10_000);
     if (entry === null)
       throw new Error(`cluster config ${subjects.configBucket}/${CONFIG_KEY} could not be created or read`);
     config = entry.json<ClusterConfig>();
@@ -52,4 +53,20 @@ export async function ensureClusterConfig(
     );
   }
   return config;
+}
+
+/**
+ * Reads `key`, retrying while the bucket answers "no responders": a replicated
+ * bucket another shard has just created can take a moment to elect its leader.
+ */
+async function getSettled(kv: KV, key: string, withinMs: number): Promise<KvEntry | null> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    try {
+      return await kv.get(key);
+    } catch (err) {
+      if (!(err instanceof RequestError && err.isNoResponders()) || Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }

@@ -60,6 +60,22 @@ export function versionAtLeast(version: string, min: readonly number[]): boolean
 }
 
 const LEASE_KEY = /^p(\d+)$/;
+/** How long a starting shard waits for JetStream to answer before it gives up. */
+const JETSTREAM_STARTUP_MS = 120_000;
+
+/** Runs `setup` until it succeeds, retrying while JetStream does not answer (a cluster electing leaders). */
+async function untilJetStreamAnswers<T>(logger: Logger, setup: () => Promise<T>): Promise<T> {
+  const deadline = performance.now() + JETSTREAM_STARTUP_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await setup();
+    } catch (err) {
+      if (err instanceof StratregError || performance.now() > deadline) throw err;
+      logger.warn({ attempt, err: (err as Error).message }, "JetStream is not answering yet; retrying");
+      await new Promise((resolve) => setTimeout(resolve, Math.min(250 * attempt, 2000)));
+    }
+  }
+}
 
 export class Shard {
   private readonly counters = new RequestCounters();
@@ -117,23 +133,28 @@ export class Shard {
       const js = jetstream(nc);
       const subjects = clusterSubjects(config.cluster);
       compileValidators();
-      const cluster = await ensureClusterConfig(
-        js,
-        subjects,
-        { partitions: DEFAULT_PARTITIONS, replicas: config.replicas },
-        config.partitions,
-      );
-      if (cluster.replicas > 1 && !versionAtLeast(version, MIN_REPLICATED_SERVER_VERSION)) {
-        // nats-io/nats-server#4320: before 2.10, replicated streams check the expected last subject
-        // sequence against stored entries only, not those still replicating: two owners could both append.
-        throw new StratregError(
-          ErrorCodes.ConfigMismatch,
-          `nats-server ${version} does not fence appends to replicated streams (nats-server#4320); cluster ${cluster.cluster} has ${cluster.replicas} replicas and needs ${MIN_REPLICATED_SERVER_VERSION.join(".")} or newer`,
+      // A JetStream cluster that is itself restarting answers slowly or not at all for a while:
+      // wait for it rather than exit, unless the cluster's config is what is wrong.
+      const { cluster, kv, snapshots } = await untilJetStreamAnswers(logger, async () => {
+        const cluster = await ensureClusterConfig(
+          js,
+          subjects,
+          { partitions: DEFAULT_PARTITIONS, replicas: config.replicas },
+          config.partitions,
         );
-      }
-      await ensureLogStream(jsm, subjects, cluster.replicas);
-      const kv = await new Kvm(js).create(subjects.leaseBucket, { history: 1, replicas: cluster.replicas });
-      const snapshots = await SnapshotStore.open(js, subjects, cluster.replicas, kv);
+        if (cluster.replicas > 1 && !versionAtLeast(version, MIN_REPLICATED_SERVER_VERSION)) {
+          // nats-io/nats-server#4320: before 2.10, replicated streams check the expected last subject
+          // sequence against stored entries only, not those still replicating: two owners could both append.
+          throw new StratregError(
+            ErrorCodes.ConfigMismatch,
+            `nats-server ${version} does not fence appends to replicated streams (nats-server#4320); cluster ${cluster.cluster} has ${cluster.replicas} replicas and needs ${MIN_REPLICATED_SERVER_VERSION.join(".")} or newer`,
+          );
+        }
+        await ensureLogStream(jsm, subjects, cluster.replicas);
+        const kv = await new Kvm(js).create(subjects.leaseBucket, { history: 1, replicas: cluster.replicas });
+        const snapshots = await SnapshotStore.open(js, subjects, cluster.replicas, kv);
+        return { cluster, kv, snapshots };
+      });
       const shard = new Shard(config, nc, subjects, cluster, logger.child({ member: config.member }));
       await shard.run(new PartitionLog(js, jsm, subjects), snapshots, kv, version);
       return shard;

@@ -64,7 +64,10 @@ export async function ensureLogStream(
   try {
     const info = await jsm.streams.info(subjects.logStream);
     if (!info.config.subjects?.includes(subjects.logAll)) {
-      throw new Error(`stream ${subjects.logStream} exists but does not capture ${subjects.logAll}`);
+      throw new StratregError(
+        ErrorCodes.ConfigMismatch,
+        `stream ${subjects.logStream} exists but does not capture ${subjects.logAll}`,
+      );
     }
     return;
   } catch (err) {
