@@ -15,11 +15,12 @@ import { DiscardPolicy, jetstream, jetstreamManager, StorageType } from "@nats-i
 import { connect, headers } from "@nats-io/transport-node";
 import { clusterStatus, StratregClient } from "@stratreg/client";
 import { ShardSupervisor } from "@stratreg/launcher";
-import { requireNatsServer, startNatsServer } from "@stratreg/natsd";
+import { ensureNatsServer, requireNatsServer, startNatsCluster, startNatsServer } from "@stratreg/natsd";
 import { decode, ENCODING_HEADER, Encodings, encode, PartitionOps, type Reply } from "@stratreg/protocol";
 import { type EncodedBatch, encodedBatches } from "./batches.js";
 import { decodeComparison } from "./decode.js";
 import { closedLoop, drain, type LoopResult } from "./loop.js";
+import { type ModeFigures, modeFigures } from "./modes.js";
 import { type JoinFigures, joinFigures, type RecoveryFigures, recoveryFigures } from "./ownership.js";
 
 const { values } = parseArgs({
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     shards: { type: "string", default: "4" },
     "recovery-strategies": { type: "string" },
     "updates-each": { type: "string", default: "10" },
+    "skip-modes": { type: "boolean", default: false },
   },
 });
 const quick = values.quick === true;
@@ -171,6 +173,7 @@ async function main() {
     // --- ownership: one shard's recovery with and without history; a shard joining under load
     const ownershipRecovery = await recoveryFigures(server, RECOVERY_STRATEGIES, UPDATES_EACH, say);
     const join = await joinFigures(server, say, quick ? 2 : 4);
+    const modes = values["skip-modes"] === true ? [] : await deploymentModes(server.storeDir);
 
     const results = {
       machine: {
@@ -197,6 +200,7 @@ async function main() {
       recovery: { strategies: recovered.strategies, seconds: recoverySeconds },
       ownershipRecovery,
       join,
+      modes,
       memory: {
         strategies: after.strategies,
         rssBytes: rssAfter,
@@ -206,6 +210,7 @@ async function main() {
       },
     };
     printTable(results);
+    printModes(modes);
     if (values.json !== undefined) {
       writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);
       say(`figures written to ${values.json}`);
@@ -216,6 +221,75 @@ async function main() {
     await supervisor.stopAll();
     await server.stop();
   }
+}
+
+/**
+ * The same hot figures on a server new enough for the other modes (>= 2.10.27): its default
+ * durability, `sync_interval: always`, and a 3-node cluster with every stream replicated.
+ */
+async function deploymentModes(storeDir: string): Promise<ModeFigures[]> {
+  const ensured = await ensureNatsServer({ minVersion: "2.10.27", purpose: "needed for the sync and R3 figures" });
+  const common = {
+    shards: 2,
+    batches: quick ? 20 : 60,
+    seconds: quick ? 2 : 4,
+    serverVersion: ensured.version,
+    logDir: `${storeDir}/logs-modes`,
+    say,
+  };
+  const out: ModeFigures[] = [];
+  for (const sync of [undefined, "always"] as const) {
+    const single = await startNatsServer({ bin: ensured.bin, jetstream: true, syncInterval: sync });
+    try {
+      const mode = sync === undefined ? "R1, default fsync" : "R1, sync always";
+      say(`${mode} on nats-server ${ensured.version}…`);
+      out.push(await modeFigures({ ...common, mode, urls: [single.url], replicas: 1 }));
+    } finally {
+      await single.stop();
+    }
+  }
+  const cluster = await startNatsCluster({ size: 3, bin: ensured.bin });
+  try {
+    say(`R3 on a 3-node cluster of nats-server ${ensured.version}…`);
+    out.push(await modeFigures({ ...common, mode: "R3, default fsync", urls: cluster.urls, replicas: 3 }));
+  } finally {
+    await cluster.stop();
+  }
+  return out;
+}
+
+function printModes(modes: ModeFigures[]): void {
+  if (modes.length === 0) return;
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  const out = [
+    "",
+    line([
+      "mode",
+      "get c256 (/s)",
+      "echo (/s)",
+      "ratio",
+      "register-batch (/s)",
+      "raw append (/s)",
+      "ratio",
+      "raw 200 B c1 (/s)",
+      "raw 200 B c64 (/s)",
+    ]),
+    line(["---", "---", "---", "---", "---", "---", "---", "---", "---"]),
+    ...modes.map((m) =>
+      line([
+        `${m.mode} (${m.server})`,
+        fmt(m.getPerSecond),
+        fmt(m.echoPerSecond),
+        fmt(m.getPerSecond / m.echoPerSecond, 2),
+        fmt(m.registerPerSecond),
+        fmt(m.rawAppendPerSecond),
+        fmt(m.registerPerSecond / m.rawAppendPerSecond, 2),
+        fmt(m.rawSmallC1),
+        fmt(m.rawSmallC64),
+      ]),
+    ),
+  ];
+  process.stdout.write(`${out.join("\n")}\n`);
 }
 
 /** Up to `count` ids registered by `batches`, spread over all of them. */
