@@ -32,6 +32,7 @@ const { values } = parseArgs({
     "recovery-strategies": { type: "string" },
     "updates-each": { type: "string", default: "10" },
     "skip-modes": { type: "boolean", default: false },
+    only: { type: "string" },
   },
 });
 const quick = values.quick === true;
@@ -52,6 +53,19 @@ const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDig
 async function main() {
   const server = await startNatsServer({ bin: requireNatsServer() });
   say(`nats-server ${server.version} on ${server.url}`);
+  if (values.only === "join" || values.only === "recovery") {
+    // One figure alone, for working on it (the full table needs the whole run).
+    try {
+      const figure =
+        values.only === "join"
+          ? await joinFigures(server, say, quick ? 2 : 4)
+          : await recoveryFigures(server, RECOVERY_STRATEGIES, UPDATES_EACH, say);
+      process.stdout.write(`${JSON.stringify(figure, null, 2)}\n`);
+    } finally {
+      await server.stop();
+    }
+    return;
+  }
   const startShards = () => {
     const shards = new ShardSupervisor(
       {

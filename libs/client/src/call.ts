@@ -27,9 +27,20 @@ export interface RetryPolicy {
   initialBackoffMs: number;
   /** Longest backoff, ms. */
   maxBackoffMs: number;
+  /**
+   * Longest backoff while nobody serves the partition (NATS answers "no responders" at
+   * once, so asking often is cheap, and a partition moving between shards is back within
+   * a few hundred ms: a long backoff would only add to the wait).
+   */
+  maxNoResponderBackoffMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { attemptTimeoutMs: 2000, initialBackoffMs: 20, maxBackoffMs: 500 };
+export const DEFAULT_RETRY: RetryPolicy = {
+  attemptTimeoutMs: 2000,
+  initialBackoffMs: 20,
+  maxBackoffMs: 500,
+  maxNoResponderBackoffMs: 50,
+};
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -37,7 +48,10 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 function classify(err: unknown, subject: string): StratregError {
   if (err instanceof StratregError) return err;
   if (err instanceof RequestError && err.isNoResponders()) {
-    return new UnavailableError(ErrorCodes.Unavailable, `no shard is serving ${subject} right now`, { cause: err });
+    return new UnavailableError(ErrorCodes.Unavailable, `no shard is serving ${subject} right now`, {
+      cause: err,
+      details: { noResponders: true },
+    });
   }
   if (err instanceof NatsTimeoutError || (err instanceof RequestError && err.cause instanceof NatsTimeoutError)) {
     return new TimeoutError(`no reply on ${subject} in time`, { cause: err, retryable: true });
@@ -89,7 +103,10 @@ export async function callWithRetry<B>(
     const backoff =
       typeof suggested === "number" && suggested > 0
         ? Math.min(suggested * (0.5 + Math.random()), policy.maxBackoffMs * 4)
-        : Math.min(policy.initialBackoffMs * 2 ** attempt, policy.maxBackoffMs);
+        : Math.min(
+            policy.initialBackoffMs * 2 ** attempt,
+            error.details?.noResponders === true ? policy.maxNoResponderBackoffMs : policy.maxBackoffMs,
+          );
     await sleep(Math.min(backoff, Math.max(0, deadline - performance.now())));
   }
 }

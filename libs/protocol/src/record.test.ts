@@ -1,3 +1,4 @@
+import { strictDecode } from "@stratreg/testkit";
 import fc from "fast-check";
 import { Packr, Unpackr } from "msgpackr";
 import { describe, expect, test } from "vitest";
@@ -8,105 +9,6 @@ import { decodeStrategy, encodeStrategy, spliceNewStrategy } from "./record.js";
 import { Limits, newStrategy, type Strategy, type StrategyInput } from "./strategy.js";
 import { PartitionOps } from "./subjects.js";
 import { acceptsBytes, parseRequest, validateRequest } from "./validate.js";
-
-/**
- * A strict decoder of standard msgpack, written from the spec and independent
- * of msgpackr: it refuses extension types, 0xc1, invalid UTF-8, map keys that
- * are not strings, repeated map keys and trailing bytes.
- */
-function strictDecode(bytes: Uint8Array): unknown {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const utf8 = new TextDecoder("utf-8", { fatal: true });
-  let pos = 0;
-  const take = (n: number): number => {
-    if (pos + n > bytes.length) throw new Error(`truncated at ${pos}`);
-    const at = pos;
-    pos += n;
-    return at;
-  };
-  const bin = (n: number): Uint8Array => {
-    const at = take(n);
-    return bytes.slice(at, at + n);
-  };
-  const str = (n: number): string => {
-    const at = take(n);
-    return utf8.decode(bytes.subarray(at, at + n));
-  };
-  const int64 = (value: bigint): number | bigint =>
-    value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
-  const array = (n: number): unknown[] => Array.from({ length: n }, () => read());
-  const map = (n: number): Record<string, unknown> => {
-    const out: Record<string, unknown> = {};
-    for (let i = 0; i < n; i++) {
-      const key = read();
-      if (typeof key !== "string") throw new Error(`map key ${String(key)} is not a string`);
-      if (Object.hasOwn(out, key)) throw new Error(`map repeats key ${key}`);
-      Object.defineProperty(out, key, { value: read(), enumerable: true, writable: true, configurable: true });
-    }
-    return out;
-  };
-  function read(): unknown {
-    const b = bytes[take(1)] as number;
-    if (b <= 0x7f) return b;
-    if (b >= 0xe0) return b - 0x100;
-    if (b <= 0x8f) return map(b & 0x0f);
-    if (b <= 0x9f) return array(b & 0x0f);
-    if (b <= 0xbf) return str(b & 0x1f);
-    switch (b) {
-      case 0xc0:
-        return null;
-      case 0xc2:
-        return false;
-      case 0xc3:
-        return true;
-      case 0xc4:
-        return bin(view.getUint8(take(1)));
-      case 0xc5:
-        return bin(view.getUint16(take(2)));
-      case 0xc6:
-        return bin(view.getUint32(take(4)));
-      case 0xca:
-        return view.getFloat32(take(4));
-      case 0xcb:
-        return view.getFloat64(take(8));
-      case 0xcc:
-        return view.getUint8(take(1));
-      case 0xcd:
-        return view.getUint16(take(2));
-      case 0xce:
-        return view.getUint32(take(4));
-      case 0xcf:
-        return int64(view.getBigUint64(take(8)));
-      case 0xd0:
-        return view.getInt8(take(1));
-      case 0xd1:
-        return view.getInt16(take(2));
-      case 0xd2:
-        return view.getInt32(take(4));
-      case 0xd3:
-        return int64(view.getBigInt64(take(8)));
-      case 0xd9:
-        return str(view.getUint8(take(1)));
-      case 0xda:
-        return str(view.getUint16(take(2)));
-      case 0xdb:
-        return str(view.getUint32(take(4)));
-      case 0xdc:
-        return array(view.getUint16(take(2)));
-      case 0xdd:
-        return array(view.getUint32(take(4)));
-      case 0xde:
-        return map(view.getUint16(take(2)));
-      case 0xdf:
-        return map(view.getUint32(take(4)));
-      default:
-        throw new Error(`0x${b.toString(16)} at ${pos - 1} is not standard msgpack data`);
-    }
-  }
-  const value = read();
-  if (pos !== bytes.length) throw new Error(`${bytes.length - pos} trailing bytes`);
-  return value;
-}
 
 const msgpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 

@@ -62,4 +62,5 @@ export {
   WaitForLogError,
   type WaitForLogOptions,
 } from "./service-process.js";
+export { strictDecode } from "./strict-msgpack.js";
 export { type WaitForOptions, WaitForTimeoutError, waitFor } from "./wait-for.js";

@@ -106,6 +106,6 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     queueMax: intOf("STRATREG_QUEUE_MAX", env.STRATREG_QUEUE_MAX, 256, 1, 1_000_000),
     commandWindowMs: intOf("STRATREG_COMMAND_WINDOW_MS", env.STRATREG_COMMAND_WINDOW_MS, 6 * HOUR, 1000, 7 * 24 * HOUR),
     maxClockSkewMs: intOf("STRATREG_MAX_CLOCK_SKEW_MS", env.STRATREG_MAX_CLOCK_SKEW_MS, 5 * 60_000, 0, HOUR),
-    snapshotMinBytes: intOf("STRATREG_SNAPSHOT_MIN_BYTES", env.STRATREG_SNAPSHOT_MIN_BYTES, 1 << 20, 1024, 1 << 30),
+    snapshotMinBytes: intOf("STRATREG_SNAPSHOT_MIN_BYTES", env.STRATREG_SNAPSHOT_MIN_BYTES, 256 << 10, 1024, 1 << 30),
   };
 }

@@ -97,37 +97,61 @@ export class Partition {
   /** Called once when the partition learns it was taken over. */
   onLost: (reason: string) => void = () => undefined;
 
+  /** The lease this partition is claimed under; undefined while it is only warming. */
+  private held: Lease | undefined;
+  /** The snapshot is read and the log replayed up to some point: a claim only reads what came after. */
+  private warmed = false;
+
   constructor(
     readonly id: number,
     readonly context: PartitionContext,
-    readonly lease: Lease,
+    lease?: Lease,
   ) {
+    this.held = lease;
     const { commandWindowMs, maxClockSkewMs } = context.settings;
     this.commands = new CommandWindow(commandWindowMs + maxClockSkewMs);
   }
 
-  /** Whether requests may be answered now: ours, and the lease fresh. */
-  answering(): boolean {
-    return !this.lost && this.lease.fresh();
+  /** The lease the partition is claimed under (only a claimed partition serves). */
+  get lease(): Lease {
+    if (this.held === undefined) throw new Error(`partition ${this.id} is not claimed`);
+    return this.held;
   }
 
-  /** Loads the latest snapshot, replays the log after it, and appends our epoch marker. */
-  async load(signal?: AbortSignal): Promise<void> {
+  /** Whether requests may be answered now: ours, and the lease fresh. */
+  answering(): boolean {
+    return !this.lost && this.held?.fresh() === true;
+  }
+
+  /**
+   * Reads the latest snapshot and replays the log after it, without a lease: a
+   * shard warms the partitions it is about to take while their owner still
+   * serves them, so that taking one only needs the entries written since.
+   */
+  async warm(signal?: AbortSignal): Promise<void> {
+    if (this.warmed) return;
     const snapshot = await this.context.snapshots.latest(this.id);
     if (snapshot !== undefined) this.restore(snapshot.bytes);
+    await this.replay(signal);
+    this.warmed = true;
+  }
+
+  /** Loads (or finishes warming) the partition and appends our epoch marker under the lease it was made with. */
+  load(signal?: AbortSignal): Promise<void> {
+    return this.claim(this.lease, signal);
+  }
+
+  /** Takes the partition under `lease`: reads the log up to its head, then appends the epoch marker that fences every earlier owner. */
+  async claim(lease: Lease, signal?: AbortSignal): Promise<void> {
+    this.held = lease;
+    await this.warm(signal);
     for (let attempt = 1; ; attempt++) {
       await this.replay(signal);
-      if (this.epoch >= this.lease.epoch) {
+      if (this.epoch >= lease.epoch) {
         throw new UnavailableError(ErrorCodes.NotOwner, `partition ${this.id} has a newer owner (epoch ${this.epoch})`);
       }
       const marker = encodeLogEntry(
-        {
-          v: LOG_FORMAT_VERSION,
-          op: LogOps.Epoch,
-          at: Date.now(),
-          member: this.context.member,
-          epoch: this.lease.epoch,
-        },
+        { v: LOG_FORMAT_VERSION, op: LogOps.Epoch, at: Date.now(), member: this.context.member, epoch: lease.epoch },
         [],
         [],
       );
@@ -254,7 +278,7 @@ export class Partition {
     if (this.lost) return;
     this.lost = true;
     this.context.logger.warn(
-      { partition: this.id, epoch: this.lease.epoch, reason },
+      { partition: this.id, epoch: this.held?.epoch, reason },
       "partition taken over; stepping down",
     );
     this.onLost(reason);

@@ -42,8 +42,12 @@ const MIN_SERVER_VERSION = [2, 9, 0] as const;
 /** The oldest nats-server that fences appends to replicated streams (nats-server#4320). */
 const MIN_REPLICATED_SERVER_VERSION = [2, 10, 27] as const;
 export const SHARD_VERSION = "0.2.0";
-/** Partitions a shard loads from their logs at the same time. */
-const LOAD_CONCURRENCY = 8;
+/**
+ * Partitions a shard loads at the same time. Loading waits mostly on round trips (a
+ * snapshot read, a consumer for the log's tail), so many overlap; each keeps at most a
+ * few entries in flight, so this many do not flood the connection.
+ */
+const LOAD_CONCURRENCY = 32;
 /** Exit code of a shard that found another live process using its member id. */
 export const EXIT_DUPLICATE_MEMBER = 2;
 /** Bytes of max_payload kept for the headers of a log append. */
@@ -60,6 +64,16 @@ export function versionAtLeast(version: string, min: readonly number[]): boolean
 }
 
 const LEASE_KEY = /^p(\d+)$/;
+/** Longest a shard reads its partitions-to-be before it says it is ready anyway. */
+const WARM_UP_LIMIT_MS = 15_000;
+
+/** A partition being read ahead of its lease. */
+interface Warm {
+  partition: Partition;
+  abort: AbortController;
+  ready: Promise<void>;
+  failed: boolean;
+}
 /** How long a starting shard waits for JetStream to answer before it gives up. */
 const JETSTREAM_STARTUP_MS = 120_000;
 
@@ -87,6 +101,8 @@ export class Shard {
   private service: Service | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private drainSub: Subscription | undefined;
+  /** Partitions read ahead of taking their lease. */
+  private readonly warming = new Map<number, Warm>();
   private stopping: Promise<void> | undefined;
   private markStopped: () => void = () => undefined;
   private readonly stoppedPromise = new Promise<void>((resolve) => {
@@ -114,6 +130,8 @@ export class Shard {
       pass: config.natsPassword,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
+      // Async stack traces build two Error objects per request: a tenth of a busy shard's CPU.
+      noAsyncTraces: true,
     });
     try {
       const version = nc.info?.version ?? "0.0.0";
@@ -198,15 +216,38 @@ export class Shard {
       logger,
     };
     const loads = new Limiter(LOAD_CONCURRENCY);
+    this.warmUp = (id) => {
+      let warm = this.warming.get(id);
+      if (warm === undefined) {
+        const partition = new Partition(id, context);
+        const abort = new AbortController();
+        const entry: Warm = { partition, abort, failed: false, ready: Promise.resolve() };
+        entry.ready = loads
+          .run(() => partition.warm(abort.signal), abort.signal)
+          .catch(() => {
+            entry.failed = true;
+          });
+        this.warming.set(id, entry);
+        warm = entry;
+      }
+      return warm.ready;
+    };
     const endpoints = new PartitionEndpoints(nc, (p) => subjects.partitionWildcard(p), this.counters, logger);
     const ownership = new OwnershipManager(
       cluster.partitions,
       {
         acquire: async (partition, signal) => {
+          // Read the partition while waiting for its lease, so that taking it costs only the newest entries.
+          this.warmUp(partition);
+          let taken = false;
+          signal.addEventListener("abort", () => taken || this.dropWarm(partition), { once: true });
           for (let failures = 0; ; ) {
             try {
               const lease = await leases.tryTake(partition);
-              if (lease !== undefined) return lease;
+              if (lease !== undefined) {
+                taken = true;
+                return lease;
+              }
               failures = 0;
             } catch (err) {
               failures++;
@@ -217,11 +258,11 @@ export class Shard {
           }
         },
         load: async (id, lease, signal) => {
-          const partition = new Partition(id, context, lease);
+          const partition = (await this.takeWarm(id)) ?? new Partition(id, context);
           partition.onLost = (reason) => this.ownership?.lost(id, reason);
           const began = performance.now();
           // A few partitions at a time: loading all at once floods the connection with log entries.
-          await loads.run(() => partition.load(signal), signal);
+          await loads.run(() => partition.claim(lease, signal), signal);
           logger.debug(
             { partition: id, strategies: partition.store.size, ms: Math.round(performance.now() - began) },
             "partition loaded",
@@ -325,12 +366,37 @@ export class Shard {
     );
     await waitFor(() => () => undefined, config.joinGraceMs, this.stopSignal.signal).catch(() => undefined);
     if (this.stopping !== undefined) return;
+    // Read what we are about to take before saying we are ready: peers hand partitions off only
+    // to ready members, so the partitions are served elsewhere while we read them.
+    const prospective = partitionsOwnedBy(config.member, cluster.partitions, this.membership.members);
+    await Promise.race([
+      Promise.all(prospective.map((p) => this.warmUp(p))),
+      waitFor(() => () => undefined, WARM_UP_LIMIT_MS, this.stopSignal.signal).catch(() => undefined),
+    ]);
+    if (this.stopping !== undefined) return;
     this.ready = true;
     this.membership.markReady();
     this.reconcile();
     // Re-steer periodically too: a partition released while we wanted it back gets picked up again.
     this.timers.push(setInterval(() => this.reconcile(), config.heartbeatMs));
     logger.info({ members: this.membership.members }, "shard ready");
+  }
+
+  /** Starts reading partition `id` ahead of taking it (once); resolves when read (or failed). */
+  private warmUp: (id: number) => Promise<void> = () => Promise.resolve();
+
+  /** The warmed partition `id`, if it was read ahead and the read succeeded; forgets it either way. */
+  private async takeWarm(id: number): Promise<Partition | undefined> {
+    const warm = this.warming.get(id);
+    if (warm === undefined) return undefined;
+    this.warming.delete(id);
+    await warm.ready;
+    return warm.failed ? undefined : warm.partition;
+  }
+
+  private dropWarm(id: number): void {
+    this.warming.get(id)?.abort.abort();
+    this.warming.delete(id);
   }
 
   private reconcile(): void {
@@ -345,6 +411,7 @@ export class Shard {
     const joining = this.membership.joining;
     const wanted = joining.length === 0 ? keep : new Set(partitionsOwnedBy(member, partitions, [...ready, ...joining]));
     this.ownership.reconcile(wanted, keep);
+    for (const id of [...this.warming.keys()]) if (!keep.has(id)) this.dropWarm(id);
   }
 
   private renewing = false;
