@@ -16,6 +16,8 @@
  * The actors hold no strategy data themselves: a partition's state lives in `owned`.
  */
 
+import { performance } from "node:perf_hooks";
+import type { PartitionStatus } from "@stratreg/protocol";
 import type { Logger } from "pino";
 import { type ActorRefFrom, assign, createActor, fromPromise, setup } from "xstate";
 import type { Lease } from "./lease.js";
@@ -223,6 +225,22 @@ export class OwnershipManager {
         owned: snapshot.context.owned,
       };
     });
+  }
+
+  /** What `stratreg status` shows of every partition this shard holds or is taking. */
+  partitionStatus(now = performance.now()): PartitionStatus[] {
+    return this.snapshots()
+      .filter(({ state }) => state !== OwnershipStates.Unowned)
+      .map(({ partition, state, lease, owned }) => ({
+        partition,
+        state,
+        epoch: lease?.epoch ?? 0,
+        leaseAgeMs: lease === undefined || !Number.isFinite(lease.renewedAt) ? -1 : Math.round(lease.age(now)),
+        logSeq: owned?.lastSeq ?? 0,
+        snapshotSeq: owned?.snapshotSeq ?? 0,
+        queued: owned?.queued ?? 0,
+        strategies: owned?.store.size ?? 0,
+      }));
   }
 
   /** Partitions in each state. */

@@ -4,16 +4,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { type KV, Kvm } from "@nats-io/kv";
+import type { KV } from "@nats-io/kv";
 import type { Service } from "@nats-io/services";
-import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import {
   type ClusterConfig,
   type ClusterSubjects,
-  clusterSubjects,
-  compileValidators,
-  DEFAULT_PARTITIONS,
   decode,
   ErrorCodes,
   encode,
@@ -21,11 +17,9 @@ import {
   PROTOCOL_VERSION,
   partitionsOwnedBy,
   type ShardStatus,
-  StratregError,
   ValidationError,
 } from "@stratreg/protocol";
 import type { Logger } from "pino";
-import { ensureClusterConfig } from "./cluster-config.js";
 import type { ShardConfig } from "./config.js";
 import { errorReply } from "./handlers/reply.js";
 import { type Lease, LeaseTable } from "./lease.js";
@@ -34,13 +28,10 @@ import { Membership } from "./membership.js";
 import { OwnershipManager, type OwnershipState, OwnershipStates } from "./ownership.js";
 import { Partition, type PartitionContext } from "./partition.js";
 import { PartitionEndpoints, RequestCounters, registerService } from "./service.js";
-import { ensureLogStream, PartitionLog } from "./store/log.js";
-import { SnapshotStore } from "./store/snapshots.js";
+import { openCluster } from "./startup.js";
+import type { PartitionLog } from "./store/log.js";
+import type { SnapshotStore } from "./store/snapshots.js";
 
-/** The oldest nats-server this shard runs on (DESIGN: what Debian ships). */
-const MIN_SERVER_VERSION = [2, 9, 0] as const;
-/** The oldest nats-server that fences appends to replicated streams (nats-server#4320). */
-const MIN_REPLICATED_SERVER_VERSION = [2, 10, 27] as const;
 export const SHARD_VERSION = "0.2.0";
 /**
  * Partitions a shard loads at the same time. Loading waits mostly on round trips (a
@@ -53,16 +44,6 @@ export const EXIT_DUPLICATE_MEMBER = 2;
 /** Bytes of max_payload kept for the headers of a log append. */
 const ENTRY_HEADER_ALLOWANCE = 1024;
 
-export function versionAtLeast(version: string, min: readonly number[]): boolean {
-  const parts = version.split(/[.-]/).map((part) => Number.parseInt(part, 10));
-  for (let i = 0; i < min.length; i++) {
-    const have = parts[i] ?? 0;
-    const want = min[i] ?? 0;
-    if (have !== want) return have > want;
-  }
-  return true;
-}
-
 const LEASE_KEY = /^p(\d+)$/;
 /** Longest a shard reads its partitions-to-be before it says it is ready anyway. */
 const WARM_UP_LIMIT_MS = 15_000;
@@ -74,23 +55,6 @@ interface Warm {
   ready: Promise<void>;
   failed: boolean;
 }
-/** How long a starting shard waits for JetStream to answer before it gives up. */
-const JETSTREAM_STARTUP_MS = 120_000;
-
-/** Runs `setup` until it succeeds, retrying while JetStream does not answer (a cluster electing leaders). */
-async function untilJetStreamAnswers<T>(logger: Logger, setup: () => Promise<T>): Promise<T> {
-  const deadline = performance.now() + JETSTREAM_STARTUP_MS;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await setup();
-    } catch (err) {
-      if (err instanceof StratregError || performance.now() > deadline) throw err;
-      logger.warn({ attempt, err: (err as Error).message }, "JetStream is not answering yet; retrying");
-      await new Promise((resolve) => setTimeout(resolve, Math.min(250 * attempt, 2000)));
-    }
-  }
-}
-
 export class Shard {
   private readonly counters = new RequestCounters();
   private readonly started = performance.now();
@@ -123,58 +87,11 @@ export class Shard {
 
   /** Connects, checks the server, joins the cluster and starts claiming partitions. */
   static async start(config: ShardConfig, logger: Logger): Promise<Shard> {
-    const nc = await connect({
-      servers: config.natsUrl.split(","),
-      name: `stratreg-shard/${config.member}`,
-      user: config.natsUser,
-      pass: config.natsPassword,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 500,
-      // Async stack traces build two Error objects per request: a tenth of a busy shard's CPU.
-      noAsyncTraces: true,
-    });
+    const resources = await openCluster(config, logger);
+    const { nc, subjects, cluster } = resources;
     try {
-      const version = nc.info?.version ?? "0.0.0";
-      if (!versionAtLeast(version, MIN_SERVER_VERSION)) {
-        throw new StratregError(
-          ErrorCodes.ConfigMismatch,
-          `nats-server ${version} is too old: stratreg needs ${MIN_SERVER_VERSION.join(".")} or newer`,
-        );
-      }
-      const jsm = await jetstreamManager(nc).catch((err: unknown) => {
-        throw new StratregError(
-          ErrorCodes.ConfigMismatch,
-          `JetStream is not enabled on the server at ${config.natsUrl}: start nats-server with -js`,
-          { cause: err },
-        );
-      });
-      const js = jetstream(nc);
-      const subjects = clusterSubjects(config.cluster);
-      compileValidators();
-      // A JetStream cluster that is itself restarting answers slowly or not at all for a while:
-      // wait for it rather than exit, unless the cluster's config is what is wrong.
-      const { cluster, kv, snapshots } = await untilJetStreamAnswers(logger, async () => {
-        const cluster = await ensureClusterConfig(
-          js,
-          subjects,
-          { partitions: DEFAULT_PARTITIONS, replicas: config.replicas },
-          config.partitions,
-        );
-        if (cluster.replicas > 1 && !versionAtLeast(version, MIN_REPLICATED_SERVER_VERSION)) {
-          // nats-io/nats-server#4320: before 2.10, replicated streams check the expected last subject
-          // sequence against stored entries only, not those still replicating: two owners could both append.
-          throw new StratregError(
-            ErrorCodes.ConfigMismatch,
-            `nats-server ${version} does not fence appends to replicated streams (nats-server#4320); cluster ${cluster.cluster} has ${cluster.replicas} replicas and needs ${MIN_REPLICATED_SERVER_VERSION.join(".")} or newer`,
-          );
-        }
-        await ensureLogStream(jsm, subjects, cluster.replicas);
-        const kv = await new Kvm(js).create(subjects.leaseBucket, { history: 1, replicas: cluster.replicas });
-        const snapshots = await SnapshotStore.open(js, subjects, cluster.replicas, kv);
-        return { cluster, kv, snapshots };
-      });
       const shard = new Shard(config, nc, subjects, cluster, logger.child({ member: config.member }));
-      await shard.run(new PartitionLog(js, jsm, subjects), snapshots, kv, version);
+      await shard.run(resources.log, resources.snapshots, resources.kv, resources.serverVersion);
       return shard;
     } catch (err) {
       await nc.close().catch(() => undefined);
@@ -482,7 +399,6 @@ export class Shard {
 
   /** What this shard is doing, for `$SRV.STATS` and the status endpoint. */
   status(): ShardStatus {
-    const actors = this.ownership?.snapshots() ?? [];
     const states = this.ownership?.byState() ?? {};
     const served = this.ownership?.served() ?? [];
     const memory = process.memoryUsage();
@@ -506,18 +422,7 @@ export class Shard {
       overloaded: this.counters.overloaded,
       expired: this.counters.expired,
       draining: this.stopping !== undefined,
-      partitions: actors
-        .filter(({ state }) => state !== OwnershipStates.Unowned)
-        .map(({ partition, state, lease, owned }) => ({
-          partition,
-          state,
-          epoch: lease?.epoch ?? 0,
-          leaseAgeMs: lease === undefined || !Number.isFinite(lease.renewedAt) ? -1 : Math.round(lease.age(now)),
-          logSeq: owned?.lastSeq ?? 0,
-          snapshotSeq: owned?.snapshotSeq ?? 0,
-          queued: owned?.queued ?? 0,
-          strategies: owned?.store.size ?? 0,
-        })),
+      partitions: this.ownership?.partitionStatus(now) ?? [],
     };
   }
 

@@ -1,0 +1,124 @@
+/**
+ * What a shard needs before it can join: a connection, a server it can run on,
+ * and the cluster's JetStream resources (config, log stream, leases, snapshots),
+ * created by the first shard and checked by every later one.
+ */
+import { performance } from "node:perf_hooks";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { type KV, Kvm } from "@nats-io/kv";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import {
+  type ClusterConfig,
+  type ClusterSubjects,
+  clusterSubjects,
+  compileValidators,
+  DEFAULT_PARTITIONS,
+  ErrorCodes,
+  StratregError,
+} from "@stratreg/protocol";
+import type { Logger } from "pino";
+import { ensureClusterConfig } from "./cluster-config.js";
+import type { ShardConfig } from "./config.js";
+import { ensureLogStream, PartitionLog } from "./store/log.js";
+import { SnapshotStore } from "./store/snapshots.js";
+
+/** The oldest nats-server this shard runs on (DESIGN: what Debian ships). */
+const MIN_SERVER_VERSION = [2, 9, 0] as const;
+/** The oldest nats-server that fences appends to replicated streams (nats-server#4320). */
+const MIN_REPLICATED_SERVER_VERSION = [2, 10, 27] as const;
+export function versionAtLeast(version: string, min: readonly number[]): boolean {
+  const parts = version.split(/[.-]/).map((part) => Number.parseInt(part, 10));
+  for (let i = 0; i < min.length; i++) {
+    const have = parts[i] ?? 0;
+    const want = min[i] ?? 0;
+    if (have !== want) return have > want;
+  }
+  return true;
+}
+
+/** How long a starting shard waits for JetStream to answer before it gives up. */
+const JETSTREAM_STARTUP_MS = 120_000;
+
+/** Runs `setup` until it succeeds, retrying while JetStream does not answer (a cluster electing leaders). */
+async function untilJetStreamAnswers<T>(logger: Logger, setup: () => Promise<T>): Promise<T> {
+  const deadline = performance.now() + JETSTREAM_STARTUP_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await setup();
+    } catch (err) {
+      if (err instanceof StratregError || performance.now() > deadline) throw err;
+      logger.warn({ attempt, err: (err as Error).message }, "JetStream is not answering yet; retrying");
+      await new Promise((resolve) => setTimeout(resolve, Math.min(250 * attempt, 2000)));
+    }
+  }
+}
+
+/** The connection and JetStream resources of a starting shard. */
+export interface ClusterResources {
+  nc: NatsConnection;
+  serverVersion: string;
+  subjects: ClusterSubjects;
+  cluster: ClusterConfig;
+  log: PartitionLog;
+  kv: KV;
+  snapshots: SnapshotStore;
+}
+
+/** Connects and opens (creating if needed) the cluster's resources; closes the connection on failure. */
+export async function openCluster(config: ShardConfig, logger: Logger): Promise<ClusterResources> {
+  const nc = await connect({
+    servers: config.natsUrl.split(","),
+    name: `stratreg-shard/${config.member}`,
+    user: config.natsUser,
+    pass: config.natsPassword,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    // Async stack traces build two Error objects per request: a tenth of a busy shard's CPU.
+    noAsyncTraces: true,
+  });
+  try {
+    const version = nc.info?.version ?? "0.0.0";
+    if (!versionAtLeast(version, MIN_SERVER_VERSION)) {
+      throw new StratregError(
+        ErrorCodes.ConfigMismatch,
+        `nats-server ${version} is too old: stratreg needs ${MIN_SERVER_VERSION.join(".")} or newer`,
+      );
+    }
+    const jsm = await jetstreamManager(nc).catch((err: unknown) => {
+      throw new StratregError(
+        ErrorCodes.ConfigMismatch,
+        `JetStream is not enabled on the server at ${config.natsUrl}: start nats-server with -js`,
+        { cause: err },
+      );
+    });
+    const js = jetstream(nc);
+    const subjects = clusterSubjects(config.cluster);
+    compileValidators();
+    // A JetStream cluster that is itself restarting answers slowly or not at all for a while:
+    // wait for it rather than exit, unless the cluster's config is what is wrong.
+    const { cluster, kv, snapshots } = await untilJetStreamAnswers(logger, async () => {
+      const cluster = await ensureClusterConfig(
+        js,
+        subjects,
+        { partitions: DEFAULT_PARTITIONS, replicas: config.replicas },
+        config.partitions,
+      );
+      if (cluster.replicas > 1 && !versionAtLeast(version, MIN_REPLICATED_SERVER_VERSION)) {
+        // nats-io/nats-server#4320: before 2.10, replicated streams check the expected last subject
+        // sequence against stored entries only, not those still replicating: two owners could both append.
+        throw new StratregError(
+          ErrorCodes.ConfigMismatch,
+          `nats-server ${version} does not fence appends to replicated streams (nats-server#4320); cluster ${cluster.cluster} has ${cluster.replicas} replicas and needs ${MIN_REPLICATED_SERVER_VERSION.join(".")} or newer`,
+        );
+      }
+      await ensureLogStream(jsm, subjects, cluster.replicas);
+      const kv = await new Kvm(js).create(subjects.leaseBucket, { history: 1, replicas: cluster.replicas });
+      const snapshots = await SnapshotStore.open(js, subjects, cluster.replicas, kv);
+      return { cluster, kv, snapshots };
+    });
+    return { nc, serverVersion: version, subjects, cluster, log: new PartitionLog(js, jsm, subjects), kv, snapshots };
+  } catch (err) {
+    await nc.close().catch(() => undefined);
+    throw err;
+  }
+}
