@@ -20,6 +20,11 @@ export interface Server {
   storeDir: string;
 }
 
+/** Where the shards of `cluster` write their logs (BENCH_LOG_DIR keeps them past the run). */
+function logDir(server: Server, cluster: string): string {
+  return `${process.env.BENCH_LOG_DIR ?? server.storeDir}/logs-${cluster}`;
+}
+
 function supervisor(server: Server, cluster: string, say: (line: string) => void, env: Record<string, string> = {}) {
   return new ShardSupervisor(
     {
@@ -27,10 +32,11 @@ function supervisor(server: Server, cluster: string, say: (line: string) => void
       NATS_URL: server.url,
       STRATREG_CLUSTER: cluster,
       STRATREG_PARTITIONS: String(PARTITIONS),
-      LOG_LEVEL: "warn",
+      // BENCH_SHARD_LOG_LEVEL=info (with BENCH_LOG_DIR) to read what the shards did.
+      LOG_LEVEL: process.env.BENCH_SHARD_LOG_LEVEL ?? "warn",
       ...env,
     },
-    `${server.storeDir}/logs-${cluster}`,
+    logDir(server, cluster),
     say,
   );
 }

@@ -286,11 +286,16 @@ export class Shard {
     // Read what we are about to take before saying we are ready: peers hand partitions off only
     // to ready members, so the partitions are served elsewhere while we read them.
     const prospective = partitionsOwnedBy(config.member, cluster.partitions, this.membership.members);
+    const warmingFrom = performance.now();
     await Promise.race([
       Promise.all(prospective.map((p) => this.warmUp(p))),
       waitFor(() => () => undefined, WARM_UP_LIMIT_MS, this.stopSignal.signal).catch(() => undefined),
     ]);
     if (this.stopping !== undefined) return;
+    logger.info(
+      { partitions: prospective.length, ms: Math.round(performance.now() - warmingFrom) },
+      "read ahead the partitions to take",
+    );
     this.ready = true;
     this.membership.markReady();
     this.reconcile();

@@ -33,6 +33,9 @@ import {
 /** How long JetStream remembers a message id for de-duplication. */
 export const DUPLICATE_WINDOW_MS = 120_000;
 
+/** Bytes of log entries a replay keeps in flight (at least one entry of max_payload fits). */
+const REPLAY_WINDOW_BYTES = 4 * 1024 * 1024;
+
 /** The append found another writer's entry at the head of the partition log. */
 export class FencedError extends StratregError {
   override name = "FencedError";
@@ -164,8 +167,9 @@ export class PartitionLog {
       opt_start_seq: afterSeq + 1,
     });
     let last = afterSeq;
-    // Entries can be up to max_payload each: keep a few in flight, not megabytes of them.
-    const messages = await consumer.consume({ max_messages: 8 });
+    // Bounded by bytes, not count: a few large batch entries in flight, or hundreds of small
+    // updates (a count of 8 made replaying thousands of small entries a round trip per 8).
+    const messages = await consumer.consume({ max_bytes: REPLAY_WINDOW_BYTES });
     // A replay that stops making progress (the entry vanished, delivery stalled) must end, so the
     // partition can retry its load instead of holding its write queue forever.
     let stalled = false;
