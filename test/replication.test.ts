@@ -35,7 +35,7 @@ afterAll(async () => {
 
 test("replicates the log, leases and snapshots on three servers", async () => {
   const jsm = await jetstreamManager(registry.nc);
-  for (const stream of [`${cluster}-log`, `KV_${cluster}-leases`, `KV_${cluster}-config`, `OBJ_${cluster}-snapshots`]) {
+  for (const stream of [`${cluster}-log`, `KV_${cluster}-leases`, `KV_${cluster}-config`, `KV_${cluster}-snapshots`]) {
     expect((await jsm.streams.info(stream)).config.num_replicas, stream).toBe(3);
   }
 });

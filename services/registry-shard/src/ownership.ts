@@ -209,6 +209,14 @@ export class OwnershipManager {
     this.actors[partition]?.send({ type: OwnershipEvents.Lost, reason });
   }
 
+  /** The state and lease of one partition's actor (every lease change asks this: no array is built). */
+  holding(partition: number): { state: OwnershipState; lease: Lease | undefined } | undefined {
+    const snapshot = this.actors[partition]?.getSnapshot();
+    return snapshot === undefined
+      ? undefined
+      : { state: snapshot.value as OwnershipState, lease: snapshot.context.lease };
+  }
+
   /** The state of every partition's actor, with its lease and partition. */
   snapshots(): Array<{
     partition: number;

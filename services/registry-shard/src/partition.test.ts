@@ -50,7 +50,7 @@ beforeAll(async () => {
   const logger = pino({ level: "warn" }, { write: (line: string) => warnings.push(JSON.parse(line)) });
   context = {
     log: new PartitionLog(js, jsm, subjects),
-    snapshots: await SnapshotStore.open(js, subjects, 1, kv),
+    snapshots: await SnapshotStore.open(js, subjects, 1),
     member: "m-1",
     partitions: PARTITIONS,
     maxEntryBytes: 1_000_000,

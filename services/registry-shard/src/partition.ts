@@ -297,6 +297,11 @@ export class Partition {
     }
   }
 
+  /** Bytes of log entries applied since the last snapshot: what the next owner would replay. */
+  get unsnapshottedBytes(): number {
+    return this.bytesSinceSnapshot;
+  }
+
   /** Takes a snapshot in the background once the log has grown enough since the last one. */
   private maybeSnapshot(): void {
     const { snapshotMinBytes } = this.context.settings;

@@ -32,7 +32,7 @@ beforeAll(async () => {
   const logger = pino({ level: "silent" });
   context = {
     log: new PartitionLog(js, jsm, subjects),
-    snapshots: await SnapshotStore.open(js, subjects, 1, kv),
+    snapshots: await SnapshotStore.open(js, subjects, 1),
     member: "m",
     partitions: 4,
     maxEntryBytes: 1_000_000,

@@ -45,6 +45,8 @@ export const EXIT_DUPLICATE_MEMBER = 2;
 const ENTRY_HEADER_ALLOWANCE = 1024;
 
 const LEASE_KEY = /^p(\d+)$/;
+/** A partition handed off with at least this much log since its last snapshot snapshots first. */
+const HANDOFF_SNAPSHOT_MIN_BYTES = 16 * 1024;
 /** Longest a shard reads its partitions-to-be before it says it is ready anyway. */
 const WARM_UP_LIMIT_MS = 15_000;
 
@@ -188,6 +190,10 @@ export class Shard {
         },
         serve: (partition) => endpoints.serve(partition),
         handOff: async (partition, lease) => {
+          // Snapshot while still serving, so the next owner reads almost nothing of the log.
+          if (partition !== undefined && partition.unsnapshottedBytes >= HANDOFF_SNAPSHOT_MIN_BYTES) {
+            await partition.snapshot().catch((err: unknown) => logger.warn({ err }, "hand-off snapshot failed"));
+          }
           if (partition !== undefined) await endpoints.unserve(partition);
           if (lease !== undefined) await leases.release(lease);
         },
@@ -203,7 +209,7 @@ export class Shard {
     this.ownership = ownership;
     // The lease watch tells an owner at once when another member took its partition.
     leases.onChange((partition) => {
-      const actor = ownership.snapshots()[partition];
+      const actor = ownership.holding(partition);
       if (actor?.lease === undefined || actor.state === OwnershipStates.HandingOff) return;
       if (!leases.isOurs(partition, actor.lease.epoch)) ownership.lost(partition, "the lease was taken");
     });
@@ -285,7 +291,9 @@ export class Shard {
     if (this.stopping !== undefined) return;
     // Read what we are about to take before saying we are ready: peers hand partitions off only
     // to ready members, so the partitions are served elsewhere while we read them.
-    const prospective = partitionsOwnedBy(config.member, cluster.partitions, this.membership.members);
+    // Among everyone heard, ready or not: shards that start together each read only their share.
+    const everyone = [...this.membership.members, ...this.membership.joining];
+    const prospective = partitionsOwnedBy(config.member, cluster.partitions, everyone);
     const warmingFrom = performance.now();
     await Promise.race([
       Promise.all(prospective.map((p) => this.warmUp(p))),

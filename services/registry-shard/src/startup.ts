@@ -113,7 +113,7 @@ export async function openCluster(config: ShardConfig, logger: Logger): Promise<
       }
       await ensureLogStream(jsm, subjects, cluster.replicas);
       const kv = await new Kvm(js).create(subjects.leaseBucket, { history: 1, replicas: cluster.replicas });
-      const snapshots = await SnapshotStore.open(js, subjects, cluster.replicas, kv);
+      const snapshots = await SnapshotStore.open(js, subjects, cluster.replicas);
       return { cluster, kv, snapshots };
     });
     return { nc, serverVersion: version, subjects, cluster, log: new PartitionLog(js, jsm, subjects), kv, snapshots };

@@ -33,6 +33,8 @@ import {
 /** How long JetStream remembers a message id for de-duplication. */
 export const DUPLICATE_WINDOW_MS = 120_000;
 
+/** Entries a replay reads one by one before it opens a consumer for the rest. */
+const DIRECT_READS = 8;
 /** Bytes of log entries a replay keeps in flight (at least one entry of max_payload fits). */
 const REPLAY_WINDOW_BYTES = 4 * 1024 * 1024;
 
@@ -161,8 +163,22 @@ export class PartitionLog {
   ): Promise<number> {
     const target = await this.lastSeq(partition);
     if (target <= afterSeq) return afterSeq;
+    const subject = this.subjects.log(partition);
+    // A short tail (the usual case after a snapshot, or one batch entry) is read by direct gets:
+    // a consumer costs several round trips to create and delete before it delivers anything.
+    let read = afterSeq;
+    for (let i = 0; i < DIRECT_READS && read < target; i++) {
+      if (signal?.aborted) break;
+      const msg = await this.jsm.direct.getMessage(this.subjects.logStream, { next_by_subj: subject, seq: read + 1 });
+      if (msg === null) break;
+      const data = msg.data;
+      apply(readLogEntry(Buffer.from(data.buffer, data.byteOffset, data.byteLength)), msg.seq);
+      read = msg.seq;
+    }
+    if (read >= target) return read;
+    afterSeq = read;
     const consumer = await this.js.consumers.get(this.subjects.logStream, {
-      filter_subjects: this.subjects.log(partition),
+      filter_subjects: subject,
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: afterSeq + 1,
     });
