@@ -6,7 +6,6 @@
  */
 import { performance } from "node:perf_hooks";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { type KV, Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import {
   type ClusterSubjects,
@@ -36,7 +35,6 @@ import { SnapshotStore } from "./store/snapshots.js";
 const PARTITIONS = 4;
 let nc: NatsConnection;
 let subjects: ClusterSubjects;
-let kv: KV;
 let context: PartitionContext;
 const warnings: unknown[] = [];
 
@@ -46,7 +44,6 @@ beforeAll(async () => {
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
   await ensureLogStream(jsm, subjects, 1);
-  kv = await new Kvm(js).create(subjects.leaseBucket, { history: 1 });
   const logger = pino({ level: "warn" }, { write: (line: string) => warnings.push(JSON.parse(line)) });
   context = {
     log: new PartitionLog(js, jsm, subjects),

@@ -5,7 +5,6 @@
  */
 import { performance } from "node:perf_hooks";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { clusterSubjects, decode, encode, PROTOCOL_VERSION, partitionOf, type Reply } from "@stratreg/protocol";
 import { uniqueClusterName } from "@stratreg/testkit";
@@ -28,7 +27,6 @@ beforeAll(async () => {
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
   await ensureLogStream(jsm, subjects, 1);
-  const kv = await new Kvm(js).create(subjects.leaseBucket, { history: 1 });
   const logger = pino({ level: "silent" });
   context = {
     log: new PartitionLog(js, jsm, subjects),
