@@ -10,11 +10,11 @@ describe("CommandWindow", () => {
     window.remember("b", 11, now, now);
     window.seal();
     window.remember("c", 12, now, now);
-    expect([window.seqOf("a"), window.seqOf("b"), window.seqOf("c"), window.seqOf("d")]).toEqual([
-      10,
-      11,
-      12,
-      undefined,
+    expect([window.seqsOf("a"), window.seqsOf("b"), window.seqsOf("c"), window.seqsOf("d")]).toEqual([
+      [10],
+      [11],
+      [12],
+      [],
     ]);
     expect(window.size).toBe(3);
     expect(window.oldestSeq()).toBe(10);
@@ -27,11 +27,11 @@ describe("CommandWindow", () => {
     window.remember("older-recent", 2, 100, 100);
     window.remember("new", 3, 1500, 1500);
     window.prune(1600);
-    expect([window.seqOf("old"), window.seqOf("older-recent"), window.seqOf("new")]).toEqual([undefined, undefined, 3]);
+    expect([window.seqsOf("old"), window.seqsOf("older-recent"), window.seqsOf("new")]).toEqual([[], [], [3]]);
     expect(window.oldestSeq()).toBe(3);
     // Something accepted before the window already is not remembered at all.
     window.remember("stale", 4, 0, 1600);
-    expect(window.seqOf("stale")).toBeUndefined();
+    expect(window.seqsOf("stale")).toEqual([]);
   });
 
   test("survives a snapshot round trip as typed arrays", () => {
@@ -44,9 +44,19 @@ describe("CommandWindow", () => {
     const back = new CommandWindow(60_000);
     back.restore(loadSegments(structuredClone(stored)), 5000);
     ids.forEach((cid, i) => {
-      expect(back.seqOf(cid)).toBe(100 + i);
+      expect(back.seqsOf(cid)).toEqual([100 + i]);
     });
-    expect(back.seqOf("cid-500")).toBeUndefined();
+    expect(back.seqsOf("cid-500")).toEqual([]);
+  });
+
+  test("every command whose hash matches is a candidate, across segments (hashes may collide)", () => {
+    const window = new CommandWindow(60_000);
+    window.remember("x", 5, 1000, 1000);
+    window.seal();
+    window.remember("x", 9, 1000, 1000);
+    window.seal();
+    // The same id in two segments stands for two commands whose hashes collide: both are candidates.
+    expect(window.seqsOf("x")).toEqual([9, 5]);
   });
 
   test("command keys are exact 53-bit integers, so sorting and equality are exact", () => {

@@ -30,18 +30,17 @@ export function commandKey(cid: string): number {
   return murmur3(bytes, SEED_HIGH) * 2 ** 21 + (murmur3(bytes, SEED_LOW) >>> 11);
 }
 
-function find(segment: CommandSegment, key: number): number | undefined {
+/** Every sequence in `segment` whose command hashes to `key` (hashes can collide). */
+function find(segment: CommandSegment, key: number, out: number[]): void {
   const { keys } = segment;
   let lo = 0;
-  let hi = keys.length - 1;
-  while (lo <= hi) {
+  let hi = keys.length;
+  while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    const at = keys[mid] as number;
-    if (at === key) return segment.seqs[mid];
-    if (at < key) lo = mid + 1;
-    else hi = mid - 1;
+    if ((keys[mid] as number) < key) lo = mid + 1;
+    else hi = mid;
   }
-  return undefined;
+  for (let i = lo; i < keys.length && keys[i] === key; i++) out.push(segment.seqs[i] as number);
 }
 
 export class CommandWindow {
@@ -58,17 +57,18 @@ export class CommandWindow {
     return this.recent.size + this.segments.reduce((n, s) => n + s.keys.length, 0);
   }
 
-  /** The log sequence of `cid`'s entry, if remembered; from a sealed segment it is a candidate to check. */
-  seqOf(cid: string): number | undefined {
+  /**
+   * The log sequences that may hold `cid`'s entry, newest first: exact for a recent
+   * command, candidates (to check against each entry's cid) for sealed ones.
+   */
+  seqsOf(cid: string): number[] {
     const recent = this.recent.get(cid);
-    if (recent !== undefined) return recent.seq;
-    if (this.segments.length === 0) return undefined;
+    if (recent !== undefined) return [recent.seq];
+    const out: number[] = [];
+    if (this.segments.length === 0) return out;
     const key = commandKey(cid);
-    for (let i = this.segments.length - 1; i >= 0; i--) {
-      const seq = find(this.segments[i] as CommandSegment, key);
-      if (seq !== undefined) return seq;
-    }
-    return undefined;
+    for (let i = this.segments.length - 1; i >= 0; i--) find(this.segments[i] as CommandSegment, key, out);
+    return out;
   }
 
   remember(cid: string, seq: number, at: number, now = Date.now()): void {

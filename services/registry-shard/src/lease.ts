@@ -11,6 +11,7 @@
  * up silent before anyone could have taken its place.
  */
 import { performance } from "node:perf_hooks";
+import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 import type { KV, KvWatchEntry } from "@nats-io/kv";
 import type { QueuedIterator } from "@nats-io/transport-node";
 import type { Logger } from "pino";
@@ -37,6 +38,11 @@ interface Observed {
 
 /** A lease this process holds. */
 export class Lease {
+  /** Set once a release began: renewals stop, so they cannot race it. */
+  releasing = false;
+  /** The renewal in flight, which a release waits for. */
+  renewal: Promise<boolean> | undefined;
+
   constructor(
     readonly partition: number,
     readonly epoch: number,
@@ -159,10 +165,11 @@ export class LeaseTable {
    * Takes `partition`'s lease if it may be taken now. Returns the lease, or
    * undefined when someone holds it (or took it first).
    */
-  async tryTake(partition: number): Promise<Lease | undefined> {
+  async tryTake(partition: number, minEpoch = 0): Promise<Lease | undefined> {
     if (this.waitBeforeTaking(partition) > 0) return undefined;
     const seen = this.observed.get(partition);
-    const epoch = (seen?.value?.epoch ?? 0) + 1;
+    // Above every epoch seen in the log too: a lease bucket that was wiped must not reuse epochs.
+    const epoch = Math.max(seen?.value?.epoch ?? 0, minEpoch) + 1;
     const value = encodeValue({ member: this.member, instance: this.instance, epoch });
     const sentAt = performance.now();
     let revision: number;
@@ -172,8 +179,10 @@ export class LeaseTable {
           ? await this.kv.create(this.keyOf(partition), value)
           : await this.kv.update(this.keyOf(partition), value, seen.revision);
     } catch (err) {
-      // Someone wrote the key since we looked: the watch brings their value.
+      // Someone wrote the key since we looked (the watch brings their value), or what we saw is
+      // no longer there at all (the bucket was purged or recreated): read the key afresh.
       this.logger.debug({ partition, err: (err as Error).message }, "lease take lost a race");
+      await this.refresh(partition).catch(() => undefined);
       return undefined;
     }
     this.record(partition, revision, { member: this.member, instance: this.instance, epoch }, sentAt);
@@ -181,7 +190,16 @@ export class LeaseTable {
   }
 
   /** Renews `lease`; returns false when the lease was lost (another revision is there), throws when unsure. */
-  async renew(lease: Lease): Promise<boolean> {
+  renew(lease: Lease): Promise<boolean> {
+    if (lease.releasing) return Promise.resolve(true);
+    const renewal = this.renewNow(lease).finally(() => {
+      if (lease.renewal === renewal) lease.renewal = undefined;
+    });
+    lease.renewal = renewal;
+    return renewal;
+  }
+
+  private async renewNow(lease: Lease): Promise<boolean> {
     const sentAt = performance.now();
     const value = { member: this.member, instance: this.instance, epoch: lease.epoch };
     try {
@@ -197,6 +215,9 @@ export class LeaseTable {
 
   /** Gives `lease` up so the next owner can take it at once. Best effort: if it fails, the lease expires. */
   async release(lease: Lease): Promise<void> {
+    lease.releasing = true;
+    // A renewal in flight would move the revision under the release: let it land first.
+    await lease.renewal?.catch(() => undefined);
     const value = { member: "", instance: "", epoch: lease.epoch, released: true };
     try {
       const revision = await this.kv.update(this.keyOf(lease.partition), encodeValue(value), lease.revision);
@@ -209,6 +230,18 @@ export class LeaseTable {
     }
     // Whatever happened, we no longer answer for it.
     lease.renewedAt = Number.NEGATIVE_INFINITY;
+  }
+
+  /** Reads `partition`'s key and believes it over what the watch said, even at a lower revision. */
+  private async refresh(partition: number): Promise<void> {
+    const entry = await this.kv.get(this.keyOf(partition));
+    const seen = this.observed.get(partition);
+    if (entry === null) {
+      this.observed.delete(partition);
+    } else if (seen?.revision !== entry.revision) {
+      const value = entry.operation === "PUT" ? parseValue(entry) : undefined;
+      this.observed.set(partition, { revision: entry.revision, value, seenAt: performance.now() });
+    }
   }
 
   private record(partition: number, revision: number, value: LeaseValue, at: number): void {
@@ -230,6 +263,8 @@ export class LeaseTable {
 
 /** The KV refused a compare-and-set because the key's revision moved. */
 function isWrongRevision(err: unknown): boolean {
-  const code = (err as { code?: unknown; api_error?: { err_code?: number } }).api_error?.err_code;
-  return code === 10071 || /wrong last sequence/i.test(String((err as Error)?.message));
+  return (
+    (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) ||
+    /wrong last sequence/i.test(String((err as Error)?.message))
+  );
 }

@@ -72,6 +72,14 @@ export class DroppedError extends Error {
   override name = "DroppedError";
 }
 
+/** The log holds a newer epoch than our lease: another shard took the partition after us. */
+export class NewerOwnerError extends UnavailableError {
+  override name = "NewerOwnerError";
+  constructor(partition: number, epoch: number) {
+    super(ErrorCodes.NotOwner, `partition ${partition} has a newer owner (epoch ${epoch})`);
+  }
+}
+
 /** The partition is no longer ours: the request is left to the new owner, unanswered. */
 export class NotOursError extends Error {
   override name = "NotOursError";
@@ -101,6 +109,8 @@ export class Partition {
   private held: Lease | undefined;
   /** The snapshot is read and the log replayed up to some point: a claim only reads what came after. */
   private warmed = false;
+  /** Sequence of the snapshot this state was loaded from (0: none). */
+  private loadedFrom = 0;
 
   constructor(
     readonly id: number,
@@ -131,7 +141,10 @@ export class Partition {
   async warm(signal?: AbortSignal): Promise<void> {
     if (this.warmed) return;
     const snapshot = await this.context.snapshots.latest(this.id);
-    if (snapshot !== undefined) this.restore(snapshot.bytes);
+    if (snapshot !== undefined) {
+      this.restore(snapshot.bytes);
+      this.loadedFrom = snapshot.pointer.seq;
+    }
     await this.replay(signal);
     this.warmed = true;
   }
@@ -147,9 +160,14 @@ export class Partition {
     await this.warm(signal);
     for (let attempt = 1; ; attempt++) {
       await this.replay(signal);
-      if (this.epoch >= lease.epoch) {
-        throw new UnavailableError(ErrorCodes.NotOwner, `partition ${this.id} has a newer owner (epoch ${this.epoch})`);
+      // A snapshot taken twice while we read may have let the log drop entries we had not read yet.
+      const pointer = await this.context.snapshots.pointer(this.id);
+      if (pointer !== undefined && pointer.pointer.prev > this.loadedFrom) {
+        throw new UnavailableError(ErrorCodes.Unavailable, `partition ${this.id} was compacted while it loaded`);
       }
+      if (this.epoch > lease.epoch) throw new NewerOwnerError(this.id, this.epoch);
+      // Our own marker, appended by an attempt whose acknowledgement was lost: the claim is done.
+      if (this.epoch === lease.epoch) return;
       const marker = encodeLogEntry(
         { v: LOG_FORMAT_VERSION, op: LogOps.Epoch, at: Date.now(), member: this.context.member, epoch: lease.epoch },
         [],
@@ -200,11 +218,11 @@ export class Partition {
   }
 
   /**
-   * Log sequence of the entry written for command `cid`, if this partition
-   * remembers it. Older commands are remembered by hash: check the entry's cid.
+   * Log sequences that may hold the entry written for command `cid`: exact for
+   * recent commands, candidates to check against each entry's cid for older ones.
    */
-  commandSeq(cid: string | undefined): number | undefined {
-    return cid === undefined ? undefined : this.commands.seqOf(cid);
+  commandSeqs(cid: string | undefined): number[] {
+    return cid === undefined ? [] : this.commands.seqsOf(cid);
   }
 
   /**
@@ -340,11 +358,12 @@ export class Partition {
         { seq, strategies: ids.length, epoch: this.lease.epoch, at: Date.now() },
         bytes,
       );
-      if (!saved) return;
+      if (saved === undefined) return;
       this.snapshotSeq = Math.max(this.snapshotSeq, seq);
-      // Keep the covered entry itself (the log's head must stay for the fence) and every entry a retry may ask for.
+      // Drop only what the previous snapshot covers (a shard loading from it still finds the rest),
+      // never the log's head (the fence needs it), nor an entry a retry may ask for.
       this.commands.prune();
-      const keepFrom = Math.min(seq, this.commands.oldestSeq() ?? seq);
+      const keepFrom = Math.min(saved.prev, seq, this.commands.oldestSeq() ?? seq);
       if (this.answering()) await this.context.log.compact(this.id, keepFrom);
     } finally {
       this.snapshotting = false;

@@ -26,7 +26,7 @@ import { type Lease, LeaseTable } from "./lease.js";
 import { Limiter, waitFor } from "./limiter.js";
 import { Membership } from "./membership.js";
 import { OwnershipManager, type OwnershipState, OwnershipStates } from "./ownership.js";
-import { Partition, type PartitionContext } from "./partition.js";
+import { NewerOwnerError, Partition, type PartitionContext } from "./partition.js";
 import { PartitionEndpoints, RequestCounters, registerService } from "./service.js";
 import { openCluster } from "./startup.js";
 import type { PartitionLog } from "./store/log.js";
@@ -157,14 +157,24 @@ export class Shard {
       {
         acquire: async (partition, signal) => {
           // Read the partition while waiting for its lease, so that taking it costs only the newest entries.
-          this.warmUp(partition);
-          let taken = false;
-          signal.addEventListener("abort", () => taken || this.dropWarm(partition), { once: true });
+          const warming = this.warmUp(partition);
+          let taken: Lease | undefined;
+          signal.addEventListener(
+            "abort",
+            () => {
+              // Abandoned: a lease taken a moment before is handed back, not left to expire.
+              if (taken === undefined) this.dropWarm(partition);
+              else void leases.release(taken);
+            },
+            { once: true },
+          );
           for (let failures = 0; ; ) {
             try {
-              const lease = await leases.tryTake(partition);
+              // The epoch must exceed every epoch in the log, which the read-ahead knows.
+              const minEpoch = await this.epochSeen(partition, warming);
+              const lease = await leases.tryTake(partition, minEpoch);
               if (lease !== undefined) {
-                taken = true;
+                taken = lease;
                 return lease;
               }
               failures = 0;
@@ -177,11 +187,17 @@ export class Shard {
           }
         },
         load: async (id, lease, signal) => {
-          const partition = (await this.takeWarm(id)) ?? new Partition(id, context);
+          const partition = (await this.takeWarm(id, signal)) ?? new Partition(id, context);
           partition.onLost = (reason) => this.ownership?.lost(id, reason);
           const began = performance.now();
           // A few partitions at a time: loading all at once floods the connection with log entries.
-          await loads.run(() => partition.claim(lease, signal), signal);
+          await loads
+            .run(() => partition.claim(lease, signal), signal)
+            .catch((err: unknown) => {
+              // A newer epoch in the log: retrying under this lease can never succeed.
+              if (err instanceof NewerOwnerError) this.ownership?.lost(id, err.message);
+              throw err;
+            });
           logger.debug(
             { partition: id, strategies: partition.store.size, ms: Math.round(performance.now() - began) },
             "partition loaded",
@@ -316,12 +332,26 @@ export class Shard {
   private warmUp: (id: number) => Promise<void> = () => Promise.resolve();
 
   /** The warmed partition `id`, if it was read ahead and the read succeeded; forgets it either way. */
-  private async takeWarm(id: number): Promise<Partition | undefined> {
+  private async takeWarm(id: number, signal: AbortSignal): Promise<Partition | undefined> {
     const warm = this.warming.get(id);
     if (warm === undefined) return undefined;
     this.warming.delete(id);
+    // An abandoned load stops the read-ahead too, freeing its slot.
+    const abandon = () => warm.abort.abort();
+    signal.addEventListener("abort", abandon, { once: true });
     await warm.ready;
+    signal.removeEventListener("abort", abandon);
     return warm.failed ? undefined : warm.partition;
+  }
+
+  /** The highest epoch the read-ahead of `id` found in its log (0 if it failed or is not there). */
+  private async epochSeen(id: number, warming: Promise<void>): Promise<number> {
+    await waitFor((wake) => {
+      void warming.then(wake);
+      return () => undefined;
+    }, WARM_UP_LIMIT_MS);
+    const warm = this.warming.get(id);
+    return warm === undefined || warm.failed ? 0 : warm.partition.epoch;
   }
 
   private dropWarm(id: number): void {
@@ -456,6 +486,7 @@ export class Shard {
     this.stopping ??= (async () => {
       this.stopSignal.abort();
       for (const timer of this.timers.splice(0)) clearInterval(timer);
+      for (const id of [...this.warming.keys()]) this.dropWarm(id);
       this.drainSub?.unsubscribe();
       await this.membership?.stop(options.announce ?? true);
       // Keep the leases fresh while handing off: a long drain must not let them lapse mid-way.

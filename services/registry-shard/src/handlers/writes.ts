@@ -134,11 +134,10 @@ function writeOnce(
   const deadline =
     envelope.deadlineMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + envelope.deadlineMs;
   return partition.write(async () => {
-    const seq = partition.commandSeq(envelope.cid);
-    if (seq !== undefined) {
-      const entry = await partition.context.log.entryAt(seq);
+    for (const seq of partition.commandSeqs(envelope.cid)) {
       // A command remembered only by its hash may be another's: the entry's own cid decides.
-      if (entry.cid === envelope.cid) return replyFromEntry(entry);
+      const entry = await partition.context.log.entryAt(seq).catch(() => undefined);
+      if (entry !== undefined && entry.cid === envelope.cid) return replyFromEntry(entry);
     }
     checkIssued(partition, envelope.issued);
     return command();

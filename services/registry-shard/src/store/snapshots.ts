@@ -30,6 +30,13 @@ export interface SnapshotPointer {
   epoch: number;
   /** Wall-clock time it was taken (ms), for operators. */
   at: number;
+  /**
+   * The sequence of the snapshot this one replaced (0 for the first). Compaction
+   * removes log entries only below it, so a loader that read the previous pointer
+   * still finds every entry after it; one that read an older pointer sees
+   * `prev` above what it loaded and reads again.
+   */
+  prev: number;
 }
 
 const pointerKey = (partition: number) => `p${partition}`;
@@ -75,26 +82,26 @@ export class SnapshotStore {
 
   /**
    * Stores a snapshot and moves the pointer to it, unless a snapshot of the same
-   * or a later sequence is already there. Returns whether the pointer now names it.
+   * or a later sequence is already there. Returns the pointer written, if it was.
    */
   async save(
     partition: number,
-    pointer: Omit<SnapshotPointer, "chunks" | "bytes">,
+    pointer: Omit<SnapshotPointer, "chunks" | "bytes" | "prev">,
     bytes: Uint8Array,
-  ): Promise<boolean> {
+  ): Promise<SnapshotPointer | undefined> {
     const chunks = Math.max(1, Math.ceil(bytes.length / CHUNK_BYTES));
     await Promise.all(
       Array.from({ length: chunks }, (_, i) =>
         this.kv.put(chunkKey(partition, pointer.seq, i), bytes.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES)),
       ),
     );
-    const full: SnapshotPointer = { ...pointer, chunks, bytes: bytes.length };
     let lastError: unknown;
     for (let attempt = 0; attempt < 10; attempt++) {
       const current = await this.pointer(partition);
+      const full: SnapshotPointer = { ...pointer, chunks, bytes: bytes.length, prev: current?.pointer.seq ?? 0 };
       if (current !== undefined && current.pointer.seq >= pointer.seq) {
         if (current.pointer.seq !== pointer.seq) await this.remove(partition, full);
-        return current.pointer.seq === pointer.seq;
+        return undefined;
       }
       try {
         if (current === undefined) await this.kv.create(pointerKey(partition), JSON.stringify(full));
@@ -104,7 +111,7 @@ export class SnapshotStore {
         continue; // moved under us: look again, and only ever move it forwards
       }
       if (current !== undefined) await this.remove(partition, current.pointer);
-      return true;
+      return full;
     }
     throw new UnavailableError(ErrorCodes.Unavailable, `the snapshot pointer of partition ${partition} kept moving`, {
       cause: lastError,
