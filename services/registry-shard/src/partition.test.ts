@@ -130,7 +130,9 @@ test("a snapshot lets the log drop what it covers; recovery reads the snapshot a
   expect(owner.snapshotSeq).toBe(first);
   const jsm = await jetstreamManager(nc);
   const kept = async () =>
-    (await jsm.streams.info(subjects.logStream, { subjects_filter: subjects.log(1) })).state.subjects?.[subjects.log(1)];
+    (await jsm.streams.info(subjects.logStream, { subjects_filter: subjects.log(1) })).state.subjects?.[
+      subjects.log(1)
+    ];
   // The first snapshot drops nothing: a shard loading may still be reading from before it.
   expect(await kept()).toBe(121);
   for (const [i, id] of ids.slice(0, 5).entries()) {
