@@ -27,6 +27,7 @@ import { Limiter, waitFor } from "./limiter.js";
 import { Membership } from "./membership.js";
 import { OwnershipManager, type OwnershipState, OwnershipStates } from "./ownership.js";
 import { NewerOwnerError, Partition, type PartitionContext } from "./partition.js";
+import { ReadAhead } from "./read-ahead.js";
 import { PartitionEndpoints, RequestCounters, registerService } from "./service.js";
 import { openCluster } from "./startup.js";
 import type { PartitionLog } from "./store/log.js";
@@ -50,13 +51,6 @@ const HANDOFF_SNAPSHOT_MIN_BYTES = 16 * 1024;
 /** Longest a shard reads its partitions-to-be before it says it is ready anyway. */
 const WARM_UP_LIMIT_MS = 15_000;
 
-/** A partition being read ahead of its lease. */
-interface Warm {
-  partition: Partition;
-  abort: AbortController;
-  ready: Promise<void>;
-  failed: boolean;
-}
 export class Shard {
   private readonly counters = new RequestCounters();
   private readonly started = performance.now();
@@ -68,7 +62,7 @@ export class Shard {
   private readonly timers: NodeJS.Timeout[] = [];
   private drainSub: Subscription | undefined;
   /** Partitions read ahead of taking their lease. */
-  private readonly warming = new Map<number, Warm>();
+  private readAhead: ReadAhead | undefined;
   private stopping: Promise<void> | undefined;
   private markStopped: () => void = () => undefined;
   private readonly stoppedPromise = new Promise<void>((resolve) => {
@@ -135,35 +129,21 @@ export class Shard {
       logger,
     };
     const loads = new Limiter(LOAD_CONCURRENCY);
-    this.warmUp = (id) => {
-      let warm = this.warming.get(id);
-      if (warm === undefined) {
-        const partition = new Partition(id, context);
-        const abort = new AbortController();
-        const entry: Warm = { partition, abort, failed: false, ready: Promise.resolve() };
-        entry.ready = loads
-          .run(() => partition.warm(abort.signal), abort.signal)
-          .catch(() => {
-            entry.failed = true;
-          });
-        this.warming.set(id, entry);
-        warm = entry;
-      }
-      return warm.ready;
-    };
+    const readAhead = new ReadAhead(context, loads, WARM_UP_LIMIT_MS);
+    this.readAhead = readAhead;
     const endpoints = new PartitionEndpoints(nc, (p) => subjects.partitionWildcard(p), this.counters, logger);
     const ownership = new OwnershipManager(
       cluster.partitions,
       {
         acquire: async (partition, signal) => {
           // Read the partition while waiting for its lease, so that taking it costs only the newest entries.
-          const warming = this.warmUp(partition);
+          readAhead.start(partition);
           let taken: Lease | undefined;
           signal.addEventListener(
             "abort",
             () => {
               // Abandoned: a lease taken a moment before is handed back, not left to expire.
-              if (taken === undefined) this.dropWarm(partition);
+              if (taken === undefined) readAhead.drop(partition);
               else void leases.release(taken);
             },
             { once: true },
@@ -171,7 +151,7 @@ export class Shard {
           for (let failures = 0; ; ) {
             try {
               // The epoch must exceed every epoch in the log, which the read-ahead knows.
-              const minEpoch = await this.epochSeen(partition, warming);
+              const minEpoch = await readAhead.epochSeen(partition);
               const lease = await leases.tryTake(partition, minEpoch);
               if (lease !== undefined) {
                 taken = lease;
@@ -187,7 +167,7 @@ export class Shard {
           }
         },
         load: async (id, lease, signal) => {
-          const partition = (await this.takeWarm(id, signal)) ?? new Partition(id, context);
+          const partition = (await readAhead.take(id, signal)) ?? new Partition(id, context);
           partition.onLost = (reason) => this.ownership?.lost(id, reason);
           const began = performance.now();
           // A few partitions at a time: loading all at once floods the connection with log entries.
@@ -312,7 +292,7 @@ export class Shard {
     const prospective = partitionsOwnedBy(config.member, cluster.partitions, everyone);
     const warmingFrom = performance.now();
     await Promise.race([
-      Promise.all(prospective.map((p) => this.warmUp(p))),
+      Promise.all(prospective.map((p) => readAhead.start(p))),
       waitFor(() => () => undefined, WARM_UP_LIMIT_MS, this.stopSignal.signal).catch(() => undefined),
     ]);
     if (this.stopping !== undefined) return;
@@ -328,37 +308,6 @@ export class Shard {
     logger.info({ members: this.membership.members }, "shard ready");
   }
 
-  /** Starts reading partition `id` ahead of taking it (once); resolves when read (or failed). */
-  private warmUp: (id: number) => Promise<void> = () => Promise.resolve();
-
-  /** The warmed partition `id`, if it was read ahead and the read succeeded; forgets it either way. */
-  private async takeWarm(id: number, signal: AbortSignal): Promise<Partition | undefined> {
-    const warm = this.warming.get(id);
-    if (warm === undefined) return undefined;
-    this.warming.delete(id);
-    // An abandoned load stops the read-ahead too, freeing its slot.
-    const abandon = () => warm.abort.abort();
-    signal.addEventListener("abort", abandon, { once: true });
-    await warm.ready;
-    signal.removeEventListener("abort", abandon);
-    return warm.failed ? undefined : warm.partition;
-  }
-
-  /** The highest epoch the read-ahead of `id` found in its log (0 if it failed or is not there). */
-  private async epochSeen(id: number, warming: Promise<void>): Promise<number> {
-    await waitFor((wake) => {
-      void warming.then(wake);
-      return () => undefined;
-    }, WARM_UP_LIMIT_MS);
-    const warm = this.warming.get(id);
-    return warm === undefined || warm.failed ? 0 : warm.partition.epoch;
-  }
-
-  private dropWarm(id: number): void {
-    this.warming.get(id)?.abort.abort();
-    this.warming.delete(id);
-  }
-
   private reconcile(): void {
     if (!this.ready || this.stopping !== undefined || this.ownership === undefined || this.membership === undefined)
       return;
@@ -371,7 +320,7 @@ export class Shard {
     const joining = this.membership.joining;
     const wanted = joining.length === 0 ? keep : new Set(partitionsOwnedBy(member, partitions, [...ready, ...joining]));
     this.ownership.reconcile(wanted, keep);
-    for (const id of [...this.warming.keys()]) if (!keep.has(id)) this.dropWarm(id);
+    this.readAhead?.dropAllBut(keep);
   }
 
   private renewing = false;
@@ -486,7 +435,7 @@ export class Shard {
     this.stopping ??= (async () => {
       this.stopSignal.abort();
       for (const timer of this.timers.splice(0)) clearInterval(timer);
-      for (const id of [...this.warming.keys()]) this.dropWarm(id);
+      this.readAhead?.dropAllBut();
       this.drainSub?.unsubscribe();
       await this.membership?.stop(options.announce ?? true);
       // Keep the leases fresh while handing off: a long drain must not let them lapse mid-way.
