@@ -53,7 +53,8 @@ export interface CachedNatsServer {
   bin: string;
 }
 
-function isExecutable(path: string): boolean {
+/** Whether `path` is an executable regular file. */
+export function isExecutableFile(path: string): boolean {
   try {
     if (!statSync(path).isFile()) return false;
     accessSync(path, constants.X_OK);
@@ -83,7 +84,7 @@ export function cachedNatsServers(cacheDir: string): CachedNatsServer[] {
       continue;
     }
     const bin = join(cacheDir, name, "nats-server");
-    if (isExecutable(bin)) found.push({ version: name, bin });
+    if (isExecutableFile(bin)) found.push({ version: name, bin });
   }
   return found.sort((a, b) => compareVersions(b.version, a.version));
 }

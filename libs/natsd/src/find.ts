@@ -1,8 +1,7 @@
 import { execFile } from "node:child_process";
-import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
-import { cachedNatsServers, natsServerCacheDir } from "./cache.js";
+import { cachedNatsServers, isExecutableFile, natsServerCacheDir } from "./cache.js";
 import { NatsServerNotFoundError } from "./errors.js";
 
 const execFileAsync = promisify(execFile);
@@ -31,16 +30,6 @@ export interface FindNatsServerOptions {
    * `natsServerCacheDir(env)`, i.e. `<repo>/.nats-server`); `false` leaves it out.
    */
   cacheDir?: string | false;
-}
-
-function isExecutableFile(path: string): boolean {
-  try {
-    if (!statSync(path).isFile()) return false;
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
