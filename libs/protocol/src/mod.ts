@@ -66,16 +66,15 @@ export {
   type UpdateRequest,
   WRITE_OPS,
 } from "./messages.js";
+export { type BytesCheck, compileBytesCheck } from "./msgpack-check.js";
 export {
-  type BytesCheck,
-  compileBytesCheck,
   MAX_NESTING,
   type MsgpackPath,
   type MsgpackProblem,
   type MsgpackProblemKind,
   MsgpackProblems,
   standardMsgpackProblem,
-} from "./msgpack-check.js";
+} from "./msgpack-read.js";
 export { MsgpackScanError, MsgpackScanner } from "./msgpack-scan.js";
 export {
   bytesRecord,

@@ -14,10 +14,9 @@ import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
 import { decode } from "./codec.js";
 import { type ErrorCode, ErrorCodes, ValidationError } from "./errors.js";
 import { PROTOCOL_VERSION, type Request, RequestBodies, requestSchema } from "./messages.js";
+import { compileMapCheck, type MapCheck } from "./msgpack-check.js";
 import {
-  compileMapCheck,
   MAX_NESTING,
-  type MapCheck,
   type MsgpackPath,
   type MsgpackProblem,
   MsgpackProblems,
@@ -25,7 +24,7 @@ import {
   numberAt,
   standardMsgpackProblem,
   stringAt,
-} from "./msgpack-check.js";
+} from "./msgpack-read.js";
 import { Limits } from "./strategy.js";
 import { type Encoding, Encodings, type PartitionOp } from "./subjects.js";
 
