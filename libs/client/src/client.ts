@@ -22,17 +22,26 @@ import {
   Limits,
   type PartitionOp,
   PartitionOps,
+  type PerformanceReply,
+  type PerformanceReport,
   PROTOCOL_VERSION,
   partitionOf,
+  type RankerOp,
+  RankerOps,
+  type RankQuery,
+  type RankReply,
   type ReplyBodies,
   type Strategy,
   type StrategyInput,
   type StrategyPatch,
   type StratregError,
+  type TopQuery,
+  type TopReply,
   toStratregError,
   ValidationError,
 } from "@stratreg/protocol";
 import { callWithRetry, DEFAULT_RETRY, type RetryPolicy } from "./call.js";
+import { type ReportResult, reportPerformance } from "./performance.js";
 
 /** Options of {@link StratregClient.connect}. */
 export interface ClientOptions {
@@ -347,7 +356,47 @@ export class StratregClient {
     }
   }
 
-  private send<Op extends PartitionOp>(
+  /** Sends performance reports, any number, any partitions; see {@link reportPerformance}. */
+  report(reports: PerformanceReport[], options: CallOptions & { concurrency?: number } = {}): Promise<ReportResult> {
+    return reportPerformance(this, reports, options);
+  }
+
+  /** One strategy's performance as its partition holds it. */
+  perf(id: string, options: CallOptions = {}): Promise<PerformanceReply> {
+    return this.send(this.partitionOf(id), PartitionOps.Perf, { id }, options, false);
+  }
+
+  /** The best (or worst) `k` strategies by a metric in a scope, from the ranker. */
+  top(query: TopQuery, options: CallOptions = {}): Promise<TopReply> {
+    return this.askRanker(RankerOps.Top, { ...query }, options);
+  }
+
+  /** Where one strategy ranks among its peers, from the ranker. */
+  rank(query: RankQuery, options: CallOptions = {}): Promise<RankReply> {
+    return this.askRanker(RankerOps.Rank, { ...query }, options);
+  }
+
+  /** Asks any ranker (or `options.ranker`, one ranker by its member id). */
+  askRanker<B>(
+    op: RankerOp,
+    body: Record<string, unknown>,
+    options: CallOptions & { ranker?: string } = {},
+  ): Promise<B> {
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    const subject =
+      options.ranker === undefined ? this.subjects.ranker(op) : this.subjects.rankerMember(options.ranker, op);
+    return callWithRetry<B>(
+      this.nc,
+      subject,
+      (attemptMs) =>
+        encode({ v: PROTOCOL_VERSION, deadlineMs: Math.min(Math.max(1, Math.ceil(attemptMs)), DEADLINE_MS_MAX), body }),
+      performance.now() + timeoutMs,
+      this.retry,
+    );
+  }
+
+  /** The one request path of every partition operation (the SDK's own modules use it too). */
+  send<Op extends PartitionOp>(
     partition: number,
     op: Op,
     body: Record<string, unknown>,

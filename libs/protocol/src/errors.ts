@@ -32,6 +32,8 @@ export const ErrorCodes = {
   Conflict: "CONFLICT",
   /** The lifecycle does not allow that move from the current state. */
   InvalidTransition: "INVALID_TRANSITION",
+  /** The strategy is retired: it takes no more performance reports. */
+  Retired: "RETIRED",
   /** This process no longer owns the partition (ownership moved); retry. */
   NotOwner: "NOT_OWNER",
   /** The partition is not being served right now (owner starting or moving); retry. */

@@ -34,6 +34,8 @@ export const LogOps = {
   RegisterBatch: PartitionOps.RegisterBatch,
   Update: PartitionOps.Update,
   Retire: PartitionOps.Retire,
+  /** Performance reports: `recs[i]` is the report applied to strategy `ids[i]` (not its stored form). */
+  Report: PartitionOps.Report,
   /** A new owner took the partition: fences every owner of a lower epoch. */
   Epoch: "epoch",
   /** A whole partition at one log sequence (the snapshot format; never appended to the log). */
@@ -63,6 +65,10 @@ export interface LogEntry {
   ids: string[];
   recs: Uint8Array[];
   rejected?: BatchRejection[];
+  /** What else the command answered (e.g. a report's duplicates and gaps), for a retry's reply. */
+  outcome?: Record<string, unknown>;
+  /** Snapshots: each strategy's performance state (see the shard's performance book). */
+  perf?: unknown;
   /** Free text the command carried, e.g. a retirement reason. */
   note?: string;
   /** The writer's ownership epoch (absent in entries written before epochs existed). */

@@ -16,6 +16,15 @@
  */
 import { type Static, type TObject, type TSchema, Type } from "@sinclair/typebox";
 import type { WireError } from "./errors.js";
+import {
+  PerformanceLimits,
+  type PerformanceReply,
+  PerformanceReportSchema,
+  RankingQuerySchema,
+  type RankingReply,
+  type ReportReply,
+  type TopKPublication,
+} from "./performance.js";
 import { Limits, type Strategy, StrategyIdSchema, StrategyInputSchema, StrategyPatchSchema } from "./strategy.js";
 import { type PartitionOp, PartitionOps } from "./subjects.js";
 
@@ -40,6 +49,7 @@ export const WRITE_OPS: ReadonlySet<PartitionOp> = new Set<PartitionOp>([
   PartitionOps.RegisterBatch,
   PartitionOps.Update,
   PartitionOps.Retire,
+  PartitionOps.Report,
 ]);
 
 /** Whether `op` writes (its requests must carry `cid` and `issued`). */
@@ -78,6 +88,13 @@ export const RequestBodies = {
     },
     { additionalProperties: false },
   ),
+  [PartitionOps.Report]: Type.Object(
+    { reports: Type.Array(PerformanceReportSchema, { minItems: 1, maxItems: PerformanceLimits.reportsMax }) },
+    { additionalProperties: false },
+  ),
+  [PartitionOps.Perf]: Type.Object({ id: StrategyIdSchema }, { additionalProperties: false }),
+  [PartitionOps.Ranking]: RankingQuerySchema,
+  [PartitionOps.TopK]: Type.Object({}, { additionalProperties: false }),
 } as const;
 
 type Bodies = typeof RequestBodies;
@@ -91,6 +108,7 @@ export type GetBatchRequest = RequestBody<typeof PartitionOps.GetBatch>;
 export type UpdateRequest = RequestBody<typeof PartitionOps.Update>;
 export type RetireRequest = RequestBody<typeof PartitionOps.Retire>;
 export type ListRequest = RequestBody<typeof PartitionOps.List>;
+export type ReportRequest = RequestBody<typeof PartitionOps.Report>;
 
 /**
  * The envelope schema around a request body. `cid` and `issued` are required
@@ -143,6 +161,10 @@ export interface ReplyBodies {
   [PartitionOps.Update]: { strategy: Strategy };
   [PartitionOps.Retire]: { strategy: Strategy };
   [PartitionOps.List]: { strategies: Strategy[]; nextCursor: string | null };
+  [PartitionOps.Report]: ReportReply;
+  [PartitionOps.Perf]: PerformanceReply;
+  [PartitionOps.Ranking]: RankingReply;
+  [PartitionOps.TopK]: TopKPublication;
 }
 
 /** A reply envelope. */

@@ -12,6 +12,14 @@ export const PartitionOps = {
   Update: "update",
   Retire: "retire",
   List: "list",
+  /** Performance reports in (a write). */
+  Report: "report",
+  /** One strategy's performance. */
+  Perf: "perf",
+  /** The partition's own top-k for any scope, or a count of who ranks above a value. */
+  Ranking: "ranking",
+  /** The partition's whole published top-k set (a ranker catching up). */
+  TopK: "topk",
 } as const;
 export type PartitionOp = (typeof PartitionOps)[keyof typeof PartitionOps];
 
@@ -23,6 +31,17 @@ export const DEFAULT_PARTITIONS = 256;
 
 /** Name of the service every shard registers with the NATS services framework. */
 export const SHARD_SERVICE_NAME = "stratreg-shard";
+
+/** Name of the service every ranker registers with the NATS services framework. */
+export const RANKER_SERVICE_NAME = "stratreg-ranker";
+
+/** Operations the ranker serves: `<cluster>.ranker.<op>` (any ranker) and `<cluster>.ranker.<member>.<op>` (that one). */
+export const RankerOps = {
+  Top: "top",
+  Rank: "rank",
+  Status: "status",
+} as const;
+export type RankerOp = (typeof RankerOps)[keyof typeof RankerOps];
 
 /** Header that selects msgpackr's record encoding on bulk endpoints. */
 export const ENCODING_HEADER = "Stratreg-Encoding";
@@ -78,6 +97,14 @@ export interface ClusterSubjects {
   drain(member: string): string;
   /** `<cluster>.shard.<member>.status`: one shard's status. */
   shardStatus(member: string): string;
+  /** `<cluster>.topk.<p>`: the partition's owner publishes its top-k lists here every tick they change. */
+  topk(partition: number): string;
+  /** `<cluster>.topk.*`: every partition's top-k publications. */
+  readonly topkAll: string;
+  /** `<cluster>.ranker.<op>`: any ranker answers (queue group). */
+  ranker(op: RankerOp): string;
+  /** `<cluster>.ranker.<member>.<op>`: one ranker answers. */
+  rankerMember(member: string, op: RankerOp): string;
   /** `<cluster>.cluster.info`: any shard answers with the cluster config. */
   readonly clusterInfo: string;
   /** `<cluster>.member.heartbeat`: shards announce themselves here. */
@@ -116,6 +143,10 @@ export function clusterSubjects(cluster: string = DEFAULT_CLUSTER): ClusterSubje
     ownershipEvents: `${cluster}.events.ownership`,
     drain: (member) => `${cluster}.control.drain.${member}`,
     shardStatus: (member) => `${cluster}.shard.${member}.status`,
+    topk: (p) => `${cluster}.topk.${p}`,
+    topkAll: `${cluster}.topk.*`,
+    ranker: (op) => `${cluster}.ranker.${op}`,
+    rankerMember: (member, op) => `${cluster}.ranker.${member}.${op}`,
     clusterInfo: `${cluster}.cluster.info`,
     heartbeat: `${cluster}.member.heartbeat`,
     leave: `${cluster}.member.leave`,

@@ -29,7 +29,7 @@ import { Limits } from "./strategy.js";
 import { type Encoding, Encodings, type PartitionOp } from "./subjects.js";
 
 /** Array fields whose length is a batch size: too many items is BATCH_TOO_LARGE. */
-const BATCH_PATHS = new Set(["/body/strategies", "/body/ids"]);
+const BATCH_PATHS = new Set(["/body/strategies", "/body/ids", "/body/reports"]);
 
 /** `/body/strategies/3/name` → `body.strategies[3].name`. */
 export function fieldPath(pointer: string): string {
