@@ -137,8 +137,10 @@ export const RankQuerySchema = Type.Object(
   {
     id: StrategyIdSchema,
     metric: MetricSchema,
-    /** The peers: `all` (default), the strategy's `family`, or the strategies ranked in its latest `regime`. */
-    among: Type.Optional(Type.Union([Type.Literal("all"), Type.Literal("family"), Type.Literal("regime")])),
+    /** The peers: every ranked strategy (default), or those of the strategy's family. */
+    among: Type.Optional(Type.Union([Type.Literal("all"), Type.Literal("family")])),
+    /** Rank by the metrics earned in this regime, among the strategies that reported in it. */
+    regime: Type.Optional(Label),
   },
   { additionalProperties: false },
 );
@@ -169,7 +171,7 @@ export interface PartitionStamp {
 export interface RankingReply {
   stamp: PartitionStamp;
   entries: RankEntry[];
-  /** Strategies in scope with the metric defined (before minTrades/minPeriods). */
+  /** Strategies in scope with the metric defined that pass minTrades and minPeriods. */
   size: number;
   /** With `countBetter`: strategies in scope (after the filters) strictly better than it, and how many were compared. */
   better?: number;
@@ -306,7 +308,8 @@ export interface TopReply {
 export interface RankReply {
   id: string;
   metric: Metric;
-  among: string;
+  among: "all" | "family";
+  regime: string | null;
   score: number | null;
   /** 1 = best; null when the metric is not defined for the strategy. */
   rank: number | null;
