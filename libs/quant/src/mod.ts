@@ -1,8 +1,28 @@
 /**
  * @stratreg/quant: performance metrics, Sharpe-ratio inference and forecasts, as pure
- * functions and online accumulators with no I/O.
+ * functions and online accumulators with no I/O. Shards, the ranker, the risk guard and
+ * discovery all compute their figures here, under the conventions of DESIGN.md
+ * (docs/adr/008-quant-conventions.md). Every Sharpe ratio in and out is annualised; every
+ * undefined value is NaN.
  * @module
  */
 
-// The normal distribution
+export { ReturnAccumulator } from "./accumulator.js";
+export {
+  cagr,
+  calmar,
+  downsideRisk,
+  kurtosis,
+  maxDrawdown,
+  mean,
+  metricsOf,
+  sharpe,
+  skewness,
+  sortino,
+  volatility,
+} from "./batch.js";
+export { type Conventions, DEFAULT_CONVENTIONS } from "./conventions.js";
+export { correlation } from "./correlation.js";
 export { normalCdf, normalQuantile } from "./normal.js";
+export type { PerformanceMetrics } from "./performance.js";
+export { profitFactor, TradeAccumulator, winRate } from "./trades.js";

@@ -17,10 +17,14 @@ describe("normalCdf", () => {
 
   test("is symmetric and increasing", () => {
     fc.assert(
-      fc.property(fc.double({ min: -8, max: 8, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), (x, step) => {
-        expect(Math.abs(normalCdf(x) + normalCdf(-x) - 1)).toBeLessThanOrEqual(2.3e-16);
-        expect(normalCdf(x + step)).toBeGreaterThanOrEqual(normalCdf(x));
-      }),
+      fc.property(
+        fc.double({ min: -8, max: 8, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (x, step) => {
+          expect(Math.abs(normalCdf(x) + normalCdf(-x) - 1)).toBeLessThanOrEqual(2.3e-16);
+          expect(normalCdf(x + step)).toBeGreaterThanOrEqual(normalCdf(x));
+        },
+      ),
     );
   });
 });
