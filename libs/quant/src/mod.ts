@@ -23,6 +23,14 @@ export {
 } from "./batch.js";
 export { type Conventions, DEFAULT_CONVENTIONS } from "./conventions.js";
 export { correlation } from "./correlation.js";
+export { expectedMaxSharpe } from "./inference.js";
 export { normalCdf, normalQuantile } from "./normal.js";
 export type { PerformanceMetrics } from "./performance.js";
+export {
+  deflatedSharpe,
+  minTrackRecordLength,
+  probabilisticSharpe,
+  type SharpeEstimate,
+  sharpeStandardError,
+} from "./sharpe-inference.js";
 export { profitFactor, TradeAccumulator, winRate } from "./trades.js";
