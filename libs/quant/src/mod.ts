@@ -23,6 +23,7 @@ export {
 } from "./batch.js";
 export { type Conventions, DEFAULT_CONVENTIONS } from "./conventions.js";
 export { correlation } from "./correlation.js";
+export { type Forecast, type ForecastOptions, forecastSharpe, type OwnEstimate } from "./forecast.js";
 export { expectedMaxSharpe } from "./inference.js";
 export { normalCdf, normalQuantile } from "./normal.js";
 export type { PerformanceMetrics } from "./performance.js";
