@@ -390,6 +390,7 @@ function good(op: PartitionOp): Record<string, unknown> {
     [PartitionOps.Perf]: { id: target },
     [PartitionOps.Ranking]: { metric: "sharpe", k: 5, scope: { family: "momentum" }, order: "best" },
     [PartitionOps.TopK]: {},
+    [PartitionOps.History]: { id: target, from: 0, points: 10 },
   };
   return { v: 1, ...(WRITES.has(op) ? stamp() : {}), body: bodies[op] };
 }
@@ -960,6 +961,7 @@ describe("oversize payloads, on a server that carries them", () => {
       [PartitionOps.Perf]: { id: "kept" },
       [PartitionOps.Ranking]: { metric: "sharpe", k: 10 },
       [PartitionOps.TopK]: {},
+      [PartitionOps.History]: { id: "kept" },
     };
     /** A request of exactly `size` bytes, padded by an envelope field the shard ignores. */
     const sized = (op: PartitionOp, size: number) => {

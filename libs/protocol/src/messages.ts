@@ -17,6 +17,8 @@
 import { type Static, type TObject, type TSchema, Type } from "@sinclair/typebox";
 import type { WireError } from "./errors.js";
 import {
+  HistoryQuerySchema,
+  type HistoryReply,
   PerformanceLimits,
   type PerformanceReply,
   PerformanceReportSchema,
@@ -95,6 +97,7 @@ export const RequestBodies = {
   [PartitionOps.Perf]: Type.Object({ id: StrategyIdSchema }, { additionalProperties: false }),
   [PartitionOps.Ranking]: RankingQuerySchema,
   [PartitionOps.TopK]: Type.Object({}, { additionalProperties: false }),
+  [PartitionOps.History]: HistoryQuerySchema,
 } as const;
 
 type Bodies = typeof RequestBodies;
@@ -165,6 +168,7 @@ export interface ReplyBodies {
   [PartitionOps.Perf]: PerformanceReply;
   [PartitionOps.Ranking]: RankingReply;
   [PartitionOps.TopK]: TopKPublication;
+  [PartitionOps.History]: HistoryReply;
 }
 
 /** A reply envelope. */

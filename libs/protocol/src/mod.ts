@@ -80,6 +80,10 @@ export { MsgpackScanError, MsgpackScanner } from "./msgpack-scan.js";
 export {
   baseListKey,
   type Freshness,
+  type HistoryPoint,
+  type HistoryQuery,
+  HistoryQuerySchema,
+  type HistoryReply,
   inScope,
   LOWER_IS_BETTER,
   listKey,

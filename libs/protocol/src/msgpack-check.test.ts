@@ -426,9 +426,14 @@ const BODIES: { [Op in PartitionOp]: fc.Arbitrary<WireMap> } = {
       minPeriods: fc.nat(),
       order: fc.constantFrom("best", "worst"),
       countBetter: fc.double({ noNaN: true, noDefaultInfinity: true }),
+      moments: fc.boolean(),
     },
   ),
   [PartitionOps.TopK]: mapOf({}),
+  [PartitionOps.History]: mapOf(
+    { id: strategyId },
+    { from: fc.maxSafeNat(), to: fc.maxSafeNat(), points: fc.integer({ min: 1, max: 5000 }) },
+  ),
 };
 const OPS = Object.keys(RequestBodies) as PartitionOp[];
 /** A valid request: writes carry cid and issued; any may carry deadlineMs and envelope fields this build does not know. */
@@ -1023,6 +1028,7 @@ const minimalBodies: { [Op in PartitionOp]: WireMap } = {
   [PartitionOps.Perf]: { id: "a" },
   [PartitionOps.Ranking]: { metric: "sharpe", k: 1 },
   [PartitionOps.TopK]: {},
+  [PartitionOps.History]: { id: "a" },
 };
 
 describe("cid and issued on writes", () => {

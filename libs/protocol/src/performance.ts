@@ -85,6 +85,48 @@ export const PerformanceReportSchema = Type.Object(
 );
 export type PerformanceReport = Static<typeof PerformanceReportSchema>;
 
+/** A `history` query: one strategy's periods with end times in [from, to], in at most `points` buckets. */
+export const HistoryQuerySchema = Type.Object(
+  {
+    id: StrategyIdSchema,
+    from: Type.Optional(Time),
+    to: Type.Optional(Time),
+    points: Type.Optional(Type.Integer({ minimum: 1, maximum: PerformanceLimits.historyPointsMax })),
+  },
+  { additionalProperties: false },
+);
+export type HistoryQuery = Static<typeof HistoryQuerySchema>;
+
+/** One bucket of a strategy's history: its wealth path (start = 1) and its metrics from `from` to the bucket's end. */
+export interface HistoryPoint {
+  /** End time of the bucket's last period, ms. */
+  t: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  /** Periods in the bucket. */
+  periods: number;
+  /** Regime of the bucket's last period, if reported. */
+  regime: string | null;
+  sharpe: number | null;
+  maxDrawdown: number | null;
+}
+
+/** Reply to `history`. */
+export interface HistoryReply {
+  id: string;
+  from: number;
+  to: number;
+  /** Periods found in the range. */
+  periods: number;
+  /** Whether several periods were merged into each point. */
+  downsampled: boolean;
+  /** How long the history stream keeps reports, ms. */
+  retentionMs: number;
+  points: HistoryPoint[];
+}
+
 /** The scope of a ranking: every field given must match (a regime also ranks by the metrics earned in it). */
 export const ScopeSchema = Type.Object(
   {
@@ -127,6 +169,8 @@ export const RankingQuerySchema = Type.Object(
     k: Type.Integer({ minimum: 0, maximum: PerformanceLimits.topMax }),
     /** Also count the strategies in scope whose metric is strictly better than this value. */
     countBetter: Type.Optional(Type.Number()),
+    /** Also give each entry's return moments (what a Sharpe ratio's standard error needs). */
+    moments: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -158,6 +202,8 @@ export interface RankEntry {
   /** Every metric (overall, or within the scope's regime). */
   metrics: Record<Metric, number | null>;
   partition: number;
+  /** With `moments`: skewness and (non-excess) kurtosis of the returns ranked on. */
+  moments?: { skewness: number | null; kurtosis: number | null };
 }
 
 /** Where a partition's view stood when it answered: {partition, owner epoch, log sequence}. */

@@ -44,6 +44,7 @@ describe("clusterSubjects", () => {
     expect(Object.values(PartitionOps).sort()).toEqual([
       "get",
       "get-batch",
+      "history",
       "list",
       "perf",
       "ranking",

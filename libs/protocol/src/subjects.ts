@@ -20,6 +20,8 @@ export const PartitionOps = {
   Ranking: "ranking",
   /** The partition's whole published top-k set (a ranker catching up). */
   TopK: "topk",
+  /** One strategy's returns and metrics over a time range, from the history stream. */
+  History: "history",
 } as const;
 export type PartitionOp = (typeof PartitionOps)[keyof typeof PartitionOps];
 

@@ -71,7 +71,7 @@ const VALID: ReadonlyArray<[PartitionOp, Record<string, unknown>]> = [
     },
   ],
   [PartitionOps.Perf, { v: 1, body: { id: "a" } }],
-  [PartitionOps.Ranking, { v: 1, body: { metric: "sortino", k: 0, countBetter: 1.5 } }],
+  [PartitionOps.Ranking, { v: 1, body: { metric: "sortino", k: 0, countBetter: 1.5, moments: true } }],
   [
     PartitionOps.Ranking,
     {
@@ -87,6 +87,8 @@ const VALID: ReadonlyArray<[PartitionOp, Record<string, unknown>]> = [
     },
   ],
   [PartitionOps.TopK, { v: 1, body: {} }],
+  [PartitionOps.History, { v: 1, body: { id: "a" } }],
+  [PartitionOps.History, { v: 1, body: { id: "a", from: 0, to: 1_800_000_000_000, points: 5000 } }],
 ];
 
 /**
@@ -477,6 +479,7 @@ const READS = [
   PartitionOps.Perf,
   PartitionOps.Ranking,
   PartitionOps.TopK,
+  PartitionOps.History,
 ] as const;
 /** A valid body of every operation. */
 const BODY: Record<PartitionOp, Record<string, unknown>> = {
@@ -491,6 +494,7 @@ const BODY: Record<PartitionOp, Record<string, unknown>> = {
   [PartitionOps.Perf]: { id: "a" },
   [PartitionOps.Ranking]: { metric: "calmar", k: 3, scope: { state: "draft" } },
   [PartitionOps.TopK]: {},
+  [PartitionOps.History]: { id: "a", points: 10 },
 };
 const OPS = [...WRITES, ...READS];
 

@@ -41,6 +41,8 @@ export interface ShardConfig {
   topkTickMs: number;
   /** How many strategies each published top-k list holds. */
   topkDepth: number;
+  /** How long the history stream keeps reports, ms. */
+  historyRetentionMs: number;
   logLevel: string;
 }
 
@@ -113,5 +115,6 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     snapshotMinBytes: intOf("STRATREG_SNAPSHOT_MIN_BYTES", env.STRATREG_SNAPSHOT_MIN_BYTES, 256 << 10, 1024, 1 << 30),
     topkTickMs: intOf("STRATREG_TOPK_TICK_MS", env.STRATREG_TOPK_TICK_MS, 100, 10, 60_000),
     topkDepth: intOf("STRATREG_TOPK_DEPTH", env.STRATREG_TOPK_DEPTH, 100, 1, 1000),
+    historyRetentionMs: intOf("STRATREG_HISTORY_DAYS", env.STRATREG_HISTORY_DAYS, 400, 1, 36_500) * 24 * HOUR,
   };
 }

@@ -59,6 +59,7 @@ beforeAll(async () => {
       snapshotMinBytes: 1 << 30,
       topkDepth: 10,
     },
+    history: () => Promise.reject(new Error("this test keeps no history")),
     logger,
   };
 });

@@ -13,6 +13,7 @@ import {
   decode,
   ErrorCodes,
   encodeLogEntry,
+  type HistoryReply,
   isKnownLogOp,
   LOG_FORMAT_VERSION,
   type LogEntryLayout,
@@ -70,6 +71,14 @@ export interface PartitionContext {
   readonly maxReplyBytes: number;
   readonly settings: PartitionSettings;
   readonly logger: Logger;
+  /** Reads a strategy's history (its partition's reports kept in the history stream). */
+  readonly history: (query: {
+    partition: number;
+    id: string;
+    from: number;
+    to: number;
+    maxPoints: number;
+  }) => Promise<HistoryReply>;
 }
 
 /** The caller's deadline passed while its write waited: nobody is listening, so nothing is answered. */

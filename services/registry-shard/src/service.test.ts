@@ -36,6 +36,7 @@ beforeAll(async () => {
     maxEntryBytes: 1_000_000,
     maxReplyBytes: 1_000_000,
     settings: { queueMax: 8, commandWindowMs: 60_000, maxClockSkewMs: 1000, snapshotMinBytes: 1 << 30, topkDepth: 10 },
+    history: () => Promise.reject(new Error("this test keeps no history")),
     logger,
   };
   endpoints = new PartitionEndpoints(nc, (p) => subjects.partitionWildcard(p), counters, logger);

@@ -22,7 +22,7 @@ import {
   ValidationError,
 } from "@stratreg/protocol";
 import type { Logger } from "pino";
-import { perf, ranking, report, topk } from "./handlers/performance.js";
+import { history, perf, ranking, report, topk } from "./handlers/performance.js";
 import { get, getBatch, list } from "./handlers/reads.js";
 import { errorReply } from "./handlers/reply.js";
 import { register, registerBatch, retire, update } from "./handlers/writes.js";
@@ -59,6 +59,7 @@ const HANDLERS: Record<string, Handler> = {
   [PartitionOps.Perf]: (p, msg) => perf(p, msg.data),
   [PartitionOps.Ranking]: (p, msg) => ranking(p, msg.data),
   [PartitionOps.TopK]: (p, msg) => topk(p, msg.data),
+  [PartitionOps.History]: (p, msg) => history(p, msg.data),
 };
 
 /** Answers requests on the partition subjects this shard owns. */

@@ -4,7 +4,6 @@
  */
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import type { KV } from "@nats-io/kv";
 import type { Service } from "@nats-io/services";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import {
@@ -30,9 +29,7 @@ import { NewerOwnerError, Partition, type PartitionContext } from "./partition.j
 import { TopKPublisher } from "./performance/publisher.js";
 import { ReadAhead } from "./read-ahead.js";
 import { PartitionEndpoints, RequestCounters, registerService } from "./service.js";
-import { openCluster } from "./startup.js";
-import type { PartitionLog } from "./store/log.js";
-import type { SnapshotStore } from "./store/snapshots.js";
+import { type ClusterResources, openCluster } from "./startup.js";
 
 export const SHARD_VERSION = "0.2.0";
 /**
@@ -88,7 +85,7 @@ export class Shard {
     const { nc, subjects, cluster } = resources;
     try {
       const shard = new Shard(config, nc, subjects, cluster, logger.child({ member: config.member }));
-      await shard.run(resources.log, resources.snapshots, resources.kv, resources.serverVersion);
+      await shard.run(resources);
       return shard;
     } catch (err) {
       await nc.close().catch(() => undefined);
@@ -96,7 +93,7 @@ export class Shard {
     }
   }
 
-  private async run(log: PartitionLog, snapshots: SnapshotStore, kv: KV, serverVersion: string): Promise<void> {
+  private async run({ log, snapshots, kv, serverVersion, history }: ClusterResources): Promise<void> {
     const { config, nc, subjects, cluster, logger } = this;
     const leases = new LeaseTable(
       kv,
@@ -116,6 +113,7 @@ export class Shard {
     const context: PartitionContext = {
       log,
       snapshots,
+      history,
       member: config.member,
       partitions: cluster.partitions,
       // max_payload counts the message headers too (message id, expected sequence).

@@ -19,6 +19,8 @@ import {
 import type { Logger } from "pino";
 import { ensureClusterConfig } from "./cluster-config.js";
 import type { ShardConfig } from "./config.js";
+import type { PartitionContext } from "./partition.js";
+import { ensureHistoryStream, readHistory } from "./store/history.js";
 import { ensureLogStream, PartitionLog } from "./store/log.js";
 import { SnapshotStore } from "./store/snapshots.js";
 
@@ -38,6 +40,8 @@ export function versionAtLeast(version: string, min: readonly number[]): boolean
 
 /** How long a starting shard waits for JetStream to answer before it gives up. */
 const JETSTREAM_STARTUP_MS = 120_000;
+/** A history read that receives nothing for this long ends (the stream is being restored, say). */
+const HISTORY_IDLE_MS = 10_000;
 
 /** Runs `setup` until it succeeds, retrying while JetStream does not answer (a cluster electing leaders). */
 async function untilJetStreamAnswers<T>(logger: Logger, setup: () => Promise<T>): Promise<T> {
@@ -62,6 +66,8 @@ export interface ClusterResources {
   log: PartitionLog;
   kv: KV;
   snapshots: SnapshotStore;
+  /** Reads a strategy's history from the history stream. */
+  history: PartitionContext["history"];
 }
 
 /** Connects and opens (creating if needed) the cluster's resources; closes the connection on failure. */
@@ -112,11 +118,23 @@ export async function openCluster(config: ShardConfig, logger: Logger): Promise<
         );
       }
       await ensureLogStream(jsm, subjects, cluster.replicas);
+      await ensureHistoryStream(jsm, subjects, cluster.replicas, config.historyRetentionMs);
       const kv = await new Kvm(js).create(subjects.leaseBucket, { history: 1, replicas: cluster.replicas });
       const snapshots = await SnapshotStore.open(js, subjects, cluster.replicas);
       return { cluster, kv, snapshots };
     });
-    return { nc, serverVersion: version, subjects, cluster, log: new PartitionLog(js, jsm, subjects), kv, snapshots };
+    const history: PartitionContext["history"] = (query) =>
+      readHistory(js, jsm, subjects, { ...query, retentionMs: config.historyRetentionMs }, HISTORY_IDLE_MS);
+    return {
+      nc,
+      serverVersion: version,
+      subjects,
+      cluster,
+      log: new PartitionLog(js, jsm, subjects),
+      kv,
+      snapshots,
+      history,
+    };
   } catch (err) {
     await nc.close().catch(() => undefined);
     throw err;

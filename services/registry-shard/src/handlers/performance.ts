@@ -28,6 +28,9 @@ import { checkPartition } from "./reads.js";
 import { okReply } from "./reply.js";
 import { commit, entryOf, writeOnce } from "./writes.js";
 
+/** Points in a history reply unless the query asks for another number. */
+const DEFAULT_HISTORY_POINTS = 500;
+
 /** What a report is checked against: the strategy's last report, its last period and the numbers it skipped. */
 interface ReportState {
   seq: number;
@@ -198,6 +201,20 @@ export function ranking(partition: Partition, payload: Uint8Array): Uint8Array {
   const query = parseRequest(PartitionOps.Ranking, payload).body;
   const answer = partition.rankings.query(query, partition.id);
   return okReply({ stamp: stampOf(partition), ...answer });
+}
+
+export async function history(partition: Partition, payload: Uint8Array): Promise<Uint8Array> {
+  const { id, from, to, points } = parseRequest(PartitionOps.History, payload).body;
+  checkPartition(partition, id, "body.id");
+  if (!partition.store.has(id)) throw new NotFoundError(`no strategy ${id}`, { details: { id } });
+  const reply = await partition.context.history({
+    partition: partition.id,
+    id,
+    from: from ?? 0,
+    to: to ?? Number.MAX_SAFE_INTEGER,
+    maxPoints: points ?? DEFAULT_HISTORY_POINTS,
+  });
+  return okReply({ ...reply });
 }
 
 export function topk(partition: Partition, payload: Uint8Array): Uint8Array {

@@ -24,10 +24,11 @@ import { metricsOf, winRate } from "@stratreg/quant";
 import { uniqueClusterName } from "@stratreg/testkit";
 import { pino } from "pino";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
-import { perf, ranking, report, topk } from "../handlers/performance.js";
+import { history, perf, ranking, report, topk } from "../handlers/performance.js";
 import { register, retire } from "../handlers/writes.js";
 import { Lease } from "../lease.js";
 import { Partition, type PartitionContext } from "../partition.js";
+import { ensureHistoryStream, readHistory } from "../store/history.js";
 import { ensureLogStream, PartitionLog } from "../store/log.js";
 import { SnapshotStore } from "../store/snapshots.js";
 
@@ -42,6 +43,7 @@ beforeAll(async () => {
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
   await ensureLogStream(jsm, subjects, 1);
+  await ensureHistoryStream(jsm, subjects, 1, 86_400_000);
   context = {
     log: new PartitionLog(js, jsm, subjects),
     snapshots: await SnapshotStore.open(js, subjects, 1),
@@ -57,6 +59,7 @@ beforeAll(async () => {
       topkDepth: 3,
     },
     logger: pino({ level: "silent" }),
+    history: (q) => readHistory(js, jsm, subjects, { ...q, retentionMs: 86_400_000 }, 5000),
   };
 });
 afterAll(async () => {
@@ -258,4 +261,44 @@ test("rankings: published lists are each scope's best by the metric; deltas carr
   ok(await retire(p, command({ id: worst })));
   const after = p.rankings.publish(7, p.lastSeq, false) as TopKPublication;
   expect(after.removed).toContain(worst);
+});
+
+test("history: a strategy's periods in a time range, bucketed, with wealth and metrics as of each bucket", async () => {
+  const p = await loaded(3, 1);
+  const [a, other] = idsOf(3, 2, "hist");
+  await withStrategies(p, [a as string, other as string]);
+  const days = series(4, 40);
+  for (let i = 0; i < 4; i++) {
+    const slice = { times: days.times.slice(i * 10, i * 10 + 10), returns: days.returns.slice(i * 10, i * 10 + 10) };
+    await sendReports(p, [
+      { id: a, seq: i + 1, regime: i < 2 ? "calm" : "high-vol", ...slice },
+      { id: other, seq: i + 1, ...series(9, 10, i * 10) },
+    ]);
+  }
+  // The log below a snapshot is compacted; the history stream keeps every report.
+  await p.snapshot();
+  const ask = (body: Record<string, unknown>) =>
+    history(p, query(body)).then((bytes) => ok<import("@stratreg/protocol").HistoryReply>(bytes));
+  let whole = await ask({ id: a });
+  for (let i = 0; whole.periods < 40 && i < 50; i++) {
+    await new Promise((r) => setTimeout(r, 50)); // the server copies into the history stream asynchronously
+    whole = await ask({ id: a });
+  }
+  expect(whole).toMatchObject({ periods: 40, downsampled: false, retentionMs: 86_400_000 });
+  let wealth = 1;
+  for (const r of days.returns) wealth *= 1 + r;
+  expect(whole.points.at(-1)?.close).toBeCloseTo(wealth, 12);
+  expect(whole.points.at(-1)?.sharpe).toBeCloseTo(metricsOf(days.returns).sharpe, 10);
+  expect(whole.points.at(-1)?.regime).toBe("high-vol");
+  const range = await ask({ id: a, from: days.times[5], to: days.times[24], points: 4 });
+  expect(range).toMatchObject({ periods: 20, downsampled: true });
+  expect(range.points.map((pt) => pt.periods)).toEqual([5, 5, 5, 5]);
+  expect(range.points[3]?.sharpe).toBeCloseTo(metricsOf(days.returns.slice(5, 25)).sharpe, 10);
+  for (const pt of range.points) {
+    expect(pt.high).toBeGreaterThanOrEqual(Math.max(pt.open, pt.close));
+    expect(pt.low).toBeLessThanOrEqual(Math.min(pt.open, pt.close));
+  }
+  await expect(Promise.resolve().then(() => history(p, query({ id: "hist-missing-9" })))).rejects.toMatchObject({
+    code: expect.stringMatching(/NOT_FOUND|WRONG_PARTITION/),
+  });
 });

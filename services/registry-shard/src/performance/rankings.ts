@@ -337,7 +337,8 @@ export class PartitionRankings {
         if (out.length < q.k) {
           const vectors = perf.metricVectors();
           const vector = base === OVERALL ? vectors.overall : (vectors.regimes[base] ?? vectors.overall);
-          out.push({
+          const accumulator = base === OVERALL ? perf.returns : (perf.regimes.get(base) ?? perf.returns);
+          const entry: RankEntry = {
             id: key.id,
             score: key.s,
             family: attributes.family,
@@ -346,7 +347,15 @@ export class PartitionRankings {
             trades: perf.trades.count,
             metrics: metricRecord(vector),
             partition,
-          });
+          };
+          if (q.moments === true) {
+            const { skewness, kurtosis } = accumulator.metrics();
+            entry.moments = {
+              skewness: Number.isFinite(skewness) ? skewness : null,
+              kurtosis: Number.isFinite(kurtosis) ? kurtosis : null,
+            };
+          }
+          out.push(entry);
         }
       }
     }

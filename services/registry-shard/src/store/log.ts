@@ -177,52 +177,25 @@ export class PartitionLog {
     }
     if (read >= target) return read;
     afterSeq = read;
-    const consumer = await this.js.consumers.get(this.subjects.logStream, {
-      filter_subjects: subject,
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: afterSeq + 1,
-    });
-    let last = afterSeq;
-    // Bounded by bytes, not count: a few large batch entries in flight, or hundreds of small
-    // updates (a count of 8 made replaying thousands of small entries a round trip per 8).
-    const messages = await consumer.consume({ max_bytes: REPLAY_WINDOW_BYTES });
-    // A replay that stops making progress (the entry vanished, delivery stalled) must end, so the
-    // partition can retry its load instead of holding its write queue forever.
-    let stalled = false;
-    let watchdog: NodeJS.Timeout | undefined;
-    const arm = () => {
-      clearTimeout(watchdog);
-      watchdog = setTimeout(() => {
-        stalled = true;
-        void messages.close();
-      }, this.replayIdleMs);
-    };
-    arm();
-    const abort = () => void messages.close();
-    signal?.addEventListener("abort", abort);
-    try {
-      for await (const msg of messages) {
-        if (signal?.aborted) break;
-        const data = msg.data;
-        apply(readLogEntry(Buffer.from(data.buffer, data.byteOffset, data.byteLength)), msg.seq);
-        last = msg.seq;
-        if (msg.seq >= target) break;
-        arm();
-      }
-    } finally {
-      clearTimeout(watchdog);
-      signal?.removeEventListener("abort", abort);
-      await messages.close();
-    }
+    const last = await readSubject(
+      this.js,
+      this.subjects.logStream,
+      subject,
+      afterSeq + 1,
+      target,
+      (data, seq) => apply(readLogEntry(data), seq),
+      this.replayIdleMs,
+      signal,
+    );
     if (signal?.aborted)
       throw new UnavailableError(ErrorCodes.Unavailable, `replay of partition ${partition} abandoned`);
-    if (last < target) {
+    if (last.seq < target) {
       throw new UnavailableError(
         ErrorCodes.Unavailable,
-        `replay of partition ${partition} ${stalled ? "stalled" : "ended"} at ${last}, before ${target}`,
+        `replay of partition ${partition} ${last.stalled ? "stalled" : "ended"} at ${last.seq}, before ${target}`,
       );
     }
-    return last;
+    return last.seq;
   }
 
   /**
@@ -237,4 +210,60 @@ export class PartitionLog {
     });
     return purged.purged;
   }
+}
+
+/**
+ * Reads `subject` of `stream` from sequence `fromSeq` up to `target` with an
+ * ordered consumer, handing each message to `onMessage`. Stops early when
+ * `signal` aborts or delivery stalls for `idleMs` (then `stalled`); returns the
+ * last sequence read.
+ */
+export async function readSubject(
+  js: JetStreamClient,
+  stream: string,
+  subject: string,
+  fromSeq: number,
+  target: number,
+  onMessage: (data: Buffer, seq: number, timestampMs: number) => void,
+  idleMs: number,
+  signal?: AbortSignal,
+): Promise<{ seq: number; stalled: boolean }> {
+  const consumer = await js.consumers.get(stream, {
+    filter_subjects: subject,
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: fromSeq,
+  });
+  let last = fromSeq - 1;
+  // Bounded by bytes, not count: a few large batch entries in flight, or hundreds of small
+  // updates (a count of 8 made replaying thousands of small entries a round trip per 8).
+  const messages = await consumer.consume({ max_bytes: REPLAY_WINDOW_BYTES });
+  // A read that stops making progress (the entry vanished, delivery stalled) must end, so the
+  // caller can retry instead of waiting forever.
+  let stalled = false;
+  let watchdog: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(watchdog);
+    watchdog = setTimeout(() => {
+      stalled = true;
+      void messages.close();
+    }, idleMs);
+  };
+  arm();
+  const abort = () => void messages.close();
+  signal?.addEventListener("abort", abort);
+  try {
+    for await (const msg of messages) {
+      if (signal?.aborted) break;
+      const data = msg.data;
+      onMessage(Buffer.from(data.buffer, data.byteOffset, data.byteLength), msg.seq, msg.info.timestampNanos / 1e6);
+      last = msg.seq;
+      if (msg.seq >= target) break;
+      arm();
+    }
+  } finally {
+    clearTimeout(watchdog);
+    signal?.removeEventListener("abort", abort);
+    await messages.close();
+  }
+  return { seq: last, stalled };
 }
