@@ -219,6 +219,8 @@ function bruteTop(strategies: Strategy[], query: TopQuery) {
   return pool.slice(0, query.k).map((entry, i) => ({ ...entry, rank: i + 1 }));
 }
 
+type Value<A> = A extends fc.Arbitrary<infer T> ? T : never;
+
 const FAMILIES = ["mom", "rev", "carry"];
 const REGIMES = ["hi", "lo"];
 const score = fc.oneof(fc.constant(null), fc.integer({ min: -3, max: 3 }), fc.double({ min: -5, max: 5, noNaN: true }));
@@ -274,8 +276,8 @@ const step = fc.oneof(
 /** Applies what `views` says needs a resync: the owner's `topk` answer, now or later. */
 function runScenario(
   partitions: number,
-  initial: Array<{ partition: number; data: fc.RecordValue<typeof strategyData> }>,
-  steps: Array<fc.RecordValue<typeof step>>,
+  initial: Array<{ partition: number; data: Value<typeof strategyData> }>,
+  steps: Array<Value<typeof step>>,
   depths: number[],
 ): { views: PartitionViews; strategies: Strategy[] } {
   const views = new PartitionViews(partitions, 3000, () => 0);

@@ -199,3 +199,29 @@ export class PartitionViews {
     else this.pending.set(partition, rest);
   }
 }
+
+const isInt = (x: unknown): x is number => Number.isInteger(x);
+const isRecord = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === "object" && !Array.isArray(x);
+
+/**
+ * `value` as a publication when it has a publication's shape (a shard's bug or
+ * a stranger publishing on the subject must not corrupt a view), else undefined.
+ * Unknown fields are ignored: a newer shard may add some.
+ */
+export function asPublication(value: unknown): TopKPublication | undefined {
+  if (!isRecord(value)) return undefined;
+  const { partition, epoch, n, seq, at, full, entries, removed, lists, droppedLists, sizes } = value;
+  if (!isInt(partition) || !isInt(epoch) || !isInt(n) || typeof seq !== "number" || typeof at !== "number") {
+    return undefined;
+  }
+  if (typeof full !== "boolean" || !Array.isArray(entries) || !Array.isArray(removed)) return undefined;
+  if (!isRecord(lists) || !isRecord(sizes) || !Array.isArray(droppedLists)) return undefined;
+  for (const entry of entries) {
+    if (!Array.isArray(entry) || entry.length < 11 || typeof entry[0] !== "string") return undefined;
+    if (!Array.isArray(entry[3]) || !Array.isArray(entry[4])) return undefined;
+    if (!Array.isArray(entry[9]) || !isRecord(entry[10])) return undefined;
+  }
+  for (const ids of Object.values(lists)) if (!Array.isArray(ids)) return undefined;
+  for (const size of Object.values(sizes)) if (typeof size !== "number") return undefined;
+  return value as unknown as TopKPublication;
+}
