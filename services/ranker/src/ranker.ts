@@ -99,14 +99,20 @@ export class Ranker {
       error: (err) => logger.error({ err }, "ranker lifecycle actor failed"),
     });
     actor.start();
-    const nc = await connect({
-      servers: config.natsUrl.split(","),
-      name: `stratreg-ranker/${config.member}`,
-      user: config.natsUser,
-      pass: config.natsPassword,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 500,
-    });
+    let nc: NatsConnection;
+    try {
+      nc = await connect({
+        servers: config.natsUrl.split(","),
+        name: `stratreg-ranker/${config.member}`,
+        user: config.natsUser,
+        pass: config.natsPassword,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 500,
+      });
+    } catch (err) {
+      actor.stop();
+      throw err;
+    }
     try {
       const client = await StratregClient.connect(nc, { cluster: config.cluster, timeoutMs: config.startTimeoutMs });
       const views = new PartitionViews(client.partitions, config.staleMs);
