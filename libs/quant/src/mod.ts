@@ -1,0 +1,37 @@
+/**
+ * @stratreg/quant: performance metrics, Sharpe-ratio inference and forecasts, as pure
+ * functions and online accumulators with no I/O. Shards, the ranker, the risk guard and
+ * discovery all compute their figures here, under the conventions of DESIGN.md
+ * (docs/adr/008-quant-conventions.md). Every Sharpe ratio in and out is annualised; every
+ * undefined value is NaN.
+ * @module
+ */
+
+export { ReturnAccumulator } from "./accumulator.js";
+export {
+  cagr,
+  calmar,
+  downsideRisk,
+  kurtosis,
+  maxDrawdown,
+  mean,
+  metricsOf,
+  sharpe,
+  skewness,
+  sortino,
+  volatility,
+} from "./batch.js";
+export { type Conventions, DEFAULT_CONVENTIONS } from "./conventions.js";
+export { correlation } from "./correlation.js";
+export { type Forecast, type ForecastOptions, forecastSharpe, type OwnEstimate } from "./forecast.js";
+export { expectedMaxSharpe } from "./inference.js";
+export { normalCdf, normalQuantile } from "./normal.js";
+export type { PerformanceMetrics } from "./performance.js";
+export {
+  deflatedSharpe,
+  minTrackRecordLength,
+  probabilisticSharpe,
+  type SharpeEstimate,
+  sharpeStandardError,
+} from "./sharpe-inference.js";
+export { profitFactor, TradeAccumulator, winRate } from "./trades.js";
