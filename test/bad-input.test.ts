@@ -311,10 +311,13 @@ function keyPlaces(): Array<[PartitionOp, () => Record<string, unknown>, string,
       "",
       "v",
     ]),
-    ...OPS.map((op): [PartitionOp, () => Record<string, unknown>, string, string] => {
-      const body = good(op).body as Record<string, unknown>;
-      return [op, () => ({ ...good(op), body: { ...body, [MARK]: 1 } }), "body", Object.keys(body)[0] ?? ""];
-    }),
+    // A body with no fields (topk) has no key to repeat.
+    ...OPS.filter((op) => Object.keys(good(op).body as object).length > 0).map(
+      (op): [PartitionOp, () => Record<string, unknown>, string, string] => {
+        const body = good(op).body as Record<string, unknown>;
+        return [op, () => ({ ...good(op), body: { ...body, [MARK]: 1 } }), "body", Object.keys(body)[0] ?? ""];
+      },
+    ),
     ...OPS.map((op): [PartitionOp, () => Record<string, unknown>, string, string] => [
       op,
       () => ({ ...good(op), trace: { span: 1, [MARK]: 1 } }),
@@ -368,6 +371,7 @@ const WRITES: ReadonlySet<string> = new Set([
   PartitionOps.RegisterBatch,
   PartitionOps.Update,
   PartitionOps.Retire,
+  PartitionOps.Report,
 ]);
 
 /** A good request of each operation (writes would write: bad ones are made from it). */
@@ -380,6 +384,12 @@ function good(op: PartitionOp): Record<string, unknown> {
     [PartitionOps.Update]: patchOf({ description: "changed" }),
     [PartitionOps.Retire]: { id: target, expectedVersion: 1, reason: "decayed" },
     [PartitionOps.List]: { cursor: null, limit: 10 },
+    [PartitionOps.Report]: {
+      reports: [{ id: target, seq: 1, regime: "calm", times: [1], returns: [0.01], trades: [2] }],
+    },
+    [PartitionOps.Perf]: { id: target },
+    [PartitionOps.Ranking]: { metric: "sharpe", k: 5, scope: { family: "momentum" }, order: "best" },
+    [PartitionOps.TopK]: {},
   };
   return { v: 1, ...(WRITES.has(op) ? stamp() : {}), body: bodies[op] };
 }
@@ -946,6 +956,10 @@ describe("oversize payloads, on a server that carries them", () => {
       [PartitionOps.Update]: { id: "kept", expectedVersion: 1, patch: { name: "changed" } },
       [PartitionOps.Retire]: { id: "kept", expectedVersion: 1 },
       [PartitionOps.List]: {},
+      [PartitionOps.Report]: { reports: [{ id: "kept", seq: 1, times: [1], returns: [0.01] }] },
+      [PartitionOps.Perf]: { id: "kept" },
+      [PartitionOps.Ranking]: { metric: "sharpe", k: 10 },
+      [PartitionOps.TopK]: {},
     };
     /** A request of exactly `size` bytes, padded by an envelope field the shard ignores. */
     const sized = (op: PartitionOp, size: number) => {

@@ -32,6 +32,7 @@ const EXPECTED: Record<ErrorCode, [ErrorClass, boolean]> = {
   ALREADY_EXISTS: [ConflictError, false],
   CONFLICT: [ConflictError, false],
   INVALID_TRANSITION: [ConflictError, false],
+  RETIRED: [ConflictError, false],
   NOT_OWNER: [UnavailableError, true],
   UNAVAILABLE: [UnavailableError, true],
   TIMEOUT: [TimeoutError, true],

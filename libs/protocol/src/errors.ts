@@ -154,6 +154,7 @@ const CONFLICT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.CommandExpired,
   ErrorCodes.Conflict,
   ErrorCodes.InvalidTransition,
+  ErrorCodes.Retired,
 ]);
 const UNAVAILABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.NotOwner,

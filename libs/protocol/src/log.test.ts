@@ -113,11 +113,12 @@ describe("partition log entries", () => {
     expect(readLogEntry(encodeEntry(ENTRY)).epoch).toBe(0);
   });
 
-  test("the log ops are the write operations, the epoch marker and the snapshot", () => {
+  test("the log ops are the write operations (reports among them), the epoch marker and the snapshot", () => {
     expect(Object.values(LogOps).sort()).toEqual([
       "epoch",
       "register",
       "register-batch",
+      "report",
       "retire",
       "snapshot",
       "update",

@@ -14,6 +14,7 @@ import { DEADLINE_MS_MAX, isWriteOp, RequestBodies } from "./messages.js";
 import { compileBytesCheck } from "./msgpack-check.js";
 import { MAX_NESTING, MsgpackProblems, standardMsgpackProblem } from "./msgpack-read.js";
 import { MsgpackScanner } from "./msgpack-scan.js";
+import { METRICS } from "./performance.js";
 import { Limits, StrategyInputSchema } from "./strategy.js";
 import { type PartitionOp, PartitionOps } from "./subjects.js";
 import { acceptsBytes, parseRequest } from "./validate.js";
@@ -401,6 +402,33 @@ const BODIES: { [Op in PartitionOp]: fc.Arbitrary<WireMap> } = {
     {},
     { cursor: fc.oneof(strategyId, fc.constant(null)), limit: fc.integer({ min: 1, max: Limits.listMax }) },
   ),
+  [PartitionOps.Report]: mapOf({
+    reports: fc.array(
+      mapOf(
+        { id: strategyId, seq: fc.integer({ min: 1, max: 1e9 }) },
+        {
+          regime: label,
+          venue: label,
+          times: list(fc.maxSafeNat(), 4),
+          returns: list(fc.double({ min: -1, max: 100, noNaN: true }), 4),
+          trades: list(fc.double({ noNaN: true, noDefaultInfinity: true }), 4),
+        },
+      ),
+      { minLength: 1, maxLength: 3 },
+    ),
+  }),
+  [PartitionOps.Perf]: mapOf({ id: strategyId }),
+  [PartitionOps.Ranking]: mapOf(
+    { metric: fc.constantFrom(...METRICS), k: fc.integer({ min: 0, max: 1000 }) },
+    {
+      scope: mapOf({}, { family: label, regime: label, venue: label, state: label, tag: text(1, Limits.tagMaxLength) }),
+      minTrades: fc.nat(),
+      minPeriods: fc.nat(),
+      order: fc.constantFrom("best", "worst"),
+      countBetter: fc.double({ noNaN: true, noDefaultInfinity: true }),
+    },
+  ),
+  [PartitionOps.TopK]: mapOf({}),
 };
 const OPS = Object.keys(RequestBodies) as PartitionOp[];
 /** A valid request: writes carry cid and issued; any may carry deadlineMs and envelope fields this build does not know. */
@@ -991,6 +1019,10 @@ const minimalBodies: { [Op in PartitionOp]: WireMap } = {
   [PartitionOps.Update]: { id: "a", expectedVersion: 1, patch: { name: "n" } },
   [PartitionOps.Retire]: { id: "a" },
   [PartitionOps.List]: {},
+  [PartitionOps.Report]: { reports: [{ id: "a", seq: 1 }] },
+  [PartitionOps.Perf]: { id: "a" },
+  [PartitionOps.Ranking]: { metric: "sharpe", k: 1 },
+  [PartitionOps.TopK]: {},
 };
 
 describe("cid and issued on writes", () => {
@@ -1129,5 +1161,21 @@ describe("standardMsgpackProblem", () => {
     expect(standardMsgpackProblem(encodeWide(nest(MAX_NESTING + 1), [0]))).toMatchObject({
       kind: MsgpackProblems.TooDeep,
     });
+  });
+});
+
+describe("string literals on bytes", () => {
+  const metric = compileBytesCheck(RequestBodies[PartitionOps.Ranking]);
+  const ranking = (value: unknown) => Buffer.from(new Packr({ useRecords: false }).pack(value));
+  it("accepts exactly the literal strings the schema names", () => {
+    for (const name of ["sharpe", "maxDrawdown", "profitFactor"]) {
+      const bytes = ranking({ metric: name, k: 1 });
+      expect(metric(bytes, 0)).toBe(bytes.length);
+    }
+  });
+  it("refuses another string, a prefix, or another type", () => {
+    for (const value of ["Sharpe", "sharp", "sharpe ", 1, null]) {
+      expect(metric(ranking({ metric: value, k: 1 }), 0)).toBe(-1);
+    }
   });
 });

@@ -205,6 +205,13 @@ function unionCheck(schema: TSchema): BytesCheck {
   };
 }
 
+/** A string constant (e.g. one value of an `as const` set such as a metric name). */
+function literalCheck(schema: TSchema): BytesCheck {
+  if (typeof schema.const !== "string") throw new TypeError("only string literals are supported on bytes");
+  const expected = Buffer.from(schema.const, "utf8");
+  return (b, p) => (readStr(b, p) && strIs(b, expected) ? strStart + strLength : NONE);
+}
+
 /** Compiles `schema` into a check over msgpack bytes. Throws TypeError for schema features it does not support. */
 export function compileBytesCheck(schema: TSchema): BytesCheck {
   switch (schema[Kind]) {
@@ -226,6 +233,8 @@ export function compileBytesCheck(schema: TSchema): BytesCheck {
       return arrayCheck(schema);
     case "Union":
       return unionCheck(schema);
+    case "Literal":
+      return literalCheck(schema);
     case "Unknown":
     case "Any":
       return anyDataCheck;

@@ -45,9 +45,13 @@ describe("clusterSubjects", () => {
       "get",
       "get-batch",
       "list",
+      "perf",
+      "ranking",
       "register",
       "register-batch",
+      "report",
       "retire",
+      "topk",
       "update",
     ]);
   });

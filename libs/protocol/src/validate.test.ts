@@ -57,6 +57,36 @@ const VALID: ReadonlyArray<[PartitionOp, Record<string, unknown>]> = [
   [PartitionOps.List, { v: 1, body: {} }],
   [PartitionOps.List, { v: 1, ...W, body: { cursor: null, limit: 1000 } }],
   [PartitionOps.List, { v: 1, body: { cursor: "strat-9", limit: 1 } }],
+  [
+    PartitionOps.Report,
+    {
+      v: 1,
+      ...W,
+      body: {
+        reports: [
+          { id: "a", seq: 1, regime: "calm", venue: "XNAS", times: [1, 2], returns: [0.01, -1], trades: [5, -2.5] },
+          { id: "b", seq: 9 },
+        ],
+      },
+    },
+  ],
+  [PartitionOps.Perf, { v: 1, body: { id: "a" } }],
+  [PartitionOps.Ranking, { v: 1, body: { metric: "sortino", k: 0, countBetter: 1.5 } }],
+  [
+    PartitionOps.Ranking,
+    {
+      v: 1,
+      body: {
+        metric: "maxDrawdown",
+        k: 1000,
+        scope: { family: "f", regime: "r", venue: "v", state: "draft", tag: "t" },
+        minTrades: 10,
+        minPeriods: 0,
+        order: "worst",
+      },
+    },
+  ],
+  [PartitionOps.TopK, { v: 1, body: {} }],
 ];
 
 /**
@@ -433,8 +463,21 @@ describe("codec", () => {
 
 // ---- The envelope ------------------------------------------------------------------------------
 
-const WRITES = [PartitionOps.Register, PartitionOps.RegisterBatch, PartitionOps.Update, PartitionOps.Retire] as const;
-const READS = [PartitionOps.Get, PartitionOps.GetBatch, PartitionOps.List] as const;
+const WRITES = [
+  PartitionOps.Register,
+  PartitionOps.RegisterBatch,
+  PartitionOps.Update,
+  PartitionOps.Retire,
+  PartitionOps.Report,
+] as const;
+const READS = [
+  PartitionOps.Get,
+  PartitionOps.GetBatch,
+  PartitionOps.List,
+  PartitionOps.Perf,
+  PartitionOps.Ranking,
+  PartitionOps.TopK,
+] as const;
 /** A valid body of every operation. */
 const BODY: Record<PartitionOp, Record<string, unknown>> = {
   [PartitionOps.Register]: { strategy: strategy(1) },
@@ -444,6 +487,10 @@ const BODY: Record<PartitionOp, Record<string, unknown>> = {
   [PartitionOps.Update]: { id: "a", expectedVersion: 1, patch: { name: "n" } },
   [PartitionOps.Retire]: { id: "a", reason: "r" },
   [PartitionOps.List]: { cursor: "a", limit: 10 },
+  [PartitionOps.Report]: { reports: [{ id: "a", seq: 1, times: [5], returns: [0.5] }] },
+  [PartitionOps.Perf]: { id: "a" },
+  [PartitionOps.Ranking]: { metric: "calmar", k: 3, scope: { state: "draft" } },
+  [PartitionOps.TopK]: {},
 };
 const OPS = [...WRITES, ...READS];
 

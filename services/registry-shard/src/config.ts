@@ -37,6 +37,10 @@ export interface ShardConfig {
   maxClockSkewMs: number;
   /** Log growth (bytes) after which a partition snapshots, or its state's size if larger. */
   snapshotMinBytes: number;
+  /** How often each partition publishes its top-k lists when they changed, ms. */
+  topkTickMs: number;
+  /** How many strategies each published top-k list holds. */
+  topkDepth: number;
   logLevel: string;
 }
 
@@ -107,5 +111,7 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     commandWindowMs: intOf("STRATREG_COMMAND_WINDOW_MS", env.STRATREG_COMMAND_WINDOW_MS, 6 * HOUR, 1000, 7 * 24 * HOUR),
     maxClockSkewMs: intOf("STRATREG_MAX_CLOCK_SKEW_MS", env.STRATREG_MAX_CLOCK_SKEW_MS, 5 * 60_000, 0, HOUR),
     snapshotMinBytes: intOf("STRATREG_SNAPSHOT_MIN_BYTES", env.STRATREG_SNAPSHOT_MIN_BYTES, 256 << 10, 1024, 1 << 30),
+    topkTickMs: intOf("STRATREG_TOPK_TICK_MS", env.STRATREG_TOPK_TICK_MS, 100, 10, 60_000),
+    topkDepth: intOf("STRATREG_TOPK_DEPTH", env.STRATREG_TOPK_DEPTH, 100, 1, 1000),
   };
 }

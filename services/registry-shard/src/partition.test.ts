@@ -52,7 +52,13 @@ beforeAll(async () => {
     partitions: PARTITIONS,
     maxEntryBytes: 1_000_000,
     maxReplyBytes: 1_000_000,
-    settings: { queueMax: 4, commandWindowMs: 3_600_000, maxClockSkewMs: 60_000, snapshotMinBytes: 1 << 30 },
+    settings: {
+      queueMax: 4,
+      commandWindowMs: 3_600_000,
+      maxClockSkewMs: 60_000,
+      snapshotMinBytes: 1 << 30,
+      topkDepth: 10,
+    },
     logger,
   };
 });

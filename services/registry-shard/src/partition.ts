@@ -10,6 +10,7 @@
  */
 import { performance } from "node:perf_hooks";
 import {
+  decode,
   ErrorCodes,
   encodeLogEntry,
   isKnownLogOp,
@@ -24,6 +25,8 @@ import {
 import type { Logger } from "pino";
 import { CommandWindow, loadSegments, storeSegments } from "./commands.js";
 import type { Lease } from "./lease.js";
+import { type LoggedReport, PerformanceBook } from "./performance/book.js";
+import { PartitionRankings } from "./performance/rankings.js";
 import { FencedError, type PartitionLog } from "./store/log.js";
 import { PartitionStore } from "./store/partition-store.js";
 import type { SnapshotStore } from "./store/snapshots.js";
@@ -51,6 +54,8 @@ export interface PartitionSettings {
   maxClockSkewMs: number;
   /** A snapshot is taken once the log has grown by this many bytes, or by the state's size if larger. */
   snapshotMinBytes: number;
+  /** How many strategies each published top-k list holds. */
+  topkDepth: number;
 }
 
 /** What a partition needs from the shard around it. */
@@ -87,6 +92,9 @@ export class NotOursError extends Error {
 
 export class Partition {
   readonly store = new PartitionStore();
+  /** Performance of the strategies that have reported, rebuilt from the log like the store. */
+  readonly performance = new PerformanceBook((id) => this.store.get(id));
+  readonly rankings: PartitionRankings;
   /** Stream sequence of the last log entry applied. */
   lastSeq = 0;
   /** Log sequence the latest snapshot covers. */
@@ -120,6 +128,7 @@ export class Partition {
     this.held = lease;
     const { commandWindowMs, maxClockSkewMs } = context.settings;
     this.commands = new CommandWindow(commandWindowMs + maxClockSkewMs);
+    this.rankings = new PartitionRankings(this.performance, context.settings.topkDepth);
   }
 
   /** The lease the partition is claimed under (only a claimed partition serves). */
@@ -188,7 +197,8 @@ export class Partition {
     const entry = readLogEntry(bytes);
     if (entry.op !== LogOps.Snapshot) throw new Error(`partition ${this.id}: snapshot has kind ${entry.op}`);
     this.store.adopt(owned(bytes), entry.ids, entry.records);
-    const { seq, cmds } = entry.head;
+    const { seq, cmds, perf } = entry.head;
+    if (perf instanceof Uint8Array) this.performance.restore(perf);
     this.lastSeq = typeof seq === "number" ? seq : 0;
     this.snapshotSeq = this.lastSeq;
     this.epoch = entry.epoch;
@@ -199,17 +209,23 @@ export class Partition {
     this.lastSeq = await this.context.log.replay(this.id, this.lastSeq, (entry, seq) => this.apply(entry, seq), signal);
   }
 
-  /** Applies one log entry: an upsert of each record it carries. */
+  /** Applies one log entry: reports to the performance book; otherwise an upsert of each record it carries. */
   apply(entry: LogEntryLayout, seq: number): void {
     const { bytes, ids, records } = entry;
     if (!isKnownLogOp(entry.op)) {
       this.context.logger.warn({ partition: this.id, seq, op: entry.op }, "skipping a log entry of an unknown kind");
-    } else if (records.length >= ADOPT_MIN_RECORDS) {
-      this.store.adopt(owned(bytes), ids, records);
+    } else if (entry.op === LogOps.Report) {
+      this.performance.applyReports(
+        ids,
+        records.map((_, i) => decode(recordAt(entry, i)) as LoggedReport),
+      );
     } else {
-      records.forEach((_, i) => {
-        this.store.put(ids[i] as string, recordAt(entry, i));
-      });
+      if (records.length >= ADOPT_MIN_RECORDS) this.store.adopt(owned(bytes), ids, records);
+      else
+        records.forEach((_, i) => {
+          this.store.put(ids[i] as string, recordAt(entry, i));
+        });
+      for (const id of ids) this.performance.touch(id);
     }
     if (entry.epoch > this.epoch) this.epoch = entry.epoch;
     this.lastSeq = seq;
@@ -348,6 +364,7 @@ export class Partition {
           epoch: this.lease.epoch,
           seq,
           cmds: storeSegments(this.commands.seal()),
+          perf: this.performance.save(),
         },
         ids,
         records,

@@ -22,6 +22,7 @@ import {
   ValidationError,
 } from "@stratreg/protocol";
 import type { Logger } from "pino";
+import { perf, ranking, report, topk } from "./handlers/performance.js";
 import { get, getBatch, list } from "./handlers/reads.js";
 import { errorReply } from "./handlers/reply.js";
 import { register, registerBatch, retire, update } from "./handlers/writes.js";
@@ -54,6 +55,10 @@ const HANDLERS: Record<string, Handler> = {
   [PartitionOps.RegisterBatch]: (p, msg) => registerBatch(p, msg.data, msg.headers?.get(ENCODING_HEADER) || undefined),
   [PartitionOps.Update]: (p, msg) => update(p, msg.data),
   [PartitionOps.Retire]: (p, msg) => retire(p, msg.data),
+  [PartitionOps.Report]: (p, msg) => report(p, msg.data),
+  [PartitionOps.Perf]: (p, msg) => perf(p, msg.data),
+  [PartitionOps.Ranking]: (p, msg) => ranking(p, msg.data),
+  [PartitionOps.TopK]: (p, msg) => topk(p, msg.data),
 };
 
 /** Answers requests on the partition subjects this shard owns. */

@@ -27,6 +27,7 @@ import { Limiter, waitFor } from "./limiter.js";
 import { Membership } from "./membership.js";
 import { OwnershipManager, type OwnershipState, OwnershipStates } from "./ownership.js";
 import { NewerOwnerError, Partition, type PartitionContext } from "./partition.js";
+import { TopKPublisher } from "./performance/publisher.js";
 import { ReadAhead } from "./read-ahead.js";
 import { PartitionEndpoints, RequestCounters, registerService } from "./service.js";
 import { openCluster } from "./startup.js";
@@ -125,6 +126,7 @@ export class Shard {
         commandWindowMs: config.commandWindowMs,
         maxClockSkewMs: config.maxClockSkewMs,
         snapshotMinBytes: config.snapshotMinBytes,
+        topkDepth: config.topkDepth,
       },
       logger,
     };
@@ -210,6 +212,8 @@ export class Shard {
       if (!leases.isOurs(partition, actor.lease.epoch)) ownership.lost(partition, "the lease was taken");
     });
     this.timers.push(setInterval(() => void this.renewLeases(), Math.max(20, Math.round(config.leaseMs / 4))));
+    const publisher = new TopKPublisher(nc, subjects, () => ownership.served(), logger);
+    this.timers.push(setInterval(() => publisher.tick(), config.topkTickMs));
     this.service = await registerService(nc, {
       cluster: subjects.cluster,
       member: config.member,

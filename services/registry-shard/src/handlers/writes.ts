@@ -39,11 +39,13 @@ import {
   ValidationError,
 } from "@stratreg/protocol";
 import type { Partition } from "../partition.js";
+import { reportReplyFromEntry } from "./performance.js";
 import { checkPartition } from "./reads.js";
 import { okReply, strategyReply } from "./reply.js";
 
 /** The reply a command got when its log entry was written, rebuilt from the entry. */
 export function replyFromEntry(entry: LogEntry): Uint8Array {
+  if (entry.op === LogOps.Report) return okReply({ ...reportReplyFromEntry(entry) });
   if (entry.op === LogOps.RegisterBatch) {
     return okReply({ registered: entry.ids.length, rejected: entry.rejected ?? [] });
   }
@@ -53,13 +55,18 @@ export function replyFromEntry(entry: LogEntry): Uint8Array {
 }
 
 /** A log entry being put together by a command. */
-interface PendingEntry {
+export interface PendingEntry {
   head: LogEntryHead;
   ids: string[];
   recs: Array<RecordSource | Uint8Array>;
 }
 
-function entryOf(partition: Partition, op: LogEntryHead["op"], cid: string | undefined, at: number): PendingEntry {
+export function entryOf(
+  partition: Partition,
+  op: LogEntryHead["op"],
+  cid: string | undefined,
+  at: number,
+): PendingEntry {
   const head: LogEntryHead = {
     v: LOG_FORMAT_VERSION,
     op,
@@ -72,7 +79,7 @@ function entryOf(partition: Partition, op: LogEntryHead["op"], cid: string | und
 }
 
 /** Appends `entry` and answers with `reply`, or with the original reply if the command id was already logged. */
-async function commit(
+export async function commit(
   partition: Partition,
   entry: PendingEntry,
   reply: (layout: LogEntryLayout) => Uint8Array,
@@ -126,7 +133,7 @@ function checkIssued(partition: Partition, issued: number | undefined): void {
  * logged command id `cid`: then the reply is the one that entry got. Work whose
  * caller has given up by its turn is dropped.
  */
-function writeOnce(
+export function writeOnce(
   partition: Partition,
   envelope: CommandEnvelope,
   command: () => Promise<Uint8Array>,

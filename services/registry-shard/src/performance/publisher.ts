@@ -1,0 +1,42 @@
+/**
+ * Publishes each served partition's top-k lists on `<cluster>.topk.<p>` every
+ * tick in which they changed, stamped with the owner's epoch and the log
+ * sequence they reflect; an unchanged partition still publishes once a second,
+ * so that a ranker can tell a quiet partition from a missing one.
+ */
+import type { NatsConnection } from "@nats-io/transport-node";
+import { type ClusterSubjects, encode } from "@stratreg/protocol";
+import type { Logger } from "pino";
+import type { Partition } from "../partition.js";
+
+/** An unchanged partition publishes (an empty delta) this often. */
+export const TOPK_HEARTBEAT_MS = 1000;
+
+export class TopKPublisher {
+  private readonly lastSent = new Map<number, number>();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly subjects: ClusterSubjects,
+    private readonly served: () => Partition[],
+    private readonly logger: Logger,
+  ) {}
+
+  /** Publishes what changed in every served partition. */
+  tick(): void {
+    const now = performance.now();
+    for (const partition of this.served()) {
+      if (!partition.answering()) continue;
+      try {
+        const heartbeat = now - (this.lastSent.get(partition.id) ?? 0) >= TOPK_HEARTBEAT_MS;
+        const publication = partition.rankings.publish(partition.lease.epoch, partition.lastSeq, heartbeat);
+        if (publication === undefined) continue;
+        publication.partition = partition.id;
+        this.nc.publish(this.subjects.topk(partition.id), encode(publication));
+        this.lastSent.set(partition.id, now);
+      } catch (err) {
+        this.logger.warn({ err, partition: partition.id }, "could not publish the partition's top-k");
+      }
+    }
+  }
+}

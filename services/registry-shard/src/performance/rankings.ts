@@ -1,0 +1,365 @@
+/**
+ * A partition's rankings: for every metric, its strategies ordered best first
+ * in a B+ tree (sorted-btree), overall and within each regime, kept up to date
+ * with each tick's changes. From them come the top-k lists the partition
+ * publishes (overall, per family, per lifecycle state, per regime) and the
+ * answers to direct ranking queries.
+ *
+ * Publications are deltas against the previous one: strategies that entered
+ * the published set or changed, those that left, and the lists that changed.
+ */
+import {
+  baseListKey,
+  inScope,
+  LifecycleStates,
+  listKey,
+  METRIC_INDEX,
+  METRICS,
+  type Metric,
+  metricRecord,
+  type PublishedEntry,
+  type RankEntry,
+  type RankingQuery,
+  RankOrders,
+  ranksBefore,
+  type TopKPublication,
+} from "@stratreg/protocol";
+import BTreeModule from "sorted-btree";
+import type { PerformanceBook, ScopeAttributes, StrategyPerformance } from "./book.js";
+
+// sorted-btree is CommonJS: under Node its class is the module's `default` property.
+const BTree =
+  (BTreeModule as unknown as { default?: typeof BTreeModule.default }).default ??
+  (BTreeModule as unknown as typeof BTreeModule.default);
+type Tree = InstanceType<typeof BTree<RankKey, undefined>>;
+
+interface RankKey {
+  s: number;
+  id: string;
+}
+
+/** The base a tree ranks within: overall (`""`) or one regime's metrics. */
+type Base = string;
+const OVERALL: Base = "";
+
+/** Where a strategy was placed, so it can be taken out again exactly. */
+interface Placement {
+  attributes: ScopeAttributes;
+  /** Per base, per metric index, the key it was inserted with. */
+  keys: Map<Base, Array<RankKey | undefined>>;
+}
+
+function treeFor(metric: Metric): Tree {
+  return new BTree<RankKey, undefined>(undefined, (a, b) => {
+    if (a.id === b.id && a.s === b.s) return 0;
+    return ranksBefore(metric, RankOrders.Best, a.s, a.id, b.s, b.id) ? -1 : 1;
+  });
+}
+
+function bump(counts: Map<string, number>, key: string, by: number): void {
+  const next = (counts.get(key) ?? 0) + by;
+  if (next === 0) counts.delete(key);
+  else counts.set(key, next);
+}
+
+/** The list keys a strategy counts toward in `base` for `metric`. */
+function listKeysOf(metric: Metric, base: Base, attributes: ScopeAttributes): string[] {
+  if (base !== OVERALL) return [listKey(metric, { kind: "regime", value: base })];
+  const keys = [listKey(metric), listKey(metric, { kind: "state", value: attributes.state })];
+  if (attributes.family !== null) keys.push(listKey(metric, { kind: "family", value: attributes.family }));
+  return keys;
+}
+
+export class PartitionRankings {
+  private readonly trees = new Map<Base, Tree[]>();
+  private readonly placements = new Map<string, Placement>();
+  /** Members of each list's scope (the metric defined). */
+  private readonly sizes = new Map<string, number>();
+  /** How many ranked strategies each family and state has. */
+  private readonly families = new Map<string, number>();
+  private readonly states = new Map<string, number>();
+  /** Strategies refreshed since the last publication. */
+  private unpublished = new Set<string>();
+  /** The last publication: its entries, lists, sizes and number. */
+  private published = new Map<string, PublishedEntry>();
+  private publishedLists = new Map<string, string[]>();
+  private publishedSizes: Record<string, number> = {};
+  private n = -1;
+  private publishedEpoch = -1;
+  private publishedSeq = 0;
+  private publishedAt = 0;
+
+  constructor(
+    private readonly book: PerformanceBook,
+    /** How many strategies each published list holds. */
+    private readonly depth: number,
+  ) {}
+
+  /** Re-ranks every strategy whose performance or scope changed. */
+  refresh(): void {
+    for (const id of this.book.takeChanged()) {
+      this.remove(id);
+      const perf = this.book.get(id);
+      if (perf !== undefined) this.place(id, perf);
+      this.unpublished.add(id);
+    }
+  }
+
+  private trees_(base: Base): Tree[] {
+    let trees = this.trees.get(base);
+    if (trees === undefined) {
+      trees = METRICS.map(treeFor);
+      this.trees.set(base, trees);
+    }
+    return trees;
+  }
+
+  private place(id: string, perf: StrategyPerformance): void {
+    const attributes = this.book.attributes(id, perf);
+    if (attributes.state === LifecycleStates.Retired) return;
+    const vectors = perf.metricVectors();
+    const placement: Placement = { attributes, keys: new Map() };
+    const bases: Array<[Base, Array<number | null>]> = [[OVERALL, vectors.overall], ...Object.entries(vectors.regimes)];
+    for (const [base, vector] of bases) {
+      const trees = this.trees_(base);
+      const keys: Array<RankKey | undefined> = [];
+      METRICS.forEach((metric, m) => {
+        const s = vector[m];
+        if (s === null || s === undefined) return;
+        const key = { s, id };
+        (trees[m] as Tree).set(key, undefined);
+        keys[m] = key;
+        for (const list of listKeysOf(metric, base, attributes)) bump(this.sizes, list, 1);
+      });
+      placement.keys.set(base, keys);
+    }
+    this.placements.set(id, placement);
+    if (attributes.family !== null) bump(this.families, attributes.family, 1);
+    bump(this.states, attributes.state, 1);
+  }
+
+  private remove(id: string): void {
+    const placement = this.placements.get(id);
+    if (placement === undefined) return;
+    this.placements.delete(id);
+    for (const [base, keys] of placement.keys) {
+      const trees = this.trees_(base);
+      keys.forEach((key, m) => {
+        if (key === undefined) return;
+        (trees[m] as Tree).delete(key);
+        for (const list of listKeysOf(METRICS[m] as Metric, base, placement.attributes)) bump(this.sizes, list, -1);
+      });
+    }
+    const { family, state } = placement.attributes;
+    if (family !== null) bump(this.families, family, -1);
+    bump(this.states, state, -1);
+  }
+
+  /** Every published list, recomputed: per metric overall, per family, per state, and per regime. */
+  private lists(): Map<string, string[]> {
+    const lists = new Map<string, string[]>();
+    for (const [base, trees] of this.trees) {
+      METRICS.forEach((metric, m) => {
+        const tree = trees[m] as Tree;
+        if (tree.size === 0) return;
+        if (base !== OVERALL) {
+          const ids: string[] = [];
+          for (const [key] of tree.entries()) {
+            if (ids.length === this.depth) break;
+            ids.push(key.id);
+          }
+          lists.set(listKey(metric, { kind: "regime", value: base }), ids);
+          return;
+        }
+        const overall: string[] = [];
+        const byFamily = new Map<string, string[]>();
+        const byState = new Map<string, string[]>();
+        // Lists still short of min(depth, scope size): the walk stops once none is.
+        let open = 1 + this.families.size + this.states.size;
+        const want = (key: string) => Math.min(this.depth, this.sizes.get(key) ?? 0);
+        const add = (list: string[], key: string, id: string) => {
+          if (list.length >= want(key)) return;
+          list.push(id);
+          if (list.length === want(key)) open--;
+        };
+        for (const family of this.families.keys()) {
+          byFamily.set(family, []);
+          if (want(listKey(metric, { kind: "family", value: family })) === 0) open--;
+        }
+        for (const state of this.states.keys()) {
+          byState.set(state, []);
+          if (want(listKey(metric, { kind: "state", value: state })) === 0) open--;
+        }
+        for (const [key] of tree.entries()) {
+          if (open <= 0) break;
+          const { attributes } = this.placements.get(key.id) as Placement;
+          add(overall, listKey(metric), key.id);
+          const { family, state } = attributes;
+          if (family !== null) {
+            add(byFamily.get(family) as string[], listKey(metric, { kind: "family", value: family }), key.id);
+          }
+          add(byState.get(state) as string[], listKey(metric, { kind: "state", value: state }), key.id);
+        }
+        lists.set(listKey(metric), overall);
+        for (const [family, ids] of byFamily)
+          if (ids.length > 0) lists.set(listKey(metric, { kind: "family", value: family }), ids);
+        for (const [state, ids] of byState)
+          if (ids.length > 0) lists.set(listKey(metric, { kind: "state", value: state }), ids);
+      });
+    }
+    return lists;
+  }
+
+  private entryOf(id: string): PublishedEntry {
+    const perf = this.book.get(id) as StrategyPerformance;
+    const { attributes } = this.placements.get(id) as Placement;
+    const vectors = perf.metricVectors();
+    return [
+      id,
+      attributes.family,
+      attributes.state,
+      attributes.tags,
+      attributes.venues,
+      perf.returns.count,
+      perf.trades.count,
+      Number.isNaN(perf.since) ? 0 : perf.since,
+      Number.isNaN(perf.lastAt) ? 0 : perf.lastAt,
+      vectors.overall,
+      vectors.regimes,
+    ];
+  }
+
+  /**
+   * The next publication of the owner at `epoch`, or undefined if nothing changed
+   * and no heartbeat is due. An owner's first publication is full.
+   */
+  publish(epoch: number, seq: number, heartbeat: boolean): TopKPublication | undefined {
+    this.refresh();
+    const full = epoch !== this.publishedEpoch;
+    if (!full && this.unpublished.size === 0 && !heartbeat) return undefined;
+    const lists = this.lists();
+    const members = new Set<string>();
+    for (const ids of lists.values()) for (const id of ids) members.add(id);
+    const entries: PublishedEntry[] = [];
+    const next = new Map<string, PublishedEntry>();
+    for (const id of members) {
+      const previous = this.published.get(id);
+      const entry = previous !== undefined && !this.unpublished.has(id) ? previous : this.entryOf(id);
+      next.set(id, entry);
+      if (full || entry !== previous) entries.push(entry);
+    }
+    const removed = full ? [] : [...this.published.keys()].filter((id) => !members.has(id));
+    const changedLists: Record<string, string[]> = {};
+    for (const [key, ids] of lists) {
+      const before = this.publishedLists.get(key);
+      if (full || before === undefined || before.length !== ids.length || before.some((id, i) => ids[i] !== id)) {
+        changedLists[key] = ids;
+      }
+    }
+    const droppedLists = full ? [] : [...this.publishedLists.keys()].filter((key) => !lists.has(key));
+    const sizes = Object.fromEntries(this.sizes);
+    const changed =
+      full ||
+      entries.length > 0 ||
+      removed.length > 0 ||
+      droppedLists.length > 0 ||
+      Object.keys(changedLists).length > 0;
+    this.unpublished.clear();
+    if (!changed && !heartbeat) return undefined;
+    this.n = full ? 0 : this.n + 1;
+    this.publishedEpoch = epoch;
+    this.published = next;
+    this.publishedLists = lists;
+    this.publishedSizes = sizes;
+    this.publishedSeq = seq;
+    this.publishedAt = Date.now();
+    return {
+      v: 1,
+      partition: -1,
+      epoch,
+      n: this.n,
+      seq,
+      at: this.publishedAt,
+      full,
+      entries,
+      removed,
+      lists: changedLists,
+      droppedLists,
+      sizes: changed ? sizes : {},
+    };
+  }
+
+  /** The last publication as a whole (what a ranker that missed a delta asks for), or undefined before the first. */
+  current(): TopKPublication | undefined {
+    if (this.n < 0) return undefined;
+    return {
+      v: 1,
+      partition: -1,
+      epoch: this.publishedEpoch,
+      n: this.n,
+      seq: this.publishedSeq,
+      at: this.publishedAt,
+      full: true,
+      entries: [...this.published.values()],
+      removed: [],
+      lists: Object.fromEntries(this.publishedLists),
+      droppedLists: [],
+      sizes: this.publishedSizes,
+    };
+  }
+
+  /**
+   * Answers a ranking query from the trees as they are now: the top `k` in scope
+   * (best or worst first), the scope's size, and with `countBetter` how many rank above it.
+   */
+  query(
+    q: RankingQuery,
+    partition: number,
+  ): { entries: RankEntry[]; size: number; better?: number; compared?: number } {
+    this.refresh();
+    const m = METRIC_INDEX[q.metric];
+    const base = q.scope?.regime ?? OVERALL;
+    const tree = this.trees.get(base)?.[m];
+    const out: RankEntry[] = [];
+    let size = 0;
+    let better = 0;
+    const order = q.order ?? RankOrders.Best;
+    if (tree !== undefined) {
+      const walk = order === RankOrders.Best ? tree.entries() : tree.entriesReversed();
+      for (const [key] of walk) {
+        const { attributes } = this.placements.get(key.id) as Placement;
+        if (!inScope(q.scope, attributes)) continue;
+        const perf = this.book.get(key.id) as StrategyPerformance;
+        if (perf.trades.count < (q.minTrades ?? 0) || perf.returns.count < (q.minPeriods ?? 0)) continue;
+        size++;
+        if (q.countBetter !== undefined && ranksBefore(q.metric, RankOrders.Best, key.s, "", q.countBetter, ""))
+          better++;
+        if (out.length < q.k) {
+          const vectors = perf.metricVectors();
+          const vector = base === OVERALL ? vectors.overall : (vectors.regimes[base] ?? vectors.overall);
+          out.push({
+            id: key.id,
+            score: key.s,
+            family: attributes.family,
+            state: attributes.state,
+            periods: perf.returns.count,
+            trades: perf.trades.count,
+            metrics: metricRecord(vector),
+            partition,
+          });
+        }
+      }
+    }
+    const reply: { entries: RankEntry[]; size: number; better?: number; compared?: number } = { entries: out, size };
+    if (q.countBetter !== undefined) {
+      reply.better = better;
+      reply.compared = size;
+    }
+    return reply;
+  }
+
+  /** The base key a query starts from (exposed for tests of the list scheme). */
+  static baseOf(q: RankingQuery): string {
+    return baseListKey(q.metric, q.scope);
+  }
+}
