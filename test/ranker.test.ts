@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import type { StrategyInput } from "@stratreg/client";
 import type { Metric, PerformanceReport, TopQuery, TopReply } from "@stratreg/protocol";
 import { metricsOf } from "@stratreg/quant";
-import { Ranker } from "@stratreg/ranker";
+import { Ranker, type RankerStatus } from "@stratreg/ranker";
 import { type ServiceProcess, spawnService, uniqueClusterName, waitFor } from "@stratreg/testkit";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -225,5 +225,24 @@ describe("the ranker over real shards", () => {
     await waitFor(async () => idsOf(await registry.client.top({ metric: "sharpe", k: 1 }))[0] === s.id, {
       timeoutMs: 10_000,
     });
+  });
+
+  it("keeps answering the same while a shard hands its partitions over (new epochs supersede old ones)", async () => {
+    const before = await registry.client.askRanker<RankerStatus>("status", {}, { ranker: "ranker-1" });
+    const query: TopQuery = { metric: "sharpe", k: 10 };
+    const want = expected(query).map((w) => w.id);
+    await registry.shards.get("shard-b")?.stop();
+    await waitFor(
+      async () => {
+        const status = await registry.client.askRanker<RankerStatus>("status", {}, { ranker: "ranker-1" });
+        const moved = status.views.some((v) => v.epoch > (before.views[v.partition]?.epoch ?? 0));
+        return moved && status.missing.length === 0;
+      },
+      { timeoutMs: 20_000, message: "the moved partitions' new owners to be heard" },
+    );
+    for (const member of ["ranker-1", "ranker-2"]) {
+      const reply = await registry.client.askRanker<TopReply>("top", { ...query }, { ranker: member });
+      expect(idsOf(reply)).toEqual(want);
+    }
   });
 });

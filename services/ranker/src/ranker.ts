@@ -41,6 +41,8 @@ export interface RankerStatus {
   held: number;
   missing: number[];
   oldestAt: number | null;
+  /** Each held partition view: its owner's epoch, publication number, log sequence, and age (ms, by the shard's clock). */
+  views: Array<{ partition: number; epoch: number; n: number; seq: number; ageMs: number }>;
   publications: { applied: number; ignored: number; resync: number; invalid: number };
   resyncs: { requested: number; failed: number; inFlight: number };
   queries: { inFlight: number; overloaded: number };
@@ -238,12 +240,25 @@ export class Ranker {
       held: this.views.partitions - missing.length,
       missing,
       oldestAt: this.views.oldestAt(),
+      views: this.heldViews(),
       publications: { ...this.publications },
       resyncs: { ...this.resyncs, inFlight: this.resyncing.size },
       queries: { inFlight: this.queries.scatter.inFlight, overloaded: this.queries.scatter.overloaded },
       requests: { ...this.counters.requests },
       errors: this.counters.errors,
     };
+  }
+
+  private heldViews(): RankerStatus["views"] {
+    const now = Date.now();
+    const out: RankerStatus["views"] = [];
+    for (let p = 0; p < this.views.partitions; p++) {
+      const view = this.views.get(p);
+      if (view !== undefined) {
+        out.push({ partition: p, epoch: view.epoch, n: view.n, seq: view.seq, ageMs: Math.max(0, now - view.at) });
+      }
+    }
+    return out;
   }
 
   /** The lifecycle state. */
