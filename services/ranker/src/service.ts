@@ -1,0 +1,135 @@
+/**
+ * The ranker's NATS endpoints, registered with the NATS services framework
+ * (`$SRV.PING/INFO/STATS` find every ranker): `top`, `rank` and `status` on
+ * `<cluster>.ranker.<op>` in the queue group "ranker" (any one ranker answers)
+ * and on `<cluster>.ranker.<member>.<op>` (this ranker alone). Every request is
+ * validated at the edge; bad input, an overloaded ranker or a failed query is
+ * an error reply, never a crash.
+ */
+import { type Service, Svcm } from "@nats-io/services";
+import type { Msg, NatsConnection } from "@nats-io/transport-node";
+import {
+  clusterSubjects,
+  ErrorCodes,
+  encode,
+  PROTOCOL_VERSION,
+  RANKER_SERVICE_NAME,
+  type RankerOp,
+  RankerOps,
+  type RankQuery,
+  type RankReply,
+  type TopQuery,
+  type TopReply,
+  toStratregError,
+} from "@stratreg/protocol";
+import type { Logger } from "pino";
+import { parseRankerRequest } from "./request.js";
+
+/** The queue group of the shared ranker subjects. */
+export const RANKER_QUEUE = "ranker";
+
+/** What the endpoints call. `timeoutMs` is how long the caller still waits. */
+export interface RankerHandlers {
+  top(query: TopQuery, timeoutMs: number | undefined): Promise<TopReply>;
+  rank(query: RankQuery, timeoutMs: number | undefined): Promise<RankReply>;
+  status(): unknown;
+}
+
+/** Requests and errors by operation. */
+export class RankerCounters {
+  readonly requests: Record<RankerOp, number> = { top: 0, rank: 0, status: 0 };
+  errors = 0;
+  overloaded = 0;
+  internalErrors = 0;
+}
+
+const okReply = (body: unknown) => encode({ v: PROTOCOL_VERSION, ok: true, body });
+
+/** Registers the ranker with the services framework and serves its endpoints. */
+export async function registerRankerService(
+  nc: NatsConnection,
+  options: {
+    cluster: string;
+    member: string;
+    version: string;
+    handlers: RankerHandlers;
+    counters: RankerCounters;
+    logger: Logger;
+  },
+): Promise<Service> {
+  const { handlers, counters, logger } = options;
+  const subjects = clusterSubjects(options.cluster);
+  const service = await new Svcm(nc).add({
+    name: RANKER_SERVICE_NAME,
+    version: options.version,
+    description: "stratreg ranker: global top-k and ranks merged from the partitions' published lists",
+    metadata: { cluster: options.cluster, member: options.member },
+    queue: RANKER_QUEUE,
+    statsHandler: (endpoint) =>
+      Promise.resolve(endpoint.subject.endsWith(`.${RankerOps.Status}`) ? handlers.status() : null),
+  });
+
+  const respond = (msg: Msg, bytes: Uint8Array) => {
+    if (msg.reply === undefined || msg.reply === "") return;
+    try {
+      msg.respond(bytes);
+    } catch (err) {
+      logger.warn({ err, subject: msg.subject }, "could not send reply");
+    }
+  };
+  const fail = (msg: Msg, op: RankerOp, err: unknown) => {
+    const error = toStratregError(err);
+    counters.errors++;
+    if (error.code === ErrorCodes.Overloaded) counters.overloaded++;
+    if (error.code === ErrorCodes.Internal) {
+      counters.internalErrors++;
+      logger.error({ err, op, subject: msg.subject }, "request failed");
+    }
+    respond(msg, encode({ v: PROTOCOL_VERSION, ok: false, error: error.toWire() }));
+  };
+  const answer = async (op: RankerOp, msg: Msg): Promise<unknown> => {
+    switch (op) {
+      case RankerOps.Top: {
+        const request = parseRankerRequest(RankerOps.Top, msg.data);
+        return handlers.top(request.body, request.deadlineMs);
+      }
+      case RankerOps.Rank: {
+        const request = parseRankerRequest(RankerOps.Rank, msg.data);
+        return handlers.rank(request.body, request.deadlineMs);
+      }
+      case RankerOps.Status:
+        parseRankerRequest(RankerOps.Status, msg.data);
+        return handlers.status();
+    }
+  };
+  const handle = (op: RankerOp, msg: Msg) => {
+    counters.requests[op]++;
+    answer(op, msg).then(
+      (body) => respond(msg, okReply(body)),
+      (err: unknown) => fail(msg, op, err),
+    );
+  };
+
+  for (const op of Object.values(RankerOps)) {
+    service.addEndpoint(op, {
+      subject: subjects.ranker(op),
+      handler: (err, msg) => {
+        if (err === null) handle(op, msg);
+      },
+    });
+    service.addEndpoint(`member-${op}`, {
+      subject: subjects.rankerMember(options.member, op),
+      queue: "",
+      handler: (err, msg) => {
+        if (err === null) handle(op, msg);
+      },
+    });
+  }
+  service.stopped.then(
+    (err) => {
+      if (err) logger.error({ err }, "service framework registration stopped");
+    },
+    () => undefined,
+  );
+  return service;
+}
