@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { DiscardPolicy, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { connect, headers } from "@nats-io/transport-node";
 import { clusterStatus, StratregClient } from "@stratreg/client";
-import { ShardSupervisor } from "@stratreg/launcher";
+import { ServiceSupervisor } from "@stratreg/launcher";
 import { ensureNatsServer, requireNatsServer, startNatsCluster, startNatsServer } from "@stratreg/natsd";
 import { decode, ENCODING_HEADER, Encodings, encode, PartitionOps, type Reply } from "@stratreg/protocol";
 import { type EncodedBatch, encodedBatches } from "./batches.js";
@@ -67,7 +67,7 @@ async function main() {
     return;
   }
   const startShards = () => {
-    const shards = new ShardSupervisor(
+    const shards = new ServiceSupervisor(
       {
         ...process.env,
         NATS_URL: server.url,

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { DiscardPolicy, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { clusterStatus, StratregClient } from "@stratreg/client";
-import { ShardSupervisor } from "@stratreg/launcher";
+import { ServiceSupervisor } from "@stratreg/launcher";
 import { decode, encode, type Reply } from "@stratreg/protocol";
 import { encodedBatches } from "./batches.js";
 import { closedLoop, drain } from "./loop.js";
@@ -46,7 +46,7 @@ export async function modeFigures(options: {
 }): Promise<ModeFigures> {
   const { urls, replicas, say } = options;
   const cluster = `bench-${options.mode.replace(/[^a-z0-9]/g, "")}`;
-  const supervisor = new ShardSupervisor(
+  const supervisor = new ServiceSupervisor(
     {
       ...process.env,
       NATS_URL: urls.join(","),

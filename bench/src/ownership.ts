@@ -8,7 +8,7 @@ import { performance } from "node:perf_hooks";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection, nuid } from "@nats-io/transport-node";
 import { clusterStatus, StratregClient } from "@stratreg/client";
-import { ShardSupervisor } from "@stratreg/launcher";
+import { ServiceSupervisor } from "@stratreg/launcher";
 import { decode, encode, PartitionOps, PROTOCOL_VERSION, type Reply } from "@stratreg/protocol";
 import { type EncodedBatch, encodedBatches } from "./batches.js";
 import { drain } from "./loop.js";
@@ -26,7 +26,7 @@ function logDir(server: Server, cluster: string): string {
 }
 
 function supervisor(server: Server, cluster: string, say: (line: string) => void, env: Record<string, string> = {}) {
-  return new ShardSupervisor(
+  return new ServiceSupervisor(
     {
       ...process.env,
       NATS_URL: server.url,

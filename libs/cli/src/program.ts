@@ -5,6 +5,7 @@ import { eventsCommand } from "./commands/events.js";
 import { getCommand } from "./commands/get.js";
 import { importCommand } from "./commands/import.js";
 import { listCommand } from "./commands/list.js";
+import { perfCommand, rankCommand, topCommand } from "./commands/performance.js";
 import { registerCommand } from "./commands/register.js";
 import { statusCommand } from "./commands/status.js";
 import { globalOptions } from "./options.js";
@@ -16,12 +17,21 @@ export const CLI_VERSION = "0.1.0";
 export function buildProgram(): Command {
   const program = new Command("stratreg")
     .description(
-      "stratreg: register, inspect and import trading strategies; check, drain and watch the registry cluster",
+      "stratreg: register, inspect and import trading strategies; rank them; check, drain and watch the registry cluster",
     )
     .version(CLI_VERSION)
     .showHelpAfterError();
   for (const option of globalOptions()) program.addOption(option);
-  const commands = [getCommand(), registerCommand(), importCommand(), listCommand(), statusCommand()];
+  const commands = [
+    getCommand(),
+    registerCommand(),
+    importCommand(),
+    listCommand(),
+    perfCommand(),
+    topCommand(),
+    rankCommand(),
+    statusCommand(),
+  ];
   for (const command of [...commands, drainCommand(), eventsCommand()]) program.addCommand(command);
   return program;
 }

@@ -15,7 +15,12 @@ import { NatsServerNotFoundError } from "@stratreg/natsd";
 import { DEFAULT_CLUSTER } from "@stratreg/protocol";
 import { runDemo } from "./demo.js";
 import { type EmbeddedNats, type SyncMode, startEmbeddedNats } from "./nats.js";
-import { ShardSupervisor } from "./shards.js";
+import { type ReportStream, streamReports } from "./rankings-demo.js";
+import { sampleStrategies } from "./sample.js";
+import { ServiceSupervisor } from "./supervisor.js";
+
+/** How many of the demo's strategies get a stream of performance reports. */
+const REPORTING_STRATEGIES = 2000;
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -102,7 +107,7 @@ async function main(): Promise<void> {
     say("durability: whatever that server's config says (jetstream.sync_interval; its default fsyncs every 2 min)");
   }
   shardEnv.NATS_URL = natsUrl;
-  const supervisor = new ShardSupervisor(shardEnv, join(opts.dataDir, "logs"), say);
+  const supervisor = new ServiceSupervisor(shardEnv, join(opts.dataDir, "logs"), say);
   const members = Array.from({ length: opts.shards }, (_, i) => `shard-${i + 1}`);
   // On replicated streams the first shard creates the R3 config bucket alone: a shard that
   // reads the bucket in the moment after it was created gets "no responders" from its
@@ -121,10 +126,12 @@ async function main(): Promise<void> {
     pass: process.env.NATS_PASSWORD,
   });
   let stopping = false;
+  let stream: ReportStream | undefined;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     say("stopping: shards drain and hand over, then the server stops…");
+    await stream?.stop();
     await nc.close().catch(() => undefined);
     await supervisor.stopAll();
     await nats?.stop();
@@ -139,6 +146,8 @@ async function main(): Promise<void> {
     if (staggered) for (const member of members.slice(1)) supervisor.start(member);
     await waitForCluster(nc, cluster, client.partitions, opts.shards);
     say(`cluster "${cluster}" is serving all ${client.partitions} partitions`);
+    supervisor.start("ranker-1", "ranker");
+    say("started the ranker (merges the partitions' top-k lists)");
     if (opts.demo > 0) {
       const report = await runDemo(client, opts.demo, say);
       say("");
@@ -153,6 +162,11 @@ async function main(): Promise<void> {
       say(`  verified          ${fmt(report.verified)}/${fmt(report.sampleGets)} read back exactly as registered`);
       if (report.mismatches.length > 0) say(`  MISMATCHES: ${report.mismatches.slice(0, 10).join(", ")}`);
       say("");
+      const reporting = sampleStrategies(Math.min(opts.demo, REPORTING_STRATEGIES), report.prefix);
+      say(
+        `streaming daily performance reports for ${fmt(reporting.length)} of them (a simulated day every 250 ms; calm and high-vol regimes):`,
+      );
+      stream = streamReports(client, reporting, say);
     }
   } catch (err) {
     process.stderr.write(`stratreg: ${(err as Error).message}\n`);
@@ -160,6 +174,9 @@ async function main(): Promise<void> {
     return;
   }
   say(`try: npm run stratreg -- status --nats ${natsUrl}`);
+  if (stream !== undefined) {
+    say(`     npm run stratreg -- top --metric sortino -k 20 --family momentum --regime high-vol --nats ${natsUrl}`);
+  }
   if (opts.duration !== undefined) {
     say(`running for ${opts.duration} s`);
     await sleep(opts.duration * 1000);

@@ -4,5 +4,7 @@
  * @module
  */
 export { type DemoReport, runDemo } from "./demo.js";
+export { gaussian, REGIMES, SyntheticMarket, uniform } from "./market.js";
+export { type ReportStream, streamReports } from "./rankings-demo.js";
 export { sampleId, sampleStrategies, sampleStrategy } from "./sample.js";
-export { ShardSupervisor, shardEntry } from "./shards.js";
+export { type ServiceKind, ServiceSupervisor, Services, serviceEntry, shardEntry } from "./supervisor.js";
