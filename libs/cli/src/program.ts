@@ -5,7 +5,7 @@ import { eventsCommand } from "./commands/events.js";
 import { getCommand } from "./commands/get.js";
 import { importCommand } from "./commands/import.js";
 import { listCommand } from "./commands/list.js";
-import { perfCommand, rankCommand, topCommand } from "./commands/performance.js";
+import { forecastCommand, perfCommand, rankCommand, selectCommand, topCommand } from "./commands/performance.js";
 import { registerCommand } from "./commands/register.js";
 import { statusCommand } from "./commands/status.js";
 import { globalOptions } from "./options.js";
@@ -30,6 +30,8 @@ export function buildProgram(): Command {
     perfCommand(),
     topCommand(),
     rankCommand(),
+    forecastCommand(),
+    selectCommand(),
     statusCommand(),
   ];
   for (const command of [...commands, drainCommand(), eventsCommand()]) program.addCommand(command);

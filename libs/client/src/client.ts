@@ -19,6 +19,10 @@ import {
   encode,
   encodeRecords,
   errorFromWire,
+  type ForecastQuery,
+  type ForecastReply,
+  type HistoryQuery,
+  type HistoryReply,
   Limits,
   type PartitionOp,
   PartitionOps,
@@ -31,6 +35,8 @@ import {
   type RankQuery,
   type RankReply,
   type ReplyBodies,
+  type SelectQuery,
+  type SelectReply,
   type Strategy,
   type StrategyInput,
   type StrategyPatch,
@@ -374,6 +380,21 @@ export class StratregClient {
   /** Where one strategy ranks among its peers, from the ranker. */
   rank(query: RankQuery, options: CallOptions = {}): Promise<RankReply> {
     return this.askRanker(RankerOps.Rank, { ...query }, options);
+  }
+
+  /** One strategy's next-period Sharpe and return forecast, with an interval, from the ranker. */
+  forecast(query: ForecastQuery, options: CallOptions = {}): Promise<ForecastReply> {
+    return this.askRanker(RankerOps.Forecast, { ...query }, options);
+  }
+
+  /** The best k strategies that are not near-duplicates of each other, from the ranker. */
+  select(query: SelectQuery, options: CallOptions = {}): Promise<SelectReply> {
+    return this.askRanker(RankerOps.Select, { ...query }, options);
+  }
+
+  /** One strategy's history of returns and metrics over a time range, from its partition. */
+  history(query: HistoryQuery, options: CallOptions = {}): Promise<HistoryReply> {
+    return this.send(this.partitionOf(query.id), PartitionOps.History, { ...query }, options, false);
   }
 
   /** Asks any ranker (or `options.ranker`, one ranker by its member id). */

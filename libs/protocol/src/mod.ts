@@ -79,6 +79,9 @@ export {
 export { MsgpackScanError, MsgpackScanner } from "./msgpack-scan.js";
 export {
   baseListKey,
+  type ForecastQuery,
+  ForecastQuerySchema,
+  type ForecastReply,
   type Freshness,
   type HistoryPoint,
   type HistoryQuery,
@@ -92,6 +95,7 @@ export {
   type Metric,
   Metrics,
   type MetricVector,
+  type Moments,
   metricRecord,
   type PartitionStamp,
   PerformanceLimits,
@@ -113,6 +117,9 @@ export {
   ranksBefore,
   type Scope,
   ScopeSchema,
+  type SelectQuery,
+  SelectQuerySchema,
+  type SelectReply,
   type TopKPublication,
   type TopQuery,
   TopQuerySchema,

@@ -383,6 +383,86 @@ export interface ReportReply {
   rejected: Array<{ index: number; id: string; error: { code: string; message: string; retryable: boolean } }>;
 }
 
+/** Per-period moments of a strategy's returns: what a Sharpe ratio's standard error depends on. */
+export interface Moments {
+  mean: number | null;
+  skewness: number | null;
+  /** Non-excess (a normal distribution's is 3). */
+  kurtosis: number | null;
+}
+
+/** The ranker's `forecast`: next-period Sharpe and return of one strategy, with an interval. */
+export const ForecastQuerySchema = Type.Object(
+  {
+    id: StrategyIdSchema,
+    /** Forecast for this market regime, from the strategy's and its peers' records in it. */
+    regime: Type.Optional(Label),
+    /** Probability mass of the interval (default 0.9). */
+    confidence: Type.Optional(Type.Number({ minimum: 0.5, maximum: 0.999 })),
+  },
+  { additionalProperties: false },
+);
+export type ForecastQuery = Static<typeof ForecastQuerySchema>;
+
+/** The ranker's `forecast` reply. */
+export interface ForecastReply {
+  id: string;
+  regime: string | null;
+  /** The peers the forecast shrinks toward: the strategy's family, or every ranked strategy. */
+  peers: { among: "family" | "all"; count: number };
+  /** Annualised Sharpe: the forecast, its interval, the strategy's own (raw) and the peers' mean (prior). */
+  sharpe: { forecast: number; low: number; high: number; raw: number; prior: number | null };
+  /** Expected next-period return at the forecast Sharpe and at the interval's ends. */
+  nextReturn: { forecast: number; low: number; high: number };
+  confidence: number;
+  /** Weight of the peers' mean in the forecast (0–1). */
+  shrinkage: number;
+  periods: number;
+  freshness: Freshness;
+}
+
+/** The ranker's `select`: the best k strategies that are not near-duplicates of each other. */
+export const SelectQuerySchema = Type.Object(
+  {
+    k: Type.Integer({ minimum: 1, maximum: PerformanceLimits.selectMax }),
+    metric: Type.Optional(MetricSchema),
+    regime: Type.Optional(Label),
+    family: Type.Optional(Label),
+    /** Largest return correlation allowed between two selected strategies (default 0.7). */
+    maxCorrelation: Type.Optional(Type.Number({ minimum: -1, maximum: 1 })),
+    /** Smallest probabilistic Sharpe ratio a selected strategy may have (default 0). */
+    minPsr: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    /** How many of the best are considered (default 5k, at most 100). */
+    candidates: Type.Optional(Type.Integer({ minimum: 1, maximum: PerformanceLimits.selectMax })),
+    /** Correlations use the last this-many periods both strategies reported (default 252). */
+    lookback: Type.Optional(Type.Integer({ minimum: 10, maximum: PerformanceLimits.historyPointsMax })),
+  },
+  { additionalProperties: false },
+);
+export type SelectQuery = Static<typeof SelectQuerySchema>;
+
+/** The ranker's `select` reply: what was picked and what was passed over, with the figures that decided it. */
+export interface SelectReply {
+  metric: Metric;
+  selected: Array<{
+    id: string;
+    score: number;
+    psr: number | null;
+    /** Correlation with each strategy selected before it (null: too few common periods to tell). */
+    correlations: Record<string, number | null>;
+  }>;
+  skipped: Array<{
+    id: string;
+    score: number;
+    reason: "psr" | "correlation";
+    psr: number | null;
+    /** The selected strategy it was too close to, and how close. */
+    with?: string;
+    correlation?: number;
+  }>;
+  freshness: Freshness;
+}
+
 /** Reply to `perf`: one strategy's performance as its partition holds it. */
 export interface PerformanceReply {
   id: string;
@@ -397,8 +477,8 @@ export interface PerformanceReply {
   lastAt: number | null;
   metrics: Record<Metric, number | null>;
   /** Per-period moments (skewness, non-excess kurtosis) of the returns: what a Sharpe ratio's error depends on. */
-  moments: { mean: number | null; skewness: number | null; kurtosis: number | null };
-  regimes: Record<string, { periods: number; metrics: Record<Metric, number | null> }>;
+  moments: Moments;
+  regimes: Record<string, { periods: number; metrics: Record<Metric, number | null>; moments: Moments }>;
   family: string | null;
   state: string;
   stamp: PartitionStamp;

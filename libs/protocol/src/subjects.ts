@@ -41,6 +41,8 @@ export const RANKER_SERVICE_NAME = "stratreg-ranker";
 export const RankerOps = {
   Top: "top",
   Rank: "rank",
+  Forecast: "forecast",
+  Select: "select",
   Status: "status",
 } as const;
 export type RankerOp = (typeof RankerOps)[keyof typeof RankerOps];

@@ -472,7 +472,8 @@ describe("top", () => {
       removed: [],
       lists: {},
       droppedLists: [],
-      sizes: {},
+      // Members in every scope asked about, but no list published: the partition must be asked.
+      sizes: { sharpe: 5, sortino: 5 },
     });
     let release: () => void = () => undefined;
     const blocked = new Promise<void>((resolve) => {
@@ -499,12 +500,17 @@ describe("top", () => {
     await expect(first).resolves.toMatchObject({ entries: [], freshness: { gathered: 1 } });
   });
 
-  test("localCandidates: a list missing from the view with its size unknown asks the partition", () => {
+  test("localCandidates: a scope the partition's sizes do not name has no members there; a named one without its list is asked", () => {
     const views = new PartitionViews(1, 3000, () => 0);
     views.apply(new Owner(0, 1, 3).publish([], 0));
     const view = views.get(0);
     if (view === undefined) throw new Error("no view");
     expect(localCandidates(view, { metric: "sharpe", k: 1, scope: { family: "nope" } })).toEqual({
+      entries: [],
+      sufficient: true,
+    });
+    view.sizes.set(listKey("sharpe", { kind: "family", value: "some" }), 4);
+    expect(localCandidates(view, { metric: "sharpe", k: 1, scope: { family: "some" } })).toEqual({
       entries: [],
       sufficient: false,
     });
@@ -526,7 +532,13 @@ describe("rank", () => {
       lastAt: 0,
       metrics,
       moments: { mean: null, skewness: null, kurtosis: null },
-      regimes: { hi: { periods: 3, metrics: metricRecord(METRICS.map(() => 7)) } },
+      regimes: {
+        hi: {
+          periods: 3,
+          metrics: metricRecord(METRICS.map(() => 7)),
+          moments: { mean: null, skewness: null, kurtosis: null },
+        },
+      },
       family,
       state: "live",
       stamp: { partition: 0, epoch: 1, seq: 1 },

@@ -88,7 +88,8 @@ export function localCandidates(view: PartitionView, query: TopQuery): LocalCand
   const key = baseListKey(query.metric, query.scope);
   const ids = view.lists.get(key);
   const size = view.sizes.get(key);
-  if (ids === undefined) return { entries: [], sufficient: size === 0 };
+  // A publication's sizes name every non-empty scope: a key the view lacks has no members there.
+  if (ids === undefined) return { entries: [], sufficient: size === undefined || size === 0 };
   const entries: RankEntry[] = [];
   let intact = true;
   for (const id of ids) {

@@ -12,6 +12,7 @@ import { StratregClient } from "@stratreg/client";
 import { clusterSubjects, decode, PartitionOps, PROTOCOL_VERSION } from "@stratreg/protocol";
 import type { Logger } from "pino";
 import { type Actor, createActor } from "xstate";
+import { type AllocationSources, forecast, select } from "./allocation.js";
 import type { RankerConfig } from "./config.js";
 import { createRankerMachine, RankerEvents, type RankerState } from "./machine.js";
 import { type PartitionAsker, RankingQueries } from "./query.js";
@@ -56,6 +57,21 @@ function askerOf(client: StratregClient): PartitionAsker {
     ranking: (partition, query, timeoutMs) =>
       client.send(partition, PartitionOps.Ranking, { ...query }, { timeoutMs }, false),
     perf: (id, timeoutMs) => client.perf(id, { timeoutMs }),
+  };
+}
+
+/** What forecasts and selections read: partitions through the SDK, the merged rankings through the queries. */
+function allocationSources(client: StratregClient, queries: RankingQueries): AllocationSources {
+  return {
+    partitions: client.partitions,
+    scatter: queries.scatter,
+    perf: (id, timeoutMs) => client.perf(id, { timeoutMs }),
+    ranking: (partition, query, timeoutMs) =>
+      client.send(partition, PartitionOps.Ranking, { ...query }, { timeoutMs }, false),
+    history: (id, points, timeoutMs) =>
+      client.send(client.partitionOf(id), PartitionOps.History, { id, points }, { timeoutMs }, false),
+    top: (query, timeoutMs) => queries.top(query, timeoutMs),
+    wallClock: Date.now,
   };
 }
 
@@ -152,6 +168,10 @@ export class Ranker {
       handlers: {
         top: (query, deadlineMs) => this.queries.top(query, this.timeoutOf(deadlineMs)),
         rank: (query, deadlineMs) => this.queries.rank(query, this.timeoutOf(deadlineMs)),
+        forecast: (query, deadlineMs) =>
+          forecast(allocationSources(this.client, this.queries), query, this.timeoutOf(deadlineMs)),
+        select: (query, deadlineMs) =>
+          select(allocationSources(this.client, this.queries), query, this.timeoutOf(deadlineMs)),
         status: () => this.status(),
       },
     });

@@ -13,12 +13,14 @@ import {
   DeadlineMsSchema,
   decode,
   ErrorCodes,
+  ForecastQuerySchema,
   type MsgpackPath,
   MsgpackProblems,
   PROTOCOL_VERSION,
   type RankerOp,
   RankerOps,
   RankQuerySchema,
+  SelectQuerySchema,
   standardMsgpackProblem,
   TopQuerySchema,
   ValidationError,
@@ -29,6 +31,8 @@ import {
 export const RankerRequestBodies = {
   [RankerOps.Top]: TopQuerySchema,
   [RankerOps.Rank]: RankQuerySchema,
+  [RankerOps.Forecast]: ForecastQuerySchema,
+  [RankerOps.Select]: SelectQuerySchema,
   [RankerOps.Status]: Type.Object({}, { additionalProperties: false }),
 } as const;
 

@@ -92,7 +92,10 @@ class FakePartition {
     this.subs = [];
   }
 
-  /** The whole published set (sharpe lists only), as the `topk` op answers it or as a full publication. */
+  /**
+   * The whole published set (the overall sharpe list only, with the sizes of the family
+   * scopes it does not publish), as the `topk` op answers it or as a full publication.
+   */
   publication(full: boolean): TopKPublication {
     const sorted = this.strategies
       .map((e) => ({ id: e[0], score: e[9][0] as number }))
@@ -110,7 +113,15 @@ class FakePartition {
       removed: [],
       lists: { [listKey("sharpe")]: ids },
       droppedLists: [],
-      sizes: { [listKey("sharpe")]: sorted.length },
+      sizes: {
+        [listKey("sharpe")]: sorted.length,
+        ...Object.fromEntries(
+          [...new Set(this.strategies.map((e) => e[1]).filter((f) => f !== null))].map((family) => [
+            listKey("sharpe", { kind: "family", value: family as string }),
+            this.strategies.filter((e) => e[1] === family).length,
+          ]),
+        ),
+      },
     };
   }
 

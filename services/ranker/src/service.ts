@@ -12,12 +12,16 @@ import {
   clusterSubjects,
   ErrorCodes,
   encode,
+  type ForecastQuery,
+  type ForecastReply,
   PROTOCOL_VERSION,
   RANKER_SERVICE_NAME,
   type RankerOp,
   RankerOps,
   type RankQuery,
   type RankReply,
+  type SelectQuery,
+  type SelectReply,
   type TopQuery,
   type TopReply,
   toStratregError,
@@ -32,12 +36,14 @@ export const RANKER_QUEUE = "ranker";
 export interface RankerHandlers {
   top(query: TopQuery, timeoutMs: number | undefined): Promise<TopReply>;
   rank(query: RankQuery, timeoutMs: number | undefined): Promise<RankReply>;
+  forecast(query: ForecastQuery, timeoutMs: number | undefined): Promise<ForecastReply>;
+  select(query: SelectQuery, timeoutMs: number | undefined): Promise<SelectReply>;
   status(): unknown;
 }
 
 /** Requests and errors by operation. */
 export class RankerCounters {
-  readonly requests: Record<RankerOp, number> = { top: 0, rank: 0, status: 0 };
+  readonly requests: Record<RankerOp, number> = { top: 0, rank: 0, forecast: 0, select: 0, status: 0 };
   errors = 0;
   overloaded = 0;
   internalErrors = 0;
@@ -96,6 +102,14 @@ export async function registerRankerService(
       case RankerOps.Rank: {
         const request = parseRankerRequest(RankerOps.Rank, msg.data);
         return handlers.rank(request.body, request.deadlineMs);
+      }
+      case RankerOps.Forecast: {
+        const request = parseRankerRequest(RankerOps.Forecast, msg.data);
+        return handlers.forecast(request.body, request.deadlineMs);
+      }
+      case RankerOps.Select: {
+        const request = parseRankerRequest(RankerOps.Select, msg.data);
+        return handlers.select(request.body, request.deadlineMs);
       }
       case RankerOps.Status:
         parseRankerRequest(RankerOps.Status, msg.data);

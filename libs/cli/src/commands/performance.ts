@@ -126,6 +126,81 @@ export async function runPerf(id: string, globals: GlobalOptions): Promise<ExitC
   return ExitCodes.Ok;
 }
 
+export async function runForecast(
+  id: string,
+  options: { regime?: string; confidence?: string },
+  globals: GlobalOptions,
+): Promise<ExitCode> {
+  const reply = await withClient(globals, (client) =>
+    client.forecast({
+      id,
+      ...(options.regime === undefined ? {} : { regime: options.regime }),
+      ...(options.confidence === undefined ? {} : { confidence: Number(options.confidence) }),
+    }),
+  );
+  if (globals.json) {
+    printJson(reply);
+    return ExitCodes.Ok;
+  }
+  const pct = Math.round(reply.confidence * 100);
+  const s = reply.sharpe;
+  printLine(
+    `${id}${reply.regime === null ? "" : ` in ${reply.regime}`}: Sharpe forecast ${metricText(s.forecast, 2)} (${pct}% interval ${metricText(s.low, 2)} to ${metricText(s.high, 2)})`,
+  );
+  printLine(
+    `  own record ${metricText(s.raw, 2)} over ${reply.periods} periods, shrunk ${Math.round(reply.shrinkage * 100)}% toward ${reply.peers.count} peers (${reply.peers.among}) at ${metricText(s.prior, 2)}`,
+  );
+  const r = reply.nextReturn;
+  printLine(
+    `  next period's return ${(r.forecast * 100).toFixed(3)}% (${pct}%: ${(r.low * 100).toFixed(3)}% to ${(r.high * 100).toFixed(3)}%)`,
+  );
+  return ExitCodes.Ok;
+}
+
+interface SelectOptions {
+  metric: Metric;
+  k: string;
+  regime?: string;
+  family?: string;
+  maxCorrelation?: string;
+  minPsr?: string;
+}
+
+export async function runSelect(options: SelectOptions, globals: GlobalOptions): Promise<ExitCode> {
+  const reply = await withClient(globals, (client) =>
+    client.select({
+      k: Number(options.k),
+      metric: options.metric,
+      ...(options.regime === undefined ? {} : { regime: options.regime }),
+      ...(options.family === undefined ? {} : { family: options.family }),
+      ...(options.maxCorrelation === undefined ? {} : { maxCorrelation: Number(options.maxCorrelation) }),
+      ...(options.minPsr === undefined ? {} : { minPsr: Number(options.minPsr) }),
+    }),
+  );
+  if (globals.json) {
+    printJson(reply);
+    return ExitCodes.Ok;
+  }
+  reply.selected.forEach((s, i) => {
+    const worst = Object.values(s.correlations).reduce<number | null>(
+      (m, r) => (r === null ? m : m === null ? r : Math.max(m, r)),
+      null,
+    );
+    printLine(
+      `${i + 1}. ${s.id}  ${reply.metric} ${metricText(s.score)}  psr ${metricText(s.psr)}  highest correlation with those above ${metricText(worst, 2)}`,
+    );
+  });
+  for (const s of reply.skipped) {
+    printLine(
+      s.reason === "psr"
+        ? `   passed over ${s.id}: psr ${metricText(s.psr)} below the minimum`
+        : `   passed over ${s.id}: correlation ${metricText(s.correlation ?? null, 2)} with ${s.with}`,
+    );
+  }
+  warn(freshnessLine(reply.freshness));
+  return ExitCodes.Ok;
+}
+
 const metricOption = () =>
   new Option("-m, --metric <metric>", "ranking metric").choices([...METRICS]).default("sharpe" as Metric);
 
@@ -168,5 +243,32 @@ export function perfCommand(): Command {
     .argument("<id>", "strategy id")
     .action(async (id: string, _options: unknown, command: Command) => {
       process.exitCode = await runPerf(id, globalsOf(command));
+    });
+}
+
+/** The `forecast` command. */
+export function forecastCommand(): Command {
+  return new Command("forecast")
+    .description("a strategy's next-period Sharpe and return, shrunk toward its peers, with an interval")
+    .argument("<id>", "strategy id")
+    .option("--regime <regime>", "forecast for this market regime, from the records earned in it")
+    .option("--confidence <p>", "probability mass of the interval (0.5-0.999)", "0.9")
+    .action(async (id: string, options: { regime?: string; confidence?: string }, command: Command) => {
+      process.exitCode = await runForecast(id, options, globalsOf(command));
+    });
+}
+
+/** The `select` command. */
+export function selectCommand(): Command {
+  return new Command("select")
+    .description("the best k strategies that are not near-duplicates of each other")
+    .addOption(metricOption())
+    .option("-k <k>", "how many (1-100)", "5")
+    .option("--regime <regime>", "ranked by what they earned in this market regime")
+    .option("--family <family>", "only this family")
+    .option("--max-correlation <r>", "largest return correlation between two selected", "0.7")
+    .option("--min-psr <p>", "smallest probabilistic Sharpe ratio (0-1)")
+    .action(async (options: SelectOptions, command: Command) => {
+      process.exitCode = await runSelect(options, globalsOf(command));
     });
 }

@@ -185,10 +185,17 @@ export function perf(partition: Partition, payload: Uint8Array): Uint8Array {
     metrics: metricRecord(vectors?.overall ?? []),
     moments: { mean: finite(metrics?.mean), skewness: finite(metrics?.skewness), kurtosis: finite(metrics?.kurtosis) },
     regimes: Object.fromEntries(
-      [...(book?.regimes ?? [])].map(([name, acc]) => [
-        name,
-        { periods: acc.count, metrics: metricRecord(vectors?.regimes[name] ?? []) },
-      ]),
+      [...(book?.regimes ?? [])].map(([name, acc]) => {
+        const m = acc.metrics();
+        return [
+          name,
+          {
+            periods: acc.count,
+            metrics: metricRecord(vectors?.regimes[name] ?? []),
+            moments: { mean: finite(m.mean), skewness: finite(m.skewness), kurtosis: finite(m.kurtosis) },
+          },
+        ];
+      }),
     ),
     family: strategy.family,
     state: strategy.state,
