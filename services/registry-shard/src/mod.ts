@@ -3,4 +3,6 @@
  * @module
  */
 export { loadConfig, type ShardConfig } from "./config.js";
+export { type LoggedReport, PerformanceBook } from "./performance/book.js";
+export { PartitionRankings } from "./performance/rankings.js";
 export { SHARD_VERSION, Shard } from "./shard.js";

@@ -21,6 +21,7 @@ import {
   type RankEntry,
   type RankingQuery,
   RankOrders,
+  rankComparator,
   ranksBefore,
   type TopKPublication,
 } from "@stratreg/protocol";
@@ -334,7 +335,10 @@ export class PartitionRankings {
         size++;
         if (q.countBetter !== undefined && ranksBefore(q.metric, RankOrders.Best, key.s, "", q.countBetter, ""))
           better++;
-        if (out.length < q.k) {
+        // Walking worst first, equal scores come in descending id order: keep taking them, sort after.
+        const tied =
+          order === RankOrders.Worst && out.length >= q.k && out.length > 0 && out[out.length - 1]?.score === key.s;
+        if (out.length < q.k || tied) {
           const vectors = perf.metricVectors();
           const vector = base === OVERALL ? vectors.overall : (vectors.regimes[base] ?? vectors.overall);
           const accumulator = base === OVERALL ? perf.returns : (perf.regimes.get(base) ?? perf.returns);
@@ -359,7 +363,11 @@ export class PartitionRankings {
         }
       }
     }
-    const reply: { entries: RankEntry[]; size: number; better?: number; compared?: number } = { entries: out, size };
+    if (order === RankOrders.Worst) out.sort(rankComparator(q.metric, order));
+    const reply: { entries: RankEntry[]; size: number; better?: number; compared?: number } = {
+      entries: out.slice(0, q.k),
+      size,
+    };
     if (q.countBetter !== undefined) {
       reply.better = better;
       reply.compared = size;
