@@ -4,6 +4,7 @@
  * venues, with lineage, templates and parameters.
  */
 import type { StrategyInput } from "@stratreg/protocol";
+import { uniform } from "./market.js";
 
 const FAMILIES = [
   { family: "momentum", template: "momentum-breakout", params: ["lookback", "entryZ", "exitZ"] },
@@ -19,18 +20,6 @@ const VENUES = [
 ] as const;
 const OWNERS = ["quant-alpha", "quant-beta", "systematic-fx", "crypto-desk"] as const;
 
-/** Deterministic pseudo-random numbers (mulberry32), so runs are comparable. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The id of the `i`-th sample strategy under `prefix`. */
 export function sampleId(prefix: string, i: number): string {
   return `${prefix}-${i.toString(36).padStart(6, "0")}`;
@@ -38,7 +27,7 @@ export function sampleId(prefix: string, i: number): string {
 
 /** The `i`-th sample strategy under `prefix` (deterministic: the same `i` gives the same strategy). */
 export function sampleStrategy(prefix: string, i: number): StrategyInput {
-  const next = random(Math.imul(i + 1, 0x9e3779b1));
+  const next = uniform(Math.imul(i + 1, 0x9e3779b1));
   const kind = FAMILIES[i % FAMILIES.length] as (typeof FAMILIES)[number];
   const venue = VENUES[Math.floor(next() * VENUES.length)] as (typeof VENUES)[number];
   const params: Record<string, number> = {};

@@ -63,6 +63,7 @@ export {
   RequestBodies,
   type RequestBody,
   type RetireRequest,
+  requestEnvelopeSchema,
   requestSchema,
   type UpdateRequest,
   WRITE_OPS,
@@ -181,6 +182,7 @@ export {
   envelopeFields,
   fieldPath,
   parseRequest,
+  parseWith,
   validateRequest,
   validationErrorOf,
 } from "./validate.js";

@@ -299,12 +299,23 @@ export function parseRequest<Op extends PartitionOp>(
   payload: Uint8Array,
   encoding: Encoding = Encodings.Msgpack,
 ): Request<Static<(typeof RequestBodies)[Op]>> {
+  return parseWith(checkFor(op), payload, encoding === Encodings.Records);
+}
+
+/**
+ * Checks, decodes and validates a request against a compiled envelope schema
+ * (see {@link requestEnvelopeSchema}), in the order {@link parseRequest}
+ * documents: what every stratreg endpoint uses, the partitions' and other
+ * services' alike. `records`: msgpackr's record encoding is accepted as it is.
+ */
+export function parseWith<T>(check: TypeCheck<TSchema>, payload: Uint8Array, records = false): T {
   checkPayloadSize(payload);
-  const protoKey = encoding === Encodings.Records ? undefined : checkStandard(payload);
+  const protoKey = records ? undefined : checkStandard(payload);
   const value = decode(payload);
   checkEnvelope(value);
   if (protoKey !== undefined) {
     throw new ValidationError(ErrorCodes.UnknownField, `${protoKey} is not a known field`, { field: protoKey });
   }
-  return validateRequest(op, value);
+  if (!check.Check(value)) throw validationErrorOf(check, value);
+  return value as T;
 }
