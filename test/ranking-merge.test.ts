@@ -152,7 +152,7 @@ test("the ranker's merged top-k equals brute force over every reported strategy,
             const record = sent.get(id) as Sent;
             record.returns.push(...returns);
             record.trades.push(...trades);
-            (record.byRegime[s.regime] ??= []).push(...returns);
+            record.byRegime[s.regime] = [...(record.byRegime[s.regime] ?? []), ...returns];
             const p = parts[partitionOf(id, partitions)] as SimulatedPartition;
             p.report(
               [id],
