@@ -4,7 +4,7 @@
  * serve, and registering pre-encoded batches.
  */
 import { performance } from "node:perf_hooks";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { type Msg, type NatsConnection, TimeoutError } from "@nats-io/transport-node";
 import { clusterStatus, type StratregClient } from "@stratreg/client";
 import { ServiceSupervisor } from "@stratreg/launcher";
 import { decode, PartitionOps, type Reply } from "@stratreg/protocol";
@@ -64,12 +64,33 @@ export function idsOf(batches: EncodedBatch[]): string[] {
   );
 }
 
+/**
+ * Sends a pre-encoded write and resends the same bytes when an attempt goes
+ * unanswered, as the SDK does: an owner whose lease looks stale (a starved
+ * process) stays silent, and the same command id is applied at most once.
+ */
+export async function sendWrite(
+  nc: NatsConnection,
+  subject: string,
+  payload: Uint8Array,
+  options: { attemptMs?: number; timeoutMs?: number; onRetry?: () => void } = {},
+): Promise<Msg> {
+  const deadline = performance.now() + (options.timeoutMs ?? 60_000);
+  for (;;) {
+    const attempt = Math.max(1, Math.min(options.attemptMs ?? 10_000, deadline - performance.now()));
+    try {
+      return await nc.request(subject, payload, { timeout: attempt });
+    } catch (err) {
+      if (!(err instanceof TimeoutError) || performance.now() >= deadline) throw err;
+      options.onRetry?.();
+    }
+  }
+}
+
 /** Registers pre-encoded batches, 32 in flight; throws on the first error reply. */
 export async function register(nc: NatsConnection, client: StratregClient, batches: EncodedBatch[]): Promise<void> {
   await drain(batches, 32, async (b) => {
-    const msg = await nc.request(client.subjects.partition(b.partition, PartitionOps.RegisterBatch), b.payload, {
-      timeout: 60_000,
-    });
+    const msg = await sendWrite(nc, client.subjects.partition(b.partition, PartitionOps.RegisterBatch), b.payload);
     const reply = decode(msg.data) as Reply<unknown>;
     if (!reply.ok) throw new Error(`register-batch failed: ${reply.error.code} ${reply.error.message}`);
   });
