@@ -4,7 +4,7 @@
  * serve, and registering pre-encoded batches.
  */
 import { performance } from "node:perf_hooks";
-import { type Msg, type NatsConnection, TimeoutError } from "@nats-io/transport-node";
+import { type NatsConnection, RequestError, TimeoutError } from "@nats-io/transport-node";
 import { clusterStatus, type StratregClient } from "@stratreg/client";
 import { ServiceSupervisor } from "@stratreg/launcher";
 import { decode, PartitionOps, type Reply } from "@stratreg/protocol";
@@ -65,33 +65,41 @@ export function idsOf(batches: EncodedBatch[]): string[] {
 }
 
 /**
- * Sends a pre-encoded write and resends the same bytes when an attempt goes
- * unanswered, as the SDK does: an owner whose lease looks stale (a starved
- * process) stays silent, and the same command id is applied at most once.
+ * Sends a pre-encoded write and its reply body, resending the same bytes as the
+ * SDK does (the command id applies it at most once) when an attempt goes
+ * unanswered (an owner whose lease looks stale, a starved process, stays
+ * silent), nobody serves the partition (it is moving), or the reply is a
+ * retryable error; throws on any other error reply.
  */
-export async function sendWrite(
+export async function sendWrite<B>(
   nc: NatsConnection,
   subject: string,
   payload: Uint8Array,
   options: { attemptMs?: number; timeoutMs?: number; onRetry?: () => void } = {},
-): Promise<Msg> {
+): Promise<B> {
   const deadline = performance.now() + (options.timeoutMs ?? 60_000);
-  for (;;) {
-    const attempt = Math.max(1, Math.min(options.attemptMs ?? 10_000, deadline - performance.now()));
+  for (let attempt = 0; ; attempt++) {
+    const attemptMs = Math.max(1, Math.min(options.attemptMs ?? 10_000, deadline - performance.now()));
+    let why: string;
     try {
-      return await nc.request(subject, payload, { timeout: attempt });
+      const reply = decode((await nc.request(subject, payload, { timeout: attemptMs })).data) as Reply<B>;
+      if (reply.ok) return reply.body;
+      why = `${reply.error.code} ${reply.error.message}`;
+      if (!reply.error.retryable) throw new Error(`${subject}: ${why}`);
     } catch (err) {
-      if (!(err instanceof TimeoutError) || performance.now() >= deadline) throw err;
-      options.onRetry?.();
+      const unanswered = err instanceof TimeoutError || (err instanceof RequestError && err.isNoResponders());
+      if (!unanswered) throw err;
+      why = (err as Error).message;
     }
+    if (performance.now() >= deadline) throw new Error(`${subject}: no answer before the deadline (${why})`);
+    options.onRetry?.();
+    await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 1000)));
   }
 }
 
 /** Registers pre-encoded batches, 32 in flight; throws on the first error reply. */
 export async function register(nc: NatsConnection, client: StratregClient, batches: EncodedBatch[]): Promise<void> {
   await drain(batches, 32, async (b) => {
-    const msg = await sendWrite(nc, client.subjects.partition(b.partition, PartitionOps.RegisterBatch), b.payload);
-    const reply = decode(msg.data) as Reply<unknown>;
-    if (!reply.ok) throw new Error(`register-batch failed: ${reply.error.code} ${reply.error.message}`);
+    await sendWrite(nc, client.subjects.partition(b.partition, PartitionOps.RegisterBatch), b.payload);
   });
 }

@@ -35,6 +35,8 @@ export interface FreshnessFigures {
   /** Reports the background stream had applied per second, measured over the trials. */
   backgroundReportsPerSecond: number;
   backgroundRejected: number;
+  /** Background `client.report` calls that failed (their reports are skipped). */
+  backgroundFailures: number;
 }
 
 /** The ids of the probe strategies, one per trial. */
@@ -51,20 +53,27 @@ function backgroundStream(client: StratregClient, market: SyntheticMarket, seqOf
   let running = true;
   let applied = 0;
   let rejected = 0;
+  let failed = 0;
   const pending: PerformanceReport[] = [];
   const loop = (async () => {
     while (running) {
       const began = performance.now();
       if (pending.length < perSend) pending.push(...market.nextDay(1).map((r) => ({ ...r, seq: r.seq + seqOffset })));
-      const result = await client.report(pending.splice(0, perSend), { timeoutMs: 10_000 });
-      applied += result.accepted;
-      rejected += result.rejected.length + result.late.length;
+      try {
+        const result = await client.report(pending.splice(0, perSend), { timeoutMs: 10_000 });
+        applied += result.accepted;
+        rejected += result.rejected.length + result.late.length;
+      } catch {
+        // A request that failed (a starved or moving partition) must not stop the stream.
+        failed++;
+      }
       await new Promise((r) => setTimeout(r, Math.max(0, BACKGROUND_EVERY_MS - (performance.now() - began))));
     }
   })();
   return {
     applied: () => applied,
     rejected: () => rejected,
+    failed: () => failed,
     stop: async () => {
       running = false;
       await loop;
@@ -151,6 +160,7 @@ export async function freshnessFigures(
       backgroundStrategies: market.size,
       backgroundReportsPerSecond: (background.applied() - appliedBefore) / seconds,
       backgroundRejected: background.rejected(),
+      backgroundFailures: background.failed(),
     };
   } finally {
     await background.stop();
