@@ -1,10 +1,10 @@
 /**
- * npm run bench [-- --json FILE] [--quick] [--memory-strategies N]
+ * npm run bench [-- --json FILE] [--quick] [--memory-strategies N] [--only join|recovery|ranking]
  *
  * Starts a nats-server, 4 registry shards and a raw echo responder, then
  * measures each registry figure beside its raw NATS baseline on the same
  * server in the same run, and prints a table (ratios are what to compare on a
- * shared, noisy machine).
+ * shared, noisy machine); then the ranking figures, on a cluster of their own.
  */
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -22,6 +22,7 @@ import { decodeComparison } from "./decode.js";
 import { closedLoop, drain, type LoopResult } from "./loop.js";
 import { type ModeFigures, modeFigures } from "./modes.js";
 import { type JoinFigures, joinFigures, type RecoveryFigures, recoveryFigures } from "./ownership.js";
+import { rankingFigures, rankingTable } from "./ranking.js";
 
 const { values } = parseArgs({
   options: {
@@ -53,6 +54,16 @@ const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDig
 async function main() {
   const server = await startNatsServer({ bin: requireNatsServer() });
   say(`nats-server ${server.version} on ${server.url}`);
+  if (values.only === "ranking") {
+    try {
+      const ranking = await rankingFigures(server, say, quick);
+      process.stdout.write(rankingTable(ranking));
+      if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify({ ranking }, null, 2)}\n`);
+    } finally {
+      await server.stop();
+    }
+    return;
+  }
   if (values.only === "join" || values.only === "recovery") {
     // One figure alone, for working on it (the full table needs the whole run).
     try {
@@ -188,6 +199,7 @@ async function main() {
     const ownershipRecovery = await recoveryFigures(server, RECOVERY_STRATEGIES, UPDATES_EACH, say);
     const join = await joinFigures(server, say, quick ? 2 : 4);
     const modes = values["skip-modes"] === true ? [] : await deploymentModes(server.storeDir);
+    const ranking = await rankingFigures(server, say, quick);
 
     const results = {
       machine: {
@@ -215,6 +227,7 @@ async function main() {
       ownershipRecovery,
       join,
       modes,
+      ranking,
       memory: {
         strategies: after.strategies,
         rssBytes: rssAfter,
@@ -225,6 +238,7 @@ async function main() {
     };
     printTable(results);
     printModes(modes);
+    process.stdout.write(`\n${rankingTable(ranking)}`);
     if (values.json !== undefined) {
       writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);
       say(`figures written to ${values.json}`);

@@ -12,8 +12,8 @@ import { clusterStatus, StratregClient } from "@stratreg/client";
 import { ServiceSupervisor } from "@stratreg/launcher";
 import { decode, encode, type Reply } from "@stratreg/protocol";
 import { encodedBatches } from "./batches.js";
+import { idsOf } from "./cluster.js";
 import { closedLoop, drain } from "./loop.js";
-import { idsOf } from "./ownership.js";
 
 const PARTITIONS = 256;
 

@@ -6,66 +6,11 @@
  */
 import { performance } from "node:perf_hooks";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection, nuid } from "@nats-io/transport-node";
+import { connect, nuid } from "@nats-io/transport-node";
 import { clusterStatus, StratregClient } from "@stratreg/client";
-import { ServiceSupervisor } from "@stratreg/launcher";
 import { decode, encode, PartitionOps, PROTOCOL_VERSION, type Reply } from "@stratreg/protocol";
-import { type EncodedBatch, encodedBatches } from "./batches.js";
-import { drain } from "./loop.js";
-
-const PARTITIONS = 256;
-
-export interface Server {
-  url: string;
-  storeDir: string;
-}
-
-/** Where the shards of `cluster` write their logs (BENCH_LOG_DIR keeps them past the run). */
-function logDir(server: Server, cluster: string): string {
-  return `${process.env.BENCH_LOG_DIR ?? server.storeDir}/logs-${cluster}`;
-}
-
-function supervisor(server: Server, cluster: string, say: (line: string) => void, env: Record<string, string> = {}) {
-  return new ServiceSupervisor(
-    {
-      ...process.env,
-      NATS_URL: server.url,
-      STRATREG_CLUSTER: cluster,
-      STRATREG_PARTITIONS: String(PARTITIONS),
-      // BENCH_SHARD_LOG_LEVEL=info (with BENCH_LOG_DIR) to read what the shards did.
-      LOG_LEVEL: process.env.BENCH_SHARD_LOG_LEVEL ?? "warn",
-      ...env,
-    },
-    logDir(server, cluster),
-    say,
-  );
-}
-
-/** Waits until exactly `members` serve every partition; returns when (monotonic ms). */
-async function settled(nc: NatsConnection, cluster: string, members: number): Promise<number> {
-  for (;;) {
-    const status = await clusterStatus(nc, cluster, PARTITIONS, 200);
-    const serving = status.shards.filter((s) => s.serving.length > 0).length;
-    if (serving === members && status.unserved.length === 0 && status.contested.length === 0) return performance.now();
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-export function idsOf(batches: EncodedBatch[]): string[] {
-  return batches.flatMap((b) =>
-    (decode(b.payload) as { body: { strategies: Array<{ id: string }> } }).body.strategies.map((s) => s.id),
-  );
-}
-
-async function register(nc: NatsConnection, client: StratregClient, batches: EncodedBatch[]): Promise<void> {
-  await drain(batches, 32, async (b) => {
-    const msg = await nc.request(client.subjects.partition(b.partition, PartitionOps.RegisterBatch), b.payload, {
-      timeout: 60_000,
-    });
-    const reply = decode(msg.data) as Reply<unknown>;
-    if (!reply.ok) throw new Error(`register-batch failed: ${reply.error.code} ${reply.error.message}`);
-  });
-}
+import { encodedBatches } from "./batches.js";
+import { idsOf, PARTITIONS, register, type Server, settled, supervisor } from "./cluster.js";
 
 export interface RecoveryFigures {
   strategies: number;
