@@ -183,6 +183,6 @@ test("the ranker's merged top-k equals brute force over every reported strategy,
         });
       },
     ),
-    { numRuns: 150 },
+    { numRuns: 300 },
   );
 });

@@ -96,6 +96,8 @@ export interface LogEntryLayout {
   ids: string[];
   /** Offset in `bytes` of each strategy's bin 32 header (`0xc6`, then a 4-byte big-endian length). */
   records: number[];
+  /** The records as values, when the writer already had them decoded (never read from the bytes). */
+  values?: unknown[];
 }
 
 const BIN32 = 0xc6;

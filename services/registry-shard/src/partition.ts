@@ -224,10 +224,8 @@ export class Partition {
     if (!isKnownLogOp(entry.op)) {
       this.context.logger.warn({ partition: this.id, seq, op: entry.op }, "skipping a log entry of an unknown kind");
     } else if (entry.op === LogOps.Report) {
-      this.performance.applyReports(
-        ids,
-        records.map((_, i) => decode(recordAt(entry, i)) as LoggedReport),
-      );
+      const reports = (entry.values as LoggedReport[] | undefined) ?? records.map((_, i) => decode(recordAt(entry, i)));
+      this.performance.applyReports(ids, reports as LoggedReport[]);
     } else {
       if (records.length >= ADOPT_MIN_RECORDS) this.store.adopt(owned(bytes), ids, records);
       else

@@ -210,7 +210,7 @@ export class Shard {
       if (!leases.isOurs(partition, actor.lease.epoch)) ownership.lost(partition, "the lease was taken");
     });
     this.timers.push(setInterval(() => void this.renewLeases(), Math.max(20, Math.round(config.leaseMs / 4))));
-    const publisher = new TopKPublisher(nc, subjects, () => ownership.served(), logger);
+    const publisher = new TopKPublisher(nc, subjects, () => ownership.served(), logger, config.topkTickMs);
     this.timers.push(setInterval(() => publisher.tick(), config.topkTickMs));
     this.service = await registerService(nc, {
       cluster: subjects.cluster,

@@ -8,10 +8,10 @@ import {
   decode,
   decodeStrategy,
   ErrorCodes,
-  encode,
   LifecycleStates,
   type LogEntry,
   LogOps,
+  MsgpackScanner,
   metricRecord,
   NotFoundError,
   PartitionOps,
@@ -98,8 +98,14 @@ export function report(partition: Partition, payload: Uint8Array): Promise<Uint8
       }
     });
   });
+  // Each report is logged as the bytes it came in (its id included), not encoded again.
+  const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  const scanner = new MsgpackScanner(bytes, true);
+  const ranges = scanner.arrayItems(scanner.mapValue(scanner.mapValue(0, "body") as number, "reports") as number);
   return writeOnce(partition, request, async () => {
     const entry = entryOf(partition, LogOps.Report, request.cid, Date.now());
+    const values: LoggedReport[] = [];
+    entry.values = values;
     const result: ReportReply = {
       accepted: 0,
       periods: 0,
@@ -143,9 +149,10 @@ export function report(partition: Partition, payload: Uint8Array): Promise<Uint8
       const missing = [...state.missing];
       for (let s = state.seq + 1; s < r.seq; s++) missing.push(s);
       pending.set(r.id, { seq: r.seq, lastAt: r.times?.[r.times.length - 1] ?? state.lastAt, missing });
-      const { id: _id, ...logged } = r;
+      const [start, end] = ranges[index] as [number, number, number];
       entry.ids.push(r.id);
-      entry.recs.push(encode(logged));
+      entry.recs.push(bytes.subarray(start, end));
+      values.push(r);
       result.accepted++;
       result.periods += r.returns?.length ?? 0;
       result.trades += r.trades?.length ?? 0;

@@ -59,6 +59,8 @@ export interface PendingEntry {
   head: LogEntryHead;
   ids: string[];
   recs: Array<RecordSource | Uint8Array>;
+  /** The records as values, when the command has them decoded: applying the entry then decodes nothing. */
+  values?: unknown[];
 }
 
 export function entryOf(
@@ -85,6 +87,7 @@ export async function commit(
   reply: (layout: LogEntryLayout) => Uint8Array,
 ): Promise<Uint8Array> {
   const layout = encodeLogEntry(entry.head, entry.ids, entry.recs);
+  if (entry.values !== undefined) layout.values = entry.values;
   const size = layout.bytes.length;
   if (size > partition.context.maxEntryBytes) {
     throw new ValidationError(

@@ -20,8 +20,8 @@ import { DEFAULT_CONVENTIONS, type PerformanceMetrics, ReturnAccumulator, TradeA
 /** Report numbers remembered as missing, per strategy (the most recent). */
 export const MISSING_MAX = 32;
 
-/** What a report applies to its strategy's performance: the report without its id, as logged. */
-export type LoggedReport = Omit<PerformanceReport, "id">;
+/** What a report applies to its strategy's performance: the report as logged (its id, when there, is the entry's). */
+export type LoggedReport = Omit<PerformanceReport, "id"> & { id?: string };
 
 /** The fields of a strategy that place it in ranking scopes. */
 export interface ScopeAttributes {

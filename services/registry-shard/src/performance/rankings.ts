@@ -12,6 +12,7 @@ import {
   baseListKey,
   inScope,
   LifecycleStates,
+  LOWER_IS_BETTER,
   listKey,
   METRIC_INDEX,
   METRICS,
@@ -50,17 +51,27 @@ interface Placement {
   keys: Map<Base, Array<RankKey | undefined>>;
 }
 
+/** A tree of one metric's scores, best first (the order {@link ranksBefore} gives), ties by id. */
 function treeFor(metric: Metric): Tree {
+  const higherFirst = !LOWER_IS_BETTER.has(metric);
   return new BTree<RankKey, undefined>(undefined, (a, b) => {
-    if (a.id === b.id && a.s === b.s) return 0;
-    return ranksBefore(metric, RankOrders.Best, a.s, a.id, b.s, b.id) ? -1 : 1;
+    if (a.s !== b.s) return higherFirst === a.s > b.s ? -1 : 1;
+    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
   });
 }
 
+/**
+ * Adds `by` to a count. A count that falls to zero stays in the map (as zero):
+ * a strategy re-ranked each tick leaves and re-enters its scopes, and deleting
+ * and re-adding Map entries that often costs far more than keeping them.
+ */
 function bump(counts: Map<string, number>, key: string, by: number): void {
-  const next = (counts.get(key) ?? 0) + by;
-  if (next === 0) counts.delete(key);
-  else counts.set(key, next);
+  counts.set(key, (counts.get(key) ?? 0) + by);
+}
+
+/** The entries of `counts` that are not zero. */
+function nonZero(counts: Map<string, number>): Array<[string, number]> {
+  return [...counts].filter(([, n]) => n !== 0);
 }
 
 /** The list keys a strategy counts toward in `base` for `metric`. */
@@ -79,6 +90,9 @@ export class PartitionRankings {
   /** How many ranked strategies each family and state has. */
   private readonly families = new Map<string, number>();
   private readonly states = new Map<string, number>();
+  /** Bases whose trees changed since their lists were last computed, and those lists. */
+  private readonly dirty = new Set<Base>();
+  private readonly listsByBase = new Map<Base, Map<string, string[]>>();
   /** Strategies refreshed since the last publication. */
   private unpublished = new Set<string>();
   /** The last publication: its entries, lists, sizes and number. */
@@ -96,13 +110,65 @@ export class PartitionRankings {
     private readonly depth: number,
   ) {}
 
-  /** Re-ranks every strategy whose performance or scope changed. */
+  /**
+   * Re-ranks every strategy whose performance or scope changed: a strategy whose
+   * family or state changed is taken out and placed again; otherwise only the
+   * scores that moved are moved in their trees.
+   */
   refresh(): void {
     for (const id of this.book.takeChanged()) {
-      this.remove(id);
-      const perf = this.book.get(id);
-      if (perf !== undefined) this.place(id, perf);
       this.unpublished.add(id);
+      const perf = this.book.get(id);
+      const attributes = perf === undefined ? undefined : this.book.attributes(id, perf);
+      const ranked = perf !== undefined && attributes !== undefined && attributes.state !== LifecycleStates.Retired;
+      const placement = this.placements.get(id);
+      if (placement !== undefined) {
+        const same =
+          ranked &&
+          placement.attributes.family === attributes.family &&
+          placement.attributes.state === attributes.state;
+        if (!same) this.remove(id);
+        else {
+          placement.attributes = attributes;
+          this.move(id, perf, placement);
+          continue;
+        }
+      }
+      if (ranked) this.place(id, perf);
+    }
+  }
+
+  /** Moves the scores of a placed strategy that changed, in every base it has scores in. */
+  private move(id: string, perf: StrategyPerformance, placement: Placement): void {
+    const vectors = perf.metricVectors();
+    const bases: Array<[Base, Array<number | null>]> = [[OVERALL, vectors.overall], ...Object.entries(vectors.regimes)];
+    for (const [base, vector] of bases) {
+      let keys = placement.keys.get(base);
+      if (keys === undefined) {
+        keys = [];
+        placement.keys.set(base, keys);
+      }
+      const trees = this.trees_(base);
+      for (let m = 0; m < METRICS.length; m++) {
+        const s = vector[m] ?? null;
+        const old = keys[m];
+        // Unchanged: the same score, or still undefined.
+        if (old === undefined ? s === null : old.s === s) continue;
+        const tree = trees[m] as Tree;
+        if (old !== undefined) tree.delete(old);
+        if (s === null) {
+          keys[m] = undefined;
+          for (const list of listKeysOf(METRICS[m] as Metric, base, placement.attributes)) bump(this.sizes, list, -1);
+        } else {
+          const key = { s, id };
+          tree.set(key, undefined);
+          keys[m] = key;
+          if (old === undefined) {
+            for (const list of listKeysOf(METRICS[m] as Metric, base, placement.attributes)) bump(this.sizes, list, 1);
+          }
+        }
+        this.dirty.add(base);
+      }
     }
   }
 
@@ -117,13 +183,13 @@ export class PartitionRankings {
 
   private place(id: string, perf: StrategyPerformance): void {
     const attributes = this.book.attributes(id, perf);
-    if (attributes.state === LifecycleStates.Retired) return;
     const vectors = perf.metricVectors();
     const placement: Placement = { attributes, keys: new Map() };
     const bases: Array<[Base, Array<number | null>]> = [[OVERALL, vectors.overall], ...Object.entries(vectors.regimes)];
     for (const [base, vector] of bases) {
       const trees = this.trees_(base);
       const keys: Array<RankKey | undefined> = [];
+      this.dirty.add(base);
       METRICS.forEach((metric, m) => {
         const s = vector[m];
         if (s === null || s === undefined) return;
@@ -145,6 +211,7 @@ export class PartitionRankings {
     this.placements.delete(id);
     for (const [base, keys] of placement.keys) {
       const trees = this.trees_(base);
+      this.dirty.add(base);
       keys.forEach((key, m) => {
         if (key === undefined) return;
         (trees[m] as Tree).delete(key);
@@ -158,56 +225,59 @@ export class PartitionRankings {
 
   /** Every published list, recomputed: per metric overall, per family, per state, and per regime. */
   private lists(): Map<string, string[]> {
+    for (const base of this.dirty) this.listsByBase.set(base, this.listsOf(base, this.trees_(base)));
+    this.dirty.clear();
     const lists = new Map<string, string[]>();
-    for (const [base, trees] of this.trees) {
-      METRICS.forEach((metric, m) => {
-        const tree = trees[m] as Tree;
-        if (tree.size === 0) return;
-        if (base !== OVERALL) {
-          const ids: string[] = [];
-          for (const [key] of tree.entries()) {
-            if (ids.length === this.depth) break;
-            ids.push(key.id);
-          }
-          lists.set(listKey(metric, { kind: "regime", value: base }), ids);
-          return;
-        }
-        const overall: string[] = [];
-        const byFamily = new Map<string, string[]>();
-        const byState = new Map<string, string[]>();
-        // Lists still short of min(depth, scope size): the walk stops once none is.
-        let open = 1 + this.families.size + this.states.size;
-        const want = (key: string) => Math.min(this.depth, this.sizes.get(key) ?? 0);
-        const add = (list: string[], key: string, id: string) => {
-          if (list.length >= want(key)) return;
-          list.push(id);
-          if (list.length === want(key)) open--;
-        };
-        for (const family of this.families.keys()) {
-          byFamily.set(family, []);
-          if (want(listKey(metric, { kind: "family", value: family })) === 0) open--;
-        }
-        for (const state of this.states.keys()) {
-          byState.set(state, []);
-          if (want(listKey(metric, { kind: "state", value: state })) === 0) open--;
-        }
+    for (const byKey of this.listsByBase.values()) for (const [key, ids] of byKey) lists.set(key, ids);
+    return lists;
+  }
+
+  /** The lists of one base: per metric the best overall, per family and per state (regime bases: one per metric). */
+  private listsOf(base: Base, trees: Tree[]): Map<string, string[]> {
+    const lists = new Map<string, string[]>();
+    METRICS.forEach((metric, m) => {
+      const tree = trees[m] as Tree;
+      if (tree.size === 0) return;
+      if (base !== OVERALL) {
+        const ids: string[] = [];
         for (const [key] of tree.entries()) {
-          if (open <= 0) break;
-          const { attributes } = this.placements.get(key.id) as Placement;
-          add(overall, listKey(metric), key.id);
-          const { family, state } = attributes;
-          if (family !== null) {
-            add(byFamily.get(family) as string[], listKey(metric, { kind: "family", value: family }), key.id);
-          }
-          add(byState.get(state) as string[], listKey(metric, { kind: "state", value: state }), key.id);
+          if (ids.length === this.depth) break;
+          ids.push(key.id);
         }
-        lists.set(listKey(metric), overall);
-        for (const [family, ids] of byFamily)
-          if (ids.length > 0) lists.set(listKey(metric, { kind: "family", value: family }), ids);
-        for (const [state, ids] of byState)
-          if (ids.length > 0) lists.set(listKey(metric, { kind: "state", value: state }), ids);
-      });
-    }
+        lists.set(listKey(metric, { kind: "regime", value: base }), ids);
+        return;
+      }
+      // Every list this metric has, with how long it must get: min(depth, its scope's size).
+      const want = (key: string) => Math.min(this.depth, this.sizes.get(key) ?? 0);
+      const overall = { key: listKey(metric), ids: [] as string[], want: want(listKey(metric)) };
+      const byFamily = new Map<string, { key: string; ids: string[]; want: number }>();
+      const byState = new Map<string, { key: string; ids: string[]; want: number }>();
+      for (const [family, n] of this.families) {
+        const key = listKey(metric, { kind: "family", value: family });
+        if (n > 0 && want(key) > 0) byFamily.set(family, { key, ids: [], want: want(key) });
+      }
+      for (const [state, n] of this.states) {
+        const key = listKey(metric, { kind: "state", value: state });
+        if (n > 0 && want(key) > 0) byState.set(state, { key, ids: [], want: want(key) });
+      }
+      // The walk stops once every list is as long as it can be.
+      let open = (overall.want > 0 ? 1 : 0) + byFamily.size + byState.size;
+      const add = (list: { ids: string[]; want: number } | undefined, id: string) => {
+        if (list === undefined || list.ids.length >= list.want) return;
+        list.ids.push(id);
+        if (list.ids.length === list.want) open--;
+      };
+      for (const [key] of tree.entries()) {
+        if (open <= 0) break;
+        const { family, state } = (this.placements.get(key.id) as Placement).attributes;
+        add(overall, key.id);
+        if (family !== null) add(byFamily.get(family), key.id);
+        add(byState.get(state), key.id);
+      }
+      for (const list of [overall, ...byFamily.values(), ...byState.values()]) {
+        if (list.ids.length > 0) lists.set(list.key, list.ids);
+      }
+    });
     return lists;
   }
 
@@ -258,7 +328,7 @@ export class PartitionRankings {
       }
     }
     const droppedLists = full ? [] : [...this.publishedLists.keys()].filter((key) => !lists.has(key));
-    const sizes = Object.fromEntries(this.sizes);
+    const sizes = Object.fromEntries(nonZero(this.sizes));
     const changed =
       full ||
       entries.length > 0 ||
