@@ -243,7 +243,10 @@ async function ingestionFigures(
   };
 }
 
-/** `top` k = 100 by Sharpe, 64 in flight, beside a raw echo answering with as many bytes. */
+/**
+ * `top` k = 100 by Sharpe, compact (rank, id and score: what ZREVRANGE … WITHSCORES gives),
+ * 64 in flight, beside a raw echo answering with as many bytes.
+ */
 async function topFigures(
   nc: NatsConnection,
   client: StratregClient,
@@ -252,7 +255,7 @@ async function topFigures(
   seconds: number,
   say: (line: string) => void,
 ): Promise<TopFigures> {
-  const query = { metric: "sharpe", k: TOP_K } as const;
+  const query = { metric: "sharpe", k: TOP_K, compact: true } as const;
   const sample = await nc.request(
     client.subjects.ranker(RankerOps.Top),
     encode({ v: PROTOCOL_VERSION, deadlineMs: 10_000, body: query }),

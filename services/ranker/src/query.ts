@@ -10,6 +10,7 @@
 import {
   baseListKey,
   ErrorCodes,
+  encode,
   type Freshness,
   inScope,
   METRIC_INDEX,
@@ -24,6 +25,7 @@ import {
   RankOrders,
   type RankQuery,
   type RankReply,
+  RawMsgpack,
   rankComparator,
   type Scope,
   type TopQuery,
@@ -137,6 +139,8 @@ interface TopAnswer {
   gathered: number;
   /** Partitions asked directly that did not answer. */
   unanswered: number[];
+  /** The entries as msgpack, whole and compact, encoded once for every reply that repeats them. */
+  encoded?: { whole?: RawMsgpack; compact?: RawMsgpack };
 }
 
 /** The ranker's queries over its views. */
@@ -157,6 +161,32 @@ export class RankingQueries {
 
   /** The best (or worst) k strategies by a metric in a scope; `timeoutMs` bounds the partitions asked directly. */
   async top(query: TopQuery, timeoutMs = this.settings.requestTimeoutMs): Promise<TopReply> {
+    const { answer, freshness } = await this.cachedTop(query, timeoutMs);
+    return { entries: answer.entries, freshness };
+  }
+
+  /**
+   * {@link top} as it goes on the wire: the entries already encoded (compact
+   * ones when the query asks), encoded once per answer, however often it is asked.
+   */
+  async topForWire(
+    query: TopQuery,
+    timeoutMs = this.settings.requestTimeoutMs,
+  ): Promise<{ entries: RawMsgpack; freshness: Freshness }> {
+    const { answer, freshness } = await this.cachedTop(query, timeoutMs);
+    answer.encoded ??= {};
+    const compact = query.compact === true;
+    let entries = compact ? answer.encoded.compact : answer.encoded.whole;
+    if (entries === undefined) {
+      const values = compact ? answer.entries.map(({ rank, id, score }) => ({ rank, id, score })) : answer.entries;
+      entries = new RawMsgpack(encode(values));
+      if (compact) answer.encoded.compact = entries;
+      else answer.encoded.whole = entries;
+    }
+    return { entries, freshness };
+  }
+
+  private async cachedTop(query: TopQuery, timeoutMs: number): Promise<{ answer: TopAnswer; freshness: Freshness }> {
     const missing = this.views.missing();
     const key = queryKey(query);
     const missingKey = missing.join(",");
@@ -179,7 +209,7 @@ export class RankingQueries {
       );
     }
     const answer = await cached.answer;
-    return { entries: answer.entries, freshness: this.freshness(missing, answer.unanswered, answer.gathered) };
+    return { answer, freshness: this.freshness(missing, answer.unanswered, answer.gathered) };
   }
 
   /** Where one strategy stands among its peers (every ranked strategy, or its family's; optionally within a regime). */
@@ -256,7 +286,7 @@ export class RankingQueries {
     const unanswered: number[] = [];
     if (toAsk.length > 0) {
       const deadline = this.monotonic() + timeoutMs;
-      const ranking: RankingQuery = { ...query };
+      const { compact: _compact, ...ranking }: RankingQuery & { compact?: boolean } = query;
       const replies = await this.scatter.run(toAsk, ({ partition }) =>
         this.asker.ranking(partition, ranking, this.requestTimeout(deadline)),
       );

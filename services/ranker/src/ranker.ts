@@ -166,7 +166,7 @@ export class Ranker {
       counters: this.counters,
       logger: this.logger,
       handlers: {
-        top: (query, deadlineMs) => this.queries.top(query, this.timeoutOf(deadlineMs)),
+        top: (query, deadlineMs) => this.queries.topForWire(query, this.timeoutOf(deadlineMs)),
         rank: (query, deadlineMs) => this.queries.rank(query, this.timeoutOf(deadlineMs)),
         forecast: (query, deadlineMs) =>
           forecast(allocationSources(this.client, this.queries), query, this.timeoutOf(deadlineMs)),

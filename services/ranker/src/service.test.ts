@@ -215,6 +215,11 @@ describe("ranker endpoints", () => {
     ]);
     expect(two.freshness).toMatchObject({ missing: [], gathered: 0 });
     expect(two.freshness.asOf).toBeGreaterThan(0);
+    // Compact entries: the same ranking, only rank, id and score (encoded once, however often asked).
+    for (let i = 0; i < 2; i++) {
+      const compact = await client.top({ metric: "sharpe", k: 2, compact: true });
+      expect(compact.entries).toEqual(two.entries.map(({ rank, id, score }) => ({ rank, id, score })));
+    }
     const four = await client.top({ metric: "sharpe", k: 4 }, {});
     expect(four.entries.map((e) => e.id)).toEqual(["p1-s2", "p1-s1", "p1-s0", "p0-s2"]);
     expect(four.freshness.gathered).toBe(2);

@@ -12,14 +12,17 @@ import {
   clusterSubjects,
   ErrorCodes,
   encode,
+  encodeWithRaw,
   type ForecastQuery,
   type ForecastReply,
+  type Freshness,
   PROTOCOL_VERSION,
   RANKER_SERVICE_NAME,
   type RankerOp,
   RankerOps,
   type RankQuery,
   type RankReply,
+  type RawMsgpack,
   type SelectQuery,
   type SelectReply,
   type TopQuery,
@@ -34,7 +37,10 @@ export const RANKER_QUEUE = "ranker";
 
 /** What the endpoints call. `timeoutMs` is how long the caller still waits. */
 export interface RankerHandlers {
-  top(query: TopQuery, timeoutMs: number | undefined): Promise<TopReply>;
+  top(
+    query: TopQuery,
+    timeoutMs: number | undefined,
+  ): Promise<TopReply | { entries: RawMsgpack; freshness: Freshness }>;
   rank(query: RankQuery, timeoutMs: number | undefined): Promise<RankReply>;
   forecast(query: ForecastQuery, timeoutMs: number | undefined): Promise<ForecastReply>;
   select(query: SelectQuery, timeoutMs: number | undefined): Promise<SelectReply>;
@@ -49,7 +55,8 @@ export class RankerCounters {
   internalErrors = 0;
 }
 
-const okReply = (body: unknown) => encode({ v: PROTOCOL_VERSION, ok: true, body });
+// Bodies may hold entries encoded once and spliced in (RawMsgpack).
+const okReply = (body: unknown) => encodeWithRaw({ v: PROTOCOL_VERSION, ok: true, body });
 
 /** Registers the ranker with the services framework and serves its endpoints. */
 export async function registerRankerService(
