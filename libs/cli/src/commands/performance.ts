@@ -17,7 +17,10 @@ export function metricText(value: number | null | undefined, digits = 3): string
 function freshnessLine(freshness: TopReply["freshness"]): string {
   const age = freshness.ageMs === null ? "no partition heard yet" : `as of ${Math.round(freshness.ageMs)} ms ago`;
   const missing = freshness.missing.length === 0 ? "" : `; missing partitions: ${freshness.missing.join(", ")}`;
-  const gathered = freshness.gathered === 0 ? "" : `; ${freshness.gathered} partitions asked directly`;
+  const gathered =
+    freshness.gathered === 0
+      ? ""
+      : `; ${freshness.gathered} partition${freshness.gathered === 1 ? "" : "s"} asked directly`;
   return `(${age}${missing}${gathered})`;
 }
 
