@@ -255,6 +255,46 @@ describe("stratreg perf", () => {
   });
 });
 
+describe("stratreg forecast and select", () => {
+  it("forecast prints the shrunk Sharpe with its interval, the raw one and the peers it was shrunk toward", async () => {
+    const id = "cli-perf-11";
+    const run = await runCli(["forecast", id], cluster.env);
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(
+      new RegExp(`^${id}: Sharpe forecast -?\\d+\\.\\d\\d \\(90% interval -?\\d+\\.\\d\\d to -?\\d+\\.\\d\\d\\)$`),
+    );
+    const raw = metricsOf((sent.find((x) => x.id === id) as Sent).returns).sharpe;
+    expect(lines[1]).toContain(`own record ${raw.toFixed(2)} over 20 periods`);
+    expect(lines[1]).toMatch(/toward 3 peers \(family\)/);
+    expect(lines[2]).toMatch(/^ {2}next period's return -?\d+\.\d{3}% \(90%: /);
+    const json = JSON.parse(
+      (await runCli(["forecast", id, "--regime", "calm", "--confidence", "0.8", "--json"], cluster.env)).stdout,
+    );
+    expect(json).toMatchObject({ id, regime: "calm", periods: 12, confidence: 0.8 });
+    expect(json.sharpe.raw).toBeCloseTo(metricsOf((sent.find((x) => x.id === id) as Sent).calm).sharpe, 9);
+    const unknown = await runCli(["forecast", id, "--regime", "euphoria"], cluster.env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^error INVALID_FIELD: /);
+  });
+
+  it("select lists the chosen strategies best first, and those passed over with the reason", async () => {
+    const run = await runCli(["select", "-k", "3", "--max-correlation", "0.5"], cluster.env);
+    expect(run.code).toBe(0);
+    const chosen = run.stdout.split("\n").filter((line) => /^\d+\. /.test(line));
+    expect(chosen).toHaveLength(3);
+    expect(chosen[0]).toMatch(new RegExp(`^1\\. ${bySharpe((x) => x.returns)[0]?.id} {2}sharpe `));
+    const json = JSON.parse(
+      (await runCli(["select", "-k", "3", "--max-correlation", "0.5", "--json"], cluster.env)).stdout,
+    );
+    expect(json.selected.map((x: { id: string }) => x.id)).toEqual(chosen.map((line) => line.split(" ")[1]));
+    for (const skipped of json.skipped) {
+      expect(run.stdout).toContain(`passed over ${skipped.id}: correlation`);
+    }
+    expect(run.stderr).toMatch(/^\(as of \d+ ms ago/);
+  });
+});
+
 describe("without a ranker", () => {
   it("top fails with one error line and exit code 1 once its deadline passes", async () => {
     await ranker.stop();
