@@ -148,13 +148,13 @@ const MetricSchema = Type.Union(METRICS.map((metric) => Type.Literal(metric)));
 
 const rankingQueryFields = {
   metric: MetricSchema,
-    k: Type.Integer({ minimum: 1, maximum: PerformanceLimits.topMax }),
-    scope: Type.Optional(ScopeSchema),
-    /** Only strategies with at least this many closed trades. */
-    minTrades: Type.Optional(Type.Integer({ minimum: 0 })),
-    /** Only strategies with at least this many reported periods (their track record). */
-    minPeriods: Type.Optional(Type.Integer({ minimum: 0 })),
-    order: Type.Optional(Type.Union([Type.Literal(RankOrders.Best), Type.Literal(RankOrders.Worst)])),
+  k: Type.Integer({ minimum: 1, maximum: PerformanceLimits.topMax }),
+  scope: Type.Optional(ScopeSchema),
+  /** Only strategies with at least this many closed trades. */
+  minTrades: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** Only strategies with at least this many reported periods (their track record). */
+  minPeriods: Type.Optional(Type.Integer({ minimum: 0 })),
+  order: Type.Optional(Type.Union([Type.Literal(RankOrders.Best), Type.Literal(RankOrders.Worst)])),
 };
 
 /** A top-k query: what the ranker's `top` takes. */
