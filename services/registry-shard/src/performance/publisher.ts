@@ -46,7 +46,12 @@ export class TopKPublisher {
       if (!partition.answering()) continue;
       try {
         const heartbeat = now - (this.lastSent.get(partition.id) ?? 0) >= TOPK_HEARTBEAT_MS;
-        const publication = partition.rankings.publish(partition.lease.epoch, partition.lastSeq, heartbeat);
+        const publication = partition.rankings.publish(
+          partition.lease.epoch,
+          partition.lastSeq,
+          heartbeat,
+          now + budget,
+        );
         if (publication === undefined) continue;
         publication.partition = partition.id;
         this.nc.publish(this.subjects.topk(partition.id), encode(publication));

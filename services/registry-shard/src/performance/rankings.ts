@@ -35,10 +35,29 @@ const BTree =
   (BTreeModule as unknown as typeof BTreeModule.default);
 type Tree = InstanceType<typeof BTree<RankKey, undefined>>;
 
+/**
+ * A strategy's place in one metric's tree: `k` is the score made ascending-is-better
+ * (negated where higher is better), so that every tree shares one comparator.
+ */
 interface RankKey {
-  s: number;
+  k: number;
   id: string;
 }
+
+/** Sign that turns metric `m`'s score into a key (−1 where higher is better), and back. */
+const SIGN: readonly number[] = METRICS.map((metric) => (LOWER_IS_BETTER.has(metric) ? 1 : -1));
+
+/**
+ * The one comparator of every tree: best first, ties by id. One function for all
+ * trees keeps the B+ tree's call to it monomorphic, so the engine inlines it.
+ */
+function compareKeys(a: RankKey, b: RankKey): number {
+  if (a.k !== b.k) return a.k < b.k ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** How many strategies a refresh re-ranks between looks at the clock. */
+const REFRESH_CHECK_EVERY = 32;
 
 /** The base a tree ranks within: overall (`""`) or one regime's metrics. */
 type Base = string;
@@ -52,12 +71,8 @@ interface Placement {
 }
 
 /** A tree of one metric's scores, best first (the order {@link ranksBefore} gives), ties by id. */
-function treeFor(metric: Metric): Tree {
-  const higherFirst = !LOWER_IS_BETTER.has(metric);
-  return new BTree<RankKey, undefined>(undefined, (a, b) => {
-    if (a.s !== b.s) return higherFirst === a.s > b.s ? -1 : 1;
-    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-  });
+function newTree(): Tree {
+  return new BTree<RankKey, undefined>(undefined, compareKeys);
 }
 
 /**
@@ -90,6 +105,8 @@ export class PartitionRankings {
   /** How many ranked strategies each family and state has. */
   private readonly families = new Map<string, number>();
   private readonly states = new Map<string, number>();
+  /** Strategies changed but not yet re-ranked (a refresh that ran out of time leaves them here). */
+  private readonly pending = new Set<string>();
   /** Bases whose trees changed since their lists were last computed, and those lists. */
   private readonly dirty = new Set<Base>();
   private readonly listsByBase = new Map<Base, Map<string, string[]>>();
@@ -115,8 +132,13 @@ export class PartitionRankings {
    * family or state changed is taken out and placed again; otherwise only the
    * scores that moved are moved in their trees.
    */
-  refresh(): void {
-    for (const id of this.book.takeChanged()) {
+  refresh(deadline = Number.POSITIVE_INFINITY): void {
+    for (const id of this.book.takeChanged()) this.pending.add(id);
+    let done = 0;
+    for (const id of this.pending) {
+      // A flood of reports must not hold the event loop: past the deadline the rest waits for the next tick.
+      if (++done % REFRESH_CHECK_EVERY === 0 && performance.now() > deadline) return;
+      this.pending.delete(id);
       this.unpublished.add(id);
       const perf = this.book.get(id);
       const attributes = perf === undefined ? undefined : this.book.attributes(id, perf);
@@ -151,16 +173,19 @@ export class PartitionRankings {
       const trees = this.trees_(base);
       for (let m = 0; m < METRICS.length; m++) {
         const s = vector[m] ?? null;
+        const k = s === null ? null : s * (SIGN[m] as number);
         const old = keys[m];
         // Unchanged: the same score, or still undefined.
-        if (old === undefined ? s === null : old.s === s) continue;
+        if (old === undefined ? k === null : old.k === k) continue;
         const tree = trees[m] as Tree;
         if (old !== undefined) tree.delete(old);
-        if (s === null) {
+        if (k === null) {
           keys[m] = undefined;
           for (const list of listKeysOf(METRICS[m] as Metric, base, placement.attributes)) bump(this.sizes, list, -1);
         } else {
-          const key = { s, id };
+          // The key just taken out is reused: one object per strategy and tree, however often it moves.
+          const key = old ?? { k, id };
+          key.k = k;
           tree.set(key, undefined);
           keys[m] = key;
           if (old === undefined) {
@@ -175,7 +200,7 @@ export class PartitionRankings {
   private trees_(base: Base): Tree[] {
     let trees = this.trees.get(base);
     if (trees === undefined) {
-      trees = METRICS.map(treeFor);
+      trees = METRICS.map(newTree);
       this.trees.set(base, trees);
     }
     return trees;
@@ -193,7 +218,7 @@ export class PartitionRankings {
       METRICS.forEach((metric, m) => {
         const s = vector[m];
         if (s === null || s === undefined) return;
-        const key = { s, id };
+        const key = { k: s * (SIGN[m] as number), id };
         (trees[m] as Tree).set(key, undefined);
         keys[m] = key;
         for (const list of listKeysOf(metric, base, attributes)) bump(this.sizes, list, 1);
@@ -304,8 +329,13 @@ export class PartitionRankings {
    * The next publication of the owner at `epoch`, or undefined if nothing changed
    * and no heartbeat is due. An owner's first publication is full.
    */
-  publish(epoch: number, seq: number, heartbeat: boolean): TopKPublication | undefined {
-    this.refresh();
+  publish(
+    epoch: number,
+    seq: number,
+    heartbeat: boolean,
+    deadline = Number.POSITIVE_INFINITY,
+  ): TopKPublication | undefined {
+    this.refresh(deadline);
     const full = epoch !== this.publishedEpoch;
     if (!full && this.unpublished.size === 0 && !heartbeat) return undefined;
     const lists = this.lists();
@@ -397,24 +427,26 @@ export class PartitionRankings {
     const order = q.order ?? RankOrders.Best;
     if (tree !== undefined) {
       const walk = order === RankOrders.Best ? tree.entries() : tree.entriesReversed();
+      const sign = SIGN[m] as number;
       for (const [key] of walk) {
+        const score = key.k * sign;
         const { attributes } = this.placements.get(key.id) as Placement;
         if (!inScope(q.scope, attributes)) continue;
         const perf = this.book.get(key.id) as StrategyPerformance;
         if (perf.trades.count < (q.minTrades ?? 0) || perf.returns.count < (q.minPeriods ?? 0)) continue;
         size++;
-        if (q.countBetter !== undefined && ranksBefore(q.metric, RankOrders.Best, key.s, "", q.countBetter, ""))
+        if (q.countBetter !== undefined && ranksBefore(q.metric, RankOrders.Best, score, "", q.countBetter, ""))
           better++;
         // Walking worst first, equal scores come in descending id order: keep taking them, sort after.
         const tied =
-          order === RankOrders.Worst && out.length >= q.k && out.length > 0 && out[out.length - 1]?.score === key.s;
+          order === RankOrders.Worst && out.length >= q.k && out.length > 0 && out[out.length - 1]?.score === score;
         if (out.length < q.k || tied) {
           const vectors = perf.metricVectors();
           const vector = base === OVERALL ? vectors.overall : (vectors.regimes[base] ?? vectors.overall);
           const accumulator = base === OVERALL ? perf.returns : (perf.regimes.get(base) ?? perf.returns);
           const entry: RankEntry = {
             id: key.id,
-            score: key.s,
+            score,
             family: attributes.family,
             state: attributes.state,
             periods: perf.returns.count,
