@@ -45,7 +45,11 @@ class SimulatedPartition {
   /** The previous owner, still publishing until it learns it was fenced. */
   stale: PartitionRankings | undefined;
 
-  constructor(readonly id: number) {
+  constructor(
+    readonly id: number,
+    /** Fewest changes at once that rebuild the trees (1: always; otherwise never, in these small runs). */
+    readonly rebuildMin: number,
+  ) {
     this.move();
   }
 
@@ -55,7 +59,7 @@ class SimulatedPartition {
     this.epoch++;
     this.book = new PerformanceBook((id) => this.stored.get(id));
     for (const entry of this.log) this.book.applyReports(entry.ids, entry.reports);
-    this.rankings = new PartitionRankings(this.book, DEPTH);
+    this.rankings = new PartitionRankings(this.book, DEPTH, this.rebuildMin);
   }
 
   report(ids: string[], reports: LoggedReport[]): void {
@@ -100,7 +104,7 @@ const step = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("move" as const), partition: fc.nat() }) },
 );
 
-test("the ranker's merged top-k equals brute force over every reported strategy, through ownership moves and lost deltas", async () => {
+test("the ranker's merged top-k equals brute force over every reported strategy, through ownership moves and lost deltas, whether trees move scores or are rebuilt", async () => {
   await fc.assert(
     fc.asyncProperty(
       fc.integer({ min: 1, max: 6 }),
@@ -110,8 +114,9 @@ test("the ranker's merged top-k equals brute force over every reported strategy,
       fc.integer({ min: 1, max: 8 }),
       fc.constantFrom(undefined, { family: "momentum" }, { regime: "high-vol" }, { family: "carry", regime: "calm" }),
       fc.constantFrom(RankOrders.Best, RankOrders.Worst),
-      (partitions, strategies, steps, metric: Metric, k, scope, order) => {
-        const parts = Array.from({ length: partitions }, (_, p) => new SimulatedPartition(p));
+      fc.boolean(),
+      (partitions, strategies, steps, metric: Metric, k, scope, order, rebuild) => {
+        const parts = Array.from({ length: partitions }, (_, p) => new SimulatedPartition(p, rebuild ? 1 : 1e9));
         const ids = Array.from({ length: strategies }, (_, i) => `s${i}`);
         const sent = new Map<string, Sent>();
         const seq = new Map<string, number>();

@@ -27,6 +27,7 @@ import {
   type TopKPublication,
 } from "@stratreg/protocol";
 import BTreeModule from "sorted-btree";
+import { bulkLoad } from "sorted-btree/extended/bulkLoad.js";
 import type { PerformanceBook, ScopeAttributes, StrategyPerformance } from "./book.js";
 
 // sorted-btree is CommonJS: under Node its class is the module's `default` property.
@@ -58,10 +59,20 @@ function compareKeys(a: RankKey, b: RankKey): number {
 
 /** How many strategies a refresh re-ranks between looks at the clock. */
 const REFRESH_CHECK_EVERY = 32;
+/**
+ * Past this share of its ranked strategies changed at once, a partition rebuilds
+ * the trees of the bases they touched (sort, then an O(n) bulk load) instead of
+ * moving each score: at full churn that is several times cheaper.
+ */
+const REBUILD_SHARE = 0.25;
+/** Fewest changes that make a rebuild worth it. */
+const REBUILD_MIN = 64;
 
 /** The base a tree ranks within: overall (`""`) or one regime's metrics. */
 type Base = string;
 const OVERALL: Base = "";
+/** Branching factor of the trees (sorted-btree's default). */
+const TREE_NODE_SIZE = 32;
 
 /** Where a strategy was placed, so it can be taken out again exactly. */
 interface Placement {
@@ -105,6 +116,8 @@ export class PartitionRankings {
   /** How many ranked strategies each family and state has. */
   private readonly families = new Map<string, number>();
   private readonly states = new Map<string, number>();
+  /** While a refresh rebuilds trees: the bases whose trees it will rebuild at its end. */
+  private rebuilding: Set<Base> | undefined;
   /** Strategies changed but not yet re-ranked (a refresh that ran out of time leaves them here). */
   private readonly pending = new Set<string>();
   /** Bases whose trees changed since their lists were last computed, and those lists. */
@@ -125,6 +138,8 @@ export class PartitionRankings {
     private readonly book: PerformanceBook,
     /** How many strategies each published list holds. */
     private readonly depth: number,
+    /** Fewest changes at once that rebuild the trees instead of moving each score. */
+    private readonly rebuildMin = REBUILD_MIN,
   ) {}
 
   /**
@@ -134,10 +149,13 @@ export class PartitionRankings {
    */
   refresh(deadline = Number.POSITIVE_INFINITY): void {
     for (const id of this.book.takeChanged()) this.pending.add(id);
+    if (this.pending.size >= this.rebuildMin && this.pending.size >= this.placements.size * REBUILD_SHARE) {
+      this.rebuilding = new Set();
+    }
     let done = 0;
     for (const id of this.pending) {
       // A flood of reports must not hold the event loop: past the deadline the rest waits for the next tick.
-      if (++done % REFRESH_CHECK_EVERY === 0 && performance.now() > deadline) return;
+      if (this.rebuilding === undefined && ++done % REFRESH_CHECK_EVERY === 0 && performance.now() > deadline) return;
       this.pending.delete(id);
       this.unpublished.add(id);
       const perf = this.book.get(id);
@@ -158,6 +176,40 @@ export class PartitionRankings {
       }
       if (ranked) this.place(id, perf);
     }
+    if (this.rebuilding !== undefined) {
+      for (const base of this.rebuilding) this.rebuildTrees(base);
+      this.rebuilding = undefined;
+    }
+  }
+
+  /** Builds `base`'s trees anew from every placement's keys: a sort and a bulk load per metric. */
+  private rebuildTrees(base: Base): void {
+    const columns: RankKey[][] = METRICS.map(() => []);
+    for (const placement of this.placements.values()) {
+      placement.keys.get(base)?.forEach((key, m) => {
+        if (key !== undefined) (columns[m] as RankKey[]).push(key);
+      });
+    }
+    this.trees.set(
+      base,
+      columns.map((keys) => {
+        keys.sort(compareKeys);
+        return bulkLoad<RankKey, undefined>(keys, new Array(keys.length).fill(undefined), TREE_NODE_SIZE, compareKeys);
+      }),
+    );
+    this.dirty.add(base);
+  }
+
+  /** Takes a key out of a tree, unless the tree is being rebuilt anyway. */
+  private untree(base: Base, m: number, key: RankKey): void {
+    if (this.rebuilding !== undefined) this.rebuilding.add(base);
+    else (this.trees_(base)[m] as Tree).delete(key);
+  }
+
+  /** Puts a key in a tree, unless the tree is being rebuilt anyway. */
+  private entree(base: Base, m: number, key: RankKey): void {
+    if (this.rebuilding !== undefined) this.rebuilding.add(base);
+    else (this.trees_(base)[m] as Tree).set(key, undefined);
   }
 
   /** Moves the scores of a placed strategy that changed, in every base it has scores in. */
@@ -170,15 +222,13 @@ export class PartitionRankings {
         keys = [];
         placement.keys.set(base, keys);
       }
-      const trees = this.trees_(base);
       for (let m = 0; m < METRICS.length; m++) {
         const s = vector[m] ?? null;
         const k = s === null ? null : s * (SIGN[m] as number);
         const old = keys[m];
         // Unchanged: the same score, or still undefined.
         if (old === undefined ? k === null : old.k === k) continue;
-        const tree = trees[m] as Tree;
-        if (old !== undefined) tree.delete(old);
+        if (old !== undefined) this.untree(base, m, old);
         if (k === null) {
           keys[m] = undefined;
           for (const list of listKeysOf(METRICS[m] as Metric, base, placement.attributes)) bump(this.sizes, list, -1);
@@ -186,7 +236,7 @@ export class PartitionRankings {
           // The key just taken out is reused: one object per strategy and tree, however often it moves.
           const key = old ?? { k, id };
           key.k = k;
-          tree.set(key, undefined);
+          this.entree(base, m, key);
           keys[m] = key;
           if (old === undefined) {
             for (const list of listKeysOf(METRICS[m] as Metric, base, placement.attributes)) bump(this.sizes, list, 1);
@@ -212,14 +262,13 @@ export class PartitionRankings {
     const placement: Placement = { attributes, keys: new Map() };
     const bases: Array<[Base, Array<number | null>]> = [[OVERALL, vectors.overall], ...Object.entries(vectors.regimes)];
     for (const [base, vector] of bases) {
-      const trees = this.trees_(base);
       const keys: Array<RankKey | undefined> = [];
       this.dirty.add(base);
       METRICS.forEach((metric, m) => {
         const s = vector[m];
         if (s === null || s === undefined) return;
         const key = { k: s * (SIGN[m] as number), id };
-        (trees[m] as Tree).set(key, undefined);
+        this.entree(base, m, key);
         keys[m] = key;
         for (const list of listKeysOf(metric, base, attributes)) bump(this.sizes, list, 1);
       });
@@ -235,11 +284,10 @@ export class PartitionRankings {
     if (placement === undefined) return;
     this.placements.delete(id);
     for (const [base, keys] of placement.keys) {
-      const trees = this.trees_(base);
       this.dirty.add(base);
       keys.forEach((key, m) => {
         if (key === undefined) return;
-        (trees[m] as Tree).delete(key);
+        this.untree(base, m, key);
         for (const list of listKeysOf(METRICS[m] as Metric, base, placement.attributes)) bump(this.sizes, list, -1);
       });
     }
