@@ -5,6 +5,7 @@
  */
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
+import { intSetting } from "@stratreg/process";
 import { DEFAULT_CLUSTER, isValidClusterName, isValidMemberId, MEMBER_ID_PATTERN } from "@stratreg/protocol";
 
 export interface RankerConfig {
@@ -25,15 +26,6 @@ export interface RankerConfig {
   /** How long to wait at start for a shard to say the cluster's config. */
   startTimeoutMs: number;
   logLevel: string;
-}
-
-function intOf(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(raw)}`);
-  }
-  return value;
 }
 
 /** Reads the config; throws an Error naming the bad setting. */
@@ -61,17 +53,17 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     natsPassword: env.NATS_PASSWORD || undefined,
     cluster,
     member,
-    staleMs: intOf("STRATREG_RANKER_STALE_MS", env.STRATREG_RANKER_STALE_MS, 3000, 100, 600_000),
-    requestTimeoutMs: intOf(
+    staleMs: intSetting("STRATREG_RANKER_STALE_MS", env.STRATREG_RANKER_STALE_MS, 3000, 100, 600_000),
+    requestTimeoutMs: intSetting(
       "STRATREG_RANKER_REQUEST_TIMEOUT_MS",
       env.STRATREG_RANKER_REQUEST_TIMEOUT_MS,
       1000,
       10,
       60_000,
     ),
-    maxScatters: intOf("STRATREG_RANKER_MAX_SCATTERS", env.STRATREG_RANKER_MAX_SCATTERS, 32, 1, 10_000),
-    concurrency: intOf("STRATREG_RANKER_CONCURRENCY", env.STRATREG_RANKER_CONCURRENCY, 16, 1, 1024),
-    startTimeoutMs: intOf(
+    maxScatters: intSetting("STRATREG_RANKER_MAX_SCATTERS", env.STRATREG_RANKER_MAX_SCATTERS, 32, 1, 10_000),
+    concurrency: intSetting("STRATREG_RANKER_CONCURRENCY", env.STRATREG_RANKER_CONCURRENCY, 16, 1, 1024),
+    startTimeoutMs: intSetting(
       "STRATREG_RANKER_START_TIMEOUT_MS",
       env.STRATREG_RANKER_START_TIMEOUT_MS,
       30_000,

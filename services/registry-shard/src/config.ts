@@ -4,6 +4,7 @@
  */
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
+import { intSetting } from "@stratreg/process";
 import { DEFAULT_CLUSTER, isValidClusterName, isValidMemberId, MEMBER_ID_PATTERN } from "@stratreg/protocol";
 
 export interface ShardConfig {
@@ -49,9 +50,9 @@ export interface ShardConfig {
 const HOUR = 3_600_000;
 
 function leaseTimings(env: NodeJS.ProcessEnv): { leaseMs: number; leaseMarginMs: number } {
-  const leaseMs = intOf("STRATREG_LEASE_MS", env.STRATREG_LEASE_MS, 3000, 200, 600_000);
+  const leaseMs = intSetting("STRATREG_LEASE_MS", env.STRATREG_LEASE_MS, 3000, 200, 600_000);
   // The margin covers clock-rate drift and the time a renewal takes to arrive; a fifth is ample.
-  const leaseMarginMs = intOf(
+  const leaseMarginMs = intSetting(
     "STRATREG_LEASE_MARGIN_MS",
     env.STRATREG_LEASE_MARGIN_MS,
     Math.round(leaseMs / 5),
@@ -61,17 +62,8 @@ function leaseTimings(env: NodeJS.ProcessEnv): { leaseMs: number; leaseMarginMs:
   return { leaseMs, leaseMarginMs };
 }
 
-function intOf(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
-
 function optionalIntOf(name: string, raw: string | undefined, min: number, max: number): number | undefined {
-  return raw === undefined || raw === "" ? undefined : intOf(name, raw, min, min, max);
+  return raw === undefined || raw === "" ? undefined : intSetting(name, raw, min, min, max);
 }
 
 /** Reads the config; throws an Error naming the bad setting. */
@@ -95,7 +87,7 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   if (!isValidMemberId(member)) {
     throw new Error(`member id must match ${MEMBER_ID_PATTERN}, got ${JSON.stringify(member)}`);
   }
-  const heartbeatMs = intOf("STRATREG_HEARTBEAT_MS", env.STRATREG_HEARTBEAT_MS, 1000, 50, 60_000);
+  const heartbeatMs = intSetting("STRATREG_HEARTBEAT_MS", env.STRATREG_HEARTBEAT_MS, 1000, 50, 60_000);
   return {
     natsUrl: values.nats ?? env.NATS_URL ?? "nats://127.0.0.1:4222",
     natsUser: env.NATS_USER || undefined,
@@ -103,18 +95,42 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     cluster,
     member,
     partitions: optionalIntOf("partitions", values.partitions ?? env.STRATREG_PARTITIONS, 1, 65_536),
-    replicas: intOf("replicas", values.replicas ?? env.STRATREG_REPLICAS, 1, 1, 5),
+    replicas: intSetting("replicas", values.replicas ?? env.STRATREG_REPLICAS, 1, 1, 5),
     heartbeatMs,
-    memberTtlMs: intOf("STRATREG_MEMBER_TTL_MS", env.STRATREG_MEMBER_TTL_MS, heartbeatMs * 3, heartbeatMs * 2, 600_000),
-    joinGraceMs: intOf("STRATREG_JOIN_GRACE_MS", env.STRATREG_JOIN_GRACE_MS, Math.round(heartbeatMs * 1.5), 0, 600_000),
+    memberTtlMs: intSetting(
+      "STRATREG_MEMBER_TTL_MS",
+      env.STRATREG_MEMBER_TTL_MS,
+      heartbeatMs * 3,
+      heartbeatMs * 2,
+      600_000,
+    ),
+    joinGraceMs: intSetting(
+      "STRATREG_JOIN_GRACE_MS",
+      env.STRATREG_JOIN_GRACE_MS,
+      Math.round(heartbeatMs * 1.5),
+      0,
+      600_000,
+    ),
     logLevel: values["log-level"] ?? env.LOG_LEVEL ?? "info",
     ...leaseTimings(env),
-    queueMax: intOf("STRATREG_QUEUE_MAX", env.STRATREG_QUEUE_MAX, 256, 1, 1_000_000),
-    commandWindowMs: intOf("STRATREG_COMMAND_WINDOW_MS", env.STRATREG_COMMAND_WINDOW_MS, 6 * HOUR, 1000, 7 * 24 * HOUR),
-    maxClockSkewMs: intOf("STRATREG_MAX_CLOCK_SKEW_MS", env.STRATREG_MAX_CLOCK_SKEW_MS, 5 * 60_000, 0, HOUR),
-    snapshotMinBytes: intOf("STRATREG_SNAPSHOT_MIN_BYTES", env.STRATREG_SNAPSHOT_MIN_BYTES, 256 << 10, 1024, 1 << 30),
-    topkTickMs: intOf("STRATREG_TOPK_TICK_MS", env.STRATREG_TOPK_TICK_MS, 100, 10, 60_000),
-    topkDepth: intOf("STRATREG_TOPK_DEPTH", env.STRATREG_TOPK_DEPTH, 100, 1, 1000),
-    historyRetentionMs: intOf("STRATREG_HISTORY_DAYS", env.STRATREG_HISTORY_DAYS, 400, 1, 36_500) * 24 * HOUR,
+    queueMax: intSetting("STRATREG_QUEUE_MAX", env.STRATREG_QUEUE_MAX, 256, 1, 1_000_000),
+    commandWindowMs: intSetting(
+      "STRATREG_COMMAND_WINDOW_MS",
+      env.STRATREG_COMMAND_WINDOW_MS,
+      6 * HOUR,
+      1000,
+      7 * 24 * HOUR,
+    ),
+    maxClockSkewMs: intSetting("STRATREG_MAX_CLOCK_SKEW_MS", env.STRATREG_MAX_CLOCK_SKEW_MS, 5 * 60_000, 0, HOUR),
+    snapshotMinBytes: intSetting(
+      "STRATREG_SNAPSHOT_MIN_BYTES",
+      env.STRATREG_SNAPSHOT_MIN_BYTES,
+      256 << 10,
+      1024,
+      1 << 30,
+    ),
+    topkTickMs: intSetting("STRATREG_TOPK_TICK_MS", env.STRATREG_TOPK_TICK_MS, 100, 10, 60_000),
+    topkDepth: intSetting("STRATREG_TOPK_DEPTH", env.STRATREG_TOPK_DEPTH, 100, 1, 1000),
+    historyRetentionMs: intSetting("STRATREG_HISTORY_DAYS", env.STRATREG_HISTORY_DAYS, 400, 1, 36_500) * 24 * HOUR,
   };
 }
