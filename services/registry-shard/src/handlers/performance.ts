@@ -23,7 +23,7 @@ import {
   ValidationError,
 } from "@stratreg/protocol";
 import type { Partition } from "../partition.js";
-import type { LoggedReport } from "../performance/book.js";
+import { type LoggedReport, MISSING_MAX } from "../performance/book.js";
 import { checkPartition } from "./reads.js";
 import { okReply } from "./reply.js";
 import { commit, entryOf, writeOnce } from "./writes.js";
@@ -146,8 +146,10 @@ export function report(partition: Partition, payload: Uint8Array): Promise<Uint8
       }
       if (problem !== undefined) continue;
       if (r.seq > state.seq + 1) result.gaps.push({ id: r.id, expected: state.seq + 1, got: r.seq });
+      // Only the most recent skipped numbers are remembered (as the book does): a jump of a billion costs nothing.
       const missing = [...state.missing];
-      for (let s = state.seq + 1; s < r.seq; s++) missing.push(s);
+      for (let s = Math.max(state.seq + 1, r.seq - MISSING_MAX); s < r.seq; s++) missing.push(s);
+      if (missing.length > MISSING_MAX) missing.splice(0, missing.length - MISSING_MAX);
       pending.set(r.id, { seq: r.seq, lastAt: r.times?.[r.times.length - 1] ?? state.lastAt, missing });
       const [start, end] = ranges[index] as [number, number, number];
       entry.ids.push(r.id);

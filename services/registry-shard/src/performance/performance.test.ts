@@ -157,6 +157,22 @@ test("reports update metrics as the batch formulas over the returns say; repeats
   expect(retired.rejected[0]?.error.code).toBe(ErrorCodes.Retired);
 });
 
+test("a report numbered far past the last is a gap that costs nothing: only the latest 32 missing numbers are kept", async () => {
+  const p = await loaded(0, 2);
+  const [a] = idsOf(0, 1, "jump");
+  await withStrategies(p, [a as string]);
+  const far = Number.MAX_SAFE_INTEGER - 1;
+  const reply = await sendReports(p, [
+    { id: a, seq: 1, ...series(5, 2) },
+    { id: a, seq: far, ...series(5, 2, 10) },
+  ]);
+  expect(reply).toMatchObject({ accepted: 2, gaps: [{ id: a, expected: 2, got: far }] });
+  const { missing } = ok<{ missing: number[] }>(perf(p, query({ id: a })));
+  expect(missing).toEqual(Array.from({ length: 32 }, (_, i) => far - 32 + i));
+  // After a restart the same numbers are missing: the log replays to the same state.
+  expect(ok<{ missing: number[] }>(perf(await loaded(0, 3), query({ id: a }))).missing).toEqual(missing);
+});
+
 test("a retried report command is answered as the first time and applied once", async () => {
   const p = await loaded(1, 1);
   const [a] = idsOf(1, 1, "retry");
