@@ -209,6 +209,28 @@ describe("config/nats-server.conf permissions", () => {
     await expect(client.get("perm-nobody")).rejects.toBeInstanceOf(NotFoundError);
   });
 
+  it("stops a trader from forging a partition's top-k publication or answering as a ranker; it may ask a ranker", async () => {
+    const trader = await login("trader");
+    const published = await observe(subjects.topkAll);
+    const forged = encode({ v: PROTOCOL_VERSION, partition: 0, epoch: 1e9, n: 0, full: true });
+    trader.nc.publish(subjects.topk(0), forged);
+    await violation(trader, "publish", subjects.topk(0));
+    await trader.nc.flush();
+    await published.settle();
+    expect(published.seen.filter((m) => (decode(m.data) as { epoch?: number }).epoch === 1e9)).toEqual([]);
+    for (const subject of [subjects.topkAll, subjects.ranker("top")]) {
+      const sub = trader.nc.subscribe(subject);
+      const closedWith = await Promise.race([sub.closed, sleep(5_000).then(() => "still subscribed")]);
+      expect(closedWith).toMatchObject({ operation: "subscription", subject });
+    }
+    // Asking a ranker is allowed: with none running the server answers "no responders", not a violation.
+    const asked = await trader.nc.request(subjects.ranker("top"), encode({ v: 1, body: {} })).catch((e: unknown) => e);
+    expect(causeOf(asked, PermissionViolationError)).toBeUndefined();
+    expect(trader.violations.filter((v) => v.subject === subjects.ranker("top") && v.operation === "publish")).toEqual(
+      [],
+    );
+  });
+
   it("lets only operators publish control messages", async () => {
     const control = `${subjects.cluster}.control.halt`;
     const received = await observe(`${subjects.cluster}.control.>`);
