@@ -48,18 +48,36 @@ export interface NatsCluster {
 }
 
 const DEFAULT_CLUSTER_READY_MS = 30_000;
+/** How many fresh clusters {@link startNatsCluster} starts before it gives up on a meta leader. */
+const CLUSTER_START_ATTEMPTS = 2;
 
 /**
  * Starts a JetStream cluster of `size` nats-server nodes on free ports, each with its own
  * store dir and server name and routes to all the others, and resolves once it has a
  * JetStream meta leader (see {@link NatsCluster.waitForMetaLeader}). If any node fails, the
- * others are stopped and the error carries its logs.
+ * others are stopped and the error carries its logs. A cluster whose name and storage are
+ * left to this function is started once more, on new ports, if it gets no meta leader.
  *
  * Without `bin` it runs a server of at least {@link REPLICATED_NATS_SERVER_VERSION}, which
  * replicated streams need: the machine's if new enough, else Debian's, fetched once into
  * the project's cache folder (see {@link ensureNatsServer}).
  */
 export async function startNatsCluster(options: NatsClusterOptions = {}): Promise<NatsCluster> {
+  // A cluster of fresh servers now and then never gets every peer current on a loaded machine
+  // (routes keep replacing each other); a new cluster on new ports then forms. Only clusters
+  // whose name and storage the caller left to us are started again.
+  const retryable = options.name === undefined && options.storeDir === undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNatsClusterOnce(options);
+    } catch (error) {
+      const noLeader = error instanceof NatsdError && error.code === NatsdErrorCodes.NoMetaLeader;
+      if (!retryable || !noLeader || attempt >= CLUSTER_START_ATTEMPTS) throw error;
+    }
+  }
+}
+
+async function startNatsClusterOnce(options: NatsClusterOptions): Promise<NatsCluster> {
   const size = options.size ?? 3;
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`cluster size must be a positive integer, got ${size}`);
   const host = options.host ?? "127.0.0.1";
