@@ -59,7 +59,7 @@ class SimulatedPartition {
     this.epoch++;
     this.book = new PerformanceBook((id) => this.stored.get(id));
     for (const entry of this.log) this.book.applyReports(entry.ids, entry.reports);
-    this.rankings = new PartitionRankings(this.book, DEPTH, this.rebuildMin);
+    this.rankings = new PartitionRankings(this.id, this.book, DEPTH, this.rebuildMin);
   }
 
   report(ids: string[], reports: LoggedReport[]): void {
@@ -172,7 +172,7 @@ test("the ranker's merged top-k equals brute force over every reported strategy,
             const owner = parts[partition] as SimulatedPartition;
             return Promise.resolve({
               stamp: { partition, epoch: owner.epoch, seq: owner.log.length },
-              ...owner.rankings.query(q, partition),
+              ...owner.rankings.query(q),
             });
           },
           perf: () => Promise.reject(new Error("not used")),

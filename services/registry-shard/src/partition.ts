@@ -137,7 +137,7 @@ export class Partition {
     this.held = lease;
     const { commandWindowMs, maxClockSkewMs } = context.settings;
     this.commands = new CommandWindow(commandWindowMs + maxClockSkewMs);
-    this.rankings = new PartitionRankings(this.performance, context.settings.topkDepth);
+    this.rankings = new PartitionRankings(id, this.performance, context.settings.topkDepth);
   }
 
   /** The lease the partition is claimed under (only a claimed partition serves). */

@@ -215,7 +215,7 @@ export function perf(partition: Partition, payload: Uint8Array): Uint8Array {
 
 export function ranking(partition: Partition, payload: Uint8Array): Uint8Array {
   const query = parseRequest(PartitionOps.Ranking, payload).body;
-  const answer = partition.rankings.query(query, partition.id);
+  const answer = partition.rankings.query(query);
   return okReply({ stamp: stampOf(partition), ...answer });
 }
 
@@ -239,5 +239,5 @@ export function topk(partition: Partition, payload: Uint8Array): Uint8Array {
   if (current === undefined) {
     throw new UnavailableError(ErrorCodes.Unavailable, `partition ${partition.id} has not published its rankings yet`);
   }
-  return okReply({ ...current, partition: partition.id });
+  return okReply({ ...current });
 }

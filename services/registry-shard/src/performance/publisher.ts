@@ -53,7 +53,6 @@ export class TopKPublisher {
           now + budget,
         );
         if (publication === undefined) continue;
-        publication.partition = partition.id;
         this.nc.publish(this.subjects.topk(partition.id), encode(publication));
         this.lastSent.set(partition.id, now);
       } catch (err) {

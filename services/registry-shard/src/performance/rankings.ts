@@ -9,7 +9,6 @@
  * the published set or changed, those that left, and the lists that changed.
  */
 import {
-  baseListKey,
   inScope,
   LifecycleStates,
   LOWER_IS_BETTER,
@@ -29,6 +28,7 @@ import {
 import BTreeModule from "sorted-btree";
 import { bulkLoad } from "sorted-btree/extended/bulkLoad.js";
 import type { PerformanceBook, ScopeAttributes, StrategyPerformance } from "./book.js";
+import { TopKPublications } from "./publication.js";
 
 // sorted-btree is CommonJS: under Node its class is the module's `default` property.
 const BTree =
@@ -124,23 +124,20 @@ export class PartitionRankings {
   private readonly dirty = new Set<Base>();
   private readonly listsByBase = new Map<Base, Map<string, string[]>>();
   /** Strategies refreshed since the last publication. */
-  private unpublished = new Set<string>();
-  /** The last publication: its entries, lists, sizes and number. */
-  private published = new Map<string, PublishedEntry>();
-  private publishedLists = new Map<string, string[]>();
-  private publishedSizes: Record<string, number> = {};
-  private n = -1;
-  private publishedEpoch = -1;
-  private publishedSeq = 0;
-  private publishedAt = 0;
+  private readonly unpublished = new Set<string>();
+  private readonly publications: TopKPublications;
 
   constructor(
+    /** The partition whose strategies these are. */
+    readonly partition: number,
     private readonly book: PerformanceBook,
     /** How many strategies each published list holds. */
     private readonly depth: number,
     /** Fewest changes at once that rebuild the trees instead of moving each score. */
     private readonly rebuildMin = REBUILD_MIN,
-  ) {}
+  ) {
+    this.publications = new TopKPublications(partition);
+  }
 
   /**
    * Re-ranks every strategy whose performance or scope changed: a strategy whose
@@ -374,7 +371,8 @@ export class PartitionRankings {
   }
 
   /**
-   * The next publication of the owner at `epoch`, or undefined if nothing changed
+   * The next publication of the owner at `epoch` (see {@link TopKPublications}),
+   * after re-ranking what changed until `deadline`; undefined if nothing changed
    * and no heartbeat is due. An owner's first publication is full.
    */
   publish(
@@ -384,87 +382,27 @@ export class PartitionRankings {
     deadline = Number.POSITIVE_INFINITY,
   ): TopKPublication | undefined {
     this.refresh(deadline);
-    const full = epoch !== this.publishedEpoch;
-    if (!full && this.unpublished.size === 0 && !heartbeat) return undefined;
-    const lists = this.lists();
-    const members = new Set<string>();
-    for (const ids of lists.values()) for (const id of ids) members.add(id);
-    const entries: PublishedEntry[] = [];
-    const next = new Map<string, PublishedEntry>();
-    for (const id of members) {
-      const previous = this.published.get(id);
-      const entry = previous !== undefined && !this.unpublished.has(id) ? previous : this.entryOf(id);
-      next.set(id, entry);
-      if (full || entry !== previous) entries.push(entry);
-    }
-    const removed = full ? [] : [...this.published.keys()].filter((id) => !members.has(id));
-    const changedLists: Record<string, string[]> = {};
-    for (const [key, ids] of lists) {
-      const before = this.publishedLists.get(key);
-      if (full || before === undefined || before.length !== ids.length || before.some((id, i) => ids[i] !== id)) {
-        changedLists[key] = ids;
-      }
-    }
-    const droppedLists = full ? [] : [...this.publishedLists.keys()].filter((key) => !lists.has(key));
-    const sizes = Object.fromEntries(nonZero(this.sizes));
-    const changed =
-      full ||
-      entries.length > 0 ||
-      removed.length > 0 ||
-      droppedLists.length > 0 ||
-      Object.keys(changedLists).length > 0;
+    if (epoch === this.publications.epoch && this.unpublished.size === 0 && !heartbeat) return undefined;
+    const publication = this.publications.next(epoch, seq, heartbeat, {
+      lists: this.lists(),
+      sizes: Object.fromEntries(nonZero(this.sizes)),
+      changed: this.unpublished,
+      entryOf: (id) => this.entryOf(id),
+    });
     this.unpublished.clear();
-    if (!changed && !heartbeat) return undefined;
-    this.n = full ? 0 : this.n + 1;
-    this.publishedEpoch = epoch;
-    this.published = next;
-    this.publishedLists = lists;
-    this.publishedSizes = sizes;
-    this.publishedSeq = seq;
-    this.publishedAt = Date.now();
-    return {
-      v: 1,
-      partition: -1,
-      epoch,
-      n: this.n,
-      seq,
-      at: this.publishedAt,
-      full,
-      entries,
-      removed,
-      lists: changedLists,
-      droppedLists,
-      sizes: changed ? sizes : {},
-    };
+    return publication;
   }
 
-  /** The last publication as a whole (what a ranker that missed a delta asks for), or undefined before the first. */
+  /** The last publication as a whole, or undefined before the first. */
   current(): TopKPublication | undefined {
-    if (this.n < 0) return undefined;
-    return {
-      v: 1,
-      partition: -1,
-      epoch: this.publishedEpoch,
-      n: this.n,
-      seq: this.publishedSeq,
-      at: this.publishedAt,
-      full: true,
-      entries: [...this.published.values()],
-      removed: [],
-      lists: Object.fromEntries(this.publishedLists),
-      droppedLists: [],
-      sizes: this.publishedSizes,
-    };
+    return this.publications.current();
   }
 
   /**
    * Answers a ranking query from the trees as they are now: the top `k` in scope
    * (best or worst first), the scope's size, and with `countBetter` how many rank above it.
    */
-  query(
-    q: RankingQuery,
-    partition: number,
-  ): { entries: RankEntry[]; size: number; better?: number; compared?: number } {
+  query(q: RankingQuery): { entries: RankEntry[]; size: number; better?: number; compared?: number } {
     this.refresh();
     const m = METRIC_INDEX[q.metric];
     const base = q.scope?.regime ?? OVERALL;
@@ -500,7 +438,7 @@ export class PartitionRankings {
             periods: perf.returns.count,
             trades: perf.trades.count,
             metrics: metricRecord(vector),
-            partition,
+            partition: this.partition,
           };
           if (q.moments === true) {
             const { skewness, kurtosis } = accumulator.metrics();
@@ -523,10 +461,5 @@ export class PartitionRankings {
       reply.compared = size;
     }
     return reply;
-  }
-
-  /** The base key a query starts from (exposed for tests of the list scheme). */
-  static baseOf(q: RankingQuery): string {
-    return baseListKey(q.metric, q.scope);
   }
 }
