@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { intSetting } from "./settings.js";
+import { intSetting, memberSettings } from "./settings.js";
 
 describe("intSetting", () => {
   test("unset or empty gives the default; an integer in range is taken", () => {
@@ -13,5 +13,41 @@ describe("intSetting", () => {
     expect(() => intSetting("STRATREG_X", raw, 7, 1, 10)).toThrow(
       `STRATREG_X must be an integer in [1, 10], got ${JSON.stringify(raw)}`,
     );
+  });
+});
+
+describe("memberSettings", () => {
+  const who = { variable: "STRATREG_X_ID", kind: "x", name: "x id" };
+  test("flags before the environment before the defaults", () => {
+    expect(memberSettings({}, {}, who)).toMatchObject({
+      natsUrl: "nats://127.0.0.1:4222",
+      natsUser: undefined,
+      cluster: "stratreg",
+      member: expect.stringMatching(new RegExp(`^x-[A-Za-z0-9_-]+-${process.pid}$`)),
+    });
+    const env = {
+      NATS_URL: "nats://a:1",
+      NATS_USER: "u",
+      NATS_PASSWORD: "p",
+      STRATREG_CLUSTER: "c1",
+      STRATREG_X_ID: "x-1",
+    };
+    expect(memberSettings({}, env, who)).toEqual({
+      natsUrl: "nats://a:1",
+      natsUser: "u",
+      natsPassword: "p",
+      cluster: "c1",
+      member: "x-1",
+    });
+    expect(memberSettings({ nats: "nats://b:2", cluster: "c2", id: "x-2" }, env, who)).toMatchObject({
+      natsUrl: "nats://b:2",
+      cluster: "c2",
+      member: "x-2",
+    });
+  });
+
+  test("refuses a bad cluster name or id, naming which", () => {
+    expect(() => memberSettings({ cluster: "Bad.Name" }, {}, who)).toThrow('invalid cluster name "Bad.Name"');
+    expect(() => memberSettings({ id: "a.b" }, {}, who)).toThrow(/^x id must match .*, got "a\.b"$/);
   });
 });

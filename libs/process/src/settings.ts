@@ -1,4 +1,6 @@
 /** Settings from the environment, each checked and named in the error when it is wrong. */
+import { hostname } from "node:os";
+import { DEFAULT_CLUSTER, isValidClusterName, isValidMemberId, MEMBER_ID_PATTERN } from "@stratreg/protocol";
 
 /**
  * The integer setting `name` from `raw` (an environment variable or a flag), or
@@ -12,4 +14,38 @@ export function intSetting(name: string, raw: string | undefined, fallback: numb
     throw new Error(`${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(raw)}`);
   }
   return value;
+}
+
+/** How a service process reaches its cluster and names itself: what every service's config starts with. */
+export interface MemberSettings {
+  natsUrl: string;
+  natsUser: string | undefined;
+  natsPassword: string | undefined;
+  cluster: string;
+  member: string;
+}
+
+/**
+ * The NATS URL (`--nats`, NATS_URL), credentials (NATS_USER, NATS_PASSWORD), cluster
+ * (`--cluster`, STRATREG_CLUSTER) and member id (`--id`, then `memberVariable`, else
+ * `<kind>-<host>-<pid>`) of a service; throws an Error naming a bad cluster name or id.
+ */
+export function memberSettings(
+  flags: { nats?: string | undefined; cluster?: string | undefined; id?: string | undefined },
+  env: NodeJS.ProcessEnv,
+  member: { variable: string; kind: string; name: string },
+): MemberSettings {
+  const cluster = flags.cluster ?? env.STRATREG_CLUSTER ?? DEFAULT_CLUSTER;
+  if (!isValidClusterName(cluster)) throw new Error(`invalid cluster name ${JSON.stringify(cluster)}`);
+  const id =
+    flags.id ?? env[member.variable] ?? `${member.kind}-${hostname().replace(/[^A-Za-z0-9_-]/g, "-")}-${process.pid}`;
+  if (!isValidMemberId(id))
+    throw new Error(`${member.name} must match ${MEMBER_ID_PATTERN}, got ${JSON.stringify(id)}`);
+  return {
+    natsUrl: flags.nats ?? env.NATS_URL ?? "nats://127.0.0.1:4222",
+    natsUser: env.NATS_USER || undefined,
+    natsPassword: env.NATS_PASSWORD || undefined,
+    cluster,
+    member: id,
+  };
 }

@@ -3,10 +3,8 @@
  * Every variable is listed in README.md. The partition count is not configured:
  * the ranker asks the cluster (`<cluster>.cluster.info`).
  */
-import { hostname } from "node:os";
 import { parseArgs } from "node:util";
-import { intSetting } from "@stratreg/process";
-import { DEFAULT_CLUSTER, isValidClusterName, isValidMemberId, MEMBER_ID_PATTERN } from "@stratreg/protocol";
+import { intSetting, memberSettings } from "@stratreg/process";
 
 export interface RankerConfig {
   natsUrl: string;
@@ -40,19 +38,9 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     },
     strict: true,
   });
-  const cluster = values.cluster ?? env.STRATREG_CLUSTER ?? DEFAULT_CLUSTER;
-  if (!isValidClusterName(cluster)) throw new Error(`invalid cluster name ${JSON.stringify(cluster)}`);
-  const member =
-    values.id ?? env.STRATREG_RANKER_ID ?? `ranker-${hostname().replace(/[^A-Za-z0-9_-]/g, "-")}-${process.pid}`;
-  if (!isValidMemberId(member)) {
-    throw new Error(`ranker id must match ${MEMBER_ID_PATTERN}, got ${JSON.stringify(member)}`);
-  }
+  const member = memberSettings(values, env, { variable: "STRATREG_RANKER_ID", kind: "ranker", name: "ranker id" });
   return {
-    natsUrl: values.nats ?? env.NATS_URL ?? "nats://127.0.0.1:4222",
-    natsUser: env.NATS_USER || undefined,
-    natsPassword: env.NATS_PASSWORD || undefined,
-    cluster,
-    member,
+    ...member,
     staleMs: intSetting("STRATREG_RANKER_STALE_MS", env.STRATREG_RANKER_STALE_MS, 3000, 100, 600_000),
     requestTimeoutMs: intSetting(
       "STRATREG_RANKER_REQUEST_TIMEOUT_MS",

@@ -2,10 +2,8 @@
  * Shard configuration from the environment, overridden by command-line flags.
  * Every variable is listed in README.md and docs/protocol.md.
  */
-import { hostname } from "node:os";
 import { parseArgs } from "node:util";
-import { intSetting } from "@stratreg/process";
-import { DEFAULT_CLUSTER, isValidClusterName, isValidMemberId, MEMBER_ID_PATTERN } from "@stratreg/protocol";
+import { intSetting, memberSettings } from "@stratreg/process";
 
 export interface ShardConfig {
   natsUrl: string;
@@ -80,20 +78,11 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     },
     strict: true,
   });
-  const cluster = values.cluster ?? env.STRATREG_CLUSTER ?? DEFAULT_CLUSTER;
-  if (!isValidClusterName(cluster)) throw new Error(`invalid cluster name ${JSON.stringify(cluster)}`);
-  const member =
-    values.id ?? env.STRATREG_MEMBER_ID ?? `shard-${hostname().replace(/[^A-Za-z0-9_-]/g, "-")}-${process.pid}`;
-  if (!isValidMemberId(member)) {
-    throw new Error(`member id must match ${MEMBER_ID_PATTERN}, got ${JSON.stringify(member)}`);
-  }
+  // NATS URL and credentials, cluster, member id: as every service reads them.
+  const member = memberSettings(values, env, { variable: "STRATREG_MEMBER_ID", kind: "shard", name: "member id" });
   const heartbeatMs = intSetting("STRATREG_HEARTBEAT_MS", env.STRATREG_HEARTBEAT_MS, 1000, 50, 60_000);
   return {
-    natsUrl: values.nats ?? env.NATS_URL ?? "nats://127.0.0.1:4222",
-    natsUser: env.NATS_USER || undefined,
-    natsPassword: env.NATS_PASSWORD || undefined,
-    cluster,
-    member,
+    ...member,
     partitions: optionalIntOf("partitions", values.partitions ?? env.STRATREG_PARTITIONS, 1, 65_536),
     replicas: intSetting("replicas", values.replicas ?? env.STRATREG_REPLICAS, 1, 1, 5),
     heartbeatMs,
