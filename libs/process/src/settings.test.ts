@@ -17,7 +17,7 @@ describe("intSetting", () => {
 });
 
 describe("memberSettings", () => {
-  const who = { variable: "STRATREG_X_ID", kind: "x", name: "x id" };
+  const who = { id: undefined, kind: "x", name: "x id" };
   test("flags before the environment before the defaults", () => {
     expect(memberSettings({}, {}, who)).toMatchObject({
       natsUrl: "nats://127.0.0.1:4222",
@@ -30,16 +30,15 @@ describe("memberSettings", () => {
       NATS_USER: "u",
       NATS_PASSWORD: "p",
       STRATREG_CLUSTER: "c1",
-      STRATREG_X_ID: "x-1",
     };
-    expect(memberSettings({}, env, who)).toEqual({
+    expect(memberSettings({}, env, { ...who, id: "x-1" })).toEqual({
       natsUrl: "nats://a:1",
       natsUser: "u",
       natsPassword: "p",
       cluster: "c1",
       member: "x-1",
     });
-    expect(memberSettings({ nats: "nats://b:2", cluster: "c2", id: "x-2" }, env, who)).toMatchObject({
+    expect(memberSettings({ nats: "nats://b:2", cluster: "c2", id: "x-2" }, env, { ...who, id: "x-1" })).toMatchObject({
       natsUrl: "nats://b:2",
       cluster: "c2",
       member: "x-2",

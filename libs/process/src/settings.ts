@@ -27,18 +27,18 @@ export interface MemberSettings {
 
 /**
  * The NATS URL (`--nats`, NATS_URL), credentials (NATS_USER, NATS_PASSWORD), cluster
- * (`--cluster`, STRATREG_CLUSTER) and member id (`--id`, then `memberVariable`, else
- * `<kind>-<host>-<pid>`) of a service; throws an Error naming a bad cluster name or id.
+ * (`--cluster`, STRATREG_CLUSTER) and member id (`--id`, then `member.id`, the service's
+ * own variable, read by the caller so that each variable is read where it is named;
+ * else `<kind>-<host>-<pid>`) of a service; throws an Error naming a bad cluster name or id.
  */
 export function memberSettings(
   flags: { nats?: string | undefined; cluster?: string | undefined; id?: string | undefined },
   env: NodeJS.ProcessEnv,
-  member: { variable: string; kind: string; name: string },
+  member: { id: string | undefined; kind: string; name: string },
 ): MemberSettings {
   const cluster = flags.cluster ?? env.STRATREG_CLUSTER ?? DEFAULT_CLUSTER;
   if (!isValidClusterName(cluster)) throw new Error(`invalid cluster name ${JSON.stringify(cluster)}`);
-  const id =
-    flags.id ?? env[member.variable] ?? `${member.kind}-${hostname().replace(/[^A-Za-z0-9_-]/g, "-")}-${process.pid}`;
+  const id = flags.id ?? member.id ?? `${member.kind}-${hostname().replace(/[^A-Za-z0-9_-]/g, "-")}-${process.pid}`;
   if (!isValidMemberId(id))
     throw new Error(`${member.name} must match ${MEMBER_ID_PATTERN}, got ${JSON.stringify(id)}`);
   return {

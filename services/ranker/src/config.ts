@@ -38,7 +38,11 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     },
     strict: true,
   });
-  const member = memberSettings(values, env, { variable: "STRATREG_RANKER_ID", kind: "ranker", name: "ranker id" });
+  const member = memberSettings(values, env, {
+    id: env.STRATREG_RANKER_ID,
+    kind: "ranker",
+    name: "ranker id",
+  });
   return {
     ...member,
     staleMs: intSetting("STRATREG_RANKER_STALE_MS", env.STRATREG_RANKER_STALE_MS, 3000, 100, 600_000),

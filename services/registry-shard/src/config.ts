@@ -79,7 +79,11 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     strict: true,
   });
   // NATS URL and credentials, cluster, member id: as every service reads them.
-  const member = memberSettings(values, env, { variable: "STRATREG_MEMBER_ID", kind: "shard", name: "member id" });
+  const member = memberSettings(values, env, {
+    id: env.STRATREG_MEMBER_ID,
+    kind: "shard",
+    name: "member id",
+  });
   const heartbeatMs = intSetting("STRATREG_HEARTBEAT_MS", env.STRATREG_HEARTBEAT_MS, 1000, 50, 60_000);
   return {
     ...member,
