@@ -4,9 +4,9 @@
  * a lost partition dropped without a release.
  */
 import { performance } from "node:perf_hooks";
+import { Lease } from "@stratreg/fencing";
 import { pino } from "pino";
 import { describe, expect, test } from "vitest";
-import { Lease } from "./lease.js";
 import { Limiter, waitFor } from "./limiter.js";
 import { type OwnershipEffects, OwnershipManager, type OwnershipState } from "./ownership.js";
 import type { Partition } from "./partition.js";

@@ -17,10 +17,10 @@
  */
 
 import { performance } from "node:perf_hooks";
+import type { Lease } from "@stratreg/fencing";
 import type { PartitionStatus } from "@stratreg/protocol";
 import type { Logger } from "pino";
 import { type ActorRefFrom, assign, createActor, fromPromise, setup } from "xstate";
-import type { Lease } from "./lease.js";
 import type { Partition } from "./partition.js";
 
 /** Effects the machine asks the shard to carry out. */

@@ -7,6 +7,7 @@
 import { performance } from "node:perf_hooks";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { Lease } from "@stratreg/fencing";
 import {
   type ClusterSubjects,
   clusterSubjects,
@@ -27,7 +28,6 @@ import { uniqueClusterName } from "@stratreg/testkit";
 import { pino } from "pino";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
 import { register, retire, update } from "./handlers/writes.js";
-import { Lease } from "./lease.js";
 import { DroppedError, NotOursError, Partition, type PartitionContext } from "./partition.js";
 import { ensureLogStream, PartitionLog } from "./store/log.js";
 import { SnapshotStore } from "./store/snapshots.js";

@@ -9,6 +9,7 @@
  * epoch in the log, or the lease watch.
  */
 import { performance } from "node:perf_hooks";
+import type { Lease } from "@stratreg/fencing";
 import {
   decode,
   ErrorCodes,
@@ -25,7 +26,6 @@ import {
 } from "@stratreg/protocol";
 import type { Logger } from "pino";
 import { CommandWindow, loadSegments, storeSegments } from "./commands.js";
-import type { Lease } from "./lease.js";
 import { type LoggedReport, PerformanceBook } from "./performance/book.js";
 import { PartitionRankings } from "./performance/rankings.js";
 import { FencedError, type PartitionLog } from "./store/log.js";

@@ -6,11 +6,11 @@
 import { performance } from "node:perf_hooks";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { Lease } from "@stratreg/fencing";
 import { clusterSubjects, decode, encode, PROTOCOL_VERSION, partitionOf, type Reply } from "@stratreg/protocol";
 import { uniqueClusterName } from "@stratreg/testkit";
 import { pino } from "pino";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
-import { Lease } from "./lease.js";
 import { Partition, type PartitionContext } from "./partition.js";
 import { PartitionEndpoints, RequestCounters } from "./service.js";
 import { ensureLogStream, PartitionLog } from "./store/log.js";

@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { Service } from "@nats-io/services";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { type Lease, LeaseTable } from "@stratreg/fencing";
 import {
   type ClusterConfig,
   type ClusterSubjects,
@@ -21,7 +22,6 @@ import {
 import type { Logger } from "pino";
 import type { ShardConfig } from "./config.js";
 import { errorReply } from "./handlers/reply.js";
-import { type Lease, LeaseTable } from "./lease.js";
 import { Limiter, waitFor } from "./limiter.js";
 import { Membership } from "./membership.js";
 import { OwnershipManager, type OwnershipState, OwnershipStates } from "./ownership.js";

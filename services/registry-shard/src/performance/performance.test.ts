@@ -7,6 +7,7 @@
 import { performance } from "node:perf_hooks";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { Lease } from "@stratreg/fencing";
 import {
   clusterSubjects,
   decode,
@@ -26,7 +27,6 @@ import { pino } from "pino";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
 import { history, perf, ranking, report, topk } from "../handlers/performance.js";
 import { register, retire } from "../handlers/writes.js";
-import { Lease } from "../lease.js";
 import { Partition, type PartitionContext } from "../partition.js";
 import { ensureHistoryStream, readHistory } from "../store/history.js";
 import { ensureLogStream, PartitionLog } from "../store/log.js";

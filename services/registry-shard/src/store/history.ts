@@ -14,6 +14,7 @@ import {
   StorageType,
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
+import { readSubject } from "@stratreg/fencing";
 import {
   type ClusterSubjects,
   decode,
@@ -25,7 +26,6 @@ import {
 } from "@stratreg/protocol";
 import { ReturnAccumulator } from "@stratreg/quant";
 import type { LoggedReport } from "../performance/book.js";
-import { readSubject } from "./log.js";
 
 /** The history stream's name. */
 export function historyStream(subjects: ClusterSubjects): string {

@@ -10,7 +10,6 @@
  * {@link PartitionLog.compact}, and only those a snapshot covers.
  */
 import {
-  DeliverPolicy,
   JetStreamApiCodes,
   JetStreamApiError,
   type JetStreamClient,
@@ -18,6 +17,7 @@ import {
   StorageType,
 } from "@nats-io/jetstream";
 import { InvalidArgumentError, nanos } from "@nats-io/transport-node";
+import { readSubject } from "@stratreg/fencing";
 import {
   type ClusterSubjects,
   decodeLogEntry,
@@ -35,8 +35,6 @@ export const DUPLICATE_WINDOW_MS = 120_000;
 
 /** Entries a replay reads one by one before it opens a consumer for the rest. */
 const DIRECT_READS = 8;
-/** Bytes of log entries a replay keeps in flight (at least one entry of max_payload fits). */
-const REPLAY_WINDOW_BYTES = 4 * 1024 * 1024;
 
 /** The append found another writer's entry at the head of the partition log. */
 export class FencedError extends StratregError {
@@ -210,60 +208,4 @@ export class PartitionLog {
     });
     return purged.purged;
   }
-}
-
-/**
- * Reads `subject` of `stream` from sequence `fromSeq` up to `target` with an
- * ordered consumer, handing each message to `onMessage`. Stops early when
- * `signal` aborts or delivery stalls for `idleMs` (then `stalled`); returns the
- * last sequence read.
- */
-export async function readSubject(
-  js: JetStreamClient,
-  stream: string,
-  subject: string,
-  fromSeq: number,
-  target: number,
-  onMessage: (data: Buffer, seq: number, timestampMs: number) => void,
-  idleMs: number,
-  signal?: AbortSignal,
-): Promise<{ seq: number; stalled: boolean }> {
-  const consumer = await js.consumers.get(stream, {
-    filter_subjects: subject,
-    deliver_policy: DeliverPolicy.StartSequence,
-    opt_start_seq: fromSeq,
-  });
-  let last = fromSeq - 1;
-  // Bounded by bytes, not count: a few large batch entries in flight, or hundreds of small
-  // updates (a count of 8 made replaying thousands of small entries a round trip per 8).
-  const messages = await consumer.consume({ max_bytes: REPLAY_WINDOW_BYTES });
-  // A read that stops making progress (the entry vanished, delivery stalled) must end, so the
-  // caller can retry instead of waiting forever.
-  let stalled = false;
-  let watchdog: NodeJS.Timeout | undefined;
-  const arm = () => {
-    clearTimeout(watchdog);
-    watchdog = setTimeout(() => {
-      stalled = true;
-      void messages.close();
-    }, idleMs);
-  };
-  arm();
-  const abort = () => void messages.close();
-  signal?.addEventListener("abort", abort);
-  try {
-    for await (const msg of messages) {
-      if (signal?.aborted) break;
-      const data = msg.data;
-      onMessage(Buffer.from(data.buffer, data.byteOffset, data.byteLength), msg.seq, msg.info.timestampNanos / 1e6);
-      last = msg.seq;
-      if (msg.seq >= target) break;
-      arm();
-    }
-  } finally {
-    clearTimeout(watchdog);
-    signal?.removeEventListener("abort", abort);
-    await messages.close();
-  }
-  return { seq: last, stalled };
 }
