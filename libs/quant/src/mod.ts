@@ -28,6 +28,21 @@ export { expectedMaxSharpe } from "./inference.js";
 export { normalCdf, normalQuantile } from "./normal.js";
 export type { PerformanceMetrics } from "./performance.js";
 export {
+  type CorrelatedPair,
+  correlationClusters,
+  covarianceMatrix,
+  historicalES,
+  historicalVaR,
+  mostCorrelatedPairs,
+  type PortfolioRisk,
+  parametricES,
+  parametricVaR,
+  portfolioPnl,
+  portfolioRisk,
+  type ShrunkCorrelation,
+  shrunkCorrelation,
+} from "./portfolio.js";
+export {
   deflatedSharpe,
   minTrackRecordLength,
   probabilisticSharpe,
