@@ -16,6 +16,9 @@ export {
   type StrategyPatch,
   StratregError,
   TimeoutError,
+  type TradingState,
+  TradingStates,
+  type TradingStatus,
   UnavailableError,
   ValidationError,
 } from "@stratreg/protocol";
@@ -47,3 +50,5 @@ export {
   type Rejection,
   StratregClient,
 } from "./client.js";
+export { RiskClient, type RiskClientOptions } from "./risk.js";
+export { type FollowOptions, followTradingState, type TradingStateFollower } from "./trading-state.js";

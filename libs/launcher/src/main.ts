@@ -148,6 +148,11 @@ async function main(): Promise<void> {
     say(`cluster "${cluster}" is serving all ${client.partitions} partitions`);
     supervisor.start("ranker-1", "ranker");
     say("started the ranker (merges the partitions' top-k lists)");
+    supervisor.start("risk-guard-1", "risk-guard");
+    supervisor.start("risk-guard-2", "risk-guard");
+    say(
+      "started two risk guards (one leads, the other stands by): `npm run stratreg -- risk` shows exposures and the trading state",
+    );
     if (opts.demo > 0) {
       const report = await runDemo(client, opts.demo, say);
       say("");

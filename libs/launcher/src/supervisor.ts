@@ -1,5 +1,5 @@
 /**
- * Runs registry shards and rankers as child processes: logs to files, restarts a shard that
+ * Runs registry shards, rankers and risk guards as child processes: logs to files, restarts a shard that
  * dies unexpectedly, stops them all gracefully.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -15,6 +15,7 @@ const STOP_GRACE_MS = 10_000;
 export const Services = {
   shard: { package: "@stratreg/registry-shard", memberVariable: "STRATREG_MEMBER_ID" },
   ranker: { package: "@stratreg/ranker", memberVariable: "STRATREG_RANKER_ID" },
+  "risk-guard": { package: "@stratreg/risk-guard", memberVariable: "STRATREG_RISK_GUARD_ID" },
 } as const;
 export type ServiceKind = keyof typeof Services;
 

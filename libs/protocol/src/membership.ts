@@ -3,6 +3,7 @@
  * heartbeat interval), a goodbye when one stops gracefully, and the status a
  * shard reports through `$SRV.STATS`.
  */
+import type { TradingStatus } from "./risk.js";
 
 /** Published on `<cluster>.member.heartbeat`. */
 export interface Heartbeat {
@@ -79,4 +80,6 @@ export interface ShardStatus {
   partitions?: PartitionStatus[];
   /** True while the shard is handing everything off (SIGTERM or `stratreg drain`). */
   draining?: boolean;
+  /** The trading state this shard follows (null until a risk guard answered or broadcast). */
+  trading?: TradingStatus | null;
 }

@@ -2,6 +2,7 @@
  * Every NATS subject, stream and bucket name stratreg uses, derived from one
  * cluster name so that several clusters (or test runs) can share a server.
  */
+import type { RiskControlOp, RiskOp } from "./risk.js";
 
 /** Operations served on each partition's subjects: `<cluster>.part.<p>.<op>`. */
 export const PartitionOps = {
@@ -46,6 +47,15 @@ export const RankerOps = {
   Status: "status",
 } as const;
 export type RankerOp = (typeof RankerOps)[keyof typeof RankerOps];
+
+/** Kinds of entry in the risk guard's log, each its own subject: `<cluster>.risklog.<kind>`. */
+export const RiskLogKinds = {
+  /** Decisions and order events, group-committed. */
+  Entries: "entries",
+  /** Every trading-state change (the last one is what a process starting up reads). */
+  State: "state",
+} as const;
+export type RiskLogKind = (typeof RiskLogKinds)[keyof typeof RiskLogKinds];
 
 /** Header that selects msgpackr's record encoding on bulk endpoints. */
 export const ENCODING_HEADER = "Stratreg-Encoding";
@@ -109,6 +119,24 @@ export interface ClusterSubjects {
   ranker(op: RankerOp): string;
   /** `<cluster>.ranker.<member>.<op>`: one ranker answers. */
   rankerMember(member: string, op: RankerOp): string;
+  /** `<cluster>.risk.<op>`: the active risk guard answers (trading services and operators). */
+  risk(op: RiskOp): string;
+  /** `<cluster>.riskguard.<member>.status`: one risk guard, active or standby, answers. */
+  riskGuardStatus(member: string): string;
+  /** `<cluster>.control.risk.<op>`: operators' halt, reduce, resume and limits (operators only). */
+  riskControl(op: RiskControlOp): string;
+  /** `<cluster>.trading.state`: the active risk guard broadcasts the trading state here; followers acknowledge. */
+  readonly tradingState: string;
+  /** `<cluster>.risklog.<kind>`: subjects of the risk guard's log stream. */
+  riskLog(kind: RiskLogKind): string;
+  /** `<cluster>.risklog.>`: every subject of the risk guard's log stream. */
+  readonly riskLogAll: string;
+  /** JetStream stream of the risk guard's fenced log. */
+  readonly riskLogStream: string;
+  /** KV bucket of the risk guard's leader lease (key {@link riskLeaseKey}) and snapshots. */
+  readonly riskBucket: string;
+  /** The leader lease key in {@link riskBucket}. */
+  readonly riskLeaseKey: string;
   /** `<cluster>.cluster.info`: any shard answers with the cluster config. */
   readonly clusterInfo: string;
   /** `<cluster>.member.heartbeat`: shards announce themselves here. */
@@ -151,6 +179,15 @@ export function clusterSubjects(cluster: string = DEFAULT_CLUSTER): ClusterSubje
     topkAll: `${cluster}.topk.*`,
     ranker: (op) => `${cluster}.ranker.${op}`,
     rankerMember: (member, op) => `${cluster}.ranker.${member}.${op}`,
+    risk: (op) => `${cluster}.risk.${op}`,
+    riskGuardStatus: (member) => `${cluster}.riskguard.${member}.status`,
+    riskControl: (op) => `${cluster}.control.risk.${op}`,
+    tradingState: `${cluster}.trading.state`,
+    riskLog: (kind) => `${cluster}.risklog.${kind}`,
+    riskLogAll: `${cluster}.risklog.>`,
+    riskLogStream: `${cluster}-risk`,
+    riskBucket: `${cluster}-risk`,
+    riskLeaseKey: "leader",
     clusterInfo: `${cluster}.cluster.info`,
     heartbeat: `${cluster}.member.heartbeat`,
     leave: `${cluster}.member.leave`,

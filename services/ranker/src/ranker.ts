@@ -8,7 +8,7 @@
 import { performance } from "node:perf_hooks";
 import type { Service } from "@nats-io/services";
 import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import { StratregClient } from "@stratreg/client";
+import { followTradingState, StratregClient, type TradingStateFollower, type TradingStatus } from "@stratreg/client";
 import { clusterSubjects, decode, PartitionOps, PROTOCOL_VERSION } from "@stratreg/protocol";
 import type { Logger } from "pino";
 import { type Actor, createActor } from "xstate";
@@ -49,6 +49,8 @@ export interface RankerStatus {
   queries: { inFlight: number; overloaded: number };
   requests: Record<string, number>;
   errors: number;
+  /** The trading state this ranker follows (null until a risk guard answered or broadcast). */
+  trading: TradingStatus | null;
 }
 
 /** The client SDK as the queries' way of asking partitions directly. */
@@ -82,6 +84,8 @@ export class Ranker {
   private readonly resyncing = new Set<number>();
   private readonly lastResync = new Map<number, number>();
   private sub: Subscription | undefined;
+  /** The trading state as the risk guard broadcasts it. */
+  private trading: TradingStateFollower | undefined;
   private service: Service | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
@@ -175,6 +179,13 @@ export class Ranker {
         status: () => this.status(),
       },
     });
+    this.trading = followTradingState(this.nc, {
+      cluster: this.config.cluster,
+      member: this.config.member,
+      kind: "ranker",
+      onChange: (status) =>
+        this.logger.info({ trading: status.state, version: status.version }, `trading ${status.state}`),
+    });
     this.actor.send({ type: RankerEvents.Connected, partitions: this.views.partitions });
     this.logger.info(
       { cluster: this.config.cluster, member: this.config.member, partitions: this.views.partitions },
@@ -266,6 +277,7 @@ export class Ranker {
       queries: { inFlight: this.queries.scatter.inFlight, overloaded: this.queries.scatter.overloaded },
       requests: { ...this.counters.requests },
       errors: this.counters.errors,
+      trading: this.trading?.current ?? null,
     };
   }
 
@@ -303,6 +315,7 @@ export class Ranker {
     try {
       await this.service?.stop().catch((err: unknown) => this.logger.warn({ err }, "service stop failed"));
       this.sub?.unsubscribe();
+      this.trading?.stop();
       if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
     } finally {
       this.actor.send({ type: RankerEvents.Stopped });

@@ -2,10 +2,12 @@
  * A registry shard: joins the cluster, takes the leases of the partitions
  * rendezvous hashing gives it among the ready members it sees, and serves them.
  */
+
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { Service } from "@nats-io/services";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { followTradingState, type TradingStateFollower } from "@stratreg/client";
 import { type Lease, LeaseTable } from "@stratreg/fencing";
 import {
   type ClusterConfig,
@@ -70,6 +72,8 @@ export class Shard {
   private readonly stopSignal = new AbortController();
   /** Past the join grace: claiming partitions. */
   private ready = false;
+  /** The trading state as the risk guard broadcasts it (HALTED: no strategy is activated). */
+  private trading: TradingStateFollower | undefined;
 
   private constructor(
     readonly config: ShardConfig,
@@ -221,6 +225,13 @@ export class Shard {
       logger,
     });
     this.watchConnection();
+    this.trading = followTradingState(nc, {
+      cluster: subjects.cluster,
+      member: config.member,
+      kind: "shard",
+      onChange: (status) =>
+        logger.info({ trading: status.state, version: status.version, by: status.by }, `trading ${status.state}`),
+    });
     this.drainSub = nc.subscribe(subjects.drain(config.member), {
       callback: (err, msg) => {
         if (err !== null) return;
@@ -417,6 +428,7 @@ export class Shard {
       expired: this.counters.expired,
       draining: this.stopping !== undefined,
       partitions: this.ownership?.partitionStatus(now) ?? [],
+      trading: this.trading?.current ?? null,
     };
   }
 
@@ -439,6 +451,7 @@ export class Shard {
       for (const timer of this.timers.splice(0)) clearInterval(timer);
       this.readAhead?.dropAllBut();
       this.drainSub?.unsubscribe();
+      this.trading?.stop();
       await this.membership?.stop(options.announce ?? true);
       // Keep the leases fresh while handing off: a long drain must not let them lapse mid-way.
       const renewer = setInterval(() => void this.renewLeases(), Math.max(20, Math.round(this.config.leaseMs / 4)));

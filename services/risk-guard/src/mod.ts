@@ -1,0 +1,22 @@
+/**
+ * @stratreg/risk-guard: the risk guard service, for the launcher and the tests to run in
+ * process. Trading services talk to it over NATS (see the SDK's `RiskClient`).
+ * @module
+ */
+
+/** The book of positions, reservations and exposures, and its records (what replaying the log applies). */
+export { RiskBook } from "./book/book.js";
+export {
+  type CheckRecord,
+  decodeEntry,
+  encodeEntry,
+  RecordKinds,
+  type RiskEntry,
+  type RiskRecord,
+} from "./book/records.js";
+/** The guard's configuration. */
+export { type GuardConfig, loadConfig } from "./config.js";
+/** The guard process. */
+export { GUARD_VERSION, Guard } from "./guard.js";
+/** Its lifecycle. */
+export { type GuardState, GuardStates } from "./machine.js";

@@ -1,0 +1,140 @@
+/**
+ * Group commit: the active guard's one ordered pipeline to its log. Records
+ * are decided and applied in memory at once (so the next check sees them) and
+ * queued; whenever no append is in flight, everything queued goes out as one
+ * entry, and each waiting reply is released when that entry is acknowledged.
+ * One append in flight keeps the fence simple (each states the sequence the
+ * previous one got), and batching hides its round trip: under load an entry
+ * carries every record that arrived while the previous one was being stored.
+ *
+ * A failed append ends the pipeline: nothing queued or in flight is answered as
+ * done, and the guard, whose memory now holds effects the log may not, steps
+ * down and rebuilds from the log.
+ */
+import { ErrorCodes, type RiskLogKind, RiskLogKinds, UnavailableError } from "@stratreg/protocol";
+import { encodeEntry, type RiskRecord } from "./book/records.js";
+
+/** Where entries go: the fenced append. */
+export interface Appender {
+  append(kind: RiskLogKind, bytes: Uint8Array, expectedLastSeq: number): Promise<number>;
+}
+
+interface Waiting {
+  kind: RiskLogKind;
+  record: RiskRecord;
+  done: (seq: number) => void;
+  failed: (err: unknown) => void;
+}
+
+/** Pipeline limits. */
+export interface PipelineLimits {
+  /** Most records in one entry. */
+  recordsPerEntry: number;
+  /** Most records queued and in flight; past it `submit` refuses with OVERLOADED. */
+  queueMax: number;
+}
+
+export class CommitPipeline {
+  private queue: Waiting[] = [];
+  private inFlight = 0;
+  private failure: unknown;
+  /** Entries appended and records carried, for status and the bench. */
+  readonly stats = { entries: 0, records: 0, largest: 0 };
+
+  constructor(
+    private readonly appender: Appender,
+    private readonly epoch: number,
+    /** The sequence the next append must follow. */
+    private lastSeq: number,
+    private readonly limits: PipelineLimits,
+    private readonly onFailure: (err: unknown) => void,
+  ) {}
+
+  /** The log sequence of the last acknowledged entry. */
+  get committedSeq(): number {
+    return this.lastSeq;
+  }
+
+  /** Records queued or in flight. */
+  get depth(): number {
+    return this.queue.length + this.inFlight;
+  }
+
+  /** Whether another record would be refused. */
+  get full(): boolean {
+    return this.depth >= this.limits.queueMax;
+  }
+
+  /**
+   * Queues a record already applied in memory; resolves with its entry's
+   * sequence once stored. A record of kind `state` (a trading-state change) goes
+   * in an entry of its own on its own subject, which a process starting up reads
+   * as the subject's last entry; everything else is batched.
+   */
+  submit(record: RiskRecord, kind: RiskLogKind = RiskLogKinds.Entries): Promise<number> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    const stored = new Promise<number>((done, failed) => {
+      this.queue.push({ kind, record, done, failed });
+      if (this.inFlight === 0) this.flush();
+    });
+    this.tail = stored.then(
+      () => undefined,
+      () => undefined,
+    );
+    return stored;
+  }
+
+  /** Resolves once everything submitted so far is stored (or failed). */
+  barrier(): Promise<void> {
+    return this.tail;
+  }
+
+  private tail: Promise<void> = Promise.resolve();
+
+  private flush(): void {
+    if (this.inFlight > 0 || this.queue.length === 0 || this.failure !== undefined) return;
+    const kind = (this.queue[0] as Waiting).kind;
+    let n = 1;
+    if (kind === RiskLogKinds.Entries) {
+      const max = Math.min(this.queue.length, this.limits.recordsPerEntry);
+      while (n < max && (this.queue[n] as Waiting).kind === RiskLogKinds.Entries) n++;
+    }
+    const batch = n === this.queue.length ? this.queue : this.queue.slice(0, n);
+    this.queue = batch === this.queue ? [] : this.queue.slice(n);
+    this.inFlight = batch.length;
+    this.appendNow(
+      kind,
+      batch.map((w) => w.record),
+    ).then(
+      (seq) => {
+        this.inFlight = 0;
+        for (const w of batch) w.done(seq);
+        this.flush();
+      },
+      (err: unknown) => {
+        this.inFlight = 0;
+        for (const w of batch) w.failed(err);
+        this.fail(err);
+      },
+    );
+  }
+
+  private async appendNow(kind: RiskLogKind, records: RiskRecord[]): Promise<number> {
+    const seq = await this.appender.append(kind, encodeEntry({ e: this.epoch, r: records }), this.lastSeq);
+    this.lastSeq = seq;
+    this.stats.entries++;
+    this.stats.records += records.length;
+    this.stats.largest = Math.max(this.stats.largest, records.length);
+    return seq;
+  }
+
+  /** Ends the pipeline: everything queued fails with `err`, later submits too. */
+  fail(err: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = err ?? new UnavailableError(ErrorCodes.Unavailable, "the risk log pipeline stopped");
+    this.onFailure(this.failure);
+    const queued = this.queue;
+    this.queue = [];
+    for (const w of queued) w.failed(this.failure);
+  }
+}

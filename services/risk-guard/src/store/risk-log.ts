@@ -1,0 +1,159 @@
+/**
+ * The risk guard's log: one JetStream stream the active guard alone writes.
+ * Every append states the stream sequence it expects to follow
+ * (`expect.lastSequence`), so a guard that lost its lease, or was paused while
+ * another took over, fails its next append and steps down: two guards can
+ * never both have their decisions accepted. A new leader's first append is an
+ * epoch marker, which fences the old one at once.
+ *
+ * A standby follows the stream as it grows (an ordered consumer) and so holds
+ * the leader's state within milliseconds; taking over means reading the tail
+ * it has not seen yet, then appending the marker.
+ */
+import {
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  StorageType,
+} from "@nats-io/jetstream";
+import { readSubject } from "@stratreg/fencing";
+import {
+  type ClusterSubjects,
+  ErrorCodes,
+  type RiskLogKind,
+  StratregError,
+  UnavailableError,
+} from "@stratreg/protocol";
+import type { Logger } from "pino";
+import { decodeEntry, type RiskEntry } from "../book/records.js";
+
+/** The append found another writer's entry at the head of the log: this guard is no longer the leader. */
+export class FencedError extends StratregError {
+  override name = "FencedError";
+  constructor(expected: number, cause: unknown) {
+    super(ErrorCodes.NotOwner, `the risk log was written by another guard (expected last sequence ${expected})`, {
+      cause,
+      retryable: true,
+    });
+  }
+}
+
+/** Creates the risk log stream if it is not there yet. */
+export async function ensureRiskLog(jsm: JetStreamManager, subjects: ClusterSubjects, replicas: number): Promise<void> {
+  try {
+    await jsm.streams.info(subjects.riskLogStream);
+    return;
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError) || err.code !== JetStreamApiCodes.StreamNotFound) throw err;
+  }
+  try {
+    await jsm.streams.add({
+      name: subjects.riskLogStream,
+      subjects: [subjects.riskLogAll],
+      storage: StorageType.File,
+      num_replicas: Math.max(1, replicas),
+      allow_direct: true,
+    });
+  } catch (err) {
+    // Another guard created it first: fine, as long as it is there now.
+    await jsm.streams.info(subjects.riskLogStream).catch(() => {
+      throw err;
+    });
+  }
+}
+
+/** Appends to and reads the risk log. */
+export class RiskLog {
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly subjects: ClusterSubjects,
+    private readonly logger: Logger,
+    private readonly appendTimeoutMs = 5000,
+  ) {}
+
+  /** Appends `bytes` under `kind`, provided the log's last entry is still `expectedLastSeq`; returns its sequence. */
+  async append(kind: RiskLogKind, bytes: Uint8Array, expectedLastSeq: number): Promise<number> {
+    try {
+      const ack = await this.js.publish(this.subjects.riskLog(kind), bytes, {
+        expect: { lastSequence: expectedLastSeq },
+        timeout: this.appendTimeoutMs,
+      });
+      return ack.seq;
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) {
+        throw new FencedError(expectedLastSeq, err);
+      }
+      throw new UnavailableError(ErrorCodes.Unavailable, `risk log append failed: ${String(err)}`, { cause: err });
+    }
+  }
+
+  /** The last sequence of the log (0 when empty). */
+  async lastSeq(): Promise<number> {
+    const info = await this.jsm.streams.info(this.subjects.riskLogStream);
+    return info.state.last_seq;
+  }
+
+  /** Applies every entry after `afterSeq` up to the last one now, in order; returns the last sequence applied. */
+  async catchUp(
+    afterSeq: number,
+    apply: (entry: RiskEntry, seq: number) => void,
+    signal?: AbortSignal,
+  ): Promise<number> {
+    const target = await this.lastSeq();
+    if (target <= afterSeq) return afterSeq;
+    const read = await readSubject(
+      this.js,
+      this.subjects.riskLogStream,
+      this.subjects.riskLogAll,
+      afterSeq + 1,
+      target,
+      (data, seq) => this.deliver(data, seq, apply),
+      10_000,
+      signal,
+    );
+    if (read.seq < target) {
+      throw new UnavailableError(
+        ErrorCodes.Unavailable,
+        `risk log read ${read.stalled ? "stalled" : "ended"} at ${read.seq}, before ${target}`,
+      );
+    }
+    return read.seq;
+  }
+
+  /**
+   * Follows the log from after `afterSeq` as it grows, applying each entry,
+   * until `signal` aborts. Resolves with the last sequence applied.
+   */
+  async follow(afterSeq: number, apply: (entry: RiskEntry, seq: number) => void, signal: AbortSignal): Promise<number> {
+    let last = afterSeq;
+    const consumer = await this.js.consumers.get(this.subjects.riskLogStream, {
+      filter_subjects: this.subjects.riskLogAll,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: afterSeq + 1,
+    });
+    const messages = await consumer.consume({ max_bytes: 4 * 1024 * 1024 });
+    const abort = () => void messages.close();
+    signal.addEventListener("abort", abort);
+    try {
+      for await (const msg of messages) {
+        if (signal.aborted) break;
+        if (msg.seq <= last) continue;
+        this.deliver(msg.data, msg.seq, apply);
+        last = msg.seq;
+      }
+    } finally {
+      signal.removeEventListener("abort", abort);
+      await messages.close();
+    }
+    return last;
+  }
+
+  private deliver(data: Uint8Array, seq: number, apply: (entry: RiskEntry, seq: number) => void): void {
+    const { entry, skipped } = decodeEntry(data);
+    if (skipped > 0) this.logger.warn({ seq, skipped }, "skipped risk log records of kinds this guard does not know");
+    apply(entry, seq);
+  }
+}
