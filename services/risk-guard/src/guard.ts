@@ -180,6 +180,7 @@ export class Guard {
   private async recover(): Promise<void> {
     const started = performance.now();
     this.book = new RiskBook({ closedMs: this.config.decisionsKeptMs, closedMax: 1_000_000 });
+    this.appliedSeq = 0;
     this.appliedSeq = await this.log.catchUp(0, (entry, seq) => this.applyEntry(entry, seq));
     this.logger.info(
       { seq: this.appliedSeq, ms: Math.round(performance.now() - started), state: this.book.status.state },
@@ -190,6 +191,8 @@ export class Guard {
   }
 
   private applyEntry(entry: RiskEntry, seq: number): void {
+    // The follower and a catch-up may both deliver an entry: each is applied once, in order.
+    if (seq <= this.appliedSeq) return;
     for (const record of entry.r) this.book.apply(record);
     this.appliedSeq = seq;
   }
@@ -198,7 +201,13 @@ export class Guard {
     const following = new AbortController();
     this.following = following;
     this.followDone = this.log
-      .follow(this.appliedSeq, (entry, seq) => this.applyEntry(entry, seq), following.signal)
+      .follow(
+        this.appliedSeq,
+        (entry, seq) => {
+          if (!following.signal.aborted) this.applyEntry(entry, seq);
+        },
+        following.signal,
+      )
       .then(
         () => undefined,
         (err: unknown) => {
@@ -231,10 +240,14 @@ export class Guard {
 
   private async takeOver(lease: Lease, leaseAt: number): Promise<void> {
     try {
+      // Closing the follower's consumer can take a while; its deliveries are ignored from now on.
       this.following?.abort();
-      await this.followDone;
       this.appliedSeq = await this.log.catchUp(this.appliedSeq, (entry, seq) => this.applyEntry(entry, seq));
       const caughtUp = performance.now();
+      // A newer leader's marker in the log, or a lease that lapsed while catching up: someone else leads.
+      if (this.book.epoch >= lease.epoch)
+        throw new Error(`the log holds epoch ${this.book.epoch}, not below ours (${lease.epoch})`);
+      if (!(await this.leases.renew(lease)) || !lease.fresh()) throw new Error("the lease lapsed while catching up");
       const pipeline = new CommitPipeline(
         this.log,
         lease.epoch,
@@ -405,6 +418,7 @@ export class Guard {
 
   private async close(): Promise<void> {
     clearInterval(this.pollTimer);
+    this.following?.abort();
     this.actor.send({ type: GuardEvents.Stop });
     await this.transition;
     try {

@@ -6,6 +6,8 @@
 
 /** The book of positions, reservations and exposures, and its records (what replaying the log applies). */
 export { RiskBook } from "./book/book.js";
+/** Worst-case exposures of a scope's totals, as the limits judge them. */
+export { type ScopeTotals, worstGross, worstNet } from "./book/limits.js";
 export {
   type CheckRecord,
   decodeEntry,
@@ -20,3 +22,5 @@ export { type GuardConfig, loadConfig } from "./config.js";
 export { GUARD_VERSION, Guard } from "./guard.js";
 /** Its lifecycle. */
 export { type GuardState, GuardStates } from "./machine.js";
+/** The exposure report, computed from a book (what `exposure` answers). */
+export { exposureReply } from "./reports.js";

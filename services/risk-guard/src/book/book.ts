@@ -128,8 +128,12 @@ export class RiskBook {
     return this.orders.get(orderId)?.decision;
   }
 
-  /** The scopes an order or position of `strategy` in `symbol` at `venue` counts in, from the total inwards. */
-  scopesOf(strategy: string, family: string, venue: string, symbol: string): OrderScope[] {
+  /**
+   * The scopes an order or position of `strategy` in `symbol` at `venue` counts in, from the
+   * total inwards. Reading (`create` false) adds nothing to the book, so a denied order leaves
+   * no trace a replay would not leave too.
+   */
+  scopesOf(strategy: string, family: string, venue: string, symbol: string, create = true): OrderScope[] {
     const scopes: Array<[LimitScope, string]> = [
       [LimitScopes.Total, ""],
       [LimitScopes.Symbol, symbol],
@@ -139,17 +143,22 @@ export class RiskBook {
     if (family !== "") scopes.push([LimitScopes.Family, family]);
     const cluster = this.clusters.get(strategy);
     if (cluster !== undefined) scopes.push([LimitScopes.Cluster, cluster]);
-    return scopes.map(([scope, key]) => ({ scope, key, totals: this.totalsOf(scope, key) }));
+    return scopes.map(([scope, key]) => ({ scope, key, totals: this.totalsOf(scope, key, create) }));
   }
 
-  private totalsOf(scope: LimitScope, key: string): ScopeTotals {
+  private totalsOf(scope: LimitScope, key: string, create = true): ScopeTotals {
     const k = scopeKey(scope, key);
     let totals = this.totals.get(k);
     if (totals === undefined) {
       totals = emptyTotals();
-      this.totals.set(k, totals);
+      if (create) this.totals.set(k, totals);
     }
     return totals;
+  }
+
+  /** Open orders of `strategy`. */
+  openOrdersOf(strategy: string): number {
+    return this.openByStrategy.get(strategy) ?? 0;
   }
 
   /** Every scope's totals, for reports. */
@@ -221,7 +230,7 @@ export class RiskBook {
         recentOrders: this.recentOrders(check.strategy, at),
         openOrders: this.openByStrategy.get(check.strategy) ?? 0,
       },
-      reduces ? [] : this.scopesOf(check.strategy, family, check.venue, check.symbol),
+      reduces ? [] : this.scopesOf(check.strategy, family, check.venue, check.symbol, false),
     );
     if (broken !== null) return { ...record, reason: DenyReasons.Limit, limit: broken, headroom };
     return { ...record, allowed: true, headroom, expiresAt: at + this.reservationTtlMs };

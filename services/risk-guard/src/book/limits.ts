@@ -48,7 +48,7 @@ export interface LimitedOrder {
   strategy: string;
   side: "buy" | "sell";
   notional: number;
-  /** A position-reducing order is held to the strategy's rate and open orders only. */
+  /** A position-reducing order is held to the order size, the strategy's rate and open orders only. */
   reduces: boolean;
   /** Allowed orders of the strategy in the last second. */
   recentOrders: number;
@@ -103,7 +103,8 @@ export function headroomOf(
   const headroom: Headroom[] = [];
   const own = strategyLimit(limits, order.strategy);
   const orderNotional = own?.orderNotional ?? limits.orderNotional;
-  if (!order.reduces && orderNotional !== undefined) {
+  // A fat-finger bound: it holds for reducing orders too.
+  if (orderNotional !== undefined) {
     headroom.push(
       room(LimitKinds.OrderNotional, LimitScopes.Strategy, order.strategy, orderNotional, 0, order.notional),
     );
