@@ -7,7 +7,7 @@
  * differently; a halt is in force at once, reaches every follower, and lasts
  * until an operator resumes.
  */
-import type { RiskClient, StratregClient } from "@stratreg/client";
+import type { RiskClient } from "@stratreg/client";
 import {
   type CheckReply,
   type CheckRequest,

@@ -40,23 +40,24 @@ export interface AlignedReturns {
   times: number[];
 }
 
+/** One point of a strategy's history: its wealth at the start and end of the period ending at `t`. */
+export interface WealthPoint {
+  t: number;
+  open: number;
+  close: number;
+}
+
 /**
- * Aligns per-strategy return series on the period end times all of them have,
- * keeping the last `periods` of those. Strategies with fewer than 2 points are left out.
+ * Aligns per-strategy return series (each point's close / open − 1: one period's return when the
+ * history is not downsampled) on the period end times all of them have, keeping the last
+ * `periods` of those. Strategies without points are left out.
  */
-export function alignReturns(
-  histories: Map<string, Array<{ t: number; close: number }>>,
-  periods: number,
-): AlignedReturns {
+export function alignReturns(histories: Map<string, WealthPoint[]>, periods: number): AlignedReturns {
   const returns = new Map<string, Map<number, number>>();
   for (const [id, points] of histories) {
-    if (points.length < 2) continue;
+    if (points.length === 0) continue;
     const byTime = new Map<number, number>();
-    for (let i = 1; i < points.length; i++) {
-      const prev = points[i - 1] as { close: number };
-      const point = points[i] as { t: number; close: number };
-      if (prev.close > 0) byTime.set(point.t, point.close / prev.close - 1);
-    }
+    for (const point of points) if (point.open > 0) byTime.set(point.t, point.close / point.open - 1);
     returns.set(id, byTime);
   }
   const strategies = [...returns.keys()].sort();
@@ -138,8 +139,8 @@ export class Analytics {
     return out;
   }
 
-  private async histories(ids: string[]): Promise<Map<string, Array<{ t: number; close: number }>>> {
-    const out = new Map<string, Array<{ t: number; close: number }>>();
+  private async histories(ids: string[]): Promise<Map<string, WealthPoint[]>> {
+    const out = new Map<string, WealthPoint[]>();
     let next = 0;
     const worker = async () => {
       while (next < ids.length) {
