@@ -20,7 +20,7 @@ import {
   type NatsConnection,
   PermissionViolationError,
 } from "@nats-io/transport-node";
-import { NotFoundError, StratregClient } from "@stratreg/client";
+import { followTradingState, NotFoundError, RiskClient, StratregClient } from "@stratreg/client";
 import { clusterSubjects, decode, encode, PROTOCOL_VERSION } from "@stratreg/protocol";
 import { type NatsServerProcess, type ServiceProcess, spawnService, startNatsServer, waitFor } from "@stratreg/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -28,6 +28,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const ROOT = resolve(fileURLToPath(import.meta.url), "../..");
 const CONFIG = join(ROOT, "config/nats-server.conf");
 const SHARD_MAIN = join(ROOT, "services/registry-shard/dist/main.js");
+const GUARD_MAIN = join(ROOT, "services/risk-guard/dist/main.js");
 const subjects = clusterSubjects("stratreg");
 const MEMBER = "perm-shard-1";
 
@@ -56,6 +57,7 @@ describe("config/nats-server.conf permissions", () => {
   let dir: string;
   let server: NatsServerProcess;
   let shard: ServiceProcess;
+  let guard: ServiceProcess;
   const sessions: Session[] = [];
 
   async function login(user: keyof typeof passwords): Promise<Session> {
@@ -125,10 +127,25 @@ describe("config/nats-server.conf permissions", () => {
       },
     });
     await shard.waitForLog((_line, json) => json?.msg === "shard ready", 30_000);
+    // The risk guard runs as the services' user too.
+    guard = spawnService({
+      entry: GUARD_MAIN,
+      name: "perm-guard-1",
+      env: {
+        NATS_URL: server.url,
+        NATS_USER: "shard",
+        NATS_PASSWORD: passwords.shard,
+        STRATREG_CLUSTER: "stratreg",
+        STRATREG_RISK_GUARD_ID: "perm-guard-1",
+        LOG_LEVEL: "info",
+      },
+    });
+    await guard.waitForLog((_line, json) => json?.msg === "risk guard active", 30_000);
   });
 
   afterAll(async () => {
     await Promise.all(sessions.map(({ nc }) => nc.close().catch(() => undefined)));
+    await guard?.stop();
     await shard?.stop();
     await server?.stop();
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
@@ -272,6 +289,60 @@ describe("config/nats-server.conf permissions", () => {
     expect(causeOf(removal, PermissionViolationError)?.subject).toBe(`$JS.API.STREAM.DELETE.${subjects.logStream}`);
     operator.nc.publish(subjects.log(0), encode({ from: "operator" }));
     await violation(operator, "publish", subjects.log(0));
+  });
+
+  it("lets a trader check orders and follow the trading state, never halt, resume, change limits or forge the state", async () => {
+    const trader = await login("trader");
+    const operator = await login("operator");
+    const risk = new RiskClient(trader.nc, { timeoutMs: 10_000 });
+    const operatorRisk = new RiskClient(operator.nc, { timeoutMs: 10_000 });
+    const follower = followTradingState(trader.nc, { member: "perm-trader", kind: "trader" });
+    await waitFor(() => follower.current, { timeoutMs: 10_000, message: "the trader never learnt the trading state" });
+    const client = await StratregClient.connect(trader.nc);
+    await client.register({ id: "perm-risk", name: "risk", owner: "desk-r" }, { timeoutMs: 15_000 });
+    const order = {
+      strategy: "perm-risk",
+      venue: "xnys",
+      symbol: "AAPL",
+      side: "buy" as const,
+      quantity: 1,
+      price: 10,
+    };
+    expect(await risk.check({ orderId: "perm-o1", ...order })).toMatchObject({ allowed: true });
+    const limitsBefore = await operatorRisk.limits();
+
+    // The SDK's calls fail at once with the server's refusal; raw publishes are reported as violations.
+    for (const attempt of [
+      risk.halt({ by: "trader", reason: "mine" }),
+      risk.resume({ by: "trader" }),
+      risk.setLimits({ limits: { total: { gross: 1 } }, by: "trader" }),
+    ]) {
+      expect(causeOf(await attempt.catch((e: unknown) => e), PermissionViolationError)?.operation).toBe("publish");
+    }
+    const forged = encode({ state: "HALTED", reason: "forged", by: "trader", at: Date.now(), version: 1e9 });
+    trader.nc.publish(subjects.tradingState, forged);
+    await violation(trader, "publish", subjects.tradingState);
+    trader.nc.publish(subjects.riskLog("entries"), forged);
+    await violation(trader, "publish", subjects.riskLog("entries"));
+    for (const subject of [subjects.risk("check"), subjects.riskControl("halt")]) {
+      const sub = trader.nc.subscribe(subject);
+      const closedWith = await Promise.race([sub.closed, sleep(5_000).then(() => "still subscribed")]);
+      expect(closedWith).toMatchObject({ operation: "subscription", subject });
+    }
+
+    // Nothing changed.
+    expect(await operatorRisk.state()).toMatchObject({ state: "ACTIVE" });
+    expect((await operatorRisk.limits()).version).toBe(limitsBefore.version);
+    expect(follower.current?.state).toBe("ACTIVE");
+    expect(await risk.check({ orderId: "perm-o2", ...order })).toMatchObject({ allowed: true });
+
+    // An operator's halt reaches the trader, which acknowledges it.
+    const halt = await operatorRisk.halt({ by: "perm-operator", reason: "permissions test" });
+    expect(halt.acks.map((a) => a.member)).toEqual(expect.arrayContaining(["perm-trader", MEMBER]));
+    expect(follower.current?.state).toBe("HALTED");
+    expect(await risk.check({ orderId: "perm-o3", ...order })).toMatchObject({ allowed: false, reason: "HALTED" });
+    expect((await operatorRisk.resume({ by: "perm-operator" })).status.state).toBe("ACTIVE");
+    follower.stop();
   });
 
   it("turns away unknown users, wrong passwords and anonymous clients", async () => {

@@ -3,9 +3,10 @@
  * way to find the active one, and a reader of its log (the decision ledger).
  */
 import { fileURLToPath } from "node:url";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { RiskClient } from "@stratreg/client";
+import { readSubject } from "@stratreg/fencing";
 import { clusterSubjects } from "@stratreg/protocol";
 import { decodeEntry, type RiskEntry } from "@stratreg/risk-guard";
 import { type ServiceProcess, spawnService, waitFor } from "@stratreg/testkit";
@@ -56,10 +57,17 @@ export async function readLedger(
   const jsm = await jetstreamManager(nc);
   const last = (await jsm.streams.info(subjects.riskLogStream)).state.last_seq;
   const out: Array<{ seq: number; entry: RiskEntry }> = [];
-  for (let seq = 1; seq <= last; seq++) {
-    const msg = await jsm.streams.getMessage(subjects.riskLogStream, { seq });
-    if (msg !== null) out.push({ seq, entry: decodeEntry(msg.data).entry });
-  }
+  if (last === 0) return out;
+  const read = await readSubject(
+    jetstream(nc),
+    subjects.riskLogStream,
+    subjects.riskLogAll,
+    1,
+    last,
+    (data, seq) => out.push({ seq, entry: decodeEntry(data).entry }),
+    10_000,
+  );
+  if (read.seq < last) throw new Error(`the risk log read stopped at ${read.seq} of ${last}`);
   return out;
 }
 

@@ -36,7 +36,7 @@ import { GuardEvents, type GuardState, GuardStates, guardMachine } from "./machi
 import { CommitPipeline } from "./pipeline.js";
 import { exposureReply } from "./reports.js";
 import { compileGuardValidators, type GuardOp, type GuardRequest } from "./request.js";
-import { DROPPED, GuardCounters, registerActiveService, registerMemberService } from "./service.js";
+import { DROPPED, GuardCounters, registerGuardService } from "./service.js";
 import { ensureRiskLog, RiskLog } from "./store/risk-log.js";
 import { StrategyCache } from "./strategies.js";
 
@@ -52,8 +52,7 @@ export class Guard {
   private book = new RiskBook();
   private appliedSeq = 0;
   private active: ActiveGuard | undefined;
-  private activeService: Service | undefined;
-  private memberService: Service | undefined;
+  private service: Service | undefined;
   private following: AbortController | undefined;
   private followDone: Promise<void> = Promise.resolve();
   private pollTimer: NodeJS.Timeout | undefined;
@@ -159,16 +158,28 @@ export class Guard {
     }
   }
 
+  /** Registers this guard's endpoints for its role, replacing what it served before. */
+  private async serve(active: boolean, epoch: number): Promise<void> {
+    const previous = this.service;
+    this.service = undefined;
+    await previous?.stop().catch((err: unknown) => this.logger.warn({ err }, "service stop failed"));
+    this.service = await registerGuardService(
+      {
+        nc: this.nc,
+        subjects: this.subjects,
+        member: this.config.member,
+        version: GUARD_VERSION,
+        counters: this.counters,
+        logger: this.logger,
+        active,
+        epoch,
+      },
+      (op, request, receivedAt) => this.handle(op, request, receivedAt),
+    );
+  }
+
   private async open(): Promise<void> {
-    const registration = {
-      nc: this.nc,
-      subjects: this.subjects,
-      member: this.config.member,
-      version: GUARD_VERSION,
-      counters: this.counters,
-      logger: this.logger,
-    };
-    this.memberService = await registerMemberService(registration, () => this.status());
+    await this.serve(false, 0);
     this.actor.send({ type: GuardEvents.Connected });
     await this.recover();
     this.pollTimer = setInterval(() => this.poll(), LEASE_POLL_MS);
@@ -272,18 +283,7 @@ export class Guard {
         (reason) => this.fenced(reason),
       );
       this.active = active;
-      this.activeService = await registerActiveService(
-        {
-          nc: this.nc,
-          subjects: this.subjects,
-          member: this.config.member,
-          version: GUARD_VERSION,
-          counters: this.counters,
-          logger: this.logger,
-          epoch: lease.epoch,
-        },
-        (op, request, receivedAt) => this.handle(op, request, receivedAt),
-      );
+      await this.serve(true, lease.epoch);
       active.start();
       this.analytics.start();
       this.lastTakeover = { leaseAt, caughtUp, activeAt: performance.now() };
@@ -328,12 +328,11 @@ export class Guard {
     active?.pipeline.fail(
       new UnavailableError(ErrorCodes.NotOwner, "this risk guard stepped down", { retryable: true }),
     );
-    const service = this.activeService;
-    this.activeService = undefined;
-    await service?.stop().catch((err: unknown) => this.logger.warn({ err }, "active service stop failed"));
+    if (active !== undefined && this.stopping === undefined) await this.serve(false, active.epoch);
   }
 
   private handle(op: GuardOp, request: GuardRequest<GuardOp>, receivedAt: number): unknown {
+    if (op === RiskOps.Status) return this.status();
     const active = this.active;
     if (active === undefined) {
       throw new UnavailableError(ErrorCodes.NotOwner, "this risk guard is not the active one right now", {
@@ -359,8 +358,6 @@ export class Guard {
         return this.analytics.correlationReply((request.body as { pairs?: number }).pairs ?? 20);
       case RiskOps.Limits:
         return active.limitsReply((request.body as { audit?: number }).audit ?? 10);
-      case RiskOps.Status:
-        return this.status();
       case RiskControlOps.SetLimits:
         return active.setLimits(body, request.cid);
       default:
@@ -431,7 +428,7 @@ export class Guard {
       await this.followDone;
       this.broadcast.stop();
       this.leases.stop();
-      await this.memberService?.stop().catch(() => undefined);
+      await this.service?.stop().catch(() => undefined);
       if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
     } finally {
       this.actor.send({ type: GuardEvents.Stopped });

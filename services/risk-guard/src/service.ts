@@ -1,10 +1,9 @@
 /**
- * The guard's endpoints in the NATS services framework. Every guard registers
- * a member service (its own status on `<cluster>.riskguard.<member>.status`);
- * the active guard alone also registers the service of the risk operations and
- * the operators' controls, and stops it when it steps down, so during a
- * takeover a request finds no responder at once and the SDK retries.
- * Plain subscriptions, no queue group: there is one active guard.
+ * The guard's endpoints in the NATS services framework. Every guard serves its
+ * own status on `<cluster>.riskguard.<member>.status`; the active guard alone
+ * also serves the risk operations and the operators' controls, and stops
+ * serving them when it steps down, so during a takeover a request finds no
+ * responder at once and the SDK retries.
  */
 import { type Service, Svcm } from "@nats-io/services";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
@@ -98,58 +97,40 @@ function watch(service: Service, logger: Logger): Service {
   return service;
 }
 
-/** Every guard's own service: its status, active or standby. */
-export async function registerMemberService(options: Registration, handler: GuardHandler): Promise<Service> {
-  const handle = responder(options, handler);
-  const service = await new Svcm(options.nc).add({
-    name: RISK_SERVICE_NAME,
-    version: options.version,
-    description: "stratreg risk guard (this member, active or standby)",
-    metadata: { cluster: options.subjects.cluster, member: options.member, role: "member" },
-    queue: "",
-  });
-  service.addEndpoint("member-status", {
-    subject: options.subjects.riskGuardStatus(options.member),
-    handler: (err, msg) => {
-      if (err === null) handle(RiskOps.Status, msg);
-    },
-  });
-  return watch(service, options.logger);
-}
-
-/** The active guard's service: every risk operation and every operator control. */
-export async function registerActiveService(
-  options: Registration & { epoch: number },
+/**
+ * Registers the guard: its own status always (`<cluster>.riskguard.<member>.status`); while
+ * active, also every risk operation and operator control. One registration per process at a
+ * time (a `$SRV.PING` gets one answer per guard), replaced when the role changes.
+ */
+export async function registerGuardService(
+  options: Registration & { active: boolean; epoch: number },
   handler: GuardHandler,
 ): Promise<Service> {
   const handle = responder(options, handler);
   const service = await new Svcm(options.nc).add({
     name: RISK_SERVICE_NAME,
     version: options.version,
-    description: "stratreg risk guard (active): pre-trade checks, exposures, limits, trading state",
+    description: options.active
+      ? "stratreg risk guard (active): pre-trade checks, exposures, limits, trading state"
+      : "stratreg risk guard (standby): follows the active guard's log, takes over when it dies",
     metadata: {
       cluster: options.subjects.cluster,
       member: options.member,
-      role: "active",
+      role: options.active ? "active" : "standby",
       epoch: String(options.epoch),
     },
-    queue: "",
   });
-  for (const op of Object.values(RiskOps)) {
-    service.addEndpoint(op, {
-      subject: options.subjects.risk(op),
+  const serve = (name: string, subject: string, op: GuardOp) =>
+    service.addEndpoint(name, {
+      subject,
       handler: (err, msg) => {
         if (err === null) handle(op, msg);
       },
     });
-  }
-  for (const op of Object.values(RiskControlOps)) {
-    service.addEndpoint(`control-${op}`, {
-      subject: options.subjects.riskControl(op),
-      handler: (err, msg) => {
-        if (err === null) handle(op, msg);
-      },
-    });
+  serve("member-status", options.subjects.riskGuardStatus(options.member), RiskOps.Status);
+  if (options.active) {
+    for (const op of Object.values(RiskOps)) serve(op, options.subjects.risk(op), op);
+    for (const op of Object.values(RiskControlOps)) serve(`control-${op}`, options.subjects.riskControl(op), op);
   }
   return watch(service, options.logger);
 }
