@@ -12,6 +12,8 @@ import {
   type CheckReply,
   type CheckRequest,
   DenyReasons,
+  decode,
+  encode,
   type LimitScope,
   LimitScopes,
   type RiskLimits,
@@ -150,9 +152,19 @@ describe("one active guard", () => {
       code: "INVALID_FIELD",
       field: "body.quantity",
     });
+    const raw = async (bytes: Uint8Array) =>
+      decode((await registry.nc.request(risk.subjects.risk("check"), bytes, { timeout: 2000 })).data) as {
+        ok: boolean;
+        error?: { code: string };
+      };
+    expect((await raw(new Uint8Array([0xc1]))).error?.code).toBe("MALFORMED");
+    expect((await raw(encode({ v: 99, body: order() }))).error?.code).toBe("UNSUPPORTED_VERSION");
+    expect((await raw(encode({ v: 1, body: { ...order(), side: "short" } }))).error?.code).toBe("INVALID_FIELD");
+    expect((await raw(encode({ v: 1, body: { orderId: "x" } }))).error?.code).toBe("MISSING_FIELD");
+    expect((await raw(encode({ v: 1, body: { ...order(), orderId: "x".repeat(129) } }))).error?.code).toBe(
+      "INVALID_FIELD",
+    );
     await expect(risk.check({ ...order(), extra: 1 } as CheckRequest)).rejects.toMatchObject({ code: "UNKNOWN_FIELD" });
-    const reply = await registry.nc.request(risk.subjects.risk("check"), new Uint8Array([0xc1]), { timeout: 2000 });
-    expect(reply.data.length).toBeGreaterThan(0);
     expect((await risk.check(order())).allowed).toBe(true);
   });
 });
@@ -458,5 +470,38 @@ describe("takeover", () => {
         timeoutMs: 20_000,
       },
     );
+  });
+
+  it("SIGSTOP of the active guard past its lease: the other leads, and the paused one wakes up silent and follows", async () => {
+    const paused = await activeGuard(risk, GUARDS);
+    const other = GUARDS.find((g) => g !== paused) as string;
+    const epochBefore = (await risk.status()).epoch as number;
+    guards.get(paused)?.pause();
+    try {
+      await activeGuard(risk, [other]);
+      const during = await risk.check(order({ quantity: 1 }));
+      expect(during.allowed).toBe(true);
+    } finally {
+      guards.get(paused)?.resume();
+    }
+    // Awake, it answers nothing as a leader: checks keep reaching the new one, and it becomes a standby.
+    for (let i = 0; i < 20; i++) expect((await risk.check(order({ quantity: 1 }))).allowed).toBe(true);
+    await waitFor(
+      async () => (await risk.status(paused, { timeoutMs: 500 }).catch(() => undefined))?.role === "standby",
+      {
+        timeoutMs: 20_000,
+        message: "the paused guard did not become a standby",
+      },
+    );
+    expect((await risk.status()).member).toBe(other);
+    // After the new leader's marker, the log holds nothing of the paused guard's epoch.
+    const epochAfter = (await risk.status()).epoch as number;
+    expect(epochAfter).toBeGreaterThan(epochBefore);
+    let marker = -1;
+    for (const { seq, entry } of await readLedger(registry.nc, cluster)) {
+      if (entry.r.some((r) => r.t === RecordKinds.Epoch && r.epoch === epochAfter)) marker = seq;
+      else if (marker > 0) expect(entry.e).toBe(epochAfter);
+    }
+    expect(marker).toBeGreaterThan(0);
   });
 });

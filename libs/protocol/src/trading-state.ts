@@ -9,7 +9,7 @@
  *
  * Automatic moves (a drawdown) only ever tighten; only an operator's RESUME
  * loosens. With `confirmations: 2` a RESUME waits, recorded, until a second,
- * different operator sends one too.
+ * different operator sends one too (a HALT meanwhile withdraws it).
  */
 import { assign, setup, transition } from "xstate";
 import { type TradingState, TradingStates, type TradingStatus } from "./risk.js";
@@ -53,6 +53,8 @@ export const tradingStateMachine = setup({
     resumeConfirmed: ({ context, event }) =>
       event.type === TradingEvents.Resume &&
       (event.confirmations === 1 || (context.pendingResume != null && context.pendingResume.by !== event.by)),
+    /** A resume waits for a second operator's confirmation. */
+    resumePending: ({ context }) => context.pendingResume != null,
     /** The first of two operators asks to resume (or the same one asks again). */
     resumeAwaitsSecondOperator: ({ event }) => event.type === TradingEvents.Resume && event.confirmations === 2,
   },
@@ -96,6 +98,8 @@ export const tradingStateMachine = setup({
     },
     [TradingStates.Halted]: {
       on: {
+        // Halting again withdraws a resume that was waiting for its confirmation.
+        [TradingEvents.Halt]: { guard: "resumePending", target: TradingStates.Halted, actions: "stamp" },
         [TradingEvents.Resume]: [
           { guard: "resumeConfirmed", target: TradingStates.Active, actions: "stamp" },
           { guard: "resumeAwaitsSecondOperator", actions: "notePendingResume" },
