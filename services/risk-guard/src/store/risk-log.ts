@@ -129,14 +129,18 @@ export class RiskLog {
    */
   async follow(afterSeq: number, apply: (entry: RiskEntry, seq: number) => void, signal: AbortSignal): Promise<number> {
     let last = afterSeq;
+    if (signal.aborted) return last;
     const consumer = await this.js.consumers.get(this.subjects.riskLogStream, {
       filter_subjects: this.subjects.riskLogAll,
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: afterSeq + 1,
     });
     const messages = await consumer.consume({ max_bytes: 4 * 1024 * 1024 });
+    // An abort while the consumer was being set up must still end the read (it is looked at only
+    // when a message arrives otherwise, and an idle log brings none).
     const abort = () => void messages.close();
     signal.addEventListener("abort", abort);
+    if (signal.aborted) abort();
     try {
       for await (const msg of messages) {
         if (signal.aborted) break;
