@@ -1,10 +1,11 @@
 /**
- * npm run bench [-- --json FILE] [--quick] [--memory-strategies N] [--only join|recovery|ranking]
+ * npm run bench [-- --json FILE] [--quick] [--memory-strategies N] [--only join|recovery|ranking|risk]
  *
  * Starts a nats-server, 4 registry shards and a raw echo responder, then
  * measures each registry figure beside its raw NATS baseline on the same
  * server in the same run, and prints a table (ratios are what to compare on a
- * shared, noisy machine); then the ranking figures, on a cluster of their own.
+ * shared, noisy machine); then the ranking figures and the risk guard's, each
+ * on a cluster of their own.
  */
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -23,6 +24,7 @@ import { closedLoop, drain, type LoopResult } from "./loop.js";
 import { type ModeFigures, modeFigures } from "./modes.js";
 import { type JoinFigures, joinFigures, type RecoveryFigures, recoveryFigures } from "./ownership.js";
 import { rankingFigures, rankingTable } from "./ranking.js";
+import { riskFigures, riskTable } from "./risk.js";
 
 const { values } = parseArgs({
   options: {
@@ -59,6 +61,16 @@ async function main() {
       const ranking = await rankingFigures(server, say, quick);
       process.stdout.write(rankingTable(ranking));
       if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify({ ranking }, null, 2)}\n`);
+    } finally {
+      await server.stop();
+    }
+    return;
+  }
+  if (values.only === "risk") {
+    try {
+      const risk = await riskFigures(server, say, quick);
+      process.stdout.write(riskTable(risk));
+      if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify({ risk }, null, 2)}\n`);
     } finally {
       await server.stop();
     }
@@ -200,6 +212,7 @@ async function main() {
     const join = await joinFigures(server, say, quick ? 2 : 4);
     const modes = values["skip-modes"] === true ? [] : await deploymentModes(server.storeDir);
     const ranking = await rankingFigures(server, say, quick);
+    const risk = await riskFigures(server, say, quick);
 
     const results = {
       machine: {
@@ -228,6 +241,7 @@ async function main() {
       join,
       modes,
       ranking,
+      risk,
       memory: {
         strategies: after.strategies,
         rssBytes: rssAfter,
@@ -239,6 +253,7 @@ async function main() {
     printTable(results);
     printModes(modes);
     process.stdout.write(`\n${rankingTable(ranking)}`);
+    process.stdout.write(`\n${riskTable(risk)}`);
     if (values.json !== undefined) {
       writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);
       say(`figures written to ${values.json}`);
