@@ -39,6 +39,7 @@ import { type CheckRecord, RecordKinds, type RiskRecord } from "./book/records.j
 import type { StateBroadcast } from "./broadcast.js";
 import type { GuardConfig } from "./config.js";
 import type { CommitPipeline } from "./pipeline.js";
+import { DROPPED, REPLYING, type Replier } from "./service.js";
 import type { StrategyCache } from "./strategies.js";
 
 /** Who the guard says moved the trading state when it did so itself. */
@@ -49,7 +50,8 @@ const EXPIRE_BATCH = 1000;
 
 export class ActiveGuard {
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly committing = new Map<string, Promise<CheckReply>>();
+  /** Order ids decided whose decision is not stored yet. */
+  private readonly pending = new Set<string>();
   private readonly limitsReplies = new Map<string, LimitsReply>();
   private stopped = false;
 
@@ -118,36 +120,42 @@ export class ActiveGuard {
     return this.pipeline.submit(record, kind);
   }
 
-  /** A pre-trade check. */
-  check(check: CheckRequest, deadline: number): CheckReply | Promise<CheckReply> | undefined {
+  /**
+   * A pre-trade check. The usual path (the strategy is cached) decides at once and answers through
+   * `reply` when the decision's entry is stored; the others return a promise of the answer.
+   */
+  check(check: CheckRequest, deadline: number, reply: Replier): unknown {
     this.ensureFresh();
-    const pending = this.committing.get(check.orderId);
-    if (pending !== undefined) return pending.then((reply) => this.repeat(check, reply.orderId));
-    const first = this.book.decisionOf(check.orderId);
-    if (first !== undefined) return this.repeat(check, first.orderId);
+    // Decided before (or being stored now): the first decision, once stored.
+    if (this.pending.has(check.orderId) || this.book.decisionOf(check.orderId) !== undefined) {
+      return this.repeat(check, check.orderId);
+    }
     this.ensureRoom();
     const known = this.strategies.cached(check.strategy);
-    if (known !== null) return this.decide(check, known, deadline);
-    const deciding = this.strategies.get(check.strategy).then((strategy) => {
-      // Another request for this order id may have been decided while we asked.
-      const again = this.book.decisionOf(check.orderId);
-      if (again !== undefined) return this.repeat(check, again.orderId);
-      return (
-        this.committing.get(check.orderId)?.then((r) => this.repeat(check, r.orderId)) ??
-        this.decide(check, strategy, deadline)
-      );
-    });
-    return deciding as Promise<CheckReply>;
+    if (known !== null) return this.decide(check, known, deadline, reply);
+    return this.strategies.get(check.strategy).then(
+      (strategy) =>
+        new Promise((resolve, reject) => {
+          // Another request for this order id may have been decided while we asked.
+          if (this.pending.has(check.orderId) || this.book.decisionOf(check.orderId) !== undefined) {
+            this.repeat(check, check.orderId).then(resolve, reject);
+            return;
+          }
+          const answer = this.decide(check, strategy, deadline, { ok: resolve, fail: reject });
+          if (answer === DROPPED) resolve(DROPPED);
+        }),
+    );
   }
 
   private decide(
     check: CheckRequest,
     strategy: { family: string; retired: boolean } | undefined,
     deadline: number,
-  ): Promise<CheckReply> | undefined {
+    reply: Replier,
+  ): typeof REPLYING | typeof DROPPED {
     this.ensureFresh();
     // Nobody waits for this answer any more: deciding it would only reserve capacity for an order never sent.
-    if (performance.now() > deadline) return undefined;
+    if (performance.now() > deadline) return DROPPED;
     let decision: CheckRecord;
     if (strategy === undefined || strategy.retired) {
       decision = {
@@ -161,10 +169,21 @@ export class ActiveGuard {
     } else {
       decision = this.book.decide(check, strategy.family, Date.now());
     }
-    const stored = this.commit(decision).then(() => RiskBook.replyOf(decision, false));
-    this.committing.set(check.orderId, stored);
-    void stored.finally(() => this.committing.delete(check.orderId)).catch(() => undefined);
-    return stored;
+    this.book.apply(decision);
+    this.pending.add(decision.orderId);
+    this.pipeline.enqueue(
+      decision,
+      RiskLogKinds.Entries,
+      () => {
+        this.pending.delete(decision.orderId);
+        reply.ok(RiskBook.replyOf(decision, false));
+      },
+      (err) => {
+        this.pending.delete(decision.orderId);
+        reply.fail(err);
+      },
+    );
+    return REPLYING;
   }
 
   /** The first decision on an order id, once it is stored; the same id for another order is refused. */

@@ -36,7 +36,7 @@ import { GuardEvents, type GuardState, GuardStates, guardMachine } from "./machi
 import { CommitPipeline } from "./pipeline.js";
 import { exposureReply } from "./reports.js";
 import { compileGuardValidators, type GuardOp, type GuardRequest } from "./request.js";
-import { DROPPED, GuardCounters, registerGuardService } from "./service.js";
+import { GuardCounters, type Replier, registerGuardService } from "./service.js";
 import { ensureRiskLog, RiskLog } from "./store/risk-log.js";
 import { StrategyCache } from "./strategies.js";
 
@@ -174,7 +174,7 @@ export class Guard {
         active,
         epoch,
       },
-      (op, request, receivedAt) => this.handle(op, request, receivedAt),
+      (op, request, receivedAt, reply) => this.handle(op, request, receivedAt, reply),
     );
   }
 
@@ -331,7 +331,7 @@ export class Guard {
     if (active !== undefined && this.stopping === undefined) await this.serve(false, active.epoch);
   }
 
-  private handle(op: GuardOp, request: GuardRequest<GuardOp>, receivedAt: number): unknown {
+  private handle(op: GuardOp, request: GuardRequest<GuardOp>, receivedAt: number, reply: Replier): unknown {
     if (op === RiskOps.Status) return this.status();
     const active = this.active;
     if (active === undefined) {
@@ -343,7 +343,7 @@ export class Guard {
     const body = request.body as never;
     switch (op) {
       case RiskOps.Check:
-        return active.check(body, deadline) ?? DROPPED;
+        return active.check(body, deadline, reply);
       case RiskOps.Fill:
         return active.fill(body);
       case RiskOps.Cancel:

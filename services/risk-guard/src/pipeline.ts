@@ -72,24 +72,44 @@ export class CommitPipeline {
    * as the subject's last entry; everything else is batched.
    */
   submit(record: RiskRecord, kind: RiskLogKind = RiskLogKinds.Entries): Promise<number> {
-    if (this.failure !== undefined) return Promise.reject(this.failure);
-    const stored = new Promise<number>((done, failed) => {
-      this.queue.push({ kind, record, done, failed });
-      if (this.inFlight === 0) this.flush();
-    });
-    this.tail = stored.then(
-      () => undefined,
-      () => undefined,
-    );
-    return stored;
+    return new Promise<number>((done, failed) => this.enqueue(record, kind, done, failed));
   }
 
-  /** Resolves once everything submitted so far is stored (or failed). */
+  /**
+   * {@link submit} with callbacks instead of a promise: `done` runs synchronously when the entry
+   * is acknowledged, for every record of the entry in one go, so their replies leave in one write.
+   */
+  enqueue(record: RiskRecord, kind: RiskLogKind, done: (seq: number) => void, failed: (err: unknown) => void): void {
+    if (this.failure !== undefined) {
+      failed(this.failure);
+      return;
+    }
+    this.submitted++;
+    this.queue.push({ kind, record, done, failed });
+    if (this.inFlight === 0) this.flush();
+  }
+
+  /** Resolves once everything submitted so far is stored (or the pipeline failed). */
   barrier(): Promise<void> {
-    return this.tail;
+    if (this.settled >= this.submitted || this.failure !== undefined) return Promise.resolve();
+    return new Promise((resolve) => this.barriers.push({ target: this.submitted, resolve }));
   }
 
-  private tail: Promise<void> = Promise.resolve();
+  /** Records submitted, and stored or failed, since the start (what barriers wait on). */
+  private submitted = 0;
+  private settled = 0;
+  private barriers: Array<{ target: number; resolve: () => void }> = [];
+
+  private settle(n: number): void {
+    this.settled += n;
+    if (this.barriers.length === 0) return;
+    const waiting = this.barriers;
+    this.barriers = [];
+    for (const b of waiting) {
+      if (b.target <= this.settled || this.failure !== undefined) b.resolve();
+      else this.barriers.push(b);
+    }
+  }
 
   private flush(): void {
     if (this.inFlight > 0 || this.queue.length === 0 || this.failure !== undefined) return;
@@ -109,12 +129,14 @@ export class CommitPipeline {
       (seq) => {
         this.inFlight = 0;
         for (const w of batch) w.done(seq);
+        this.settle(batch.length);
         this.flush();
       },
       (err: unknown) => {
         this.inFlight = 0;
         for (const w of batch) w.failed(err);
         this.fail(err);
+        this.settle(batch.length);
       },
     );
   }
@@ -136,5 +158,6 @@ export class CommitPipeline {
     const queued = this.queue;
     this.queue = [];
     for (const w of queued) w.failed(this.failure);
+    this.settle(queued.length);
   }
 }

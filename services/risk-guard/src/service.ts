@@ -28,8 +28,19 @@ export class GuardCounters {
   internalErrors = 0;
 }
 
-/** What an endpoint calls with a validated request; `receivedAt` is `performance.now()` at arrival. */
-export type GuardHandler = (op: GuardOp, request: GuardRequest<GuardOp>, receivedAt: number) => unknown;
+/** Sends the answer to one request. */
+export interface Replier {
+  ok(body: unknown): void;
+  fail(err: unknown): void;
+}
+
+/**
+ * What an endpoint calls with a validated request; `receivedAt` is `performance.now()` at arrival.
+ * It returns the answer, a promise of it, {@link DROPPED} (no reply: the caller gave up), or
+ * {@link REPLYING} when it will answer through `reply` itself (the checks: a group commit's
+ * replies are then sent in one go, one socket write for the lot).
+ */
+export type GuardHandler = (op: GuardOp, request: GuardRequest<GuardOp>, receivedAt: number, reply: Replier) => unknown;
 
 interface Registration {
   nc: NatsConnection;
@@ -63,13 +74,18 @@ function responder(options: Registration, handler: GuardHandler) {
   return (op: GuardOp, msg: Msg) => {
     const receivedAt = performance.now();
     counters.requests[op] = (counters.requests[op] ?? 0) + 1;
+    const reply: Replier = {
+      ok: (body) => respond(msg, encode({ v: PROTOCOL_VERSION, ok: true, body })),
+      fail: (err) => fail(msg, op, err),
+    };
     let answer: unknown;
     try {
-      answer = handler(op, parseGuardRequest(op, msg.data), receivedAt);
+      answer = handler(op, parseGuardRequest(op, msg.data), receivedAt, reply);
     } catch (err) {
       fail(msg, op, err);
       return;
     }
+    if (answer === REPLYING) return;
     // Most answers wait for the log; a synchronous one is sent at once.
     if (answer instanceof Promise) {
       answer.then(
@@ -86,6 +102,9 @@ function responder(options: Registration, handler: GuardHandler) {
 
 /** What a handler returns for a request whose caller gave up: no reply is sent. */
 export const DROPPED = Symbol("dropped");
+
+/** What a handler returns when it answers through its `reply` itself. */
+export const REPLYING = Symbol("replying");
 
 function watch(service: Service, logger: Logger): Service {
   service.stopped.then(
