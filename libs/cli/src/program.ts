@@ -7,6 +7,7 @@ import { importCommand } from "./commands/import.js";
 import { listCommand } from "./commands/list.js";
 import { forecastCommand, perfCommand, rankCommand, selectCommand, topCommand } from "./commands/performance.js";
 import { registerCommand } from "./commands/register.js";
+import { riskCommands } from "./commands/risk.js";
 import { statusCommand } from "./commands/status.js";
 import { globalOptions } from "./options.js";
 
@@ -17,7 +18,7 @@ export const CLI_VERSION = "0.1.0";
 export function buildProgram(): Command {
   const program = new Command("stratreg")
     .description(
-      "stratreg: register, inspect and import trading strategies; rank them; check, drain and watch the registry cluster",
+      "stratreg: register, inspect and import trading strategies; rank them; check, drain and watch the registry cluster; watch risk, set limits, halt and resume trading",
     )
     .version(CLI_VERSION)
     .showHelpAfterError();
@@ -34,6 +35,6 @@ export function buildProgram(): Command {
     selectCommand(),
     statusCommand(),
   ];
-  for (const command of [...commands, drainCommand(), eventsCommand()]) program.addCommand(command);
+  for (const command of [...commands, drainCommand(), eventsCommand(), ...riskCommands()]) program.addCommand(command);
   return program;
 }
