@@ -60,7 +60,13 @@ export class RiskClient {
     this.retry = { ...DEFAULT_RETRY, attemptTimeoutMs: 1000, ...options.retry };
   }
 
-  private call<B>(subject: string, body: unknown, timeoutMs = this.timeoutMs, cid?: string): Promise<B> {
+  private call<B>(
+    subject: string,
+    body: unknown,
+    timeoutMs = this.timeoutMs,
+    cid?: string,
+    retry: RetryPolicy = this.retry,
+  ): Promise<B> {
     const envelope: Record<string, unknown> = { v: PROTOCOL_VERSION, body };
     if (cid !== undefined) envelope.cid = cid;
     return callWithRetry<B>(
@@ -71,7 +77,7 @@ export class RiskClient {
         return encode(envelope);
       },
       performance.now() + timeoutMs,
-      this.retry,
+      retry,
     );
   }
 
@@ -79,8 +85,18 @@ export class RiskClient {
     return this.call<B>(this.subjects.risk(op), body, timeoutMs);
   }
 
-  private control<B>(op: RiskControlOp, body: unknown, timeoutMs?: number, cid?: string): Promise<B> {
-    return this.call<B>(this.subjects.riskControl(op), body, timeoutMs, cid);
+  /**
+   * An operator's command waits for every follower's acknowledgement (up to the guard's
+   * STRATREG_RISK_ACK_TIMEOUT_MS, 1 s) before it answers: one attempt gets the whole deadline,
+   * so a slow follower does not turn into resends. (A resend is harmless, only wasted: halting a
+   * halted platform changes nothing, the same operator's resume counts once, and a limits change
+   * carries its command id.)
+   */
+  private control<B>(op: RiskControlOp, body: unknown, timeoutMs = this.timeoutMs, cid?: string): Promise<B> {
+    return this.call<B>(this.subjects.riskControl(op), body, timeoutMs, cid, {
+      ...this.retry,
+      attemptTimeoutMs: timeoutMs,
+    });
   }
 
   /** Pre-trade check: allowed or denied with the reason and the headroom under every limit that applies. */
