@@ -241,6 +241,7 @@ export {
   fieldPath,
   parseRequest,
   parseWith,
+  riskLimitsError,
   validateRequest,
   validationErrorOf,
 } from "./validate.js";

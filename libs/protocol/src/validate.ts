@@ -25,6 +25,7 @@ import {
   standardMsgpackProblem,
   stringAt,
 } from "./msgpack-read.js";
+import { RiskLimitsSchema } from "./risk.js";
 import { Limits } from "./strategy.js";
 import { type Encoding, Encodings, type PartitionOp } from "./subjects.js";
 
@@ -318,4 +319,16 @@ export function parseWith<T>(check: TypeCheck<TSchema>, payload: Uint8Array, rec
   }
   if (!check.Check(value)) throw validationErrorOf(check, value);
   return value as T;
+}
+
+let limitsCheck: TypeCheck<TSchema> | undefined;
+
+/**
+ * Why `value` is not a valid set of risk limits (the first problem, naming the field as in
+ * `symbols.EURUSD.gross`), or undefined when it is one. What the guard's `set-limits` checks,
+ * for tools that check a limits file before sending it.
+ */
+export function riskLimitsError(value: unknown): ValidationError | undefined {
+  limitsCheck ??= TypeCompiler.Compile(RiskLimitsSchema);
+  return limitsCheck.Check(value) ? undefined : validationErrorOf(limitsCheck, value);
 }

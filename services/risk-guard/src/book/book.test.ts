@@ -250,3 +250,66 @@ describe("replay", () => {
     );
   });
 });
+
+describe("memory", () => {
+  test("closed orders are forgotten past the retention; open ones never are", () => {
+    const book = new RiskBook({ closedMs: 1000, closedMax: 2 });
+    const decide = (orderId: string, at: number) => {
+      const d = book.decide(order({ orderId }), "", at);
+      book.apply(d);
+      return d;
+    };
+    decide("keep-open", 0);
+    for (let i = 0; i < 3; i++) {
+      decide(`c${i}`, 10 + i);
+      book.apply({ t: RecordKinds.Cancel, orderId: `c${i}`, at: 10 + i });
+    }
+    // Three closed, two kept: the oldest is forgotten.
+    expect(book.decisionOf("c0")).toBeUndefined();
+    expect(book.decisionOf("c2")).toBeDefined();
+    // Time passes: a close far later forgets everything closed more than closedMs before it.
+    decide("late", 5000);
+    book.apply({ t: RecordKinds.Cancel, orderId: "late", at: 5000 });
+    expect(book.decisionOf("c2")).toBeUndefined();
+    expect(book.decisionOf("late")).toBeDefined();
+    expect(book.decisionOf("keep-open")).toBeDefined();
+    // Events for orders never seen change nothing.
+    expect(book.apply({ t: RecordKinds.Fill, orderId: "nobody", fillId: "f", quantity: 1, price: 1, at: 1 })).toEqual({
+      applied: false,
+      openQuantity: 0,
+      position: 0,
+    });
+    expect(book.apply({ t: RecordKinds.Cancel, orderId: "nobody", at: 1 })).toEqual({
+      applied: false,
+      openQuantity: 0,
+      position: 0,
+    });
+  });
+
+  test("the audit trail keeps the latest 100 changes, newest first, each with what it replaced", () => {
+    const book = new RiskBook();
+    for (let v = 1; v <= 120; v++) {
+      book.apply({ t: RecordKinds.Limits, version: v, limits: { orderNotional: v }, by: `op${v}`, note: null, at: v });
+    }
+    expect(book.audit).toHaveLength(100);
+    expect(book.audit[0]).toMatchObject({
+      version: 120,
+      by: "op120",
+      previous: { orderNotional: 119 },
+      limits: { orderNotional: 120 },
+    });
+    expect(book.audit[99]?.version).toBe(21);
+    expect(book.limitsVersion).toBe(120);
+  });
+
+  test("regrouping clusters rebuilds their totals from the strategies', skipping strategies without exposure", () => {
+    const { book, check, apply } = bookWith({});
+    check({ strategy: "s1" });
+    apply({ t: RecordKinds.Clusters, clusters: { s1: "s1", s9: "s1" }, rho: 0.5, at: 3 });
+    const cluster = () => [...book.allTotals()].find((t) => t.scope === LimitScopes.Cluster)?.totals;
+    expect(cluster()).toMatchObject({ buyReserved: 100 });
+    apply({ t: RecordKinds.Clusters, clusters: {}, rho: 0.5, at: 4 });
+    expect(cluster()).toBeUndefined();
+    expect(book.clusterMap().size).toBe(0);
+  });
+});

@@ -169,11 +169,6 @@ export class RiskBook {
     }
   }
 
-  /** Every position with a quantity. */
-  *allPositions(): IterableIterator<Readonly<Position>> {
-    for (const p of this.positions.values()) if (p.quantity !== 0) yield p;
-  }
-
   /** Strategy → cluster key, as last recorded. */
   clusterMap(): ReadonlyMap<string, string> {
     return this.clusters;
