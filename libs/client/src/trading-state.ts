@@ -4,7 +4,8 @@
  * the guard's broadcast, keeps the highest version, and acknowledges every
  * broadcast with its name (the guard waits for those acknowledgements before it
  * tells the operator the halt reached everyone). A late joiner asks the active
- * guard for the state, and keeps asking once a second until one answers.
+ * guard for the state, naming itself (so the guard waits for it from then on),
+ * and keeps asking once a second until one answers.
  */
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import {
@@ -84,9 +85,13 @@ export function followTradingState(nc: NatsConnection, options: FollowOptions): 
   const ask = async () => {
     if (stopped || current !== undefined) return;
     try {
-      const msg = await nc.request(subjects.risk(RiskOps.State), encode({ v: PROTOCOL_VERSION, body: {} }), {
-        timeout: 1000,
-      });
+      const msg = await nc.request(
+        subjects.risk(RiskOps.State),
+        encode({ v: PROTOCOL_VERSION, body: { follower: { member: options.member, kind: options.kind } } }),
+        {
+          timeout: 1000,
+        },
+      );
       const reply = decode(msg.data) as Reply<TradingStatus>;
       if (reply.ok && isStatus(reply.body)) take(reply.body);
     } catch {

@@ -52,7 +52,8 @@ it("--nats-cluster 3 --sync always runs three nats-servers >= 2.10.27 and shards
   }
   // Nothing left behind: every server's port is free again.
   for (const [, , , port] of nodes) expect(await freePort(Number(port))).toBe(Number(port));
-});
+  // Three servers fsyncing every write, two shards, a ranker and two risk guards on two cores: slow.
+}, 120_000);
 
 it("--sync always on the embedded server runs nats-server >= 2.10 with every write fsynced", async () => {
   const out = await launch(join(scratch, "single"), "--sync", "always");

@@ -411,7 +411,18 @@ export const RiskRequestBodies = {
   [RiskOps.Fill]: FillSchema,
   [RiskOps.Cancel]: CancelSchema,
   [RiskOps.Position]: PositionSchema,
-  [RiskOps.State]: Type.Object({}, { additionalProperties: false }),
+  [RiskOps.State]: Type.Object(
+    {
+      /** A follower asking at start names itself, so the guard waits for its acknowledgements from now on. */
+      follower: Type.Optional(
+        Type.Object(
+          { member: Type.String({ minLength: 1, maxLength: 128 }), kind: Type.String({ minLength: 1, maxLength: 64 }) },
+          { additionalProperties: false },
+        ),
+      ),
+    },
+    { additionalProperties: false },
+  ),
   [RiskOps.Exposure]: ExposureQuerySchema,
   [RiskOps.Correlation]: Type.Object(
     { pairs: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })) },

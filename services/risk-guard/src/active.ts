@@ -376,9 +376,10 @@ export class ActiveGuard {
     return { version: this.book.limitsVersion, limits: this.book.limits, audit: this.book.audit.slice(0, audit) };
   }
 
-  /** The trading state (as stored). */
-  async state(): Promise<TradingStatus> {
+  /** The trading state (as stored); a follower asking names itself and is expected to acknowledge from now on. */
+  async state(follower?: { member: string; kind: string }): Promise<TradingStatus> {
     this.ensureFresh();
+    if (follower !== undefined) this.broadcast.hello(follower.member, follower.kind);
     await this.pipeline.barrier();
     return this.book.status;
   }

@@ -106,6 +106,12 @@ export class StateBroadcast {
     return { acks, missing, lastAckMs };
   }
 
+  /** A follower named itself (asking for the state at start): it is expected from now on. */
+  hello(member: string, kind: string): void {
+    const known = this.roster.get(member);
+    this.roster.set(member, { kind, seenAt: performance.now(), version: known?.version ?? -1 });
+  }
+
   private ack(data: Uint8Array): void {
     let ack: TradingStateAck;
     try {

@@ -351,7 +351,7 @@ export class Guard {
       case RiskOps.Position:
         return active.position(body);
       case RiskOps.State:
-        return active.state();
+        return active.state((request.body as { follower?: { member: string; kind: string } }).follower);
       case RiskOps.Exposure:
         return exposureReply(this.book, this.analytics.latest, request.body as { strategy?: string });
       case RiskOps.Correlation:
