@@ -27,6 +27,8 @@ export interface GuardConfig {
   recordsPerEntry: number;
   /** Most records waiting for the log; past it: OVERLOADED. */
   queueMax: number;
+  /** Most log appends in flight at once. */
+  appendsInFlight: number;
   /** How long closed orders are remembered, so a repeated check gets the first decision, ms. */
   decisionsKeptMs: number;
   /** How often correlations, clusters, VaR and ES are recomputed, ms. */
@@ -85,6 +87,7 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
       10_000,
     ),
     queueMax: intSetting("STRATREG_RISK_QUEUE_MAX", env.STRATREG_RISK_QUEUE_MAX, 20_000, 1, 1_000_000),
+    appendsInFlight: intSetting("STRATREG_RISK_APPENDS_IN_FLIGHT", env.STRATREG_RISK_APPENDS_IN_FLIGHT, 2, 1, 64),
     decisionsKeptMs: intSetting(
       "STRATREG_RISK_DECISIONS_KEPT_MS",
       env.STRATREG_RISK_DECISIONS_KEPT_MS,

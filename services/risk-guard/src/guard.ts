@@ -263,7 +263,11 @@ export class Guard {
         this.log,
         lease.epoch,
         this.appliedSeq,
-        { recordsPerEntry: this.config.recordsPerEntry, queueMax: this.config.queueMax },
+        {
+          recordsPerEntry: this.config.recordsPerEntry,
+          queueMax: this.config.queueMax,
+          appendsInFlight: this.config.appendsInFlight,
+        },
         (err) => this.fenced(`the risk log refused an append: ${(err as Error).message}`),
       );
       const marker = { t: RecordKinds.Epoch, epoch: lease.epoch, member: this.config.member, at: Date.now() } as const;

@@ -42,7 +42,13 @@ const tick = () => new Promise((r) => setTimeout(r, 0));
 describe("group commit", () => {
   test("one append in flight; everything queued meanwhile goes in the next, each expecting the last sequence", async () => {
     const l = log();
-    const pipeline = new CommitPipeline(l, 3, 10, { recordsPerEntry: 100, queueMax: 1000 }, () => undefined);
+    const pipeline = new CommitPipeline(
+      l,
+      3,
+      10,
+      { recordsPerEntry: 100, queueMax: 1000, appendsInFlight: 1 },
+      () => undefined,
+    );
     const first = pipeline.submit(cancel(1));
     const rest = [2, 3, 4].map((n) => pipeline.submit(cancel(n)));
     expect(l.appends).toHaveLength(1);
@@ -61,7 +67,13 @@ describe("group commit", () => {
 
   test("a state change is an entry of its own, in order, on the state subject; the barrier waits for all", async () => {
     const l = log();
-    const pipeline = new CommitPipeline(l, 1, 10, { recordsPerEntry: 2, queueMax: 1000 }, () => undefined);
+    const pipeline = new CommitPipeline(
+      l,
+      1,
+      10,
+      { recordsPerEntry: 2, queueMax: 1000, appendsInFlight: 1 },
+      () => undefined,
+    );
     void pipeline.submit(cancel(1));
     void pipeline.submit(cancel(2));
     void pipeline.submit(cancel(3));
@@ -90,7 +102,9 @@ describe("group commit", () => {
   test("a refused append fails what it carried, what was queued, and every later submit", async () => {
     const l = log();
     const failures: unknown[] = [];
-    const pipeline = new CommitPipeline(l, 1, 10, { recordsPerEntry: 100, queueMax: 2 }, (err) => failures.push(err));
+    const pipeline = new CommitPipeline(l, 1, 10, { recordsPerEntry: 100, queueMax: 2, appendsInFlight: 1 }, (err) =>
+      failures.push(err),
+    );
     const a = pipeline.submit(cancel(1));
     const b = pipeline.submit(cancel(2));
     expect(pipeline.full).toBe(true);
@@ -101,5 +115,45 @@ describe("group commit", () => {
     await expect(pipeline.submit(cancel(3))).rejects.toBe(fenced);
     expect(failures).toEqual([fenced]);
     expect(l.appends).toHaveLength(1);
+  });
+
+  test("several appends in flight, each expecting the sequence the one before it will get; one refused fails the rest", async () => {
+    const l = log();
+    const pipeline = new CommitPipeline(
+      l,
+      1,
+      10,
+      { recordsPerEntry: 100, queueMax: 1000, appendsInFlight: 2 },
+      () => undefined,
+    );
+    const a = pipeline.submit(cancel(1));
+    const b = pipeline.submit(cancel(2));
+    const c = pipeline.submit(cancel(3));
+    expect(l.appends.map((x) => x.expected)).toEqual([10, 11]);
+    l.ack(0);
+    l.ack(1);
+    expect(await Promise.all([a, b])).toEqual([11, 12]);
+    await tick();
+    expect(l.appends.map((x) => x.expected)).toEqual([10, 11, 12]);
+    const d = pipeline.submit(cancel(4));
+    const fenced = new StratregError(ErrorCodes.NotOwner, "fenced", { retryable: true });
+    (l.appends[2] as Append).settle(fenced);
+    (l.appends[3] as Append).settle(fenced);
+    await expect(c).rejects.toBe(fenced);
+    await expect(d).rejects.toBe(fenced);
+  });
+
+  test("an acknowledgement at an unexpected sequence ends the pipeline", async () => {
+    const l = log();
+    const pipeline = new CommitPipeline(
+      l,
+      1,
+      10,
+      { recordsPerEntry: 100, queueMax: 1000, appendsInFlight: 1 },
+      () => undefined,
+    );
+    const a = pipeline.submit(cancel(1));
+    (l.appends[0] as Append).settle(15);
+    await expect(a).rejects.toThrow("the risk log stored an entry at 15, not 11");
   });
 });

@@ -1,11 +1,12 @@
 /**
  * Group commit: the active guard's one ordered pipeline to its log. Records
  * are decided and applied in memory at once (so the next check sees them) and
- * queued; whenever no append is in flight, everything queued goes out as one
- * entry, and each waiting reply is released when that entry is acknowledged.
- * One append in flight keeps the fence simple (each states the sequence the
- * previous one got), and batching hides its round trip: under load an entry
- * carries every record that arrived while the previous one was being stored.
+ * queued; whenever fewer than `appendsInFlight` appends are in flight,
+ * everything queued goes out as one entry, and each waiting reply is released
+ * when that entry is acknowledged. The guard is the log's only writer, so each
+ * append can state the sequence the one before it will get (the fence), and
+ * batching hides the round trips: under load an entry carries every record
+ * that arrived while the earlier ones were being stored.
  *
  * A failed append ends the pipeline: nothing queued or in flight is answered as
  * done, and the guard, whose memory now holds effects the log may not, steps
@@ -32,11 +33,15 @@ export interface PipelineLimits {
   recordsPerEntry: number;
   /** Most records queued and in flight; past it `submit` refuses with OVERLOADED. */
   queueMax: number;
+  /** Most appends in flight at once (each expecting the sequence the one before it will get). */
+  appendsInFlight: number;
 }
 
 export class CommitPipeline {
   private queue: Waiting[] = [];
+  /** Records and appends in flight. */
   private inFlight = 0;
+  private batchesInFlight = 0;
   private failure: unknown;
   /** Entries appended and records carried, for status and the bench. */
   readonly stats = { entries: 0, records: 0, largest: 0 };
@@ -48,7 +53,12 @@ export class CommitPipeline {
     private lastSeq: number,
     private readonly limits: PipelineLimits,
     private readonly onFailure: (err: unknown) => void,
-  ) {}
+  ) {
+    this.sentSeq = lastSeq;
+  }
+
+  /** The sequence the last append sent will have once stored. */
+  private sentSeq: number;
 
   /** The log sequence of the last acknowledged entry. */
   get committedSeq(): number {
@@ -86,7 +96,7 @@ export class CommitPipeline {
     }
     this.submitted++;
     this.queue.push({ kind, record, done, failed });
-    if (this.inFlight === 0) this.flush();
+    this.flush();
   }
 
   /** Resolves once everything submitted so far is stored (or the pipeline failed). */
@@ -112,7 +122,13 @@ export class CommitPipeline {
   }
 
   private flush(): void {
-    if (this.inFlight > 0 || this.queue.length === 0 || this.failure !== undefined) return;
+    while (this.batchesInFlight < this.limits.appendsInFlight && this.queue.length > 0 && this.failure === undefined) {
+      this.send();
+    }
+  }
+
+  /** Appends the next batch, expecting the sequence the one before it will get. */
+  private send(): void {
     const kind = (this.queue[0] as Waiting).kind;
     let n = 1;
     if (kind === RiskLogKinds.Entries) {
@@ -121,33 +137,43 @@ export class CommitPipeline {
     }
     const batch = n === this.queue.length ? this.queue : this.queue.slice(0, n);
     this.queue = batch === this.queue ? [] : this.queue.slice(n);
-    this.inFlight = batch.length;
-    this.appendNow(
-      kind,
-      batch.map((w) => w.record),
-    ).then(
+    this.inFlight += batch.length;
+    this.batchesInFlight++;
+    // This guard is the log's only writer: an append that succeeds gets the next sequence, so the
+    // one after it can already expect that. If one fails, every later one fails its expectation too.
+    const expected = this.sentSeq++;
+    const records = batch.map((w) => w.record);
+    this.appender.append(kind, encodeEntry({ e: this.epoch, r: records }), expected).then(
       (seq) => {
-        this.inFlight = 0;
+        this.inFlight -= batch.length;
+        this.batchesInFlight--;
+        if (seq !== expected + 1) {
+          this.failBatch(
+            batch,
+            new UnavailableError(ErrorCodes.Unavailable, `the risk log stored an entry at ${seq}, not ${expected + 1}`),
+          );
+          return;
+        }
+        this.lastSeq = seq;
+        this.stats.entries++;
+        this.stats.records += records.length;
+        this.stats.largest = Math.max(this.stats.largest, records.length);
         for (const w of batch) w.done(seq);
         this.settle(batch.length);
         this.flush();
       },
       (err: unknown) => {
-        this.inFlight = 0;
-        for (const w of batch) w.failed(err);
-        this.fail(err);
-        this.settle(batch.length);
+        this.inFlight -= batch.length;
+        this.batchesInFlight--;
+        this.failBatch(batch, err);
       },
     );
   }
 
-  private async appendNow(kind: RiskLogKind, records: RiskRecord[]): Promise<number> {
-    const seq = await this.appender.append(kind, encodeEntry({ e: this.epoch, r: records }), this.lastSeq);
-    this.lastSeq = seq;
-    this.stats.entries++;
-    this.stats.records += records.length;
-    this.stats.largest = Math.max(this.stats.largest, records.length);
-    return seq;
+  private failBatch(batch: Waiting[], err: unknown): void {
+    for (const w of batch) w.failed(this.failure ?? err);
+    this.fail(err);
+    this.settle(batch.length);
   }
 
   /** Ends the pipeline: everything queued fails with `err`, later submits too. */
