@@ -10,3 +10,5 @@
 export { Lease, LeaseTable, type LeaseTimings, type LeaseValue } from "./lease.js";
 /** An ordered read of one subject of a stream, bounded in flight, ending when it stalls. */
 export { readSubject } from "./read.js";
+/** A log's stream, created once by whichever process gets there first. */
+export { ensureStream } from "./stream.js";

@@ -5,5 +5,7 @@
 
 /** The shared process entry: config, logs, start, graceful stop on signals. */
 export { EXIT_CONFIG, type RunningService, runService, type ServiceEntry } from "./entry.js";
+/** Answering requests: replies where asked for, errors as wire error replies, counted. */
+export { type Replies, type ReplyCounters, replies } from "./replies.js";
 /** Settings from the environment or flags, checked and named in errors. */
-export { intSetting, type MemberSettings, memberSettings } from "./settings.js";
+export { intSetting, type MemberSettings, memberSettings, type ServiceFlags, serviceFlags } from "./settings.js";

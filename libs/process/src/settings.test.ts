@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { intSetting, memberSettings } from "./settings.js";
+import { intSetting, memberSettings, serviceFlags } from "./settings.js";
 
 describe("intSetting", () => {
   test("unset or empty gives the default; an integer in range is taken", () => {
@@ -37,7 +37,10 @@ describe("memberSettings", () => {
       natsPassword: "p",
       cluster: "c1",
       member: "x-1",
+      logLevel: "info",
     });
+    expect(memberSettings({ "log-level": "warn" }, { LOG_LEVEL: "debug" }, who).logLevel).toBe("warn");
+    expect(memberSettings({}, { LOG_LEVEL: "debug" }, who).logLevel).toBe("debug");
     expect(memberSettings({ nats: "nats://b:2", cluster: "c2", id: "x-2" }, env, { ...who, id: "x-1" })).toMatchObject({
       natsUrl: "nats://b:2",
       cluster: "c2",
@@ -48,5 +51,17 @@ describe("memberSettings", () => {
   test("refuses a bad cluster name or id, naming which", () => {
     expect(() => memberSettings({ cluster: "Bad.Name" }, {}, who)).toThrow('invalid cluster name "Bad.Name"');
     expect(() => memberSettings({ id: "a.b" }, {}, who)).toThrow(/^x id must match .*, got "a\.b"$/);
+  });
+});
+
+describe("serviceFlags", () => {
+  test("the flags every service takes, and its own; anything else is refused", () => {
+    expect(serviceFlags(["--nats", "nats://x:1", "--id", "a", "--log-level", "warn"])).toEqual({
+      nats: "nats://x:1",
+      id: "a",
+      "log-level": "warn",
+    });
+    expect(serviceFlags(["--replicas", "3"], ["replicas"])).toEqual({ replicas: "3" });
+    expect(() => serviceFlags(["--replicas", "3"])).toThrow(/replicas/);
   });
 });

@@ -1,5 +1,6 @@
 /** Settings from the environment, each checked and named in the error when it is wrong. */
 import { hostname } from "node:os";
+import { parseArgs } from "node:util";
 import { DEFAULT_CLUSTER, isValidClusterName, isValidMemberId, MEMBER_ID_PATTERN } from "@stratreg/protocol";
 
 /**
@@ -23,6 +24,30 @@ export interface MemberSettings {
   natsPassword: string | undefined;
   cluster: string;
   member: string;
+  /** pino level (`--log-level`, LOG_LEVEL, `info`). */
+  logLevel: string;
+}
+
+/** The flags every service takes. */
+export interface ServiceFlags {
+  nats?: string | undefined;
+  cluster?: string | undefined;
+  id?: string | undefined;
+  "log-level"?: string | undefined;
+}
+
+/**
+ * Parses `argv`: the flags every service takes (`--nats`, `--cluster`, `--id`, `--log-level`)
+ * and the service's own string flags `extra`; throws on anything else.
+ */
+export function serviceFlags<E extends string = never>(
+  argv: string[],
+  extra: readonly E[] = [],
+): ServiceFlags & Partial<Record<E, string>> {
+  const options: Record<string, { type: "string" }> = {};
+  for (const name of ["nats", "cluster", "id", "log-level", ...extra]) options[name] = { type: "string" };
+  const { values } = parseArgs({ args: argv, options, strict: true });
+  return values as ServiceFlags & Partial<Record<E, string>>;
 }
 
 /**
@@ -32,7 +57,7 @@ export interface MemberSettings {
  * else `<kind>-<host>-<pid>`) of a service; throws an Error naming a bad cluster name or id.
  */
 export function memberSettings(
-  flags: { nats?: string | undefined; cluster?: string | undefined; id?: string | undefined },
+  flags: ServiceFlags,
   env: NodeJS.ProcessEnv,
   member: { id: string | undefined; kind: string; name: string },
 ): MemberSettings {
@@ -47,5 +72,6 @@ export function memberSettings(
     natsPassword: env.NATS_PASSWORD || undefined,
     cluster,
     member: id,
+    logLevel: flags["log-level"] ?? env.LOG_LEVEL ?? "info",
   };
 }

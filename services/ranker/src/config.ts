@@ -3,16 +3,9 @@
  * Every variable is listed in README.md. The partition count is not configured:
  * the ranker asks the cluster (`<cluster>.cluster.info`).
  */
-import { parseArgs } from "node:util";
-import { intSetting, memberSettings } from "@stratreg/process";
+import { intSetting, type MemberSettings, memberSettings, serviceFlags } from "@stratreg/process";
 
-export interface RankerConfig {
-  natsUrl: string;
-  natsUser: string | undefined;
-  natsPassword: string | undefined;
-  cluster: string;
-  /** This ranker's id: `<cluster>.ranker.<member>.<op>` reaches it alone. */
-  member: string;
+export interface RankerConfig extends MemberSettings {
   /** A partition not heard from for this long is missing from answers. */
   staleMs: number;
   /** Longest wait for one partition asked directly, ms. */
@@ -23,21 +16,11 @@ export interface RankerConfig {
   concurrency: number;
   /** How long to wait at start for a shard to say the cluster's config. */
   startTimeoutMs: number;
-  logLevel: string;
 }
 
 /** Reads the config; throws an Error naming the bad setting. */
 export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): RankerConfig {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      nats: { type: "string" },
-      cluster: { type: "string" },
-      id: { type: "string" },
-      "log-level": { type: "string" },
-    },
-    strict: true,
-  });
+  const values = serviceFlags(argv);
   const member = memberSettings(values, env, {
     id: env.STRATREG_RANKER_ID,
     kind: "ranker",
@@ -62,6 +45,5 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
       100,
       3_600_000,
     ),
-    logLevel: values["log-level"] ?? env.LOG_LEVEL ?? "info",
   };
 }

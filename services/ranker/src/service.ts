@@ -8,10 +8,9 @@
  */
 import { type Service, Svcm } from "@nats-io/services";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
+import { replies } from "@stratreg/process";
 import {
   clusterSubjects,
-  ErrorCodes,
-  encode,
   encodeWithRaw,
   type ForecastQuery,
   type ForecastReply,
@@ -27,7 +26,6 @@ import {
   type SelectReply,
   type TopQuery,
   type TopReply,
-  toStratregError,
 } from "@stratreg/protocol";
 import type { Logger } from "pino";
 import { parseRankerRequest } from "./request.js";
@@ -82,24 +80,7 @@ export async function registerRankerService(
       Promise.resolve(endpoint.subject.endsWith(`.${RankerOps.Status}`) ? handlers.status() : null),
   });
 
-  const respond = (msg: Msg, bytes: Uint8Array) => {
-    if (msg.reply === undefined || msg.reply === "") return;
-    try {
-      msg.respond(bytes);
-    } catch (err) {
-      logger.warn({ err, subject: msg.subject }, "could not send reply");
-    }
-  };
-  const fail = (msg: Msg, op: RankerOp, err: unknown) => {
-    const error = toStratregError(err);
-    counters.errors++;
-    if (error.code === ErrorCodes.Overloaded) counters.overloaded++;
-    if (error.code === ErrorCodes.Internal) {
-      counters.internalErrors++;
-      logger.error({ err, op, subject: msg.subject }, "request failed");
-    }
-    respond(msg, encode({ v: PROTOCOL_VERSION, ok: false, error: error.toWire() }));
-  };
+  const { respond, fail } = replies(logger, counters);
   const answer = async (op: RankerOp, msg: Msg): Promise<unknown> => {
     switch (op) {
       case RankerOps.Top: {

@@ -2,15 +2,9 @@
  * Shard configuration from the environment, overridden by command-line flags.
  * Every variable is listed in README.md and docs/protocol.md.
  */
-import { parseArgs } from "node:util";
-import { intSetting, memberSettings } from "@stratreg/process";
+import { intSetting, type MemberSettings, memberSettings, serviceFlags } from "@stratreg/process";
 
-export interface ShardConfig {
-  natsUrl: string;
-  natsUser: string | undefined;
-  natsPassword: string | undefined;
-  cluster: string;
-  member: string;
+export interface ShardConfig extends MemberSettings {
   /**
    * Partition count, if set explicitly: used when this shard creates the cluster,
    * and an existing cluster with another count is refused. Unset: the cluster's
@@ -42,7 +36,6 @@ export interface ShardConfig {
   topkDepth: number;
   /** How long the history stream keeps reports, ms. */
   historyRetentionMs: number;
-  logLevel: string;
 }
 
 const HOUR = 3_600_000;
@@ -66,18 +59,7 @@ function optionalIntOf(name: string, raw: string | undefined, min: number, max: 
 
 /** Reads the config; throws an Error naming the bad setting. */
 export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): ShardConfig {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      nats: { type: "string" },
-      cluster: { type: "string" },
-      id: { type: "string" },
-      partitions: { type: "string" },
-      replicas: { type: "string" },
-      "log-level": { type: "string" },
-    },
-    strict: true,
-  });
+  const values = serviceFlags(argv, ["partitions", "replicas"]);
   // NATS URL and credentials, cluster, member id: as every service reads them.
   const member = memberSettings(values, env, {
     id: env.STRATREG_MEMBER_ID,
@@ -104,7 +86,6 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
       0,
       600_000,
     ),
-    logLevel: values["log-level"] ?? env.LOG_LEVEL ?? "info",
     ...leaseTimings(env),
     queueMax: intSetting("STRATREG_QUEUE_MAX", env.STRATREG_QUEUE_MAX, 256, 1, 1_000_000),
     commandWindowMs: intSetting(

@@ -3,16 +3,9 @@
  * flags. Every variable is listed in README.md. Limits are not configured here:
  * operators set them (`stratreg limits set`), and they live in the guard's log.
  */
-import { parseArgs } from "node:util";
-import { intSetting, memberSettings } from "@stratreg/process";
+import { intSetting, type MemberSettings, memberSettings, serviceFlags } from "@stratreg/process";
 
-export interface GuardConfig {
-  natsUrl: string;
-  natsUser: string | undefined;
-  natsPassword: string | undefined;
-  cluster: string;
-  /** This guard's id: `<cluster>.riskguard.<member>.status` reaches it alone. */
-  member: string;
+export interface GuardConfig extends MemberSettings {
   /** The leader lease: unrenewed this long, a standby takes over. */
   leaseMs: number;
   /** The leader stops answering this long before its lease could be taken. */
@@ -39,21 +32,11 @@ export interface GuardConfig {
   strategyCacheMs: number;
   /** How long to wait at start for the registry to say the cluster's config. */
   startTimeoutMs: number;
-  logLevel: string;
 }
 
 /** Reads the config; throws an Error naming the bad setting. */
 export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): GuardConfig {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      nats: { type: "string" },
-      cluster: { type: "string" },
-      id: { type: "string" },
-      "log-level": { type: "string" },
-    },
-    strict: true,
-  });
+  const values = serviceFlags(argv);
   const member = memberSettings(values, env, {
     id: env.STRATREG_RISK_GUARD_ID,
     kind: "risk-guard",
@@ -111,6 +94,5 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
       100,
       3_600_000,
     ),
-    logLevel: values["log-level"] ?? env.LOG_LEVEL ?? "info",
   };
 }

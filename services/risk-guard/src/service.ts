@@ -7,15 +7,14 @@
  */
 import { type Service, Svcm } from "@nats-io/services";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
+import { replies } from "@stratreg/process";
 import {
   type ClusterSubjects,
-  ErrorCodes,
   encode,
   PROTOCOL_VERSION,
   RISK_SERVICE_NAME,
   RiskControlOps,
   RiskOps,
-  toStratregError,
 } from "@stratreg/protocol";
 import type { Logger } from "pino";
 import { type GuardOp, type GuardRequest, parseGuardRequest } from "./request.js";
@@ -53,24 +52,7 @@ interface Registration {
 
 function responder(options: Registration, handler: GuardHandler) {
   const { counters, logger } = options;
-  const respond = (msg: Msg, bytes: Uint8Array) => {
-    if (msg.reply === undefined || msg.reply === "") return;
-    try {
-      msg.respond(bytes);
-    } catch (err) {
-      logger.warn({ err, subject: msg.subject }, "could not send reply");
-    }
-  };
-  const fail = (msg: Msg, op: GuardOp, err: unknown) => {
-    const error = toStratregError(err);
-    counters.errors++;
-    if (error.code === ErrorCodes.Overloaded) counters.overloaded++;
-    if (error.code === ErrorCodes.Internal) {
-      counters.internalErrors++;
-      logger.error({ err, op, subject: msg.subject }, "request failed");
-    }
-    respond(msg, encode({ v: PROTOCOL_VERSION, ok: false, error: error.toWire() }));
-  };
+  const { respond, fail } = replies(logger, counters);
   return (op: GuardOp, msg: Msg) => {
     const receivedAt = performance.now();
     counters.requests[op] = (counters.requests[op] ?? 0) + 1;

@@ -17,7 +17,7 @@ import {
   StorageType,
 } from "@nats-io/jetstream";
 import { InvalidArgumentError, nanos } from "@nats-io/transport-node";
-import { readSubject } from "@stratreg/fencing";
+import { ensureStream, readSubject } from "@stratreg/fencing";
 import {
   type ClusterSubjects,
   decodeLogEntry,
@@ -64,32 +64,19 @@ export async function ensureLogStream(
   subjects: ClusterSubjects,
   replicas: number,
 ): Promise<void> {
-  try {
-    const info = await jsm.streams.info(subjects.logStream);
-    if (!info.config.subjects?.includes(subjects.logAll)) {
-      throw new StratregError(
-        ErrorCodes.ConfigMismatch,
-        `stream ${subjects.logStream} exists but does not capture ${subjects.logAll}`,
-      );
-    }
-    return;
-  } catch (err) {
-    if (!(err instanceof JetStreamApiError) || err.code !== JetStreamApiCodes.StreamNotFound) throw err;
-  }
-  try {
-    await jsm.streams.add({
-      name: subjects.logStream,
-      subjects: [subjects.logAll],
-      storage: StorageType.File,
-      num_replicas: replicas,
-      duplicate_window: nanos(DUPLICATE_WINDOW_MS),
-      allow_direct: true,
-    });
-  } catch (err) {
-    // Another shard created it first: fine, as long as it is there now.
-    await jsm.streams.info(subjects.logStream).catch(() => {
-      throw err;
-    });
+  const info = await ensureStream(jsm, {
+    name: subjects.logStream,
+    subjects: [subjects.logAll],
+    storage: StorageType.File,
+    num_replicas: replicas,
+    duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+    allow_direct: true,
+  });
+  if (!info.config.subjects?.includes(subjects.logAll)) {
+    throw new StratregError(
+      ErrorCodes.ConfigMismatch,
+      `stream ${subjects.logStream} exists but does not capture ${subjects.logAll}`,
+    );
   }
 }
 

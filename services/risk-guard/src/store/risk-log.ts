@@ -18,7 +18,7 @@ import {
   type JetStreamManager,
   StorageType,
 } from "@nats-io/jetstream";
-import { readSubject } from "@stratreg/fencing";
+import { ensureStream, readSubject } from "@stratreg/fencing";
 import {
   type ClusterSubjects,
   ErrorCodes,
@@ -42,26 +42,13 @@ export class FencedError extends StratregError {
 
 /** Creates the risk log stream if it is not there yet. */
 export async function ensureRiskLog(jsm: JetStreamManager, subjects: ClusterSubjects, replicas: number): Promise<void> {
-  try {
-    await jsm.streams.info(subjects.riskLogStream);
-    return;
-  } catch (err) {
-    if (!(err instanceof JetStreamApiError) || err.code !== JetStreamApiCodes.StreamNotFound) throw err;
-  }
-  try {
-    await jsm.streams.add({
-      name: subjects.riskLogStream,
-      subjects: [subjects.riskLogAll],
-      storage: StorageType.File,
-      num_replicas: Math.max(1, replicas),
-      allow_direct: true,
-    });
-  } catch (err) {
-    // Another guard created it first: fine, as long as it is there now.
-    await jsm.streams.info(subjects.riskLogStream).catch(() => {
-      throw err;
-    });
-  }
+  await ensureStream(jsm, {
+    name: subjects.riskLogStream,
+    subjects: [subjects.riskLogAll],
+    storage: StorageType.File,
+    num_replicas: Math.max(1, replicas),
+    allow_direct: true,
+  });
 }
 
 /** Appends to and reads the risk log. */
