@@ -286,6 +286,21 @@ describe("memory", () => {
     });
   });
 
+  test("a book that only applies (a standby) keeps the order-rate window short", () => {
+    const leader = new RiskBook();
+    const standby = new RiskBook();
+    for (let i = 0; i < 500; i++) {
+      const d = leader.decide(order({ orderId: `r${i}` }), "", i * 100);
+      leader.apply(d);
+      standby.apply(d);
+      leader.apply({ t: RecordKinds.Cancel, orderId: `r${i}`, at: i * 100 });
+      standby.apply({ t: RecordKinds.Cancel, orderId: `r${i}`, at: i * 100 });
+    }
+    const window = (b: RiskBook) => (b as unknown as { recent: Map<string, number[]> }).recent.get("s1")?.length;
+    expect(window(standby)).toBeLessThanOrEqual(10);
+    expect(window(standby)).toBe(window(leader));
+  });
+
   test("the audit trail keeps the latest 100 changes, newest first, each with what it replaced", () => {
     const book = new RiskBook();
     for (let v = 1; v <= 120; v++) {

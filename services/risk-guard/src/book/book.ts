@@ -314,7 +314,11 @@ export class RiskBook {
     this.openByStrategy.set(decision.strategy, (this.openByStrategy.get(decision.strategy) ?? 0) + 1);
     const times = this.recent.get(decision.strategy);
     if (times === undefined) this.recent.set(decision.strategy, [decision.at]);
-    else times.push(decision.at);
+    else {
+      times.push(decision.at);
+      // A standby never decides: applying is where its windows are kept short.
+      this.recentOrders(decision.strategy, decision.at);
+    }
     if (decision.expiresAt !== null)
       this.expiries.set(`${decision.expiresAt}\u0000${decision.orderId}`, decision.expiresAt);
     this.reserve(decision, decision.quantity);
