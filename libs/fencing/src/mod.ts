@@ -10,5 +10,7 @@
 export { Lease, LeaseTable, type LeaseTimings, type LeaseValue } from "./lease.js";
 /** An ordered read of one subject of a stream, bounded in flight, ending when it stalls. */
 export { readSubject } from "./read.js";
+/** Snapshots of a log's state in chunks in a KV bucket, with a pointer that only moves forwards. */
+export { CHUNK_BYTES, ChunkedSnapshots, SnapshotError, type SnapshotPointer } from "./snapshots.js";
 /** A log's stream, created once by whichever process gets there first. */
 export { ensureStream } from "./stream.js";
