@@ -34,6 +34,8 @@ import { startRegistry, type TestRegistry } from "./support/registry.js";
 import { activeGuard, readLedger, riskClient, startGuard } from "./support/risk.js";
 
 const GUARDS = ["guard-a", "guard-b"];
+/** Snapshots of the book every few hundred records, so a restart is seen to use them. */
+const SNAPSHOTS = { STRATREG_RISK_SNAPSHOT_RECORDS: "300", STRATREG_RISK_SNAPSHOT_EVERY_MS: "200" };
 let registry: TestRegistry;
 let cluster: string;
 let risk: RiskClient;
@@ -88,7 +90,7 @@ beforeAll(async () => {
   );
   expect(registered.registered).toBe(STRATEGIES.length + 1);
   await registry.client.retire("gone-1", { reason: "test" });
-  for (const member of GUARDS) guards.set(member, startGuard(inject("natsUrl"), cluster, member));
+  for (const member of GUARDS) guards.set(member, startGuard(inject("natsUrl"), cluster, member, SNAPSHOTS));
   risk = riskClient(registry.nc, cluster);
   await activeGuard(risk, GUARDS);
 });
@@ -463,7 +465,7 @@ describe("takeover", () => {
     expect(view.scopes).toEqual(exposureReply(book, null, {}).scopes);
     expect(view.openOrders).toBe(book.openOrders);
     // The killed guard comes back as a standby.
-    guards.set(before, startGuard(inject("natsUrl"), cluster, before));
+    guards.set(before, startGuard(inject("natsUrl"), cluster, before, SNAPSHOTS));
     await waitFor(
       async () => (await risk.status(before, { timeoutMs: 500 }).catch(() => undefined))?.role === "standby",
       {
@@ -503,5 +505,31 @@ describe("takeover", () => {
       else if (marker > 0) expect(entry.e).toBe(epochAfter);
     }
     expect(marker).toBeGreaterThan(0);
+  });
+
+  it("SIGKILL of every guard: the next one restores the latest snapshot and the log after it, exactly", async () => {
+    const decided = await risk.check(order({ quantity: 2 }));
+    await waitFor(
+      async () => {
+        for (const g of guards.values()) {
+          if (g.logs().some((line) => line.includes("risk book snapshot stored"))) return true;
+        }
+        return false;
+      },
+      { timeoutMs: 15_000, message: "no guard stored a snapshot of the book" },
+    );
+    await Promise.all([...guards.values()].map((g) => g.kill("SIGKILL")));
+    const fresh = startGuard(inject("natsUrl"), cluster, "guard-c", SNAPSHOTS);
+    guards.set("guard-c", fresh);
+    await activeGuard(risk, ["guard-c"]);
+    const rebuilt = await fresh.waitForLog((_line, json) => json?.msg === "risk book rebuilt from the log", 10_000);
+    expect(rebuilt.json?.fromSnapshot).toBeGreaterThan(0);
+    // The restored book is the ledger's, and remembers what it decided.
+    const book = await replayLedger();
+    expect((await risk.exposure()).scopes).toEqual(exposureReply(book, null, {}).scopes);
+    expect(await risk.check({ ...order(), orderId: decided.orderId, quantity: 2 })).toEqual({
+      ...decided,
+      duplicate: true,
+    });
   });
 });

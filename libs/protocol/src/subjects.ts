@@ -137,6 +137,8 @@ export interface ClusterSubjects {
   readonly riskBucket: string;
   /** The leader lease key in {@link riskBucket}. */
   readonly riskLeaseKey: string;
+  /** KV bucket of the risk book's snapshots (chunked, under the name `book`). */
+  readonly riskSnapshotBucket: string;
   /** `<cluster>.cluster.info`: any shard answers with the cluster config. */
   readonly clusterInfo: string;
   /** `<cluster>.member.heartbeat`: shards announce themselves here. */
@@ -188,6 +190,7 @@ export function clusterSubjects(cluster: string = DEFAULT_CLUSTER): ClusterSubje
     riskLogStream: `${cluster}-risk`,
     riskBucket: `${cluster}-risk`,
     riskLeaseKey: "leader",
+    riskSnapshotBucket: `${cluster}-risk-snapshots`,
     clusterInfo: `${cluster}.cluster.info`,
     heartbeat: `${cluster}.member.heartbeat`,
     leave: `${cluster}.member.leave`,

@@ -22,6 +22,10 @@ export interface GuardConfig extends MemberSettings {
   queueMax: number;
   /** Most log appends in flight at once. */
   appendsInFlight: number;
+  /** Records applied since the last snapshot of the book that make it take another. */
+  snapshotRecords: number;
+  /** How often a guard looks whether a snapshot is due, ms. */
+  snapshotEveryMs: number;
   /** How long closed orders are remembered, so a repeated check gets the first decision, ms. */
   decisionsKeptMs: number;
   /** How often correlations, clusters, VaR and ES are recomputed, ms. */
@@ -70,6 +74,20 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
       10_000,
     ),
     queueMax: intSetting("STRATREG_RISK_QUEUE_MAX", env.STRATREG_RISK_QUEUE_MAX, 20_000, 1, 1_000_000),
+    snapshotRecords: intSetting(
+      "STRATREG_RISK_SNAPSHOT_RECORDS",
+      env.STRATREG_RISK_SNAPSHOT_RECORDS,
+      100_000,
+      1,
+      100_000_000,
+    ),
+    snapshotEveryMs: intSetting(
+      "STRATREG_RISK_SNAPSHOT_EVERY_MS",
+      env.STRATREG_RISK_SNAPSHOT_EVERY_MS,
+      5000,
+      100,
+      3_600_000,
+    ),
     appendsInFlight: intSetting("STRATREG_RISK_APPENDS_IN_FLIGHT", env.STRATREG_RISK_APPENDS_IN_FLIGHT, 2, 1, 64),
     decisionsKeptMs: intSetting(
       "STRATREG_RISK_DECISIONS_KEPT_MS",

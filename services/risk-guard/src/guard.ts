@@ -13,11 +13,13 @@ import { Kvm } from "@nats-io/kv";
 import type { Service } from "@nats-io/services";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { StratregClient } from "@stratreg/client";
-import { type Lease, LeaseTable } from "@stratreg/fencing";
+import { ChunkedSnapshots, type Lease, LeaseTable } from "@stratreg/fencing";
 import {
   type ClusterSubjects,
   clusterSubjects,
+  decode,
   ErrorCodes,
+  encode,
   RiskControlOps,
   RiskLogKinds,
   RiskOps,
@@ -28,7 +30,7 @@ import type { Logger } from "pino";
 import { type Actor, createActor } from "xstate";
 import { ActiveGuard } from "./active.js";
 import { Analytics } from "./analytics.js";
-import { RiskBook } from "./book/book.js";
+import { type BookState, RiskBook } from "./book/book.js";
 import { RecordKinds, type RiskEntry } from "./book/records.js";
 import { StateBroadcast } from "./broadcast.js";
 import type { GuardConfig } from "./config.js";
@@ -41,6 +43,15 @@ import { ensureRiskLog, RiskLog } from "./store/risk-log.js";
 import { StrategyCache } from "./strategies.js";
 
 export const GUARD_VERSION = "0.1.0";
+
+/** The name of the book's snapshots in their bucket. */
+const SNAPSHOT_NAME = "book";
+
+/** What a snapshot's pointer says besides where it is. */
+interface SnapshotMeta {
+  /** Records applied to the book when it was taken. */
+  records: number;
+}
 
 /** How often a standby looks at the lease. */
 const LEASE_POLL_MS = 100;
@@ -56,6 +67,10 @@ export class Guard {
   private following: AbortController | undefined;
   private followDone: Promise<void> = Promise.resolve();
   private pollTimer: NodeJS.Timeout | undefined;
+  private snapshotTimer: NodeJS.Timeout | undefined;
+  /** Records applied when the last snapshot was taken (or the book was restored from one). */
+  private snapshotRecords = 0;
+  private snapshotting = false;
   private stopping: Promise<void> | undefined;
   private transition: Promise<void> = Promise.resolve();
   private readonly done: Promise<void>;
@@ -74,6 +89,7 @@ export class Guard {
     private readonly leases: LeaseTable,
     private readonly broadcast: StateBroadcast,
     private readonly strategies: StrategyCache,
+    private readonly snapshots: ChunkedSnapshots<SnapshotMeta>,
     private readonly actor: Actor<typeof guardMachine>,
   ) {
     this.done = new Promise((resolve) => {
@@ -148,7 +164,20 @@ export class Guard {
         config.strategyCacheMs,
       );
       const log = new RiskLog(js, jsm, subjects, logger);
-      const guard = new Guard(config, logger, nc, client, subjects, log, leases, broadcast, strategies, actor);
+      const snapshots = await ChunkedSnapshots.open<SnapshotMeta>(js, subjects.riskSnapshotBucket, replicas);
+      const guard = new Guard(
+        config,
+        logger,
+        nc,
+        client,
+        subjects,
+        log,
+        leases,
+        broadcast,
+        strategies,
+        snapshots,
+        actor,
+      );
       await guard.open();
       return guard;
     } catch (err) {
@@ -184,21 +213,68 @@ export class Guard {
     await this.recover();
     this.pollTimer = setInterval(() => this.poll(), LEASE_POLL_MS);
     this.pollTimer.unref();
+    this.snapshotTimer = setInterval(() => void this.snapshot(), this.config.snapshotEveryMs);
+    this.snapshotTimer.unref();
     this.poll();
   }
 
-  /** Rebuilds the book from the whole log, then follows it. */
+  /** Rebuilds the book from the latest snapshot and the log after it, then follows the log. */
   private async recover(): Promise<void> {
     const started = performance.now();
-    this.book = new RiskBook({ closedMs: this.config.decisionsKeptMs, closedMax: 1_000_000 });
+    const retention = { closedMs: this.config.decisionsKeptMs, closedMax: 1_000_000 };
+    this.book = new RiskBook(retention);
     this.appliedSeq = 0;
-    this.appliedSeq = await this.log.catchUp(0, (entry, seq) => this.applyEntry(entry, seq));
+    // The log is whole (it is the decision ledger): a snapshot only shortens the read.
+    const snapshot = await this.snapshots.latest(SNAPSHOT_NAME).catch((err: unknown) => {
+      this.logger.warn({ err }, "the book's snapshot could not be read; replaying the whole log");
+      return undefined;
+    });
+    if (snapshot !== undefined) {
+      this.book = RiskBook.fromState(decode(snapshot.bytes) as BookState, retention);
+      this.appliedSeq = snapshot.pointer.seq;
+    }
+    this.snapshotRecords = appliedRecords(this.book);
+    const fromSnapshot = this.appliedSeq;
+    this.appliedSeq = await this.log.catchUp(this.appliedSeq, (entry, seq) => this.applyEntry(entry, seq));
     this.logger.info(
-      { seq: this.appliedSeq, ms: Math.round(performance.now() - started), state: this.book.status.state },
+      {
+        seq: this.appliedSeq,
+        fromSnapshot,
+        ms: Math.round(performance.now() - started),
+        state: this.book.status.state,
+      },
       "risk book rebuilt from the log",
     );
     this.actor.send({ type: GuardEvents.Recovered, seq: this.appliedSeq });
     this.follow();
+  }
+
+  /**
+   * Stores the book when enough records were applied since the last snapshot. A standby's book
+   * is the log up to what it applied; the active one's also holds records still on their way to
+   * the log, so it is taken only at a moment when none is.
+   */
+  async snapshot(): Promise<boolean> {
+    const records = appliedRecords(this.book);
+    if (this.snapshotting || records - this.snapshotRecords < this.config.snapshotRecords) return false;
+    const active = this.active;
+    if (active !== undefined && active.pipeline.depth > 0) return false;
+    if (this.state !== GuardStates.Standby && active === undefined) return false;
+    const seq = active?.pipeline.committedSeq ?? this.appliedSeq;
+    const book = this.book;
+    const bytes = encode(book.toState());
+    this.snapshotting = true;
+    try {
+      await this.snapshots.save(SNAPSHOT_NAME, { seq, epoch: book.epoch, at: Date.now(), records }, bytes);
+      this.snapshotRecords = records;
+      this.logger.info({ seq, records, bytes: bytes.length }, "risk book snapshot stored");
+      return true;
+    } catch (err) {
+      this.logger.warn({ err }, "risk book snapshot failed; the log still holds everything");
+      return false;
+    } finally {
+      this.snapshotting = false;
+    }
   }
 
   private applyEntry(entry: RiskEntry, seq: number): void {
@@ -419,6 +495,7 @@ export class Guard {
 
   private async close(): Promise<void> {
     clearInterval(this.pollTimer);
+    clearInterval(this.snapshotTimer);
     this.following?.abort();
     this.actor.send({ type: GuardEvents.Stop });
     await this.transition;
@@ -441,4 +518,11 @@ export class Guard {
       this.markDone();
     }
   }
+}
+
+/** Records applied to `book` so far, of every kind. */
+function appliedRecords(book: RiskBook): number {
+  let n = 0;
+  for (const count of Object.values(book.applied)) n += count ?? 0;
+  return n;
 }

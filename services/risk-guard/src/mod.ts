@@ -5,7 +5,7 @@
  */
 
 /** The book of positions, reservations and exposures, and its records (what replaying the log applies). */
-export { RiskBook } from "./book/book.js";
+export { type BookState, RiskBook } from "./book/book.js";
 /** Worst-case exposures of a scope's totals, as the limits judge them. */
 export { type ScopeTotals, worstGross, worstNet } from "./book/limits.js";
 export {

@@ -6,6 +6,8 @@
 import {
   type CheckRequest,
   DenyReasons,
+  decode,
+  encode,
   LimitKinds,
   LimitScopes,
   type RiskLimits,
@@ -15,7 +17,7 @@ import {
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { exposureReply } from "../reports.js";
-import { RiskBook } from "./book.js";
+import { type BookState, RiskBook } from "./book.js";
 import { worstGross } from "./limits.js";
 import { type CheckRecord, RecordKinds, type RiskRecord } from "./records.js";
 
@@ -248,6 +250,64 @@ describe("replay", () => {
       ),
       { numRuns: 100 },
     );
+  });
+});
+
+describe("snapshots", () => {
+  test("a book restored from its state (through msgpack) and given the rest of the records equals one given all of them", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            strategy: fc.constantFrom("s1", "s2", "s3"),
+            side: fc.constantFrom("buy" as const, "sell" as const),
+            quantity: fc.integer({ min: 1, max: 40 }),
+            next: fc.constantFrom("fill", "cancel", "open", "halt", "resume", "cluster"),
+          }),
+          { minLength: 1, maxLength: 40 },
+        ),
+        fc.nat(),
+        (steps, cut) => {
+          const { book, records, check, fill, apply } = bookWith({
+            total: { gross: 3000 },
+            cluster: { rho: 0.5, gross: 2000 },
+          });
+          steps.forEach((o, i) => {
+            const d = check(
+              { orderId: `snap-${i}`, strategy: o.strategy, side: o.side, quantity: o.quantity, price: 10 },
+              "",
+              1000 + i,
+            );
+            if (o.next === "halt")
+              apply({ t: RecordKinds.Trading, event: { type: TradingEvents.Halt, by: "op", reason: "r", at: i } });
+            if (o.next === "resume") {
+              apply({
+                t: RecordKinds.Trading,
+                event: { type: TradingEvents.Resume, by: "op", reason: "r", at: i, confirmations: 1 },
+              });
+            }
+            if (o.next === "cluster")
+              apply({ t: RecordKinds.Clusters, clusters: { s1: "s1", s2: "s1" }, rho: 0.5, at: i });
+            if (!d.allowed) return;
+            if (o.next === "fill") fill(d.orderId, o.quantity, 11);
+            if (o.next === "cancel") apply({ t: RecordKinds.Cancel, orderId: d.orderId, at: 1000 + i });
+          });
+          const at = cut % (records.length + 1);
+          const first = new RiskBook();
+          for (const r of records.slice(0, at)) first.apply(r);
+          const restored = RiskBook.fromState(decode(encode(first.toState())) as BookState);
+          for (const r of records.slice(at)) restored.apply(r);
+          expect(exposureReply(restored, null, {})).toEqual(exposureReply(book, null, {}));
+          expect(restored.toState()).toEqual(book.toState());
+          expect(restored.expired(Number.MAX_SAFE_INTEGER, 1000)).toEqual(book.expired(Number.MAX_SAFE_INTEGER, 1000));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  test("a state of another version is refused", () => {
+    expect(() => RiskBook.fromState({ ...new RiskBook().toState(), v: 2 as 1 })).toThrow(/version 2/);
   });
 });
 

@@ -78,6 +78,28 @@ export interface Retention {
 const positionKey = (strategy: string, venue: string, symbol: string) => `${strategy}\u0000${venue}\u0000${symbol}`;
 const scopeKey = (scope: LimitScope, key: string) => `${scope}\u0000${key}`;
 
+/** The whole book as plain data (msgpack-able): what a snapshot stores. */
+export interface BookState {
+  v: 1;
+  status: TradingStatus;
+  limits: RiskLimits;
+  limitsVersion: number;
+  audit: LimitsChange[];
+  epoch: number;
+  clusterRho: number;
+  cash: number;
+  peakEquity: number;
+  notionalSum: number;
+  positions: Position[];
+  totals: Array<[string, ScopeTotals]>;
+  orders: Array<{ decision: CheckRecord; remaining: number; open: boolean; fills: string[] }>;
+  openByStrategy: Array<[string, number]>;
+  recent: Array<[string, number[]]>;
+  closed: Array<{ orderId: string; at: number }>;
+  clusters: Array<[string, string]>;
+  applied: Partial<Record<RecordKind, number>>;
+}
+
 /** The book's answer to an order event: what changed and what the reply says. */
 export type EventOutcome = OrderEventReply;
 
@@ -107,6 +129,70 @@ export class RiskBook {
   readonly applied: Partial<Record<RecordKind, number>> = {};
 
   constructor(private readonly retention: Retention = { closedMs: 86_400_000, closedMax: 1_000_000 }) {}
+
+  /** The whole book as plain data; {@link RiskBook.fromState} gives the same book back. */
+  toState(): BookState {
+    return {
+      v: 1,
+      status: this.status,
+      limits: this.limits,
+      limitsVersion: this.limitsVersion,
+      audit: this.audit,
+      epoch: this.epoch,
+      clusterRho: this.clusterRho,
+      cash: this.cash,
+      peakEquity: this.peakEquity,
+      notionalSum: this.notionalSum,
+      positions: [...this.positions.values()],
+      totals: [...this.totals],
+      orders: [...this.orders.values()].map((o) => ({
+        decision: o.decision,
+        remaining: o.remaining,
+        open: o.open,
+        fills: [...o.fills],
+      })),
+      openByStrategy: [...this.openByStrategy],
+      recent: [...this.recent],
+      closed: this.closed.slice(this.closedHead),
+      clusters: [...this.clusters],
+      applied: this.applied,
+    };
+  }
+
+  /** The book `state` describes (from {@link RiskBook.toState}, possibly through msgpack). */
+  static fromState(state: BookState, retention?: Retention): RiskBook {
+    if (state.v !== 1)
+      throw new TypeError(`a risk book state of version ${String(state.v)} is not one this guard reads`);
+    const book = new RiskBook(retention);
+    book.status = state.status;
+    book.limits = state.limits;
+    book.limitsVersion = state.limitsVersion;
+    book.audit.push(...state.audit);
+    book.epoch = state.epoch;
+    book.clusterRho = state.clusterRho;
+    book.cash = state.cash;
+    book.peakEquity = state.peakEquity;
+    book.notionalSum = state.notionalSum;
+    for (const p of state.positions) book.positions.set(positionKey(p.strategy, p.venue, p.symbol), { ...p });
+    for (const [key, totals] of state.totals) book.totals.set(key, { ...totals });
+    for (const o of state.orders) {
+      book.orders.set(o.decision.orderId, {
+        decision: o.decision,
+        remaining: o.remaining,
+        open: o.open,
+        fills: new Set(o.fills),
+      });
+      if (o.open && o.decision.expiresAt !== null) {
+        book.expiries.set(`${o.decision.expiresAt}\u0000${o.decision.orderId}`, o.decision.expiresAt);
+      }
+    }
+    for (const [strategy, n] of state.openByStrategy) book.openByStrategy.set(strategy, n);
+    for (const [strategy, times] of state.recent) book.recent.set(strategy, [...times]);
+    book.closed.push(...state.closed);
+    book.clusters = new Map(state.clusters);
+    Object.assign(book.applied, state.applied);
+    return book;
+  }
 
   get equity(): number {
     return this.cash + this.notionalSum;
