@@ -114,6 +114,15 @@ export class ActiveGuard {
     }
   }
 
+  /**
+   * Resolves once everything applied so far is in the log; throws when the pipeline failed
+   * meanwhile (what the book shows may then never have been stored: never answer from it).
+   */
+  private async stored(): Promise<void> {
+    await this.pipeline.barrier();
+    this.ensureFresh();
+  }
+
   /** Applies `record` now and stores it; resolves once it is in the log. */
   private commit(record: RiskRecord, kind: RiskLogKind = RiskLogKinds.Entries): Promise<number> {
     this.book.apply(record);
@@ -188,8 +197,13 @@ export class ActiveGuard {
 
   /** The first decision on an order id, once it is stored; the same id for another order is refused. */
   private async repeat(check: CheckRequest, orderId: string): Promise<CheckReply> {
-    await this.pipeline.barrier();
-    const first = this.book.decisionOf(orderId) as CheckRecord;
+    await this.stored();
+    const first = this.book.decisionOf(orderId);
+    if (first === undefined) {
+      throw new UnavailableError(ErrorCodes.Unavailable, `the decision on order ${orderId} is being stored`, {
+        retryable: true,
+      });
+    }
     const same =
       first.strategy === check.strategy &&
       first.venue === check.venue &&
@@ -219,7 +233,7 @@ export class ActiveGuard {
     const record = { t: RecordKinds.Fill, ...fill, at: Date.now() } as const;
     const outcome = this.book.apply(record) as OrderEventReply;
     if (!outcome.applied) {
-      await this.pipeline.barrier();
+      await this.stored();
       return outcome;
     }
     await this.pipeline.submit(record);
@@ -239,7 +253,7 @@ export class ActiveGuard {
     const record = { t: RecordKinds.Cancel, orderId: cancel.orderId, at: Date.now() } as const;
     const outcome = this.book.apply(record) as OrderEventReply;
     if (outcome.applied) await this.pipeline.submit(record);
-    else await this.pipeline.barrier();
+    else await this.stored();
     return outcome;
   }
 
@@ -380,7 +394,7 @@ export class ActiveGuard {
   async state(follower?: { member: string; kind: string }): Promise<TradingStatus> {
     this.ensureFresh();
     if (follower !== undefined) this.broadcast.hello(follower.member, follower.kind);
-    await this.pipeline.barrier();
+    await this.stored();
     return this.book.status;
   }
 
