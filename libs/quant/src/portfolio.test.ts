@@ -566,7 +566,10 @@ describe("portfolio risk", () => {
         const spread = p.weights.reduce((s, w, i) => s + Math.abs(w) * Math.sqrt(covariance[i * p.k + i] as number), 0);
         if (!(risk.sd > 1e-3 * spread)) return;
         for (let i = 0; i < p.k; i++) {
-          const h = 1e-4 * Math.max(1, Math.abs(p.weights[i] as number));
+          // A step small against σ_p in that exposure's own units: a larger one lets h²·Σᵢᵢ outgrow
+          // σ_p² when the portfolio barely holds strategy i's risk, and the difference measures that.
+          const own = Math.sqrt(covariance[i * p.k + i] as number);
+          const h = 1e-4 * Math.min(Math.max(1, Math.abs(p.weights[i] as number)), own > 0 ? risk.sd / own : 1);
           const bump = (dw: number) =>
             portfolioRisk(
               p.weights.map((w, at) => (at === i ? w + dw : w)),
