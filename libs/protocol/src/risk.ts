@@ -55,7 +55,7 @@ export const TradingStates = {
   Active: "ACTIVE",
   /** Only orders that reduce a position pass. */
   Reducing: "REDUCING",
-  /** Nothing but cancels pass; no strategy is activated. */
+  /** Nothing but cancels pass (and the lifecycle is to activate no strategy). */
   Halted: "HALTED",
 } as const;
 export type TradingState = (typeof TradingStates)[keyof typeof TradingStates];

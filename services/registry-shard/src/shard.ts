@@ -2,7 +2,6 @@
  * A registry shard: joins the cluster, takes the leases of the partitions
  * rendezvous hashing gives it among the ready members it sees, and serves them.
  */
-
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { Service } from "@nats-io/services";
@@ -72,7 +71,10 @@ export class Shard {
   private readonly stopSignal = new AbortController();
   /** Past the join grace: claiming partitions. */
   private ready = false;
-  /** The trading state as the risk guard broadcasts it (HALTED: no strategy is activated). */
+  /**
+   * The trading state as the risk guard broadcasts it, acknowledged and shown in the status;
+   * the lifecycle's activation (still to come: strategies are draft or retired) is to obey it.
+   */
   private trading: TradingStateFollower | undefined;
 
   private constructor(
