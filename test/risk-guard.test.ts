@@ -191,7 +191,7 @@ describe("limits under 64 concurrent clients", () => {
     strategy: string;
   }
   const scope = (book: RiskBook, kind: LimitScope, key: string) =>
-    [...book.allTotals()].find((t) => t.scope === kind && t.key === key)?.totals ?? {
+    book.scopeTotals(kind, key) ?? {
       gross: 0,
       net: 0,
       buyReserved: 0,

@@ -23,6 +23,7 @@ import {
 } from "@stratreg/quant";
 import type { Logger } from "pino";
 import type { RiskBook } from "./book/book.js";
+import { worstGross } from "./book/limits.js";
 import type { GuardConfig } from "./config.js";
 
 /** ρ used to report clusters when the operators set no cluster limit. */
@@ -132,9 +133,7 @@ export class Analytics {
   private exposures(): Map<string, number> {
     const out = new Map<string, number>();
     for (const { scope, key, totals } of this.book().allTotals()) {
-      if (scope === LimitScopes.Strategy && totals.gross + totals.buyReserved + totals.sellReserved > 0) {
-        out.set(key, totals.gross + totals.buyReserved + totals.sellReserved);
-      }
+      if (scope === LimitScopes.Strategy && worstGross(totals) > 0) out.set(key, worstGross(totals));
     }
     return out;
   }
@@ -188,11 +187,10 @@ export class Analytics {
       .map((members) => {
         let gross = 0;
         let net = 0;
-        for (const { scope, key, totals } of book.allTotals()) {
-          if (scope === LimitScopes.Strategy && members.includes(key)) {
-            gross += totals.gross;
-            net += totals.net;
-          }
+        for (const member of members) {
+          const totals = book.scopeTotals(LimitScopes.Strategy, member);
+          gross += totals?.gross ?? 0;
+          net += totals?.net ?? 0;
         }
         return { key: members[0] as string, members, gross, net };
       });

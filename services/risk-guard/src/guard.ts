@@ -13,13 +13,11 @@ import { Kvm } from "@nats-io/kv";
 import type { Service } from "@nats-io/services";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { StratregClient } from "@stratreg/client";
-import { ChunkedSnapshots, type Lease, LeaseTable } from "@stratreg/fencing";
+import { type Lease, LeaseTable } from "@stratreg/fencing";
 import {
   type ClusterSubjects,
   clusterSubjects,
-  decode,
   ErrorCodes,
-  encode,
   RiskControlOps,
   RiskLogKinds,
   RiskOps,
@@ -30,7 +28,7 @@ import type { Logger } from "pino";
 import { type Actor, createActor } from "xstate";
 import { ActiveGuard } from "./active.js";
 import { Analytics } from "./analytics.js";
-import { type BookState, RiskBook } from "./book/book.js";
+import { RiskBook } from "./book/book.js";
 import { RecordKinds, type RiskEntry } from "./book/records.js";
 import { StateBroadcast } from "./broadcast.js";
 import type { GuardConfig } from "./config.js";
@@ -39,19 +37,11 @@ import { CommitPipeline } from "./pipeline.js";
 import { exposureReply } from "./reports.js";
 import { compileGuardValidators, type GuardOp, type GuardRequest } from "./request.js";
 import { GuardCounters, type Replier, registerGuardService } from "./service.js";
+import { appliedRecords, BookSnapshots } from "./store/book-snapshots.js";
 import { ensureRiskLog, RiskLog } from "./store/risk-log.js";
 import { StrategyCache } from "./strategies.js";
 
 export const GUARD_VERSION = "0.1.0";
-
-/** The name of the book's snapshots in their bucket. */
-const SNAPSHOT_NAME = "book";
-
-/** What a snapshot's pointer says besides where it is. */
-interface SnapshotMeta {
-  /** Records applied to the book when it was taken. */
-  records: number;
-}
 
 /** How often a standby looks at the lease. */
 const LEASE_POLL_MS = 100;
@@ -89,7 +79,7 @@ export class Guard {
     private readonly leases: LeaseTable,
     private readonly broadcast: StateBroadcast,
     private readonly strategies: StrategyCache,
-    private readonly snapshots: ChunkedSnapshots<SnapshotMeta>,
+    private readonly snapshots: BookSnapshots,
     private readonly actor: Actor<typeof guardMachine>,
   ) {
     this.done = new Promise((resolve) => {
@@ -164,7 +154,7 @@ export class Guard {
         config.strategyCacheMs,
       );
       const log = new RiskLog(js, jsm, subjects, logger);
-      const snapshots = await ChunkedSnapshots.open<SnapshotMeta>(js, subjects.riskSnapshotBucket, replicas);
+      const snapshots = await BookSnapshots.open(js, subjects, replicas, logger);
       const guard = new Guard(
         config,
         logger,
@@ -224,14 +214,10 @@ export class Guard {
     const retention = { closedMs: this.config.decisionsKeptMs, closedMax: 1_000_000 };
     this.book = new RiskBook(retention);
     this.appliedSeq = 0;
-    // The log is whole (it is the decision ledger): a snapshot only shortens the read.
-    const snapshot = await this.snapshots.latest(SNAPSHOT_NAME).catch((err: unknown) => {
-      this.logger.warn({ err }, "the book's snapshot could not be read; replaying the whole log");
-      return undefined;
-    });
+    const snapshot = await this.snapshots.latest(retention);
     if (snapshot !== undefined) {
-      this.book = RiskBook.fromState(decode(snapshot.bytes) as BookState, retention);
-      this.appliedSeq = snapshot.pointer.seq;
+      this.book = snapshot.book;
+      this.appliedSeq = snapshot.seq;
     }
     this.snapshotRecords = appliedRecords(this.book);
     const fromSnapshot = this.appliedSeq;
@@ -260,18 +246,11 @@ export class Guard {
     const active = this.active;
     if (active !== undefined && active.pipeline.depth > 0) return false;
     if (this.state !== GuardStates.Standby && active === undefined) return false;
-    const seq = active?.pipeline.committedSeq ?? this.appliedSeq;
-    const book = this.book;
-    const bytes = encode(book.toState());
     this.snapshotting = true;
     try {
-      await this.snapshots.save(SNAPSHOT_NAME, { seq, epoch: book.epoch, at: Date.now(), records }, bytes);
-      this.snapshotRecords = records;
-      this.logger.info({ seq, records, bytes: bytes.length }, "risk book snapshot stored");
-      return true;
-    } catch (err) {
-      this.logger.warn({ err }, "risk book snapshot failed; the log still holds everything");
-      return false;
+      const saved = await this.snapshots.save(this.book, active?.pipeline.committedSeq ?? this.appliedSeq);
+      if (saved) this.snapshotRecords = records;
+      return saved;
     } finally {
       this.snapshotting = false;
     }
@@ -505,7 +484,6 @@ export class Guard {
       await active?.pipeline.barrier();
       await this.stepDown();
       if (lease !== undefined) await this.leases.release(lease);
-      this.following?.abort();
       await this.followDone;
       this.broadcast.stop();
       this.leases.stop();
@@ -518,11 +496,4 @@ export class Guard {
       this.markDone();
     }
   }
-}
-
-/** Records applied to `book` so far, of every kind. */
-function appliedRecords(book: RiskBook): number {
-  let n = 0;
-  for (const count of Object.values(book.applied)) n += count ?? 0;
-  return n;
 }

@@ -242,6 +242,11 @@ export class RiskBook {
     return totals;
   }
 
+  /** The totals of one scope, if anything ever counted in it. */
+  scopeTotals(scope: LimitScope, key: string): Readonly<ScopeTotals> | undefined {
+    return this.totals.get(scopeKey(scope, key));
+  }
+
   /** Open orders of `strategy`. */
   openOrdersOf(strategy: string): number {
     return this.openByStrategy.get(strategy) ?? 0;
