@@ -372,6 +372,8 @@ const WRITES: ReadonlySet<string> = new Set([
   PartitionOps.Update,
   PartitionOps.Retire,
   PartitionOps.Report,
+  PartitionOps.Transition,
+  PartitionOps.AttachEvidence,
 ]);
 
 /** A good request of each operation (writes would write: bad ones are made from it). */
@@ -391,6 +393,10 @@ function good(op: PartitionOp): Record<string, unknown> {
     [PartitionOps.Ranking]: { metric: "sharpe", k: 5, scope: { family: "momentum" }, order: "best" },
     [PartitionOps.TopK]: {},
     [PartitionOps.History]: { id: target, from: 0, points: 10 },
+    [PartitionOps.Transition]: { id: target, action: "backtest", by: "quant", reason: "start" },
+    [PartitionOps.AttachEvidence]: { id: target, by: "quant", evidence: { returns: [0.01, -0.01], oosStart: 1 } },
+    [PartitionOps.Evidence]: { id: target },
+    [PartitionOps.Gates]: { id: target },
   };
   return { v: 1, ...(WRITES.has(op) ? stamp() : {}), body: bodies[op] };
 }
@@ -920,7 +926,7 @@ describe("bad requests, on every operation", () => {
       cursor = reply.body.nextCursor;
     } while (cursor !== null);
     expect(stored.map((s) => s.id).sort()).toEqual([target, updated.id, ...registered].sort());
-    expect(stored.find((s) => s.id === target)).toMatchObject({ version: 1, state: "draft" });
+    expect(stored.find((s) => s.id === target)).toMatchObject({ version: 1, state: "candidate" });
     expect(stored.find((s) => s.id === updated.id)).toMatchObject({ version: updated.version });
     expect(await jsmLog()).toBe(entries);
     expect(nextGood).toBeGreaterThan(10);
@@ -962,6 +968,10 @@ describe("oversize payloads, on a server that carries them", () => {
       [PartitionOps.Ranking]: { metric: "sharpe", k: 10 },
       [PartitionOps.TopK]: {},
       [PartitionOps.History]: { id: "kept" },
+      [PartitionOps.Transition]: { id: "kept", action: "backtest", by: "quant", reason: "start" },
+      [PartitionOps.AttachEvidence]: { id: "kept", by: "quant", evidence: { returns: [0.01, -0.01] } },
+      [PartitionOps.Evidence]: { id: "kept" },
+      [PartitionOps.Gates]: { id: "kept" },
     };
     /** A request of exactly `size` bytes, padded by an envelope field the shard ignores. */
     const sized = (op: PartitionOp, size: number) => {

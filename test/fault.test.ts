@@ -90,7 +90,7 @@ async function expectAllPresent(ids: Set<string>): Promise<void> {
   const { strategies, missing } = await registry.client.getMany([...ids], { timeoutMs: 20_000 });
   expect(missing).toEqual([]);
   expect(strategies).toHaveLength(ids.size);
-  for (const s of strategies) expect(s).toMatchObject({ version: 1, state: "draft", name: `Burst ${s.id}` });
+  for (const s of strategies) expect(s).toMatchObject({ version: 1, state: "candidate", name: `Burst ${s.id}` });
 }
 
 it("keeps every acknowledged registration when a shard is SIGKILLed mid-burst and restarted", async () => {

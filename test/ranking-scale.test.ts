@@ -104,7 +104,7 @@ describe("4 shards × 100,000 strategies: the ranker's top-100 for every metric 
     {},
     ...FAMILIES.map((family) => ({ family })),
     ...REGIMES.map((regime) => ({ regime })),
-    { state: "draft" },
+    { state: "candidate" },
     { tag: "fx" },
     { venue: "CME" },
     { family: "momentum", regime: "crisis" },
@@ -309,7 +309,7 @@ describe("SIGKILL of the ranker and a shard mid-stream: the rankings recover and
       { metric: "sortino", k: 100, scope: { family: "momentum" } },
       { metric: "volatility", k: 100, scope: { regime: "crisis" } },
       { metric: "maxDrawdown", k: 100, scope: { tag: "equity" } },
-      { metric: "winRate", k: 100, scope: { state: "draft" } },
+      { metric: "winRate", k: 100, scope: { state: "candidate" } },
       { metric: "totalReturn", k: 100, order: "worst", scope: { venue: "EBS" } },
     ];
     for (const query of queries)

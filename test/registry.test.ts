@@ -49,7 +49,7 @@ describe("registering and reading strategies", () => {
     expect(registered).toMatchObject({
       id: "mom-eurusd-1",
       version: 1,
-      state: "draft",
+      state: "candidate",
       description: "",
       parents: [],
       dependencies: [],
@@ -89,7 +89,7 @@ describe("registering and reading strategies", () => {
     expect(read.strategies).toHaveLength(3000);
     expect(read.missing).toEqual(["bulk-missing"]);
     const byId = new Map(read.strategies.map((s) => [s.id, s]));
-    expect(byId.get("bulk-2999")).toMatchObject({ tags: ["t3"], version: 1, state: "draft" });
+    expect(byId.get("bulk-2999")).toMatchObject({ tags: ["t3"], version: 1, state: "candidate" });
   });
 
   it("keeps going past a batch that fails as a whole, and says which strategy made it fail", async () => {

@@ -282,7 +282,7 @@ export class RankingLedger {
     const t = this.get(id);
     if (scope === undefined) return true;
     if (scope.family !== undefined && t.family !== scope.family) return false;
-    if (scope.state !== undefined && (t.retired ? "retired" : "draft") !== scope.state) return false;
+    if (scope.state !== undefined && (t.retired ? "retired" : "candidate") !== scope.state) return false;
     if (scope.tag !== undefined && !t.tags.includes(scope.tag)) return false;
     if (scope.venue !== undefined && !t.venues.includes(scope.venue)) return false;
     return true;

@@ -37,7 +37,7 @@ describe("stratreg register and get", () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^id: +mr-eurusd$/m);
     expect(run.stdout).toMatch(/^version: +1$/m);
-    expect(run.stdout).toMatch(/^state: +draft$/m);
+    expect(run.stdout).toMatch(/^state: +candidate$/m);
     expect(run.stdout).toMatch(/^template: +mean-reversion v2 \{lookback: 20\}$/m);
 
     const get = await runCli(["get", "mr-eurusd"], cluster.env);
@@ -132,7 +132,7 @@ describe("stratreg list", () => {
     expect(seen).toEqual(expected);
 
     const text = await runCli(["list", "--partition", String(p), "--limit", "1"], cluster.env);
-    expect(text.stdout).toMatch(/^ID +VERSION +STATE +NAME\n\S+ +1 +draft +.+\n$/);
+    expect(text.stdout).toMatch(/^ID +VERSION +STATE +NAME\n\S+ +1 +candidate +.+\n$/);
     expect(text.stderr).toMatch(new RegExp(`^more: stratreg list --partition ${p} --cursor \\S+ --limit 1\n$`));
 
     const outOfRange = await runCli(["list", "--partition", String(PARTITIONS)], cluster.env);

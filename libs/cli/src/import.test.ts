@@ -50,8 +50,8 @@ describe("stratreg import", () => {
       .split("\n")
       .map((line) => JSON.parse(line) as { id: string; name: string; version: number; state: string });
     expect(strategies.map((s) => [s.id, s.name, s.version, s.state])).toEqual([
-      ["good-0", "Strategy good-0", 1, "draft"],
-      ["good-299", "Strategy good-299", 1, "draft"],
+      ["good-0", "Strategy good-0", 1, "candidate"],
+      ["good-299", "Strategy good-299", 1, "candidate"],
     ]);
   });
 

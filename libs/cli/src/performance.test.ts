@@ -116,8 +116,8 @@ describe("stratreg top", () => {
     expect(lines.slice(1).map((l) => l.split(/ +/).slice(0, 3))).toEqual(
       want.map((w, i) => [String(i + 1), w.id, w.score.toFixed(3)]),
     );
-    // Every row: 20 periods, 3 trades, its family, a draft.
-    for (const line of lines.slice(1)) expect(line).toMatch(/ 20 +3 +(momentum|carry|reversion) +draft$/);
+    // Every row: 20 periods, 3 trades, its family, a candidate.
+    for (const line of lines.slice(1)) expect(line).toMatch(/ 20 +3 +(momentum|carry|reversion) +candidate$/);
     expect(run.stderr).toMatch(/^\(as of \d+ ms ago(; \d+ partitions? asked directly)?\)\n$/);
   });
 
@@ -246,7 +246,14 @@ describe("stratreg perf", () => {
     const run = await runCli(["perf", "cli-perf-gap", "--json"], cluster.env);
     expect(run.code).toBe(0);
     const reply = JSON.parse(run.stdout) as PerformanceReply;
-    expect(reply).toMatchObject({ id: "cli-perf-gap", seq: 3, missing: [2], periods: 3, trades: 0, state: "draft" });
+    expect(reply).toMatchObject({
+      id: "cli-perf-gap",
+      seq: 3,
+      missing: [2],
+      periods: 3,
+      trades: 0,
+      state: "candidate",
+    });
     expect(reply.metrics.sharpe).toBeCloseTo(metricsOf([0.01, -0.02, 0.005]).sharpe, 9);
 
     const unknown = await runCli(["perf", "no-such-strategy"], cluster.env);

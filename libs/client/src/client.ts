@@ -7,6 +7,7 @@
  */
 import { type NatsConnection, headers as natsHeaders, nuid } from "@nats-io/transport-node";
 import {
+  type BacktestEvidenceInput,
   type ClusterConfig,
   type ClusterSubjects,
   clusterSubjects,
@@ -21,6 +22,9 @@ import {
   errorFromWire,
   type ForecastQuery,
   type ForecastReply,
+  type GateScope,
+  type GatesReply,
+  type GateThresholdsInput,
   type HistoryQuery,
   type HistoryReply,
   Limits,
@@ -43,6 +47,7 @@ import {
   type StratregError,
   type TopQuery,
   type TopReply,
+  type TransitionAction,
   toStratregError,
   ValidationError,
 } from "@stratreg/protocol";
@@ -132,6 +137,16 @@ export interface RegisterManyResult {
 
 /** A page of one partition, in id order. */
 export type ListPage = ReplyBodies[typeof PartitionOps.List];
+
+/** What `gates.get` and `gates.set` answer. */
+export interface GateThresholdsReply {
+  scope: GateScope;
+  /** What the scope itself set (null: nothing), with who, when and its revision. */
+  setting: { thresholds: GateThresholdsInput; by: string; at: number; note?: string; revision: number } | null;
+  /** The thresholds a strategy of that scope is held to: seed defaults, then default, template, family. */
+  inForce: Record<string, number>;
+  sources: string[];
+}
 
 export class StratregClient {
   readonly subjects: ClusterSubjects;
@@ -395,6 +410,75 @@ export class StratregClient {
   /** One strategy's history of returns and metrics over a time range, from its partition. */
   history(query: HistoryQuery, options: CallOptions = {}): Promise<HistoryReply> {
     return this.send(this.partitionOf(query.id), PartitionOps.History, { ...query }, options, false);
+  }
+
+  /**
+   * Moves a strategy through its lifecycle. `validate` and `activate` fail with
+   * GATES_FAILED (its `details` list every gate); `activate` and `resume` with
+   * TRADING_HALTED unless the risk guard reports trading ACTIVE; a move the
+   * state does not allow with INVALID_TRANSITION naming the allowed ones.
+   */
+  async transition(
+    id: string,
+    action: TransitionAction,
+    options: CallOptions & { by: string; reason: string; expectedVersion?: number },
+  ): Promise<Strategy> {
+    const body: Record<string, unknown> = { id, action, by: options.by, reason: options.reason };
+    if (options.expectedVersion !== undefined) body.expectedVersion = options.expectedVersion;
+    const reply = await this.send(this.partitionOf(id), PartitionOps.Transition, body, options, true);
+    return reply.strategy;
+  }
+
+  /** Attaches backtest evidence (summarised by the shard; a candidate goes into backtesting, a validated one back to it). */
+  async attachEvidence(
+    id: string,
+    evidence: BacktestEvidenceInput,
+    options: CallOptions & { by: string; expectedVersion?: number },
+  ): Promise<Strategy> {
+    const body: Record<string, unknown> = { id, by: options.by, evidence };
+    if (options.expectedVersion !== undefined) body.expectedVersion = options.expectedVersion;
+    const reply = await this.send(this.partitionOf(id), PartitionOps.AttachEvidence, body, options, true);
+    return reply.strategy;
+  }
+
+  /** The evidence last attached to a strategy, as it was sent. */
+  evidence(id: string, options: CallOptions = {}): Promise<ReplyBodies[typeof PartitionOps.Evidence]> {
+    return this.send(this.partitionOf(id), PartitionOps.Evidence, { id }, options, false);
+  }
+
+  /** A dry run of the quality gates: every gate with its value, threshold and verdict. */
+  gates(id: string, options: CallOptions = {}): Promise<GatesReply> {
+    return this.send(this.partitionOf(id), PartitionOps.Gates, { id }, options, false);
+  }
+
+  /** The gate thresholds in force for a scope (`{}`, `{ family }` or `{ template }`), and what the scope itself set. */
+  gateThresholds(scope: GateScope, options: CallOptions = {}): Promise<GateThresholdsReply> {
+    return this.askSubject(this.subjects.gatesGet, { scope }, options);
+  }
+
+  /** Sets a scope's gate thresholds (operators only); with `expectedRevision`, only if nobody changed them since. */
+  setGateThresholds(
+    scope: GateScope,
+    thresholds: GateThresholdsInput,
+    options: CallOptions & { by: string; note?: string; expectedRevision?: number },
+  ): Promise<GateThresholdsReply> {
+    const body: Record<string, unknown> = { scope, thresholds, by: options.by };
+    if (options.note !== undefined) body.note = options.note;
+    if (options.expectedRevision !== undefined) body.expectedRevision = options.expectedRevision;
+    return this.askSubject(this.subjects.gatesSet, body, options);
+  }
+
+  /** Asks whoever answers `subject` (any shard, for cluster-wide endpoints). */
+  private askSubject<B>(subject: string, body: Record<string, unknown>, options: CallOptions): Promise<B> {
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    return callWithRetry<B>(
+      this.nc,
+      subject,
+      (attemptMs) =>
+        encode({ v: PROTOCOL_VERSION, deadlineMs: Math.min(Math.max(1, Math.ceil(attemptMs)), DEADLINE_MS_MAX), body }),
+      performance.now() + timeoutMs,
+      this.retry,
+    );
   }
 
   /** Asks any ranker (or `options.ranker`, one ranker by its member id). */

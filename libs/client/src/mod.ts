@@ -43,6 +43,7 @@ export {
   type CallOptions,
   type ClientOptions,
   type FailedBatch,
+  type GateThresholdsReply,
   type ListPage,
   type RegisterBatchResult,
   type RegisterManyOptions,
@@ -50,5 +51,11 @@ export {
   type Rejection,
   StratregClient,
 } from "./client.js";
+export {
+  followLifecycleEvents,
+  type LifecycleEventFollower,
+  type LifecycleEventsOptions,
+  type StreamedLifecycleEvent,
+} from "./lifecycle-events.js";
 export { RiskClient, type RiskClientOptions } from "./risk.js";
 export { type FollowOptions, followTradingState, type TradingStateFollower } from "./trading-state.js";

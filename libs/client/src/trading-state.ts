@@ -31,6 +31,13 @@ export interface FollowOptions {
   onChange?: (status: TradingStatus) => void;
   /** How often to ask while no guard has answered yet, ms (1000). */
   askEveryMs?: number;
+  /**
+   * Runs before a broadcast is acknowledged: a follower that must finish
+   * something first (a shard settling the activations in flight when a halt
+   * arrives) acknowledges only once it has, so the guard's "everyone has it"
+   * means everyone has acted on it.
+   */
+  beforeAck?: (status: TradingStatus) => Promise<void> | void;
 }
 
 /** A running follower. */
@@ -67,7 +74,8 @@ export function followTradingState(nc: NatsConnection, options: FollowOptions): 
       }
       if (!isStatus(status)) return;
       take(status);
-      if (msg.reply !== undefined && msg.reply !== "") {
+      if (msg.reply === undefined || msg.reply === "") return;
+      const respond = () => {
         const ack: TradingStateAck = {
           member: options.member,
           kind: options.kind,
@@ -78,7 +86,12 @@ export function followTradingState(nc: NatsConnection, options: FollowOptions): 
         } catch {
           // The connection is closing: the guard will list this follower as missing.
         }
-      }
+      };
+      if (options.beforeAck === undefined) respond();
+      else
+        Promise.resolve()
+          .then(() => options.beforeAck?.(status))
+          .then(respond, respond);
     },
   });
   let timer: NodeJS.Timeout | undefined;

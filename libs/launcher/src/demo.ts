@@ -57,7 +57,7 @@ export async function runDemo(client: StratregClient, count: number, say: (line:
       stored.name !== sent.name ||
       stored.owner !== sent.owner ||
       stored.version !== 1 ||
-      stored.state !== "draft"
+      stored.state !== "candidate"
     ) {
       mismatches.push(id);
     }

@@ -32,6 +32,8 @@ const EXPECTED: Record<ErrorCode, [ErrorClass, boolean]> = {
   ALREADY_EXISTS: [ConflictError, false],
   CONFLICT: [ConflictError, false],
   INVALID_TRANSITION: [ConflictError, false],
+  GATES_FAILED: [ConflictError, false],
+  TRADING_HALTED: [ConflictError, false],
   RETIRED: [ConflictError, false],
   NOT_OWNER: [UnavailableError, true],
   UNAVAILABLE: [UnavailableError, true],

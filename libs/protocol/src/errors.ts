@@ -32,6 +32,10 @@ export const ErrorCodes = {
   Conflict: "CONFLICT",
   /** The lifecycle does not allow that move from the current state. */
   InvalidTransition: "INVALID_TRANSITION",
+  /** The quality gates refused a validation or activation; `details` lists every gate. */
+  GatesFailed: "GATES_FAILED",
+  /** The risk guard reports trading halted (or not active): nothing is activated or resumed. */
+  TradingHalted: "TRADING_HALTED",
   /** The strategy is retired: it takes no more performance reports. */
   Retired: "RETIRED",
   /** This process no longer owns the partition (ownership moved); retry. */
@@ -154,6 +158,8 @@ const CONFLICT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.CommandExpired,
   ErrorCodes.Conflict,
   ErrorCodes.InvalidTransition,
+  ErrorCodes.GatesFailed,
+  ErrorCodes.TradingHalted,
   ErrorCodes.Retired,
 ]);
 const UNAVAILABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([

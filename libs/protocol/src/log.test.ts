@@ -115,12 +115,14 @@ describe("partition log entries", () => {
 
   test("the log ops are the write operations (reports among them), the epoch marker and the snapshot", () => {
     expect(Object.values(LogOps).sort()).toEqual([
+      "attach-evidence",
       "epoch",
       "register",
       "register-batch",
       "report",
       "retire",
       "snapshot",
+      "transition",
       "update",
     ]);
     for (const op of Object.values(LogOps)) expect(isKnownLogOp(op)).toBe(true);

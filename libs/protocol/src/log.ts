@@ -36,6 +36,10 @@ export const LogOps = {
   Retire: PartitionOps.Retire,
   /** Performance reports: `recs[i]` is the report applied to strategy `ids[i]` (not its stored form). */
   Report: PartitionOps.Report,
+  /** A lifecycle move: `recs[0]` is the strategy after it; `lc` in the head says which move. */
+  Transition: PartitionOps.Transition,
+  /** Evidence attached: `recs[0]` is the strategy with the evidence's summary. */
+  AttachEvidence: PartitionOps.AttachEvidence,
   /** A new owner took the partition: fences every owner of a lower epoch. */
   Epoch: "epoch",
   /** A whole partition at one log sequence (the snapshot format; never appended to the log). */
@@ -51,6 +55,17 @@ const LOG_OPS: ReadonlySet<string> = new Set(Object.values(LogOps));
  * newest was accepted. A hash only names a candidate entry; its `cid` decides.
  */
 export type CommandSegments = Array<[until: number, keys: Uint8Array, seqs: Uint8Array]>;
+
+/** A lifecycle move as a log entry's head records it (what its lifecycle event says). */
+export interface LogMove {
+  event: string;
+  from: string;
+  to: string;
+  by: string;
+  reason?: string;
+  /** A refused validation or activation: the gates that refused it. */
+  gates?: unknown;
+}
 
 /** One entry of a partition log. */
 export interface LogEntry {
@@ -71,6 +86,8 @@ export interface LogEntry {
   perf?: unknown;
   /** Free text the command carried, e.g. a retirement reason. */
   note?: string;
+  /** Lifecycle moves: which, from and to what state, by whom, why (and a failed gate evaluation). */
+  lc?: LogMove;
   /** The writer's ownership epoch (absent in entries written before epochs existed). */
   epoch?: number;
   /** Snapshots: the log sequence the snapshot covers (every entry up to it is in it). */
@@ -98,6 +115,8 @@ export interface LogEntryLayout {
   records: number[];
   /** The records as values, when the writer already had them decoded (never read from the bytes). */
   values?: unknown[];
+  /** The entry's other fields, when the writer or reader has them at hand. */
+  head?: Partial<LogEntryHead>;
 }
 
 const BIN32 = 0xc6;

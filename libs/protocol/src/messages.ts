@@ -16,6 +16,7 @@
  */
 import { type Static, type TObject, type TSchema, Type } from "@sinclair/typebox";
 import type { WireError } from "./errors.js";
+import { type BacktestEvidenceInput, LifecycleRequestBodies } from "./gates.js";
 import {
   HistoryQuerySchema,
   type HistoryReply,
@@ -52,6 +53,8 @@ export const WRITE_OPS: ReadonlySet<PartitionOp> = new Set<PartitionOp>([
   PartitionOps.Update,
   PartitionOps.Retire,
   PartitionOps.Report,
+  PartitionOps.Transition,
+  PartitionOps.AttachEvidence,
 ]);
 
 /** Whether `op` writes (its requests must carry `cid` and `issued`). */
@@ -80,6 +83,8 @@ export const RequestBodies = {
       id: StrategyIdSchema,
       expectedVersion: Type.Optional(Type.Integer({ minimum: 1 })),
       reason: Type.Optional(Type.String({ maxLength: 500 })),
+      /** Who retires it (the history's actor; the owner when absent). */
+      by: Type.Optional(Type.String({ minLength: 1, maxLength: Limits.labelMaxLength })),
     },
     { additionalProperties: false },
   ),
@@ -98,6 +103,10 @@ export const RequestBodies = {
   [PartitionOps.Ranking]: RankingQuerySchema,
   [PartitionOps.TopK]: Type.Object({}, { additionalProperties: false }),
   [PartitionOps.History]: HistoryQuerySchema,
+  [PartitionOps.Transition]: LifecycleRequestBodies.transition,
+  [PartitionOps.AttachEvidence]: LifecycleRequestBodies.attachEvidence,
+  [PartitionOps.Evidence]: LifecycleRequestBodies.byId,
+  [PartitionOps.Gates]: LifecycleRequestBodies.byId,
 } as const;
 
 type Bodies = typeof RequestBodies;
@@ -169,6 +178,33 @@ export interface ReplyBodies {
   [PartitionOps.Ranking]: RankingReply;
   [PartitionOps.TopK]: TopKPublication;
   [PartitionOps.History]: HistoryReply;
+  [PartitionOps.Transition]: { strategy: Strategy };
+  [PartitionOps.AttachEvidence]: { strategy: Strategy; summary: Record<string, unknown> };
+  [PartitionOps.Evidence]: { id: string; version: number; evidence: BacktestEvidenceInput; at: number; by: string };
+  [PartitionOps.Gates]: GatesReply;
+}
+
+/** A gate dry run, and what a GATES_FAILED error carries in `details`. */
+export interface GatesReply {
+  id: string;
+  version: number;
+  state: string;
+  passed: boolean;
+  /** Every gate: its value, threshold, comparison and verdict. */
+  gates: Array<{
+    gate: string;
+    value: number | null;
+    threshold: number | null;
+    comparison: string;
+    passed: boolean;
+    detail?: string;
+  }>;
+  /** The thresholds in force (seed defaults, then the operators' default, template and family settings). */
+  thresholds: Record<string, number>;
+  /** The trials recorded for the strategy's family, as the Deflated Sharpe Ratio used them. */
+  trials: { trials: number; sharpeVariance: number | null };
+  /** The trading state: activation also needs it ACTIVE. */
+  trading: string | null;
 }
 
 /** A reply envelope. */

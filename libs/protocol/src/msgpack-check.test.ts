@@ -434,6 +434,32 @@ const BODIES: { [Op in PartitionOp]: fc.Arbitrary<WireMap> } = {
     { id: strategyId },
     { from: fc.maxSafeNat(), to: fc.maxSafeNat(), points: fc.integer({ min: 1, max: 5000 }) },
   ),
+  [PartitionOps.Transition]: mapOf(
+    {
+      id: strategyId,
+      action: fc.constantFrom("backtest", "validate", "activate", "suspend", "resume", "retire"),
+      by: text(1, 128),
+      reason: text(1, 500),
+    },
+    { expectedVersion: version },
+  ),
+  [PartitionOps.AttachEvidence]: mapOf(
+    {
+      id: strategyId,
+      by: text(1, 128),
+      evidence: mapOf(
+        { returns: fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 2, maxLength: 5 }) },
+        {
+          oosStart: fc.nat(10),
+          folds: fc.array(fc.tuple(fc.nat(10), fc.nat(10)), { maxLength: 3 }),
+          trials: fc.integer({ min: 1, max: 1000 }),
+        },
+      ),
+    },
+    { expectedVersion: version },
+  ),
+  [PartitionOps.Evidence]: mapOf({ id: strategyId }),
+  [PartitionOps.Gates]: mapOf({ id: strategyId }),
 };
 const OPS = Object.keys(RequestBodies) as PartitionOp[];
 /** A valid request: writes carry cid and issued; any may carry deadlineMs and envelope fields this build does not know. */
@@ -1029,6 +1055,10 @@ const minimalBodies: { [Op in PartitionOp]: WireMap } = {
   [PartitionOps.Ranking]: { metric: "sharpe", k: 1 },
   [PartitionOps.TopK]: {},
   [PartitionOps.History]: { id: "a" },
+  [PartitionOps.Transition]: { id: "a", action: "suspend", by: "b", reason: "r" },
+  [PartitionOps.AttachEvidence]: { id: "a", by: "b", evidence: { returns: [0, 0] } },
+  [PartitionOps.Evidence]: { id: "a" },
+  [PartitionOps.Gates]: { id: "a" },
 };
 
 describe("cid and issued on writes", () => {

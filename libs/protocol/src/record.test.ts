@@ -151,8 +151,8 @@ describe("spliceNewStrategy", () => {
       venues: [],
       dependencies: [],
       version: 1,
-      state: "draft",
-      lifecycle: { value: "draft", context: {} },
+      state: "candidate",
+      lifecycle: { value: "candidate", context: {} },
       createdAt: 1_700_000_000_000,
       updatedAt: 1_700_000_000_000,
     });

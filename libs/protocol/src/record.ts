@@ -37,13 +37,13 @@ const VERSION_AND_STATE = Buffer.concat([
   copy(encode("version")),
   copy(encode(1)),
   copy(encode("state")),
-  copy(encode(LifecycleStates.Draft)),
+  copy(encode(LifecycleStates.Candidate)),
   copy(encode("lifecycle")),
-  copy(encode({ value: LifecycleStates.Draft, context: {} })),
+  copy(encode({ value: LifecycleStates.Candidate, context: {} })),
 ]);
 const CREATED_AT_KEY = copy(encode("createdAt"));
 const UPDATED_AT_KEY = copy(encode("updatedAt"));
-/** `version: 1, state: "draft", lifecycle: { value: "draft", context: {} }, createdAt: <f64>, updatedAt: <f64>`. */
+/** `version: 1, state: "candidate", lifecycle: { value: "candidate", context: {} }, createdAt: <f64>, updatedAt: <f64>`. */
 const SERVER_FIELDS_LENGTH = VERSION_AND_STATE.length + CREATED_AT_KEY.length + UPDATED_AT_KEY.length + 18;
 const SERVER_FIELD_COUNT = 5;
 

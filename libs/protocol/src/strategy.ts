@@ -83,10 +83,43 @@ export type VenueVariant = Static<typeof VenueVariantSchema>;
 
 /** Lifecycle states a strategy can be in (see lifecycle.ts for the moves between them). */
 export const LifecycleStates = {
-  Draft: "draft",
+  /** Registered, not yet being tested. */
+  Candidate: "candidate",
+  /** Evidence is being gathered (backtests attached). */
+  Backtesting: "backtesting",
+  /** Its evidence passed the quality gates; it may be activated. */
+  Validated: "validated",
+  /** Trading live, in one of the maturity phases. */
+  Active: "active",
+  /** Taken out of live trading; may be resumed. */
+  Suspended: "suspended",
+  /** Withdrawn for good. */
   Retired: "retired",
 } as const;
 export type LifecycleState = (typeof LifecycleStates)[keyof typeof LifecycleStates];
+
+/**
+ * The state strategies were registered in before the lifecycle had quality
+ * gates. A stored `draft` is read as a `candidate` by every lifecycle move; its
+ * next change stores it as one.
+ */
+export const LEGACY_DRAFT = "draft";
+
+/** A state as it may be stored: one of {@link LifecycleStates}, or a legacy `draft`. */
+export type StoredState = LifecycleState | typeof LEGACY_DRAFT;
+
+/** Phases of an active strategy, derived from the trend of its live performance. */
+export const MaturityPhases = {
+  /** Too short a live record to tell. */
+  Birth: "birth",
+  /** Recent performance above its long-run level. */
+  Growth: "growth",
+  /** Recent performance in line with its long-run level. */
+  Maturity: "maturity",
+  /** Recent performance well below its long-run level, or a deep drawdown. */
+  Decline: "decline",
+} as const;
+export type MaturityPhase = (typeof MaturityPhases)[keyof typeof MaturityPhases];
 
 /** The descriptive fields a quant sets and may later change. */
 const mutableFields = {
@@ -142,7 +175,8 @@ export type StrategyPatch = Static<typeof StrategyPatchSchema>;
  * a context) needs no migration of stored strategies.
  */
 export interface StoredLifecycle {
-  value: string;
+  /** A state name, or `{ active: <phase> }` for an active strategy. */
+  value: string | Record<string, string>;
   context: Record<string, unknown>;
 }
 
@@ -160,8 +194,8 @@ export interface Strategy {
   dependencies: string[];
   /** Starts at 1; every accepted change adds 1. Updates name the version they expect. */
   version: number;
-  /** Lifecycle state (see lifecycle.ts): the value of `lifecycle`, for readers that need no more. */
-  state: LifecycleState;
+  /** Lifecycle state (see lifecycle.ts): the top of `lifecycle.value`, for readers that need no more. */
+  state: StoredState;
   /**
    * The lifecycle machine's `{ value, context }`. Strategies stored before it
    * existed lack it: read it as `{ value: state, context: {} }` ({@link lifecycleOf}).
@@ -172,7 +206,7 @@ export interface Strategy {
   updatedAt: number;
 }
 
-/** The stored form of a newly registered strategy: the input with defaults, version 1, draft. */
+/** The stored form of a newly registered strategy: the input with defaults, version 1, candidate. */
 export function newStrategy(input: StrategyInput, now: number): Strategy {
   return {
     id: input.id,
@@ -186,8 +220,8 @@ export function newStrategy(input: StrategyInput, now: number): Strategy {
     venues: input.venues ?? [],
     dependencies: input.dependencies ?? [],
     version: 1,
-    state: LifecycleStates.Draft,
-    lifecycle: { value: LifecycleStates.Draft, context: {} },
+    state: LifecycleStates.Candidate,
+    lifecycle: { value: LifecycleStates.Candidate, context: {} },
     createdAt: now,
     updatedAt: now,
   };

@@ -42,6 +42,9 @@ describe("clusterSubjects", () => {
     expect(ENCODING_HEADER).toBe("Stratreg-Encoding");
     expect(Object.values(Encodings).sort()).toEqual(["msgpack", "msgpack-records"]);
     expect(Object.values(PartitionOps).sort()).toEqual([
+      "attach-evidence",
+      "evidence",
+      "gates",
       "get",
       "get-batch",
       "history",
@@ -53,6 +56,7 @@ describe("clusterSubjects", () => {
       "report",
       "retire",
       "topk",
+      "transition",
       "update",
     ]);
   });

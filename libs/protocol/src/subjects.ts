@@ -2,6 +2,7 @@
  * Every NATS subject, stream and bucket name stratreg uses, derived from one
  * cluster name so that several clusters (or test runs) can share a server.
  */
+import type { LifecycleEventKind } from "./gates.js";
 import type { RiskControlOp, RiskOp } from "./risk.js";
 
 /** Operations served on each partition's subjects: `<cluster>.part.<p>.<op>`. */
@@ -23,6 +24,14 @@ export const PartitionOps = {
   TopK: "topk",
   /** One strategy's returns and metrics over a time range, from the history stream. */
   History: "history",
+  /** A lifecycle move (a write). */
+  Transition: "transition",
+  /** Backtest evidence attached to a strategy (a write). */
+  AttachEvidence: "attach-evidence",
+  /** The evidence last attached to a strategy, as it was sent. */
+  Evidence: "evidence",
+  /** A dry run of the quality gates for one strategy. */
+  Gates: "gates",
 } as const;
 export type PartitionOp = (typeof PartitionOps)[keyof typeof PartitionOps];
 
@@ -139,6 +148,22 @@ export interface ClusterSubjects {
   readonly riskLeaseKey: string;
   /** KV bucket of the risk book's snapshots (chunked, under the name `book`). */
   readonly riskSnapshotBucket: string;
+  /** `<cluster>.lifecycle.<kind>.<p>`: lifecycle events of partition `p`'s strategies. */
+  lifecycleEvents(kind: LifecycleEventKind, partition: number): string;
+  /** `<cluster>.lifecycle.>`: every lifecycle event. */
+  readonly lifecycleAll: string;
+  /** JetStream stream keeping every lifecycle event (late consumers catch up from it). */
+  readonly lifecycleStream: string;
+  /** `<cluster>.gates.get`: the gate thresholds in force for a scope (any shard answers). */
+  readonly gatesGet: string;
+  /** `<cluster>.control.gates.set`: operators set a scope's gate thresholds. */
+  readonly gatesSet: string;
+  /** KV bucket of gate thresholds: keys `default`, `family.<f>`, `template.<t>` (names base64url). */
+  readonly gatesBucket: string;
+  /** KV bucket of trials recorded per family: key `<family>.<strategy>` (both base64url). */
+  readonly trialsBucket: string;
+  /** KV bucket of the evidence last attached to each strategy (key: the id, base64url). */
+  readonly evidenceBucket: string;
   /** `<cluster>.cluster.info`: any shard answers with the cluster config. */
   readonly clusterInfo: string;
   /** `<cluster>.member.heartbeat`: shards announce themselves here. */
@@ -191,6 +216,14 @@ export function clusterSubjects(cluster: string = DEFAULT_CLUSTER): ClusterSubje
     riskBucket: `${cluster}-risk`,
     riskLeaseKey: "leader",
     riskSnapshotBucket: `${cluster}-risk-snapshots`,
+    lifecycleEvents: (kind, p) => `${cluster}.lifecycle.${kind}.${p}`,
+    lifecycleAll: `${cluster}.lifecycle.>`,
+    lifecycleStream: `${cluster}-lifecycle`,
+    gatesGet: `${cluster}.gates.get`,
+    gatesSet: `${cluster}.control.gates.set`,
+    gatesBucket: `${cluster}-gates`,
+    trialsBucket: `${cluster}-trials`,
+    evidenceBucket: `${cluster}-evidence`,
     clusterInfo: `${cluster}.cluster.info`,
     heartbeat: `${cluster}.member.heartbeat`,
     leave: `${cluster}.member.leave`,

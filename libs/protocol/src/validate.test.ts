@@ -89,6 +89,34 @@ const VALID: ReadonlyArray<[PartitionOp, Record<string, unknown>]> = [
   [PartitionOps.TopK, { v: 1, body: {} }],
   [PartitionOps.History, { v: 1, body: { id: "a" } }],
   [PartitionOps.History, { v: 1, body: { id: "a", from: 0, to: 1_800_000_000_000, points: 5000 } }],
+  [
+    PartitionOps.Transition,
+    { v: 1, ...W, body: { id: "a", action: "resume", by: "pm", reason: "back", expectedVersion: 3 } },
+  ],
+  [
+    PartitionOps.AttachEvidence,
+    {
+      v: 1,
+      ...W,
+      body: {
+        id: "a",
+        by: "quant",
+        evidence: {
+          returns: [0.01, -0.02, 0.03],
+          trades: [0.1],
+          oosStart: 2,
+          folds: [[0, 3]],
+          perturbations: [{ param: "p", change: 0.1, sharpe: 1 }],
+          regimes: ["a", "b", "a"],
+          trials: 40,
+          trialSharpes: [1, 2],
+          periodsPerYear: 52,
+        },
+      },
+    },
+  ],
+  [PartitionOps.Evidence, { v: 1, body: { id: "a" } }],
+  [PartitionOps.Gates, { v: 1, body: { id: "a" } }],
 ];
 
 /**
@@ -471,6 +499,8 @@ const WRITES = [
   PartitionOps.Update,
   PartitionOps.Retire,
   PartitionOps.Report,
+  PartitionOps.Transition,
+  PartitionOps.AttachEvidence,
 ] as const;
 const READS = [
   PartitionOps.Get,
@@ -480,6 +510,8 @@ const READS = [
   PartitionOps.Ranking,
   PartitionOps.TopK,
   PartitionOps.History,
+  PartitionOps.Evidence,
+  PartitionOps.Gates,
 ] as const;
 /** A valid body of every operation. */
 const BODY: Record<PartitionOp, Record<string, unknown>> = {
@@ -495,6 +527,10 @@ const BODY: Record<PartitionOp, Record<string, unknown>> = {
   [PartitionOps.Ranking]: { metric: "calmar", k: 3, scope: { state: "draft" } },
   [PartitionOps.TopK]: {},
   [PartitionOps.History]: { id: "a", points: 10 },
+  [PartitionOps.Transition]: { id: "a", action: "activate", by: "pm", reason: "approved" },
+  [PartitionOps.AttachEvidence]: { id: "a", by: "quant", evidence: { returns: [0.01, -0.02], folds: [[0, 2]] } },
+  [PartitionOps.Evidence]: { id: "a" },
+  [PartitionOps.Gates]: { id: "a" },
 };
 const OPS = [...WRITES, ...READS];
 

@@ -46,6 +46,15 @@ export {
   passesGate,
 } from "./gates.js";
 export { expectedMaxSharpe } from "./inference.js";
+export {
+  DEFAULT_MATURITY,
+  type MaturityInput,
+  type MaturityOptions,
+  maturityPhase,
+  type Phase,
+  Phases,
+  TrendAccumulator,
+} from "./maturity.js";
 export { normalCdf, normalQuantile } from "./normal.js";
 export type { PerformanceMetrics } from "./performance.js";
 export {

@@ -17,6 +17,7 @@ export {
   startNatsServer,
 } from "@stratreg/natsd";
 export { CLUSTER_NAME_PATTERN, uniqueClusterName } from "./cluster-name.js";
+export { goodEvidence, normalReturns, weakEvidence } from "./evidence.js";
 export {
   classifyError,
   type ErrorOutcome,

@@ -218,7 +218,7 @@ test("a strategy stored before lifecycles were {value, context} is updated and r
   const entry = encodeLogEntry(
     { v: LOG_FORMAT_VERSION, op: LogOps.Register, at: 1, member: "old-build" },
     [id as string],
-    [encodeStrategy(legacy as Strategy)],
+    [encodeStrategy({ ...legacy, state: "draft" } as Strategy)],
   );
   await context.log.append(2, entry.bytes, owner.lastSeq);
   const reader = await loaded(2, 3);
@@ -226,8 +226,8 @@ test("a strategy stored before lifecycles were {value, context} is updated and r
   await update(reader, command({ id, expectedVersion: 1, patch: { name: "new" } }, "legacy-update"));
   expect(decodeStored(reader, id as string)).toMatchObject({
     version: 2,
-    state: "draft",
-    lifecycle: { value: "draft", context: {} },
+    state: "candidate",
+    lifecycle: { value: "candidate", context: {} },
   });
   await retire(reader, command({ id, reason: "done" }, "legacy-retire"));
   expect(decodeStored(reader, id as string)).toMatchObject({

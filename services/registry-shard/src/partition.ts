@@ -26,6 +26,8 @@ import {
 } from "@stratreg/protocol";
 import type { Logger } from "pino";
 import { CommandWindow, loadSegments, storeSegments } from "./commands.js";
+import { EVENT_DUPLICATE_WINDOW_MS, REPUBLISH_MAX } from "./lifecycle/events.js";
+import type { LifecycleServices } from "./lifecycle/gates.js";
 import { type LoggedReport, PerformanceBook } from "./performance/book.js";
 import { PartitionRankings } from "./performance/rankings.js";
 import { FencedError, type PartitionLog } from "./store/log.js";
@@ -71,6 +73,8 @@ export interface PartitionContext {
   readonly maxReplyBytes: number;
   readonly settings: PartitionSettings;
   readonly logger: Logger;
+  /** The lifecycle's stores, event publisher and trading state (absent: lifecycle operations are refused). */
+  readonly lifecycle?: LifecycleServices;
   /** Reads a strategy's history (its partition's reports kept in the history stream). */
   readonly history: (query: {
     partition: number;
@@ -121,6 +125,8 @@ export class Partition {
   private snapshotting = false;
   /** Called once when the partition learns it was taken over. */
   onLost: (reason: string) => void = () => undefined;
+  /** Called, once claimed, with strategies whose maturity phase is due for a look after their reports. */
+  onMaturityDue: (ids: Set<string>) => void = () => undefined;
 
   /** The lease this partition is claimed under; undefined while it is only warming. */
   private held: Lease | undefined;
@@ -128,6 +134,10 @@ export class Partition {
   private warmed = false;
   /** Sequence of the snapshot this state was loaded from (0: none). */
   private loadedFrom = 0;
+  /** Claimed: entries applied from now on are ours and their lifecycle events published at once. */
+  private claimed = false;
+  /** Recent entries read before the claim: their events are published again once claimed (see lifecycle/events.ts). */
+  private unpublished: Array<{ seq: number; entry: LogEntryLayout }> = [];
 
   constructor(
     readonly id: number,
@@ -185,7 +195,11 @@ export class Partition {
       }
       if (this.epoch > lease.epoch) throw new NewerOwnerError(this.id, this.epoch);
       // Our own marker, appended by an attempt whose acknowledgement was lost: the claim is done.
-      if (this.epoch === lease.epoch) return;
+      if (this.epoch === lease.epoch) {
+        this.claimed = true;
+        this.publishUnpublished();
+        return;
+      }
       const marker = encodeLogEntry(
         { v: LOG_FORMAT_VERSION, op: LogOps.Epoch, at: Date.now(), member: this.context.member, epoch: lease.epoch },
         [],
@@ -194,6 +208,8 @@ export class Partition {
       try {
         const { seq } = await this.context.log.append(this.id, marker.bytes, this.lastSeq);
         this.apply(marker, seq);
+        this.claimed = true;
+        this.publishUnpublished();
         return;
       } catch (err) {
         // The previous owner's last write landed after we read the log: read it too, then claim again.
@@ -226,6 +242,9 @@ export class Partition {
     } else if (entry.op === LogOps.Report) {
       const reports = (entry.values as LoggedReport[] | undefined) ?? records.map((_, i) => decode(recordAt(entry, i)));
       this.performance.applyReports(ids, reports as LoggedReport[]);
+      // Phases a replay passes were settled by the moves logged then; only an owner makes new ones.
+      const due = this.performance.takeMaturityDue();
+      if (this.claimed && due.size > 0) this.onMaturityDue(due);
     } else {
       if (records.length >= ADOPT_MIN_RECORDS) this.store.adopt(owned(bytes), ids, records);
       else
@@ -234,10 +253,42 @@ export class Partition {
         });
       for (const id of ids) this.performance.touch(id);
     }
+    this.publishEvents(entry, seq);
     if (entry.epoch > this.epoch) this.epoch = entry.epoch;
     this.lastSeq = seq;
     this.bytesSinceSnapshot += bytes.length;
     if (entry.cid !== undefined) this.commands.remember(entry.cid, seq, entry.at);
+  }
+
+  /**
+   * Publishes an entry's lifecycle events once the partition is ours; before
+   * that, keeps the recent ones (a previous owner may have died before it
+   * published them; the stream drops the copies of those it did publish).
+   */
+  private publishEvents(entry: LogEntryLayout, seq: number): void {
+    const events = this.context.lifecycle?.events;
+    if (events === undefined || entry.op === LogOps.Report || entry.op === LogOps.Epoch) return;
+    if (this.claimed) {
+      events.publish(this.id, seq, this.withHead(entry));
+      return;
+    }
+    // Well inside the duplicate window, so that a copy the stream already holds is still recognised.
+    if (entry.at < Date.now() - EVENT_DUPLICATE_WINDOW_MS / 2) return;
+    this.unpublished.push({ seq, entry: this.withHead(entry) });
+    if (this.unpublished.length > REPUBLISH_MAX) this.unpublished.shift();
+  }
+
+  /** The entry with its head (a replayed entry's is read from its bytes only when an event needs it). */
+  private withHead(entry: LogEntryLayout): LogEntryLayout {
+    if (entry.head !== undefined) return entry;
+    return readLogEntry(entry.bytes);
+  }
+
+  private publishUnpublished(): void {
+    const events = this.context.lifecycle?.events;
+    const pending = this.unpublished;
+    this.unpublished = [];
+    for (const { seq, entry } of pending) events?.publish(this.id, seq, entry);
   }
 
   /**

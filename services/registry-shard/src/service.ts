@@ -22,6 +22,7 @@ import {
   ValidationError,
 } from "@stratreg/protocol";
 import type { Logger } from "pino";
+import { attachEvidence, evidence, gates, transition } from "./handlers/lifecycle.js";
 import { history, perf, ranking, report, topk } from "./handlers/performance.js";
 import { get, getBatch, list } from "./handlers/reads.js";
 import { errorReply } from "./handlers/reply.js";
@@ -60,6 +61,10 @@ const HANDLERS: Record<string, Handler> = {
   [PartitionOps.Ranking]: (p, msg) => ranking(p, msg.data),
   [PartitionOps.TopK]: (p, msg) => topk(p, msg.data),
   [PartitionOps.History]: (p, msg) => history(p, msg.data),
+  [PartitionOps.Transition]: (p, msg) => transition(p, msg.data),
+  [PartitionOps.AttachEvidence]: (p, msg) => attachEvidence(p, msg.data),
+  [PartitionOps.Evidence]: (p, msg) => evidence(p, msg.data),
+  [PartitionOps.Gates]: (p, msg) => gates(p, msg.data),
 };
 
 /** Answers requests on the partition subjects this shard owns. */

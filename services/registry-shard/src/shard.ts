@@ -18,11 +18,14 @@ import {
   PROTOCOL_VERSION,
   partitionsOwnedBy,
   type ShardStatus,
+  TradingStates,
   ValidationError,
 } from "@stratreg/protocol";
 import type { Logger } from "pino";
 import type { ShardConfig } from "./config.js";
+import { settleMaturity } from "./handlers/lifecycle.js";
 import { errorReply } from "./handlers/reply.js";
+import { addGateConfigEndpoints } from "./lifecycle/config-endpoints.js";
 import { Limiter, waitFor } from "./limiter.js";
 import { Membership } from "./membership.js";
 import { OwnershipManager, type OwnershipState, OwnershipStates } from "./ownership.js";
@@ -73,7 +76,7 @@ export class Shard {
   private ready = false;
   /**
    * The trading state as the risk guard broadcasts it, acknowledged and shown in the status;
-   * the lifecycle's activation (still to come: strategies are draft or retired) is to obey it.
+   * activation and resumption obey it (see handlers/lifecycle.ts).
    */
   private trading: TradingStateFollower | undefined;
 
@@ -99,7 +102,7 @@ export class Shard {
     }
   }
 
-  private async run({ log, snapshots, kv, serverVersion, history }: ClusterResources): Promise<void> {
+  private async run({ log, snapshots, kv, serverVersion, history, lifecycle }: ClusterResources): Promise<void> {
     const { config, nc, subjects, cluster, logger } = this;
     const leases = new LeaseTable(
       kv,
@@ -116,10 +119,12 @@ export class Shard {
     this.leases = leases;
     await leases.start();
     const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
+    const activations = new Set<Promise<unknown>>();
     const context: PartitionContext = {
       log,
       snapshots,
       history,
+      lifecycle: { ...lifecycle, activations, trading: () => this.trading?.current },
       member: config.member,
       partitions: cluster.partitions,
       // max_payload counts the message headers too (message id, expected sequence).
@@ -175,6 +180,7 @@ export class Shard {
         load: async (id, lease, signal) => {
           const partition = (await readAhead.take(id, signal)) ?? new Partition(id, context);
           partition.onLost = (reason) => this.ownership?.lost(id, reason);
+          partition.onMaturityDue = (ids) => settleMaturity(partition, ids);
           const began = performance.now();
           // A few partitions at a time: loading all at once floods the connection with log entries.
           await loads
@@ -233,7 +239,12 @@ export class Shard {
       kind: "shard",
       onChange: (status) =>
         logger.info({ trading: status.state, version: status.version, by: status.by }, `trading ${status.state}`),
+      // A halt is acknowledged once every activation in flight has either been refused or undone.
+      beforeAck: async (status) => {
+        if (status.state !== TradingStates.Active) await Promise.allSettled([...activations]);
+      },
     });
+    addGateConfigEndpoints(this.service, subjects, lifecycle.gates, logger);
     this.drainSub = nc.subscribe(subjects.drain(config.member), {
       callback: (err, msg) => {
         if (err !== null) return;

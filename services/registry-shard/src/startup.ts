@@ -19,6 +19,8 @@ import {
 import type { Logger } from "pino";
 import { ensureClusterConfig } from "./cluster-config.js";
 import type { ShardConfig } from "./config.js";
+import { ensureLifecycleStream, LifecycleEventPublisher } from "./lifecycle/events.js";
+import { EvidenceStore, FamilyTrialsStore, GateSettings } from "./lifecycle/stores.js";
 import type { PartitionContext } from "./partition.js";
 import { ensureHistoryStream, readHistory } from "./store/history.js";
 import { ensureLogStream, PartitionLog } from "./store/log.js";
@@ -68,6 +70,16 @@ export interface ClusterResources {
   snapshots: SnapshotStore;
   /** Reads a strategy's history from the history stream. */
   history: PartitionContext["history"];
+  /** The lifecycle's KV buckets and event publisher. */
+  lifecycle: LifecycleStores;
+}
+
+/** What the lifecycle keeps outside the partition logs. */
+export interface LifecycleStores {
+  gates: GateSettings;
+  trials: FamilyTrialsStore;
+  evidence: EvidenceStore;
+  events: LifecycleEventPublisher;
 }
 
 /** Connects and opens (creating if needed) the cluster's resources; closes the connection on failure. */
@@ -102,7 +114,7 @@ export async function openCluster(config: ShardConfig, logger: Logger): Promise<
     compileValidators();
     // A JetStream cluster that is itself restarting answers slowly or not at all for a while:
     // wait for it rather than exit, unless the cluster's config is what is wrong.
-    const { cluster, kv, snapshots } = await untilJetStreamAnswers(logger, async () => {
+    const { cluster, kv, snapshots, lifecycle } = await untilJetStreamAnswers(logger, async () => {
       const cluster = await ensureClusterConfig(
         js,
         subjects,
@@ -121,7 +133,21 @@ export async function openCluster(config: ShardConfig, logger: Logger): Promise<
       await ensureHistoryStream(jsm, subjects, cluster.replicas, config.historyRetentionMs);
       const kv = await new Kvm(js).create(subjects.leaseBucket, { history: 1, replicas: cluster.replicas });
       const snapshots = await SnapshotStore.open(js, subjects, cluster.replicas);
-      return { cluster, kv, snapshots };
+      await ensureLifecycleStream(jsm, subjects, cluster.replicas, config.historyRetentionMs);
+      const kvm = new Kvm(js);
+      const bucket = (name: string) => kvm.create(name, { history: 1, replicas: cluster.replicas });
+      const [gates, trials, evidence] = await Promise.all([
+        bucket(subjects.gatesBucket),
+        bucket(subjects.trialsBucket),
+        bucket(subjects.evidenceBucket),
+      ]);
+      const lifecycle: LifecycleStores = {
+        gates: new GateSettings(gates),
+        trials: new FamilyTrialsStore(trials),
+        evidence: new EvidenceStore(evidence),
+        events: new LifecycleEventPublisher(js, subjects, logger),
+      };
+      return { cluster, kv, snapshots, lifecycle };
     });
     const history: PartitionContext["history"] = (query) =>
       readHistory(js, jsm, subjects, { ...query, retentionMs: config.historyRetentionMs }, HISTORY_IDLE_MS);
@@ -134,6 +160,7 @@ export async function openCluster(config: ShardConfig, logger: Logger): Promise<
       kv,
       snapshots,
       history,
+      lifecycle,
     };
   } catch (err) {
     await nc.close().catch(() => undefined);

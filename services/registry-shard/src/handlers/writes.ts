@@ -15,12 +15,14 @@ import {
   encodeLogEntry,
   encodeStrategy,
   envelopeFields,
+  type GatesReply,
   LifecycleEvents,
-  type LifecycleState,
+  LifecycleStates,
   LOG_FORMAT_VERSION,
   type LogEntry,
   type LogEntryHead,
   type LogEntryLayout,
+  type LogMove,
   LogOps,
   lifecycleOf,
   MsgpackScanner,
@@ -34,18 +36,22 @@ import {
   type RecordSource,
   type RequestBody,
   recordAt,
+  type StoredLifecycle,
   type Strategy,
   type StrategyInput,
+  stateOfValue,
   ValidationError,
+  valueName,
 } from "@stratreg/protocol";
 import type { Partition } from "../partition.js";
 import { reportReplyFromEntry } from "./performance.js";
 import { checkPartition } from "./reads.js";
-import { okReply, strategyReply } from "./reply.js";
+import { errorReply, okReply, strategyReply } from "./reply.js";
 
 /** The reply a command got when its log entry was written, rebuilt from the entry. */
 export function replyFromEntry(entry: LogEntry): Uint8Array {
   if (entry.op === LogOps.Report) return okReply({ ...reportReplyFromEntry(entry) });
+  if (entry.lc?.event === LifecycleEvents.RecordGates) return errorReply(gatesFailed(entry.lc.gates as GatesReply));
   if (entry.op === LogOps.RegisterBatch) {
     return okReply({ registered: entry.ids.length, rejected: entry.rejected ?? [] });
   }
@@ -88,6 +94,7 @@ export async function commit(
 ): Promise<Uint8Array> {
   const layout = encodeLogEntry(entry.head, entry.ids, entry.recs);
   if (entry.values !== undefined) layout.values = entry.values;
+  layout.head = entry.head;
   const size = layout.bytes.length;
   if (size > partition.context.maxEntryBytes) {
     throw new ValidationError(
@@ -270,13 +277,13 @@ export function registerBatch(
   });
 }
 
-function stored(partition: Partition, id: string): Strategy {
+export function stored(partition: Partition, id: string): Strategy {
   const bytes = partition.store.get(id);
   if (bytes === undefined) throw new NotFoundError(`no strategy ${id}`, { details: { id } });
   return decodeStrategy(bytes);
 }
 
-function checkVersion(current: Strategy, expected: number | undefined): void {
+export function checkVersion(current: Strategy, expected: number | undefined): void {
   if (expected !== undefined && current.version !== expected) {
     throw new ConflictError(
       ErrorCodes.Conflict,
@@ -286,19 +293,43 @@ function checkVersion(current: Strategy, expected: number | undefined): void {
   }
 }
 
-async function commitChange(
+/** Logs one strategy's new stored form (with the lifecycle move that made it, if one did) and answers with it. */
+export async function commitChange(
   partition: Partition,
-  op: typeof LogOps.Update | typeof LogOps.Retire,
+  op: typeof LogOps.Update | typeof LogOps.Retire | typeof LogOps.Transition | typeof LogOps.AttachEvidence,
   cid: string | undefined,
   next: Strategy,
   note?: string,
+  move?: LogMove,
 ): Promise<Uint8Array> {
   const record = encodeStrategy(next);
   const entry = entryOf(partition, op, cid, next.updatedAt);
   entry.ids.push(next.id);
   entry.recs.push(record);
   if (note !== undefined) entry.head.note = note;
+  if (move !== undefined) entry.head.lc = move;
   return commit(partition, entry, () => strategyReply(record));
+}
+
+/** `current` after a lifecycle move to `lifecycle`: a new version. */
+export function moved(current: Strategy, lifecycle: StoredLifecycle, now: number): Strategy {
+  return {
+    ...current,
+    state: stateOfValue(lifecycle.value),
+    lifecycle,
+    version: current.version + 1,
+    updatedAt: now,
+  };
+}
+
+/** The GATES_FAILED error of a refused validation or activation, listing every gate. */
+export function gatesFailed(evaluation: GatesReply): ConflictError {
+  const failing = evaluation.gates.filter((gate) => !gate.passed).map((gate) => gate.gate);
+  return new ConflictError(
+    ErrorCodes.GatesFailed,
+    `strategy ${evaluation.id} did not pass the quality gates: ${failing.join(", ")} failed`,
+    { details: evaluation as unknown as Record<string, unknown> },
+  );
 }
 
 /**
@@ -309,7 +340,7 @@ function changeStrategy<Op extends typeof PartitionOps.Update | typeof Partition
   partition: Partition,
   op: Op,
   payload: Uint8Array,
-  change: (current: Strategy, body: RequestBody<Op>) => { next: Strategy; note?: string },
+  change: (current: Strategy, body: RequestBody<Op>) => { next: Strategy; note?: string; move?: LogMove },
 ): Promise<Uint8Array> {
   const request = parseRequest(op, payload);
   const body = request.body as RequestBody<Op> & { id: string; expectedVersion?: number };
@@ -317,27 +348,44 @@ function changeStrategy<Op extends typeof PartitionOps.Update | typeof Partition
   return writeOnce(partition, request, async () => {
     const current = stored(partition, body.id);
     checkVersion(current, body.expectedVersion);
-    const { next, note } = change(current, body);
-    return commitChange(partition, op, request.cid, next, note);
+    const { next, note, move } = change(current, body);
+    return commitChange(partition, op, request.cid, next, note, move);
   });
 }
 
+/** Fields whose change alters what a strategy does: a validated one must be tested again, a live one cannot take it. */
+const BEHAVIOUR_FIELDS = ["template", "venues", "dependencies"] as const;
+
 export function update(partition: Partition, payload: Uint8Array): Promise<Uint8Array> {
   return changeStrategy(partition, PartitionOps.Update, payload, (current, { patch }) => {
-    const lifecycle = nextLifecycle(lifecycleOf(current), { type: LifecycleEvents.Update });
-    return {
-      next: { ...patchStrategy(current, patch, Date.now()), state: lifecycle.value as LifecycleState, lifecycle },
-    };
+    const behaviour = BEHAVIOUR_FIELDS.some((field) => patch[field] !== undefined);
+    const lifecycle = lifecycleOf(current);
+    const state = stateOfValue(lifecycle.value);
+    if (behaviour && (state === LifecycleStates.Active || state === LifecycleStates.Suspended)) {
+      throw new ConflictError(
+        ErrorCodes.InvalidTransition,
+        `strategy ${current.id} is ${state}: its ${BEHAVIOUR_FIELDS.join(", ")} cannot change; retire it and register the changed strategy`,
+        { details: { state, event: LifecycleEvents.Update, fields: BEHAVIOUR_FIELDS } },
+      );
+    }
+    const next = nextLifecycle(lifecycle, { type: LifecycleEvents.Update, behaviour });
+    return { next: { ...patchStrategy(current, patch, Date.now()), state: stateOfValue(next.value), lifecycle: next } };
   });
 }
 
 export function retire(partition: Partition, payload: Uint8Array): Promise<Uint8Array> {
-  return changeStrategy(partition, PartitionOps.Retire, payload, (current, { reason }) => {
-    const lifecycle = nextLifecycle(lifecycleOf(current), { type: LifecycleEvents.Retire, reason });
-    const state = lifecycle.value as LifecycleState;
-    return {
-      next: { ...current, state, lifecycle, version: current.version + 1, updatedAt: Date.now() },
-      note: reason,
+  return changeStrategy(partition, PartitionOps.Retire, payload, (current, { reason, by }) => {
+    const now = Date.now();
+    const actor = by ?? current.owner;
+    const from = lifecycleOf(current);
+    const lifecycle = nextLifecycle(from, { type: LifecycleEvents.Retire, reason }, { at: now, by: actor, reason });
+    const move: LogMove = {
+      event: LifecycleEvents.Retire,
+      from: valueName(from.value),
+      to: valueName(lifecycle.value),
+      by: actor,
     };
+    if (reason !== undefined) move.reason = reason;
+    return { next: moved(current, lifecycle, now), note: reason, move };
   });
 }

@@ -14,8 +14,18 @@ import {
   type Metric,
   type MetricVector,
   type PerformanceReport,
+  phaseOfValue,
 } from "@stratreg/protocol";
-import { DEFAULT_CONVENTIONS, type PerformanceMetrics, ReturnAccumulator, TradeAccumulator } from "@stratreg/quant";
+import {
+  DEFAULT_CONVENTIONS,
+  DEFAULT_MATURITY,
+  maturityPhase,
+  type PerformanceMetrics,
+  type Phase,
+  ReturnAccumulator,
+  TradeAccumulator,
+  TrendAccumulator,
+} from "@stratreg/quant";
 
 /** Report numbers remembered as missing, per strategy (the most recent). */
 export const MISSING_MAX = 32;
@@ -27,6 +37,8 @@ export type LoggedReport = Omit<PerformanceReport, "id"> & { id?: string };
 export interface ScopeAttributes {
   family: string | null;
   state: string;
+  /** The maturity phase of an active strategy, as stored. */
+  phase: string | undefined;
   tags: string[];
   venues: string[];
 }
@@ -49,14 +61,17 @@ export class StrategyPerformance {
   since = Number.NaN;
   lastAt = Number.NaN;
   returns = new ReturnAccumulator(DEFAULT_CONVENTIONS);
+  /** The recent returns' trend, for the maturity phase. */
+  trend = new TrendAccumulator();
   trades = new TradeAccumulator();
   readonly regimes = new Map<string, ReturnAccumulator>();
   /** Scope fields, read from the stored strategy; undefined until first needed after a change. */
   attributes: ScopeAttributes | undefined;
   private vectors: { overall: MetricVector; regimes: Record<string, MetricVector> } | undefined;
 
-  /** Applies a report (already checked to be the next one, or past a gap). */
-  apply(report: LoggedReport): void {
+  /** Applies a report (already checked to be the next one, or past a gap). Returns whether the maturity phase is due for a look. */
+  apply(report: LoggedReport): boolean {
+    const before = this.returns.count;
     if (report.seq > this.seq + 1) {
       for (let s = Math.max(this.seq + 1, report.seq - MISSING_MAX); s < report.seq; s++) this.missing.push(s);
       if (this.missing.length > MISSING_MAX) this.missing.splice(0, this.missing.length - MISSING_MAX);
@@ -74,6 +89,7 @@ export class StrategyPerformance {
       }
       for (const r of returns) {
         this.returns.add(r);
+        this.trend.add(r);
         inRegime?.add(r);
       }
       if (times !== undefined && times.length > 0) {
@@ -83,6 +99,18 @@ export class StrategyPerformance {
     }
     if (trades !== undefined) for (const pnl of trades) this.trades.add(pnl);
     this.vectors = undefined;
+    const every = DEFAULT_MATURITY.everyPeriods;
+    return Math.floor(this.returns.count / every) !== Math.floor(before / every);
+  }
+
+  /** The maturity phase its live record shows now (`current`: the phase it is in, for hysteresis). */
+  phase(current: Phase | undefined): Phase {
+    return maturityPhase({
+      periods: this.returns.count,
+      sharpe: this.returns.metrics().sharpe,
+      recentSharpe: this.trend.sharpe(DEFAULT_CONVENTIONS),
+      current,
+    });
   }
 
   /** The overall metric vector, and one per regime. */
@@ -97,8 +125,18 @@ export class StrategyPerformance {
   }
 }
 
-/** Snapshot form of one strategy: `[id, seq, missing, since, lastAt, returns, trades, [[regime, returns]…]]`. */
-type SavedPerformance = [string, number, number[], number, number, Uint8Array, Uint8Array, Array<[string, Uint8Array]>];
+/** Snapshot form of one strategy: `[id, seq, missing, since, lastAt, returns, trades, [[regime, returns]…], trend?]`. */
+type SavedPerformance = [
+  string,
+  number,
+  number[],
+  number,
+  number,
+  Uint8Array,
+  Uint8Array,
+  Array<[string, Uint8Array]>,
+  Uint8Array?,
+];
 
 function stateBytes(state: Float64Array): Uint8Array {
   return new Uint8Array(state.buffer, state.byteOffset, state.byteLength);
@@ -115,6 +153,8 @@ export class PerformanceBook {
   private readonly strategies = new Map<string, StrategyPerformance>();
   /** Strategies whose performance or scope changed since {@link takeChanged}. */
   private changed = new Set<string>();
+  /** Strategies whose maturity phase is due for a look since {@link takeMaturityDue}. */
+  private maturityDue = new Set<string>();
 
   constructor(private readonly stored: (id: string) => Uint8Array | undefined) {}
 
@@ -134,7 +174,7 @@ export class PerformanceBook {
         perf = new StrategyPerformance();
         this.strategies.set(id, perf);
       }
-      perf.apply(reports[i] as LoggedReport);
+      if (perf.apply(reports[i] as LoggedReport)) this.maturityDue.add(id);
       this.changed.add(id);
     });
   }
@@ -155,11 +195,19 @@ export class PerformanceBook {
       perf.attributes = {
         family: strategy?.family ?? null,
         state: strategy?.state ?? LifecycleStates.Retired,
+        phase: strategy?.lifecycle === undefined ? undefined : phaseOfValue(strategy.lifecycle.value),
         tags: strategy?.tags ?? [],
         venues: strategy?.venues.map((variant) => variant.venue) ?? [],
       };
     }
     return perf.attributes;
+  }
+
+  /** The ids whose maturity phase is due for a look since the last call, and forgets them. */
+  takeMaturityDue(): Set<string> {
+    const due = this.maturityDue;
+    this.maturityDue = new Set();
+    return due;
   }
 
   /** The ids changed since the last call, and forgets them. */
@@ -186,6 +234,7 @@ export class PerformanceBook {
         stateBytes(perf.returns.toState()),
         stateBytes(perf.trades.toState()),
         [...perf.regimes].map(([name, acc]) => [name, stateBytes(acc.toState())]),
+        stateBytes(perf.trend.toState()),
       ]);
     }
     return encode(saved);
@@ -194,7 +243,9 @@ export class PerformanceBook {
   /** Replaces the book with a saved one. */
   restore(bytes: Uint8Array): void {
     this.strategies.clear();
-    for (const [id, seq, missing, since, lastAt, returns, trades, regimes] of decode(bytes) as SavedPerformance[]) {
+    for (const [id, seq, missing, since, lastAt, returns, trades, regimes, trend] of decode(
+      bytes,
+    ) as SavedPerformance[]) {
       const perf = new StrategyPerformance();
       perf.seq = seq;
       perf.missing = missing;
@@ -202,6 +253,8 @@ export class PerformanceBook {
       perf.lastAt = lastAt;
       perf.returns = ReturnAccumulator.fromState(stateOf(returns), DEFAULT_CONVENTIONS);
       perf.trades = TradeAccumulator.fromState(stateOf(trades));
+      // Snapshots written before the trend was kept start it afresh.
+      if (trend !== undefined) perf.trend = new TrendAccumulator(undefined, stateOf(trend));
       for (const [name, state] of regimes) {
         perf.regimes.set(name, ReturnAccumulator.fromState(stateOf(state), DEFAULT_CONVENTIONS));
       }
