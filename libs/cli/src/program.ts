@@ -4,6 +4,13 @@ import { drainCommand } from "./commands/drain.js";
 import { eventsCommand } from "./commands/events.js";
 import { getCommand } from "./commands/get.js";
 import { importCommand } from "./commands/import.js";
+import {
+  evidenceCommand,
+  gatesCommand,
+  lifecycleCommand,
+  moveCommand,
+  thresholdsCommand,
+} from "./commands/lifecycle.js";
 import { listCommand } from "./commands/list.js";
 import { forecastCommand, perfCommand, rankCommand, selectCommand, topCommand } from "./commands/performance.js";
 import { registerCommand } from "./commands/register.js";
@@ -18,7 +25,7 @@ export const CLI_VERSION = "0.1.0";
 export function buildProgram(): Command {
   const program = new Command("stratreg")
     .description(
-      "stratreg: register, inspect and import trading strategies; rank them; check, drain and watch the registry cluster; watch risk, set limits, halt and resume trading",
+      "stratreg: register, inspect and import trading strategies; take them through backtesting, the quality gates and live trading; rank them; check, drain and watch the registry cluster; watch risk, set limits, halt and resume trading",
     )
     .version(CLI_VERSION)
     .showHelpAfterError();
@@ -35,6 +42,9 @@ export function buildProgram(): Command {
     selectCommand(),
     statusCommand(),
   ];
-  for (const command of [...commands, drainCommand(), eventsCommand(), ...riskCommands()]) program.addCommand(command);
+  const lifecycle = [moveCommand(), evidenceCommand(), gatesCommand(), lifecycleCommand(), thresholdsCommand()];
+  for (const command of [...commands, ...lifecycle, drainCommand(), eventsCommand(), ...riskCommands()]) {
+    program.addCommand(command);
+  }
   return program;
 }
