@@ -3,6 +3,7 @@
  * cluster name so that several clusters (or test runs) can share a server.
  */
 import type { RiskControlOp, RiskOp } from "./risk.js";
+import type { TemplateControlOp, TemplateOp } from "./template.js";
 
 /** Operations served on each partition's subjects: `<cluster>.part.<p>.<op>`. */
 export const PartitionOps = {
@@ -141,6 +142,12 @@ export interface ClusterSubjects {
   readonly riskSnapshotBucket: string;
   /** `<cluster>.cluster.info`: any shard answers with the cluster config. */
   readonly clusterInfo: string;
+  /** `<cluster>.templates.<op>`: any shard answers (queue group): list, get, instantiate. */
+  templates(op: TemplateOp): string;
+  /** `<cluster>.control.templates.<op>`: operators store template versions (operators only). */
+  templatesControl(op: TemplateControlOp): string;
+  /** KV bucket of strategy templates: key `<id>.<version>`, each written once. */
+  readonly templateBucket: string;
   /** `<cluster>.member.heartbeat`: shards announce themselves here. */
   readonly heartbeat: string;
   /** `<cluster>.member.leave`: a shard says goodbye here when it stops gracefully. */
@@ -192,6 +199,9 @@ export function clusterSubjects(cluster: string = DEFAULT_CLUSTER): ClusterSubje
     riskLeaseKey: "leader",
     riskSnapshotBucket: `${cluster}-risk-snapshots`,
     clusterInfo: `${cluster}.cluster.info`,
+    templates: (op) => `${cluster}.templates.${op}`,
+    templatesControl: (op) => `${cluster}.control.templates.${op}`,
+    templateBucket: `${cluster}-templates`,
     heartbeat: `${cluster}.member.heartbeat`,
     leave: `${cluster}.member.leave`,
   };
