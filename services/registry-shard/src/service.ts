@@ -27,6 +27,8 @@ import { get, getBatch, list } from "./handlers/reads.js";
 import { errorReply } from "./handlers/reply.js";
 import { register, registerBatch, retire, update } from "./handlers/writes.js";
 import { DroppedError, isUnanswered, type Partition } from "./partition.js";
+import { TemplateEndpoints } from "./templates/endpoints.js";
+import { TemplateStore } from "./templates/store.js";
 
 /** Request and error counters, by operation. */
 export class RequestCounters {
@@ -152,7 +154,10 @@ export class PartitionEndpoints {
   }
 }
 
-/** Registers the shard with the NATS services framework: `status` and `cluster-info` endpoints. */
+/**
+ * Registers the shard with the NATS services framework: `status` and `cluster-info` endpoints,
+ * and the template endpoints (templates/endpoints.ts).
+ */
 export async function registerService(
   nc: NatsConnection,
   options: {
@@ -187,6 +192,16 @@ export async function registerService(
       if (err === null) msg.respond(reply(options.config));
     },
   });
+  // Strategy templates: any shard answers (queue group), from the bucket startup.ts created.
+  const subjects = clusterSubjects(options.cluster);
+  const templates = await TemplateEndpoints.create({
+    nc,
+    subjects,
+    store: await TemplateStore.open(nc, subjects),
+    partitions: options.config.partitions,
+    logger: options.logger,
+  });
+  templates.addTo(service);
   service.stopped.then(
     (err) => {
       if (err) options.logger.error({ err }, "service framework registration stopped");
