@@ -15,6 +15,13 @@ export {
   type StrategyInput,
   type StrategyPatch,
   StratregError,
+  type Template,
+  type TemplateInput,
+  type TemplateListReply,
+  type TemplateParamSpec,
+  type TemplateRule,
+  type TemplateSummary,
+  type TemplateViolation,
   TimeoutError,
   type TradingState,
   TradingStates,
@@ -51,4 +58,12 @@ export {
   StratregClient,
 } from "./client.js";
 export { RiskClient, type RiskClientOptions } from "./risk.js";
+/** Strategy templates: list, get, instantiate, and (operators) put. */
+export {
+  type InstantiateOptions,
+  type PutTemplateOptions,
+  type TemplateCallOptions,
+  TemplatesClient,
+  type TemplatesClientOptions,
+} from "./templates.js";
 export { type FollowOptions, followTradingState, type TradingStateFollower } from "./trading-state.js";

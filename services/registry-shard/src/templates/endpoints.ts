@@ -200,7 +200,11 @@ export class TemplateEndpoints {
   }
 
   private async get(body: TemplateGetRequest): Promise<TemplateReply> {
-    return { template: await this.options.store.get(body.id, body.version).catch(inBody({ id: "body.id" })) };
+    return {
+      template: await this.options.store
+        .get(body.id, body.version)
+        .catch(inBody({ id: "body.id", version: "body.version" })),
+    };
   }
 
   private async put(request: TemplateRequest<TemplatePutRequest>): Promise<TemplateReply> {
