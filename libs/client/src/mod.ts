@@ -8,6 +8,7 @@ export {
   Encodings,
   type ErrorCode,
   ErrorCodes,
+  type InstanceStrategy,
   NotFoundError,
   type OwnershipEvent,
   type ShardStatus,
