@@ -211,7 +211,7 @@ describe("resolveTemplateParams", () => {
   test("every violation kind, each named by field, the first one on the error", () => {
     const error = thrown(() =>
       resolveTemplateParams(
-        { id: "mean-reversion", version: 3, ...MEAN_REVERSION },
+        { ...MEAN_REVERSION, version: 3 },
         {
           lookback: 2.5, // type: not an integer
           threshold: 9, // range: above max
