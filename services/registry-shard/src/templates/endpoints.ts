@@ -15,7 +15,7 @@ import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import type { TSchema } from "@sinclair/typebox";
 import { type TypeCheck, TypeCompiler } from "@sinclair/typebox/compiler";
 import { StratregClient } from "@stratreg/client";
-import { replies } from "@stratreg/process";
+import { type Replies, replies } from "@stratreg/process";
 import {
   type ClusterSubjects,
   checkTemplate,
@@ -105,12 +105,14 @@ export class TemplateEndpoints {
   private inFlight = 0;
   private readonly registry: StratregClient;
   private readonly maxReplyBytes: number;
+  private readonly replies: Replies;
 
   private constructor(
     private readonly options: TemplateEndpointsOptions,
     registry: StratregClient,
   ) {
     this.registry = registry;
+    this.replies = replies(options.logger, this.counters);
     this.maxReplyBytes = (options.nc.info?.max_payload ?? 1024 * 1024) - LIST_REPLY_ALLOWANCE;
     for (const op of Object.keys(BODIES) as Op[]) checkFor(op);
   }
@@ -144,10 +146,9 @@ export class TemplateEndpoints {
   /** Validates and answers one request; never throws. */
   handle(op: Op, msg: Msg): void {
     const receivedAt = performance.now();
-    const { respond, fail } = replies(this.options.logger, this.counters);
+    const { respond, fail } = this.replies;
     this.counters.requests[op] = (this.counters.requests[op] ?? 0) + 1;
     if (this.inFlight >= TEMPLATE_REQUESTS_IN_FLIGHT) {
-      this.counters.overloaded++;
       fail(
         msg,
         op,
