@@ -224,14 +224,11 @@ export {
   SHARD_SERVICE_NAME,
 } from "./subjects.js";
 export {
-  checkTemplate,
   type InstanceStrategy,
   InstanceStrategySchema,
   type InstantiateRequest,
-  isOfParamType,
   type RuleOp,
   RuleOps,
-  resolveTemplateParams,
   TEMPLATE_ID_PATTERN,
   TEMPLATE_PARAM_NAME_PATTERN,
   type Template,
@@ -257,12 +254,17 @@ export {
   type TemplateRule,
   TemplateRuleSchema,
   type TemplateSummary,
+  templateSummary,
+} from "./template.js";
+export {
+  checkTemplate,
+  isOfParamType,
+  resolveTemplateParams,
   type TemplateViolation,
   templateInputError,
   templateParamViolations,
-  templateSummary,
   templateViolationError,
-} from "./template.js";
+} from "./template-check.js";
 export {
   allowsIncreasing,
   initialTradingStatus,
