@@ -7,7 +7,7 @@
  * a family that tried many variants faces a higher Deflated Sharpe bar, and
  * nothing activates while trading is halted, even when the halt races it.
  */
-import { followLifecycleEvents, type RiskClient, type StreamedLifecycleEvent } from "@stratreg/client";
+import { followLifecycleEvents, type RiskClient, type StreamedLifecycleEvent, TemplatesClient } from "@stratreg/client";
 import {
   decode,
   ErrorCodes,
@@ -210,6 +210,46 @@ describe("thresholds and trials", () => {
     expect(crowded.trials.trials).toBe(1000);
     expect(gate(crowded, "deflatedSharpe").passed).toBe(false);
     expect(gate(crowded, "sharpe").value).toBe(gate(alone, "sharpe").value);
+  });
+});
+
+describe("templates", () => {
+  it("checks an instance's parameters against its template version: one registered around the check fails the template gate", async () => {
+    const templates = new TemplatesClient(registry.nc, { cluster, timeoutMs: 15_000 });
+    await templates.put({
+      id: "breakout",
+      name: "Breakout",
+      params: {
+        lookback: { type: "integer", min: 10, max: 200, default: 50 },
+        stopLoss: { type: "number", min: 0.001, max: 0.1, risk: true },
+      },
+    });
+    const instance = await templates.instantiate(
+      "breakout",
+      { id: "life-tpl-ok", name: "Breakout ok", owner: "desk-1" },
+      { stopLoss: 0.02 },
+    );
+    expect(instance).toMatchObject({ state: "candidate", template: { id: "breakout", version: 1 } });
+    await registry.client.attachEvidence("life-tpl-ok", goodEvidence(), { by });
+    const fits = await registry.client.gates("life-tpl-ok");
+    expect(gate(fits, "template")).toMatchObject({ value: 0, passed: true });
+    expect(fits.passed).toBe(true);
+
+    // Registered directly with parameters the template refuses: nothing stopped the registration,
+    // the gates stop the strategy.
+    await registry.client.register({
+      id: "life-tpl-bad",
+      name: "Breakout bad",
+      owner: "desk-1",
+      template: { id: "breakout", version: 1, params: { lookback: 5, stopLoss: 0.5 } },
+    });
+    await registry.client.attachEvidence("life-tpl-bad", goodEvidence(), { by });
+    const err = await refusal(registry.client.transition("life-tpl-bad", "validate", { by, reason: "try" }));
+    expect(err.code).toBe(ErrorCodes.GatesFailed);
+    const template = gate(err.details as unknown as GatesReply, "template");
+    expect(template).toMatchObject({ value: 1, passed: false });
+    expect(template.detail).toContain("params.lookback");
+    expect(template.detail).toContain("params.stopLoss");
   });
 });
 

@@ -20,7 +20,7 @@ import {
   type NatsConnection,
   PermissionViolationError,
 } from "@nats-io/transport-node";
-import { followTradingState, NotFoundError, RiskClient, StratregClient } from "@stratreg/client";
+import { followTradingState, NotFoundError, RiskClient, StratregClient, TemplatesClient } from "@stratreg/client";
 import { clusterSubjects, decode, encode, PROTOCOL_VERSION } from "@stratreg/protocol";
 import { type NatsServerProcess, type ServiceProcess, spawnService, startNatsServer, waitFor } from "@stratreg/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -343,6 +343,52 @@ describe("config/nats-server.conf permissions", () => {
     expect(await risk.check({ orderId: "perm-o3", ...order })).toMatchObject({ allowed: false, reason: "HALTED" });
     expect((await operatorRisk.resume({ by: "perm-operator" })).status.state).toBe("ACTIVE");
     follower.stop();
+  });
+
+  it("lets traders list, read and instantiate templates, and only operators put them", async () => {
+    const trader = await login("trader");
+    const operator = await login("operator");
+    const received = await observe(`${subjects.cluster}.control.templates.>`);
+    const template = {
+      id: "perm-template",
+      name: "permissions",
+      params: { stop: { type: "number" as const, min: 0.001, max: 0.1, default: 0.01, risk: true } },
+    };
+    const traderTemplates = new TemplatesClient(trader.nc, { timeoutMs: 15_000 });
+    const refused = await traderTemplates.put(template).catch((e: unknown) => e);
+    expect(causeOf(refused, PermissionViolationError)).toMatchObject({
+      operation: "publish",
+      subject: subjects.templatesControl("put"),
+    });
+    await trader.nc.flush();
+    await received.settle();
+    expect(received.seen).toEqual([]);
+
+    // The operator's put is stored by the shard, which writes the templates bucket as `shard`.
+    const stored = await new TemplatesClient(operator.nc, { timeoutMs: 15_000 }).put(template, { by: "perm-op" });
+    expect(stored).toMatchObject({ id: "perm-template", version: 1, createdBy: "perm-op" });
+    expect(operator.violations).toEqual([]);
+    expect(await traderTemplates.get("perm-template")).toEqual(stored);
+    expect((await traderTemplates.list()).templates.map((t) => t.id)).toContain("perm-template");
+    const instance = await traderTemplates.instantiate("perm-template", {
+      id: "perm-instance",
+      name: "instance",
+      owner: "desk-t",
+    });
+    expect(instance.template).toEqual({ id: "perm-template", version: 1, params: { stop: 0.01 } });
+    expect(trader.violations).toHaveLength(1);
+
+    // Nobody but a service answers on the template subjects.
+    for (const subject of [subjects.templates("get"), subjects.templatesControl("put")]) {
+      for (const session of [trader, operator]) {
+        const sub = session.nc.subscribe(subject);
+        const closedWith = await Promise.race([sub.closed, sleep(5_000).then(() => "still subscribed")]);
+        expect(closedWith).toMatchObject({ operation: "subscription", subject });
+      }
+    }
+    // Nothing the shard did for templates was refused (the control publish of an earlier test aside).
+    const shardRefused = server.logs().filter((line) => line.includes('User "shard"'));
+    expect(shardRefused.filter((line) => !line.includes('Subject "stratreg.control.halt"'))).toEqual([]);
   });
 
   it("turns away unknown users, wrong passwords and anonymous clients", async () => {

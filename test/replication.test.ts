@@ -1,10 +1,11 @@
 /**
- * On a 3-node JetStream cluster with replicated logs, leases and snapshots
- * (R3), the registry keeps serving and keeps every acknowledged write when a
+ * On a 3-node JetStream cluster with replicated logs, leases, snapshots and
+ * templates (R3), the registry keeps serving and keeps every acknowledged write when a
  * NATS server is SIGKILLed under load and brought back, and everything comes
  * back when every process, servers and shards, is restarted.
  */
 import { jetstreamManager } from "@nats-io/jetstream";
+import { TemplatesClient } from "@stratreg/client";
 import { startNatsCluster, uniqueClusterName, waitFor } from "@stratreg/testkit";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startRegistry, type TestRegistry, waitForServing } from "./support/registry.js";
@@ -33,10 +34,18 @@ afterAll(async () => {
   await natsCluster?.stop();
 });
 
-test("replicates the log, leases and snapshots on three servers", async () => {
+test("replicates the log, leases, snapshots and templates on three servers", async () => {
   const jsm = await jetstreamManager(registry.nc);
-  for (const stream of [`${cluster}-log`, `KV_${cluster}-leases`, `KV_${cluster}-config`, `KV_${cluster}-snapshots`]) {
+  const streams = [`${cluster}-log`, `KV_${cluster}-leases`, `KV_${cluster}-config`, `KV_${cluster}-snapshots`];
+  for (const stream of [...streams, `KV_${cluster}-templates`]) {
     expect((await jsm.streams.info(stream)).config.num_replicas, stream).toBe(3);
+  }
+  // A template version stored through one shard is the latest at once at either (reads go to the leader).
+  const templates = new TemplatesClient(registry.nc, { cluster, timeoutMs: 15_000 });
+  const template = { id: "r3-template", name: "r3", params: { n: { type: "integer" as const, default: 1 } } };
+  for (let version = 1; version <= 3; version++) {
+    expect(await templates.put(template, { expectedVersion: version - 1 })).toMatchObject({ version });
+    for (let i = 0; i < 4; i++) expect((await templates.get("r3-template")).version).toBe(version);
   }
 });
 

@@ -1,7 +1,7 @@
 /**
- * Drain and events under the shipped server config (config/nats-server.conf): only an operator
- * may send the control message or follow the events; a trader is told so and nothing happens.
- * The cluster is `stratreg` because the config's subjects name it.
+ * Drain, events and template puts under the shipped server config (config/nats-server.conf):
+ * only an operator may send the control messages or follow the events; a trader is told so and
+ * nothing happens. The cluster is `stratreg` because the config's subjects name it.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -43,6 +43,31 @@ afterAll(async () => {
   await cluster?.stop();
   await server?.stop();
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+});
+
+describe("template permissions", () => {
+  it("tells a trader that template put is for operators; a trader lists and instantiates what an operator put", async () => {
+    const template = JSON.stringify({
+      id: "perm-cli",
+      name: "permissions",
+      params: { stop: { type: "number", min: 0.001, max: 0.1, default: 0.01, risk: true } },
+    });
+    const trader = { ...cluster.env, ...as("trader") };
+    const refused = await runCli(["template", "put", "-", "--by", "mallory"], trader, template);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(
+      "error PERMISSION_DENIED: not permitted to publish stratreg.control.templates.put: template put is for operators (connect as a NATS user allowed stratreg.control.>)\n",
+    );
+    expect((await runCli(["template", "list"], trader)).stdout).toBe("no templates\n");
+    const stored = await runCli(["template", "put", "-", "--by", "ops"], cluster.env, template);
+    expect(stored).toMatchObject({ code: 0, stdout: "template perm-cli version 1 stored by ops\n" });
+    const instance = await runCli(
+      ["template", "instantiate", "perm-cli", "--id", "perm-cli-1", "--name", "one", "--owner", "desk"],
+      trader,
+    );
+    expect(instance.stderr).toBe("");
+    expect(instance.stdout).toMatch(/^template: +perm-cli v1 \{stop: 0\.01\}$/m);
+  });
 });
 
 describe("drain and events permissions", () => {

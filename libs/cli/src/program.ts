@@ -16,6 +16,7 @@ import { forecastCommand, perfCommand, rankCommand, selectCommand, topCommand } 
 import { registerCommand } from "./commands/register.js";
 import { riskCommands } from "./commands/risk.js";
 import { statusCommand } from "./commands/status.js";
+import { templateCommand } from "./commands/template.js";
 import { globalOptions } from "./options.js";
 
 /** The CLI's version, shown by `--version`. */
@@ -25,7 +26,7 @@ export const CLI_VERSION = "0.1.0";
 export function buildProgram(): Command {
   const program = new Command("stratreg")
     .description(
-      "stratreg: register, inspect and import trading strategies; take them through backtesting, the quality gates and live trading; rank them; check, drain and watch the registry cluster; watch risk, set limits, halt and resume trading",
+      "stratreg: register, inspect and import trading strategies; instantiate them from templates; take them through backtesting, the quality gates and live trading; rank them; check, drain and watch the registry cluster; watch risk, set limits, halt and resume trading",
     )
     .version(CLI_VERSION)
     .showHelpAfterError();
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
     forecastCommand(),
     selectCommand(),
     statusCommand(),
+    templateCommand(),
   ];
   const lifecycle = [moveCommand(), evidenceCommand(), gatesCommand(), lifecycleCommand(), thresholdsCommand()];
   for (const command of [...commands, ...lifecycle, drainCommand(), eventsCommand(), ...riskCommands()]) {

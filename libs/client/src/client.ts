@@ -196,7 +196,7 @@ export class StratregClient {
     return partitionOf(id, this.config.partitions);
   }
 
-  /** Registers one strategy; it starts as a `draft` at version 1. */
+  /** Registers one strategy; it starts as a `candidate` at version 1. */
   async register(strategy: StrategyInput, options: CallOptions = {}): Promise<Strategy> {
     const reply = await this.send(this.partitionOf(strategy.id), PartitionOps.Register, { strategy }, options, true);
     return reply.strategy;

@@ -8,6 +8,7 @@ export {
   Encodings,
   type ErrorCode,
   ErrorCodes,
+  type InstanceStrategy,
   NotFoundError,
   type OwnershipEvent,
   type ShardStatus,
@@ -15,6 +16,13 @@ export {
   type StrategyInput,
   type StrategyPatch,
   StratregError,
+  type Template,
+  type TemplateInput,
+  type TemplateListReply,
+  type TemplateParamSpec,
+  type TemplateRule,
+  type TemplateSummary,
+  type TemplateViolation,
   TimeoutError,
   type TradingState,
   TradingStates,
@@ -58,4 +66,12 @@ export {
   type StreamedLifecycleEvent,
 } from "./lifecycle-events.js";
 export { RiskClient, type RiskClientOptions } from "./risk.js";
+/** Strategy templates: list, get, instantiate, and (operators) put. */
+export {
+  type InstantiateOptions,
+  type PutTemplateOptions,
+  type TemplateCallOptions,
+  TemplatesClient,
+  type TemplatesClientOptions,
+} from "./templates.js";
 export { type FollowOptions, followTradingState, type TradingStateFollower } from "./trading-state.js";

@@ -4,6 +4,7 @@
  */
 import type { LifecycleEventKind } from "./gates.js";
 import type { RiskControlOp, RiskOp } from "./risk.js";
+import type { TemplateControlOp, TemplateOp } from "./template.js";
 
 /** Operations served on each partition's subjects: `<cluster>.part.<p>.<op>`. */
 export const PartitionOps = {
@@ -166,6 +167,12 @@ export interface ClusterSubjects {
   readonly evidenceBucket: string;
   /** `<cluster>.cluster.info`: any shard answers with the cluster config. */
   readonly clusterInfo: string;
+  /** `<cluster>.templates.<op>`: any shard answers (queue group): list, get, instantiate. */
+  templates(op: TemplateOp): string;
+  /** `<cluster>.control.templates.<op>`: operators store template versions (operators only). */
+  templatesControl(op: TemplateControlOp): string;
+  /** KV bucket of strategy templates: key `<id>.<version>`, each written once. */
+  readonly templateBucket: string;
   /** `<cluster>.member.heartbeat`: shards announce themselves here. */
   readonly heartbeat: string;
   /** `<cluster>.member.leave`: a shard says goodbye here when it stops gracefully. */
@@ -225,6 +232,9 @@ export function clusterSubjects(cluster: string = DEFAULT_CLUSTER): ClusterSubje
     trialsBucket: `${cluster}-trials`,
     evidenceBucket: `${cluster}-evidence`,
     clusterInfo: `${cluster}.cluster.info`,
+    templates: (op) => `${cluster}.templates.${op}`,
+    templatesControl: (op) => `${cluster}.control.templates.${op}`,
+    templateBucket: `${cluster}-templates`,
     heartbeat: `${cluster}.member.heartbeat`,
     leave: `${cluster}.member.leave`,
   };

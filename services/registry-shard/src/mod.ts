@@ -6,3 +6,5 @@ export { loadConfig, type ShardConfig } from "./config.js";
 export { type LoggedReport, PerformanceBook } from "./performance/book.js";
 export { PartitionRankings } from "./performance/rankings.js";
 export { SHARD_VERSION, Shard } from "./shard.js";
+/** The cluster's strategy templates (KV `<cluster>-templates`): versions by id, each stored once. */
+export { type PutOptions, TemplateStore } from "./templates/store.js";

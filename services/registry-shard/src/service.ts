@@ -28,6 +28,8 @@ import { get, getBatch, list } from "./handlers/reads.js";
 import { errorReply } from "./handlers/reply.js";
 import { register, registerBatch, retire, update } from "./handlers/writes.js";
 import { DroppedError, isUnanswered, type Partition } from "./partition.js";
+import { TemplateEndpoints } from "./templates/endpoints.js";
+import type { TemplateStore } from "./templates/store.js";
 
 /** Request and error counters, by operation. */
 export class RequestCounters {
@@ -157,7 +159,10 @@ export class PartitionEndpoints {
   }
 }
 
-/** Registers the shard with the NATS services framework: `status` and `cluster-info` endpoints. */
+/**
+ * Registers the shard with the NATS services framework: `status` and `cluster-info` endpoints,
+ * and the template endpoints (templates/endpoints.ts).
+ */
 export async function registerService(
   nc: NatsConnection,
   options: {
@@ -167,6 +172,8 @@ export async function registerService(
     config: ClusterConfig;
     status: () => ShardStatus;
     logger: Logger;
+    /** The template store (the lifecycle reads it too). */
+    templates: TemplateStore;
   },
 ): Promise<Service> {
   const service = await new Svcm(nc).add({
@@ -192,6 +199,16 @@ export async function registerService(
       if (err === null) msg.respond(reply(options.config));
     },
   });
+  // Strategy templates: any shard answers (queue group), from the bucket startup.ts created.
+  const subjects = clusterSubjects(options.cluster);
+  const templates = await TemplateEndpoints.create({
+    nc,
+    subjects,
+    store: options.templates,
+    partitions: options.config.partitions,
+    logger: options.logger,
+  });
+  templates.addTo(service);
   service.stopped.then(
     (err) => {
       if (err) options.logger.error({ err }, "service framework registration stopped");

@@ -26,6 +26,7 @@ import type { ShardConfig } from "./config.js";
 import { settleMaturity } from "./handlers/lifecycle.js";
 import { errorReply } from "./handlers/reply.js";
 import { addGateConfigEndpoints } from "./lifecycle/config-endpoints.js";
+import { templateChecker } from "./lifecycle/gates.js";
 import { Limiter, waitFor } from "./limiter.js";
 import { Membership } from "./membership.js";
 import { OwnershipManager, type OwnershipState, OwnershipStates } from "./ownership.js";
@@ -34,6 +35,7 @@ import { TopKPublisher } from "./performance/publisher.js";
 import { ReadAhead } from "./read-ahead.js";
 import { PartitionEndpoints, RequestCounters, registerService } from "./service.js";
 import { type ClusterResources, openCluster } from "./startup.js";
+import { TemplateStore } from "./templates/store.js";
 
 export const SHARD_VERSION = "0.2.0";
 /**
@@ -120,11 +122,17 @@ export class Shard {
     await leases.start();
     const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
     const activations = new Set<Promise<unknown>>();
+    const templates = await TemplateStore.open(nc, subjects);
     const context: PartitionContext = {
       log,
       snapshots,
       history,
-      lifecycle: { ...lifecycle, activations, trading: () => this.trading?.current },
+      lifecycle: {
+        ...lifecycle,
+        activations,
+        trading: () => this.trading?.current,
+        templateProblem: templateChecker(templates),
+      },
       member: config.member,
       partitions: cluster.partitions,
       // max_payload counts the message headers too (message id, expected sequence).
@@ -231,6 +239,7 @@ export class Shard {
       config: cluster,
       status: () => this.status(),
       logger,
+      templates,
     });
     this.watchConnection();
     this.trading = followTradingState(nc, {

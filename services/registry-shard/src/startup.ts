@@ -1,6 +1,6 @@
 /**
  * What a shard needs before it can join: a connection, a server it can run on,
- * and the cluster's JetStream resources (config, log stream, leases, snapshots),
+ * and the cluster's JetStream resources (config, log stream, leases, snapshots, templates),
  * created by the first shard and checked by every later one.
  */
 import { performance } from "node:perf_hooks";
@@ -25,6 +25,7 @@ import type { PartitionContext } from "./partition.js";
 import { ensureHistoryStream, readHistory } from "./store/history.js";
 import { ensureLogStream, PartitionLog } from "./store/log.js";
 import { SnapshotStore } from "./store/snapshots.js";
+import { TemplateStore } from "./templates/store.js";
 
 /** The oldest nats-server this shard runs on (DESIGN: what Debian ships). */
 const MIN_SERVER_VERSION = [2, 9, 0] as const;
@@ -133,6 +134,7 @@ export async function openCluster(config: ShardConfig, logger: Logger): Promise<
       await ensureHistoryStream(jsm, subjects, cluster.replicas, config.historyRetentionMs);
       const kv = await new Kvm(js).create(subjects.leaseBucket, { history: 1, replicas: cluster.replicas });
       const snapshots = await SnapshotStore.open(js, subjects, cluster.replicas);
+      await TemplateStore.ensureBucket(js, subjects, cluster.replicas);
       await ensureLifecycleStream(jsm, subjects, cluster.replicas, config.historyRetentionMs);
       const kvm = new Kvm(js);
       const bucket = (name: string) => kvm.create(name, { history: 1, replicas: cluster.replicas });

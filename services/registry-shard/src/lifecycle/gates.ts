@@ -13,9 +13,11 @@ import {
   type TemplateRef,
   type TradingState,
   type TradingStatus,
+  templateParamViolations,
   valueName,
 } from "@stratreg/protocol";
 import { type EvidenceSummary, evaluateGates, type GateResult } from "@stratreg/quant";
+import type { TemplateStore } from "../templates/store.js";
 import type { LifecycleEventPublisher } from "./events.js";
 import type { EvidenceStore, FamilyTrialsStore, GateSettings } from "./stores.js";
 
@@ -62,6 +64,18 @@ const NO_EVIDENCE: EvidenceSummary = {
   trials: 1,
   trialSharpeVariance: null,
 };
+
+/** Why an instance's parameters do not fit its template version, read from `store` (undefined: they fit). */
+export function templateChecker(store: Pick<TemplateStore, "find">): (ref: TemplateRef) => Promise<string | undefined> {
+  return async (ref) => {
+    const template = await store.find(ref.id, ref.version);
+    if (template === undefined) {
+      return `template ${ref.id}${ref.version === undefined ? "" : ` v${ref.version}`} does not exist`;
+    }
+    const { violations } = templateParamViolations(template, ref.params);
+    return violations.length === 0 ? undefined : violations.map((violation) => violation.message).join("; ");
+  };
+}
 
 /** The gate that checks an instance's parameters against its template. */
 export const TEMPLATE_GATE = "template";
