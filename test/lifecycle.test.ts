@@ -195,6 +195,18 @@ describe("thresholds and trials", () => {
     expect(read.setting).toMatchObject({ thresholds: { minTrades: 2000 }, by: "operator-1" });
   });
 
+  it("counts every trial of members attaching evidence at once on both shards", async () => {
+    const ids = Array.from({ length: 40 }, (_, i) => `life-busy-${i}`);
+    await registry.client.registerMany(ids.map((id) => ({ id, name: id, owner: "desk-1", family: "busy" })));
+    await Promise.all(
+      ids.map((id, i) => registry.client.attachEvidence(id, { ...goodEvidence(40 + i), trials: 3 }, { by })),
+    );
+    const reply = await registry.client.gates("life-busy-0");
+    expect(reply.trials.trials).toBe(120);
+    // One Sharpe ratio per attach: their variance is known.
+    expect(reply.trials.sharpeVariance).toBeGreaterThan(0);
+  });
+
   it("passes the same track record with one family trial and fails it with a thousand", async () => {
     await register("life-alone", "alone");
     await registry.client.attachEvidence("life-alone", goodEvidence(31), { by });

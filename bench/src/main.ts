@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --json FILE] [--quick] [--memory-strategies N] [--only join|recovery|ranking|risk]
+ * npm run bench [-- --json FILE] [--quick] [--memory-strategies N] [--only join|recovery|ranking|risk|lifecycle]
  *
  * Starts a nats-server, 4 registry shards and a raw echo responder, then
  * measures each registry figure beside its raw NATS baseline on the same
@@ -20,6 +20,7 @@ import { ensureNatsServer, requireNatsServer, startNatsCluster, startNatsServer 
 import { decode, ENCODING_HEADER, Encodings, encode, PartitionOps, type Reply } from "@stratreg/protocol";
 import { type EncodedBatch, encodedBatches } from "./batches.js";
 import { decodeComparison } from "./decode.js";
+import { lifecycleFigures, lifecycleTable } from "./lifecycle.js";
 import { closedLoop, drain, type LoopResult } from "./loop.js";
 import { type ModeFigures, modeFigures } from "./modes.js";
 import { type JoinFigures, joinFigures, type RecoveryFigures, recoveryFigures } from "./ownership.js";
@@ -71,6 +72,16 @@ async function main() {
       const risk = await riskFigures(server, say, quick);
       process.stdout.write(riskTable(risk));
       if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify({ risk }, null, 2)}\n`);
+    } finally {
+      await server.stop();
+    }
+    return;
+  }
+  if (values.only === "lifecycle") {
+    try {
+      const lifecycle = await lifecycleFigures(server, say, quick);
+      process.stdout.write(lifecycleTable(lifecycle));
+      if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify({ lifecycle }, null, 2)}\n`);
     } finally {
       await server.stop();
     }
@@ -213,6 +224,7 @@ async function main() {
     const modes = values["skip-modes"] === true ? [] : await deploymentModes(server.storeDir);
     const ranking = await rankingFigures(server, say, quick);
     const risk = await riskFigures(server, say, quick);
+    const lifecycle = await lifecycleFigures(server, say, quick);
 
     const results = {
       machine: {
@@ -242,6 +254,7 @@ async function main() {
       modes,
       ranking,
       risk,
+      lifecycle,
       memory: {
         strategies: after.strategies,
         rssBytes: rssAfter,
@@ -254,6 +267,7 @@ async function main() {
     printModes(modes);
     process.stdout.write(`\n${rankingTable(ranking)}`);
     process.stdout.write(`\n${riskTable(risk)}`);
+    process.stdout.write(`\n${lifecycleTable(lifecycle)}`);
     if (values.json !== undefined) {
       writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);
       say(`figures written to ${values.json}`);

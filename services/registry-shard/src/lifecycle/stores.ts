@@ -15,6 +15,7 @@ import {
   encode,
   type GateScope,
   type GateThresholdsInput,
+  UnavailableError,
 } from "@stratreg/protocol";
 import { DEFAULT_GATES, type FamilyTrials, type GateThresholds } from "@stratreg/quant";
 
@@ -112,11 +113,27 @@ interface TrialsRecord {
   m2: number;
 }
 
-/** How many attempts a compare-and-set of a family's record makes before it gives up. */
-const CAS_ATTEMPTS = 20;
+/** How long a family's record is retried under contention before the attach fails (retryable). */
+const CAS_DEADLINE_MS = 5000;
 
-/** Trials recorded per family, added to by every evidence attached to a member. */
+/** Trial additions waiting for their family's next write. */
+interface PendingTrials {
+  trials: number;
+  sharpes: number[];
+  done: Array<{ resolve: () => void; reject: (err: unknown) => void }>;
+}
+
+/**
+ * Trials recorded per family, added to by every evidence attached to a member.
+ * A shard writes each family's record with compare-and-set, one write in flight
+ * per family: additions that arrive meanwhile go together in the next write, so
+ * many members attaching at once cost a few writes, and contention is only
+ * between shards.
+ */
 export class FamilyTrialsStore {
+  private readonly pending = new Map<string, PendingTrials>();
+  private readonly writing = new Set<string>();
+
   constructor(private readonly kv: KV) {}
 
   /** The family's trials so far (none recorded: zero trials, variance unknown). */
@@ -131,19 +148,48 @@ export class FamilyTrialsStore {
     };
   }
 
-  /**
-   * Adds `trials` variants whose Sharpe ratios were `sharpes` to the family's
-   * record (compare-and-set, so members attaching evidence at once on several
-   * shards all count).
-   */
-  async add(family: string, trials: number, sharpes: readonly number[]): Promise<void> {
+  /** Adds `trials` variants whose Sharpe ratios were `sharpes` to the family's record; resolves once stored. */
+  add(family: string, trials: number, sharpes: readonly number[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let batch = this.pending.get(family);
+      if (batch === undefined) {
+        batch = { trials: 0, sharpes: [], done: [] };
+        this.pending.set(family, batch);
+      }
+      batch.trials += trials;
+      batch.sharpes.push(...sharpes);
+      batch.done.push({ resolve, reject });
+      if (!this.writing.has(family)) void this.flush(family);
+    });
+  }
+
+  private async flush(family: string): Promise<void> {
+    this.writing.add(family);
+    try {
+      for (let batch = this.pending.get(family); batch !== undefined; batch = this.pending.get(family)) {
+        this.pending.delete(family);
+        try {
+          await this.write(family, batch);
+          for (const waiter of batch.done) waiter.resolve();
+        } catch (err) {
+          for (const waiter of batch.done) waiter.reject(err);
+        }
+      }
+    } finally {
+      this.writing.delete(family);
+    }
+  }
+
+  /** One compare-and-set of the family's record with `batch` added, retried while another shard wins. */
+  private async write(family: string, batch: PendingTrials): Promise<void> {
     const key = keyToken(family);
+    const deadline = Date.now() + CAS_DEADLINE_MS;
     for (let attempt = 1; ; attempt++) {
       const entry = await this.kv.get(key);
       const exists = entry !== null && entry.operation === "PUT";
       const record: TrialsRecord = exists ? (decode(entry.value) as TrialsRecord) : { trials: 0, n: 0, mean: 0, m2: 0 };
-      record.trials += trials;
-      for (const sharpe of sharpes) {
+      record.trials += batch.trials;
+      for (const sharpe of batch.sharpes) {
         // Welford's update: the variance of all the family's recorded Sharpe ratios, in one pass.
         record.n += 1;
         const delta = sharpe - record.mean;
@@ -155,7 +201,15 @@ export class FamilyTrialsStore {
         else await this.kv.create(key, encode(record));
         return;
       } catch (err) {
-        if (attempt >= CAS_ATTEMPTS) throw err;
+        if (Date.now() > deadline) {
+          throw new UnavailableError(
+            ErrorCodes.Unavailable,
+            `the trials of family ${family} could not be recorded (${attempt} attempts); retry`,
+            { cause: err },
+          );
+        }
+        // Another shard wrote first: read again after a short, jittered pause.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 * attempt)));
       }
     }
   }
