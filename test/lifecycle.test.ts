@@ -167,6 +167,45 @@ describe("the way to live trading", () => {
   });
 });
 
+describe("maturity", () => {
+  it("moves an active strategy's phase with its live returns, and publishes each change", async () => {
+    await validated("life-mature");
+    await registry.client.transition("life-mature", "activate", { by, reason: "live" });
+    const events: LifecycleEventMessage[] = [];
+    const sub = registry.nc.subscribe(`${cluster}.lifecycle.maturity.*`, {
+      callback: (err, msg) => {
+        if (err === null) events.push(decode(msg.data) as LifecycleEventMessage);
+      },
+    });
+    const day = 86_400_000;
+    let seq = 0;
+    let t = 1_750_000_000_000;
+    const report = async (n: number, mean: number) => {
+      const returns = Array.from({ length: n }, (_, i) => mean + (i % 2 === 0 ? 0.01 : -0.01));
+      const times = returns.map(() => (t += day));
+      const reply = await registry.client.report([{ id: "life-mature", seq: ++seq, returns, times }]);
+      expect(reply.accepted).toBe(1);
+    };
+    const phase = async () => (await registry.client.get("life-mature")).lifecycle?.value;
+    // A steady live record, long enough to leave birth: maturity.
+    await report(126, 0.001);
+    await waitFor(async () => JSON.stringify(await phase()) === '{"active":"maturity"}', { timeoutMs: 5000 });
+    // Recent returns far above the long run: growth.
+    await report(84, 0.006);
+    await waitFor(async () => JSON.stringify(await phase()) === '{"active":"growth"}', { timeoutMs: 5000 });
+    await waitFor(() => events.filter((e) => e.ids.includes("life-mature")).length >= 2, { timeoutMs: 5000 });
+    sub.unsubscribe();
+    const mine = events.filter((e) => e.ids.includes("life-mature"));
+    expect(mine.map((e) => [e.from, e.to, e.by])).toEqual([
+      ["active.birth", "active.maturity", "registry"],
+      ["active.maturity", "active.growth", "registry"],
+    ]);
+    expect(mine[1]?.reason).toMatch(/^\d+ returns: recent Sharpe [\d.]+ against [\d.]+ over the whole live record$/);
+    const history = contextOf(await registry.client.get("life-mature")).history ?? [];
+    expect(history.at(-1)).toMatchObject({ event: "MATURITY", by: "registry", to: "active.growth" });
+  });
+});
+
 describe("thresholds and trials", () => {
   it("lets operators raise a family's bar; the dry run shows the threshold in force", async () => {
     await validated("life-strict-1", "strict");

@@ -54,4 +54,11 @@ describe("maturity phases", () => {
     expect(copy.count).toBe(221);
     expect(new TrendAccumulator().sharpe()).toBeNaN();
   });
+
+  test("a short steady record's recent Sharpe ratio is its long-run one, not pulled towards its first return", () => {
+    const returns = series(126, 0.001, 0.01);
+    const trend = new TrendAccumulator();
+    for (const r of returns) trend.add(r);
+    expect(Math.abs(trend.sharpe() - metricsOf(returns).sharpe)).toBeLessThan(0.2);
+  });
 });

@@ -38,29 +38,27 @@ export const DEFAULT_MATURITY: Readonly<MaturityOptions> = Object.freeze({
   everyPeriods: 21,
 });
 
-/** Exponentially weighted mean and variance of returns: O(1) per return, three numbers of state. */
+/**
+ * Exponentially weighted mean and variance of returns: O(1) per return, three numbers of state
+ * (the weighted sums of r and r², and the count). The weights are normalised by their own sum,
+ * 1 − (1 − α)ⁿ, so a short record is not pulled towards its first return or towards zero.
+ */
 export class TrendAccumulator {
-  private readonly alpha: number;
+  private readonly decay: number;
   private readonly s: Float64Array;
 
   /** A trend with weights halving every `halfLife` periods, optionally restored from {@link toState}. */
   constructor(halfLife = DEFAULT_MATURITY.halfLife, state?: Float64Array) {
-    this.alpha = 1 - 2 ** (-1 / halfLife);
+    this.decay = 2 ** (-1 / halfLife);
     this.s = state?.length === 3 ? Float64Array.from(state) : new Float64Array(3);
   }
 
-  /** Adds the next return (West's weighted update of mean and variance). */
+  /** Adds the next return. */
   add(r: number): void {
     const s = this.s;
-    if (s[2] === 0) {
-      s[0] = r;
-      s[1] = 0;
-    } else {
-      const delta = r - (s[0] as number);
-      const increment = this.alpha * delta;
-      s[0] = (s[0] as number) + increment;
-      s[1] = (1 - this.alpha) * ((s[1] as number) + delta * increment);
-    }
+    const a = 1 - this.decay;
+    s[0] = this.decay * (s[0] as number) + a * r;
+    s[1] = this.decay * (s[1] as number) + a * r * r;
     s[2] = (s[2] as number) + 1;
   }
 
@@ -68,12 +66,16 @@ export class TrendAccumulator {
     return this.s[2] as number;
   }
 
-  /** The annualised Sharpe ratio of the recent returns (NaN until it has two). */
+  /** The annualised Sharpe ratio of the recent returns (NaN until it has two, or when they do not vary). */
   sharpe(conventions?: Partial<Conventions>): number {
     const c = resolveConventions(conventions);
-    const variance = this.s[1] as number;
-    if ((this.s[2] as number) < 2 || !(variance > 0)) return Number.NaN;
-    return (((this.s[0] as number) - c.riskFree) / Math.sqrt(variance)) * Math.sqrt(c.periodsPerYear);
+    const n = this.s[2] as number;
+    if (n < 2) return Number.NaN;
+    const total = 1 - this.decay ** n;
+    const mean = (this.s[0] as number) / total;
+    const variance = (this.s[1] as number) / total - mean * mean;
+    if (!(variance > 0)) return Number.NaN;
+    return ((mean - c.riskFree) / Math.sqrt(variance)) * Math.sqrt(c.periodsPerYear);
   }
 
   toState(): Float64Array {
