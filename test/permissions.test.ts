@@ -22,7 +22,14 @@ import {
 } from "@nats-io/transport-node";
 import { followTradingState, NotFoundError, RiskClient, StratregClient, TemplatesClient } from "@stratreg/client";
 import { clusterSubjects, decode, encode, PROTOCOL_VERSION } from "@stratreg/protocol";
-import { type NatsServerProcess, type ServiceProcess, spawnService, startNatsServer, waitFor } from "@stratreg/testkit";
+import {
+  goodEvidence,
+  type NatsServerProcess,
+  type ServiceProcess,
+  spawnService,
+  startNatsServer,
+  waitFor,
+} from "@stratreg/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const ROOT = resolve(fileURLToPath(import.meta.url), "../..");
@@ -387,6 +394,41 @@ describe("config/nats-server.conf permissions", () => {
       }
     }
     // Nothing the shard did for templates was refused (the control publish of an earlier test aside).
+    const shardRefused = server.logs().filter((line) => line.includes('User "shard"'));
+    expect(shardRefused.filter((line) => !line.includes('Subject "stratreg.control.halt"'))).toEqual([]);
+  });
+
+  it("lets a trader move strategies, read thresholds and follow lifecycle events; only operators set thresholds", async () => {
+    const trader = await login("trader");
+    const operator = await login("operator");
+    const quant = await StratregClient.connect(trader.nc, { timeoutMs: 15_000 });
+    const events: unknown[] = [];
+    trader.nc.subscribe(`${subjects.cluster}.lifecycle.>`, {
+      callback: (_err, msg) => {
+        events.push(decode(msg.data));
+      },
+    });
+    await trader.nc.flush();
+    await quant.register({ id: "perm-life", name: "lifecycle", owner: "desk-t", family: "perm" });
+    // Evidence, trials and the move are written by the shard as `shard` (its KV rights), answered to the trader.
+    await quant.attachEvidence("perm-life", goodEvidence(), { by: "quant-t" });
+    const valid = await quant.transition("perm-life", "validate", { by: "quant-t", reason: "gates" });
+    expect(valid.state).toBe("validated");
+    await waitFor(() => events.length >= 3, { timeoutMs: 5_000, message: "three lifecycle events" });
+
+    const refused = await quant
+      .setGateThresholds({ family: "perm" }, { minTrades: 10 }, { by: "quant-t" })
+      .catch((e: unknown) => e);
+    expect(causeOf(refused, PermissionViolationError)).toMatchObject({
+      operation: "publish",
+      subject: subjects.gatesSet,
+    });
+    const ops = await StratregClient.connect(operator.nc, { timeoutMs: 15_000 });
+    const set = await ops.setGateThresholds({ family: "perm" }, { minTrades: 2000 }, { by: "perm-op" });
+    expect(set.inForce.minTrades).toBe(2000);
+    expect((await quant.gateThresholds({ family: "perm" })).setting).toMatchObject({ by: "perm-op" });
+    expect(operator.violations).toEqual([]);
+    // Nothing the shard did for the lifecycle was refused (the control publish of an earlier test aside).
     const shardRefused = server.logs().filter((line) => line.includes('User "shard"'));
     expect(shardRefused.filter((line) => !line.includes('Subject "stratreg.control.halt"'))).toEqual([]);
   });

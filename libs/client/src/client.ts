@@ -487,17 +487,9 @@ export class StratregClient {
     body: Record<string, unknown>,
     options: CallOptions & { ranker?: string } = {},
   ): Promise<B> {
-    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     const subject =
       options.ranker === undefined ? this.subjects.ranker(op) : this.subjects.rankerMember(options.ranker, op);
-    return callWithRetry<B>(
-      this.nc,
-      subject,
-      (attemptMs) =>
-        encode({ v: PROTOCOL_VERSION, deadlineMs: Math.min(Math.max(1, Math.ceil(attemptMs)), DEADLINE_MS_MAX), body }),
-      performance.now() + timeoutMs,
-      this.retry,
-    );
+    return this.askSubject(subject, body, options);
   }
 
   /** The one request path of every partition operation (the SDK's own modules use it too). */

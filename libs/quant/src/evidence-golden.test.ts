@@ -9,8 +9,9 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
-import { type BacktestEvidence, bootstrapSharpes, linearPercentile, summariseEvidence } from "./evidence.js";
+import { type BacktestEvidence, bootstrapSharpes, summariseEvidence } from "./evidence.js";
 import { DEFAULT_GATES, evaluateGates, type FamilyTrials, GateNames } from "./gates.js";
+import { linearPercentile } from "./quantile.js";
 
 interface GoldenCase {
   name: string;

@@ -5,10 +5,10 @@ import {
   bootstrapSharpes,
   checkEvidence,
   type EvidenceSummary,
-  linearPercentile,
   summariseEvidence,
 } from "./evidence.js";
 import { normalQuantile } from "./normal.js";
+import { linearPercentile } from "./quantile.js";
 import { sharpeStandardError } from "./sharpe-inference.js";
 
 const DESIGN_RETURNS = [0.01, -0.02, 0.015, -0.005, 0.02, -0.01, 0.03, -0.015, 0.005, 0.01];

@@ -6,8 +6,10 @@
  * is the one the rankings show for the same returns. Undefined figures are null, not NaN: the
  * summary travels over the wire and is stored, and NaN survives neither JSON nor comparisons.
  */
+
 import { mean, metricsOf, sharpe, withMoments } from "./batch.js";
 import { DEFAULT_CONVENTIONS } from "./conventions.js";
+import { linearPercentile } from "./quantile.js";
 import { compensatedSum } from "./sums.js";
 
 /** What a backtest produced, as a quant attaches it to a strategy. */
@@ -232,25 +234,6 @@ function checkOptions(options: EvidenceOptions): { runs: number; seed: number } 
     throw new RangeError(`seed must be an integer in [0, 2^32), got ${seed}`);
   }
   return { runs, seed };
-}
-
-/**
- * The q-quantile (0 ≤ q ≤ 1) of ascending values by numpy's default ("linear") method, as
- * `np.percentile(x, 100·q)`: index h = (n − 1)·q, linear interpolation between the values at
- * ⌊h⌋ and ⌊h⌋ + 1, written as numpy's lerp does (from the nearer end) so the two agree to the
- * last bit. NaN for no values. (portfolio.ts's historical VaR reads its quantile the same way,
- * with a private copy of these lines.)
- */
-export function linearPercentile(sorted: ArrayLike<number>, q: number): number {
-  const n = sorted.length;
-  if (n === 0) return Number.NaN;
-  const h = (n - 1) * q;
-  const below = Math.floor(h);
-  const a = sorted[below] as number;
-  const b = sorted[Math.min(below + 1, n - 1)] as number;
-  const t = h - below;
-  const diff = b - a;
-  return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
 }
 
 /** Outputs discarded after seeding, as PractRand's sfc32 does, so that nearby seeds part ways. */

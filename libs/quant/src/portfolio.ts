@@ -8,7 +8,9 @@
  * losses written as positive numbers. Data (series, P&L, weights, matrices) with a non-finite
  * value, or of mismatched lengths, is refused with a RangeError; an undefined result is NaN.
  */
+
 import { normalQuantile } from "./normal.js";
+import { linearPercentile } from "./quantile.js";
 import { addCompensated, compensatedSum, compensatedValue } from "./sums.js";
 
 const ONE_OVER_SQRT_2PI = 0.3989422804014327;
@@ -305,22 +307,6 @@ export function mostCorrelatedPairs(matrix: ArrayLike<number>, k: number, count:
   return pairs.slice(0, count);
 }
 
-/**
- * The q-quantile of sorted values by numpy's default ("linear") method: index h = (n − 1)·q,
- * linear interpolation between the values at ⌊h⌋ and ⌊h⌋ + 1, written as numpy's lerp does
- * (from the nearer end) so that the two agree to the last bit.
- */
-function linearQuantile(sorted: Float64Array, q: number): number {
-  const n = sorted.length;
-  const h = (n - 1) * q;
-  const below = Math.floor(h);
-  const a = sorted[below] as number;
-  const b = sorted[Math.min(below + 1, n - 1)] as number;
-  const t = h - below;
-  const diff = b - a;
-  return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
-}
-
 function sortedPnl(pnl: ArrayLike<number>, what: string): Float64Array {
   checkFinite(pnl, what);
   return Float64Array.from(pnl).sort();
@@ -336,7 +322,7 @@ export function historicalVaR(pnl: ArrayLike<number>, level: number): number {
   checkLevel(level);
   const sorted = sortedPnl(pnl, "historicalVaR");
   if (sorted.length === 0) return Number.NaN;
-  return -linearQuantile(sorted, 1 - level);
+  return -linearPercentile(sorted, 1 - level);
 }
 
 /**
@@ -351,7 +337,7 @@ export function historicalES(pnl: ArrayLike<number>, level: number): number {
   checkLevel(level);
   const sorted = sortedPnl(pnl, "historicalES");
   if (sorted.length === 0) return Number.NaN;
-  const cut = linearQuantile(sorted, 1 - level);
+  const cut = linearPercentile(sorted, 1 - level);
   let m = 0;
   while (m < sorted.length && (sorted[m] as number) <= cut) m++;
   return -compensatedSum(sorted.subarray(0, m)) / m;

@@ -2,31 +2,12 @@
  * Backtest evidence for tests: seeded, so every run attaches the same numbers,
  * and shaped so each gate's outcome is known in advance.
  */
+import { gaussian, uniform } from "@stratreg/launcher";
 
-/** mulberry32: a small seeded generator, enough for test data. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** `n` normal returns with mean `mean` and standard deviation `sd` (Box–Muller). */
+/** `n` normal returns with mean `mean` and standard deviation `sd`, from the synthetic market's generators. */
 export function normalReturns(n: number, mean: number, sd: number, seed: number): number[] {
-  const random = generator(seed);
-  const out: number[] = [];
-  while (out.length < n) {
-    const u = Math.max(random(), 1e-12);
-    const v = random();
-    const radius = Math.sqrt(-2 * Math.log(u));
-    out.push(mean + sd * radius * Math.cos(2 * Math.PI * v));
-    if (out.length < n) out.push(mean + sd * radius * Math.sin(2 * Math.PI * v));
-  }
-  return out;
+  const draw = gaussian(uniform(seed));
+  return Array.from({ length: n }, () => mean + sd * draw());
 }
 
 /** Evidence that passes every default gate: five years of daily returns with a Sharpe ratio near 2. */

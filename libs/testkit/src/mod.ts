@@ -64,4 +64,5 @@ export {
   type WaitForLogOptions,
 } from "./service-process.js";
 export { strictDecode } from "./strict-msgpack.js";
+export { MEAN_REVERSION } from "./templates.js";
 export { type WaitForOptions, WaitForTimeoutError, waitFor } from "./wait-for.js";

@@ -130,18 +130,22 @@ export async function openCluster(config: ShardConfig, logger: Logger): Promise<
           `nats-server ${version} does not fence appends to replicated streams (nats-server#4320); cluster ${cluster.cluster} has ${cluster.replicas} replicas and needs ${MIN_REPLICATED_SERVER_VERSION.join(".")} or newer`,
         );
       }
-      await ensureLogStream(jsm, subjects, cluster.replicas);
-      await ensureHistoryStream(jsm, subjects, cluster.replicas, config.historyRetentionMs);
-      const kv = await new Kvm(js).create(subjects.leaseBucket, { history: 1, replicas: cluster.replicas });
-      const snapshots = await SnapshotStore.open(js, subjects, cluster.replicas);
-      await TemplateStore.ensureBucket(js, subjects, cluster.replicas);
-      await ensureLifecycleStream(jsm, subjects, cluster.replicas, config.historyRetentionMs);
+      // Independent of each other: asked for at once, so an attempt while a JetStream cluster
+      // restarts lasts as long as its slowest answer, not their sum.
       const kvm = new Kvm(js);
       const bucket = (name: string) => kvm.create(name, { history: 1, replicas: cluster.replicas });
-      const [gates, trials, evidence] = await Promise.all([
+      const [kv, snapshots, gates, trials, evidence] = await Promise.all([
+        bucket(subjects.leaseBucket),
+        SnapshotStore.open(js, subjects, cluster.replicas),
         bucket(subjects.gatesBucket),
         bucket(subjects.trialsBucket),
         bucket(subjects.evidenceBucket),
+        // The history stream sources the log stream: the log first.
+        ensureLogStream(jsm, subjects, cluster.replicas).then(() =>
+          ensureHistoryStream(jsm, subjects, cluster.replicas, config.historyRetentionMs),
+        ),
+        TemplateStore.ensureBucket(js, subjects, cluster.replicas),
+        ensureLifecycleStream(jsm, subjects, cluster.replicas, config.historyRetentionMs),
       ]);
       const lifecycle: LifecycleStores = {
         gates: new GateSettings(gates),
