@@ -14,6 +14,7 @@ import { clusterStatus, StratregClient } from "@stratreg/client";
 import { NatsServerNotFoundError } from "@stratreg/natsd";
 import { DEFAULT_CLUSTER } from "@stratreg/protocol";
 import { runDemo } from "./demo.js";
+import { runLifecycleDemo } from "./lifecycle-demo.js";
 import { type EmbeddedNats, type SyncMode, startEmbeddedNats } from "./nats.js";
 import { type ReportStream, streamReports } from "./rankings-demo.js";
 import { sampleStrategies } from "./sample.js";
@@ -141,6 +142,7 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void stop(0));
   process.on("SIGTERM", () => void stop(0));
 
+  let lifecycleId: string | undefined;
   try {
     const client = await StratregClient.connect(nc, { cluster, timeoutMs: 30_000 });
     if (staggered) for (const member of members.slice(1)) supervisor.start(member);
@@ -167,6 +169,11 @@ async function main(): Promise<void> {
       say(`  verified          ${fmt(report.verified)}/${fmt(report.sampleGets)} read back exactly as registered`);
       if (report.mismatches.length > 0) say(`  MISMATCHES: ${report.mismatches.slice(0, 10).join(", ")}`);
       say("");
+      lifecycleId = `${report.prefix}-lifecycle`;
+      await runLifecycleDemo(client, lifecycleId, say).catch((err: unknown) => {
+        say(`  the lifecycle demo stopped: ${(err as Error).message}`);
+      });
+      say("");
       const reporting = sampleStrategies(Math.min(opts.demo, REPORTING_STRATEGIES), report.prefix);
       say(
         `streaming daily performance reports for ${fmt(reporting.length)} of them (a simulated day every 250 ms; calm and high-vol regimes):`,
@@ -179,6 +186,11 @@ async function main(): Promise<void> {
     return;
   }
   say(`try: npm run stratreg -- status --nats ${natsUrl}`);
+  if (lifecycleId !== undefined) {
+    say(
+      `     npm run stratreg -- lifecycle ${lifecycleId} --nats ${natsUrl}   # its moves; \`gates ${lifecycleId}\`: its gates`,
+    );
+  }
   if (stream !== undefined) {
     say(`     npm run stratreg -- top --metric sortino -k 20 --family momentum --regime high-vol --nats ${natsUrl}`);
   }
