@@ -1,11 +1,14 @@
 /**
  * @stratreg/market: market data for discovery, as pure functions over typed arrays with no I/O.
- * Bars and columnar series, alignment on a common time grid, and CSV import.
+ * Bars and columnar series, alignment on a common time grid, CSV import, a seeded synthetic
+ * market with regimes and planted patterns (the truth a miner's findings are checked against),
+ * and trading rules as data that replay on any aligned series.
  * @module
  */
 
 export { type AlignOptions, type AlignPolicy, align, type MarketData } from "./align.js";
 export { type Bar, type BarColumns, BarSeries, seriesFromBars, seriesKey } from "./bars.js";
+export { DAY_MS, dayOfWeek, HOUR_MS, hourOfDay } from "./calendar.js";
 export {
   CSV_OPTIONAL_COLUMNS,
   CSV_REQUIRED_COLUMNS,
@@ -14,3 +17,33 @@ export {
   type ParsedBars,
   parseBarsCsv,
 } from "./csv.js";
+export {
+  generateMarket,
+  isTrending,
+  isVolatile,
+  type MarketOptions,
+  REGIME_NAMES,
+  type Regime,
+  Regimes,
+  type SyntheticMarket,
+} from "./generator.js";
+export {
+  type ActiveIn,
+  MAX_EDGE,
+  type PatternKind,
+  PatternKinds,
+  type PlantedPattern,
+} from "./planted.js";
+export { seededNormal, seededUniform } from "./random.js";
+export {
+  checkRule,
+  evaluateRule,
+  featureAt,
+  type PatternRule,
+  type RuleEvaluation,
+  type RuleEvaluationOptions,
+  type RuleFeature,
+  RuleFeatures,
+  rulePositions,
+  type VenueFees,
+} from "./rules.js";
