@@ -2,7 +2,8 @@
  * @stratreg/market: market data for discovery, as pure functions over typed arrays with no I/O.
  * Bars and columnar series, alignment on a common time grid, CSV import, a seeded synthetic
  * market with regimes and planted patterns (the truth a miner's findings are checked against),
- * and trading rules as data that replay on any aligned series.
+ * trading rules as data that replay on any aligned series, and regimes found without
+ * supervision by a Gaussian hidden Markov model.
  * @module
  */
 
@@ -28,6 +29,15 @@ export {
   type SyntheticMarket,
 } from "./generator.js";
 export {
+  baumWelchStep,
+  type HmmParameters,
+  hmmLogLikelihood,
+  hmmPosterior,
+  type Observations,
+  toObservations,
+  viterbi,
+} from "./hmm.js";
+export {
   type ActiveIn,
   MAX_EDGE,
   type PatternKind,
@@ -35,6 +45,7 @@ export {
   type PlantedPattern,
 } from "./planted.js";
 export { seededNormal, seededUniform } from "./random.js";
+export { fitRegimes, type RegimeFit, type RegimeOptions } from "./regimes.js";
 export {
   checkRule,
   evaluateRule,
