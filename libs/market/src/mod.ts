@@ -2,14 +2,32 @@
  * @stratreg/market: market data for discovery, as pure functions over typed arrays with no I/O.
  * Bars and columnar series, alignment on a common time grid, CSV import, a seeded synthetic
  * market with regimes and planted patterns (the truth a miner's findings are checked against),
- * trading rules as data that replay on any aligned series, and regimes found without
- * supervision by a Gaussian hidden Markov model.
+ * trading rules as data that replay on any aligned series, and the scanner's features: regimes
+ * found without supervision (a Gaussian hidden Markov model), anomalies by robust z-score,
+ * lead-lag, spreads and co-movement across markets, and returns by hour and weekday.
  * @module
  */
 
 export { type AlignOptions, type AlignPolicy, align, type MarketData } from "./align.js";
+export {
+  type Anomaly,
+  type AnomalyField,
+  AnomalyFields,
+  type AnomalyOptions,
+  anomalies,
+  anomalyValues,
+  robustZScores,
+} from "./anomalies.js";
 export { type Bar, type BarColumns, BarSeries, seriesFromBars, seriesKey } from "./bars.js";
 export { DAY_MS, dayOfWeek, HOUR_MS, hourOfDay } from "./calendar.js";
+export {
+  type LeadLag,
+  type LeadLagOptions,
+  leadLag,
+  rollingCorrelation,
+  type SpreadOptions,
+  spreadZScore,
+} from "./cross.js";
 export {
   CSV_OPTIONAL_COLUMNS,
   CSV_REQUIRED_COLUMNS,
@@ -58,3 +76,4 @@ export {
   rulePositions,
   type VenueFees,
 } from "./rules.js";
+export { type CalendarBucket, type CalendarProfile, calendarProfile } from "./temporal.js";
