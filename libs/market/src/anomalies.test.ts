@@ -1,11 +1,12 @@
 import { describe, expect, test } from "vitest";
 import { anomalies, anomalyValues, robustZScores } from "./anomalies.js";
 import { BarSeries } from "./bars.js";
+import { HOUR_MS } from "./calendar.js";
 import { generateMarket } from "./generator.js";
 
-/** A calm random walk (no volatile spells), copied so spikes can be planted in it. */
+/** A calm hourly random walk (no volatile spells), copied so spikes can be planted in it. */
 function calmSeries(): BarSeries {
-  const market = generateMarket({ seed: 8, bars: 5000, durations: { calm: 1e12, volatile: 1 } });
+  const market = generateMarket({ seed: 8, bars: 5000, barMs: HOUR_MS, durations: { calm: 1e12, volatile: 1 } });
   const s = market.series[0] as BarSeries;
   return new BarSeries(s.symbol, s.venue, {
     t: s.t,

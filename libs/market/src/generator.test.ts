@@ -10,7 +10,7 @@
 import { correlation } from "@stratreg/quant";
 import { describe, expect, test } from "vitest";
 import type { BarSeries } from "./bars.js";
-import { DAY_MS, dayOfWeek, hourOfDay } from "./calendar.js";
+import { DAY_MS, dayOfWeek, HOUR_MS, hourOfDay } from "./calendar.js";
 import { generateMarket, isTrending, isVolatile, REGIME_NAMES, Regimes, type SyntheticMarket } from "./generator.js";
 import { MAX_EDGE, PatternKinds } from "./planted.js";
 import { evaluateRule } from "./rules.js";
@@ -48,7 +48,7 @@ describe("generateMarket: shape and determinism", () => {
   });
 
   test("symbols on venues round-robin, hourly bars in the session on weekdays, consistent bars", () => {
-    const market = generateMarket({ bars: 2000 });
+    const market = generateMarket({ bars: 2000, barMs: HOUR_MS });
     expect(market.series.map((s) => s.key)).toEqual(["AAA@V1", "BBB@V2", "CCC@V3", "DDD@V1", "EEE@V2", "FFF@V3"]);
     expect(market.barsPerDay).toBe(7);
     expect(market.periodsPerYear).toBe(252 * 7);
@@ -113,7 +113,7 @@ describe("generateMarket: shape and determinism", () => {
 
 describe("generateMarket: regimes", () => {
   test("volatility and trend switch with persistence; volatile bars are 2.5× as volatile", () => {
-    const market = generateMarket({ seed: 3, bars: 40_000 });
+    const market = generateMarket({ seed: 3, bars: 40_000, barMs: HOUR_MS });
     const { regimes } = market;
     expect(REGIME_NAMES[Regimes.volatileRanging]).toBe("volatile-ranging");
     let volatileBars = 0;
@@ -222,9 +222,9 @@ describe("generateMarket: planted patterns", () => {
 
   // Each configuration's planted rules must earn their stated Sharpe ratio within 3.5 standard errors.
   test.each([
-    ["10,000 hourly bars", { seed: 1 }],
+    ["10,000 hourly bars", { seed: 1, barMs: HOUR_MS }],
     ["10,000 daily bars", { seed: 2, barMs: DAY_MS }],
-    ["50,000 hourly bars", { seed: 3, bars: 50_000 }],
+    ["50,000 hourly bars", { seed: 3, bars: 50_000, barMs: HOUR_MS }],
   ])("the ideal rule earns the stated Sharpe ratio, gross and net: %s", (_, options) => {
     const market = generateMarket({ mode: "planted", ...options });
     const se = standardError(market);

@@ -111,7 +111,7 @@ export function draftPatterns(
           ...base,
           feature: "zscore",
           window: pick([10, 20, 30], next),
-          threshold: pick([1.5, 2], next),
+          threshold: pick([1.25, 1.5], next),
           sign: -1,
         };
         return { kind, rule, activeIn: "always", targetSharpe, target, source: target };
@@ -133,8 +133,8 @@ export function draftPatterns(
         const rule: PatternRule = {
           ...base,
           feature: "return-zscore",
-          window: 50,
-          threshold: pick([1.5, 2], next),
+          window: pick([20, 50], next),
+          threshold: 1.5,
           sign: pick([1, -1] as const, next),
         };
         return { kind, rule, activeIn: "always", targetSharpe, target, source: target };

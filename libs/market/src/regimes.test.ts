@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import type { BarSeries } from "./bars.js";
-import { DAY_MS } from "./calendar.js";
+import { HOUR_MS } from "./calendar.js";
 import { generateMarket, isVolatile, type SyntheticMarket } from "./generator.js";
 import { seededNormal, seededUniform } from "./random.js";
 import { fitRegimes } from "./regimes.js";
@@ -17,7 +17,7 @@ function agreement(labels: Int8Array, truth: Int8Array): number {
 }
 
 describe("fitRegimes on the synthetic market's regime-switching returns", () => {
-  const market = generateMarket({ seed: 1 });
+  const market = generateMarket({ seed: 1, barMs: HOUR_MS });
   const regimes = truth(market);
   const volatileShare = regimes.reduce((a, r) => a + r, 0) / regimes.length;
   // Always answering the more common regime would score this much.
@@ -48,7 +48,7 @@ describe("fitRegimes on the synthetic market's regime-switching returns", () => 
   });
 
   test("daily bars, shorter spells: still far above chance", () => {
-    const daily = generateMarket({ seed: 2, barMs: DAY_MS });
+    const daily = generateMarket({ seed: 2 });
     const fit = fitRegimes((daily.series[0] as BarSeries).returns(), { states: 2 });
     expect(agreement(fit.labels, truth(daily))).toBeGreaterThan(0.9);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import type { BarSeries } from "./bars.js";
-import { DAY_MS } from "./calendar.js";
+import { DAY_MS, HOUR_MS } from "./calendar.js";
 import { generateMarket } from "./generator.js";
 import { calendarProfile } from "./temporal.js";
 
@@ -8,7 +8,14 @@ describe("calendarProfile", () => {
   // On the default 10,000 hourly bars a planted hour with a Sharpe ratio of 2 has t ≈ 2·√(10,000/1,764) ≈ 4.8
   // give or take 1, next to 41 other buckets of noise: 30,000 bars make the test decisive (t ≈ 8).
   test("a planted hour-of-day effect stands out in its hour, and only there", () => {
-    const market = generateMarket({ seed: 1, mode: "planted", planted: ["calendar"], bars: 30_000, sharpe: [2, 2] });
+    const market = generateMarket({
+      seed: 1,
+      mode: "planted",
+      planted: ["calendar"],
+      bars: 30_000,
+      sharpe: [2, 2],
+      barMs: HOUR_MS,
+    });
     const pattern = market.planted[0];
     if (pattern === undefined) throw new Error("no pattern");
     for (const series of market.series) {
@@ -39,7 +46,7 @@ describe("calendarProfile", () => {
   });
 
   test("a random walk has no calendar effect", () => {
-    const market = generateMarket({ seed: 5 });
+    const market = generateMarket({ seed: 5, barMs: HOUR_MS });
     for (const series of market.series) {
       for (const t of calendarProfile(series, "hour").tStat)
         if (!Number.isNaN(t)) expect(Math.abs(t)).toBeLessThan(3.5);
