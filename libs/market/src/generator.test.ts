@@ -87,7 +87,8 @@ describe("generateMarket: shape and determinism", () => {
   });
 
   test("daily bars are one per weekday at midnight UTC, with weekday calendar patterns", () => {
-    const market = generateMarket({ barMs: DAY_MS, bars: 300, mode: "planted", planted: ["calendar"] });
+    // `planted` alone means a planted market.
+    const market = generateMarket({ barMs: DAY_MS, bars: 300, planted: ["calendar"] });
     expect(market.barsPerDay).toBe(1);
     expect(market.periodsPerYear).toBe(252);
     const t = (market.series[0] as BarSeries).t;
@@ -105,6 +106,7 @@ describe("generateMarket: shape and determinism", () => {
     expect(() => generateMarket({ mode: "planted", planted: ["wave" as "momentum"] })).toThrow(/unknown pattern kind/);
     expect(() => generateMarket({ barMs: 11 * 60_000 })).toThrow(/must divide the session/);
     expect(() => generateMarket({ bars: 1 })).toThrow(/bars/);
+    expect(() => generateMarket({ mode: "random-walk", planted: 2 })).toThrow(/nothing planted/);
     expect(() => generateMarket({ weekdays: [7] })).toThrow(/weekdays/);
     expect(() => generateMarket({ weekdays: [] })).toThrow(/weekdays/);
     expect(() => generateMarket({ fees: { V1: { feeBps: 1, slippageBps: 1 } } })).toThrow(/no fees for venue V2/);

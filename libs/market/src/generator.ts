@@ -71,9 +71,9 @@ export interface MarketOptions {
   session?: [number, number];
   /** Weekdays with bars (0 = Sunday); default Monday to Friday. */
   weekdays?: number[];
-  /** Default "random-walk"; "planted" hides `planted` patterns. */
+  /** "random-walk" (nothing to find) or "planted"; default "planted" when `planted` is given, else "random-walk". */
   mode?: "random-walk" | "planted";
-  /** With mode "planted": how many patterns (kinds taken in `PatternKinds` order, cycling) or which kinds; default 5, one of each. */
+  /** How many patterns to plant (kinds taken in `PatternKinds` order, cycling) or which kinds; default 5, one of each. */
   planted?: number | PatternKind[];
   /** Range of the planted rules' annualised Sharpe ratios before costs; default [1.5, 2.5]. */
   sharpe?: [number, number];
@@ -147,8 +147,12 @@ export function generateMarket(options: MarketOptions = {}): SyntheticMarket {
   const names = symbolNames(options.symbols ?? 6);
   const venues = options.venues ?? ["V1", "V2", "V3"];
   if (names.length === 0 || venues.length === 0) throw new RangeError("a market needs symbols and venues");
-  const mode = options.mode ?? "random-walk";
+  const mode = options.mode ?? (options.planted === undefined ? "random-walk" : "planted");
   const kinds = mode === "random-walk" ? [] : plantedKinds(options.planted ?? PatternKinds.length);
+  const asked = options.planted;
+  if (mode === "random-walk" && (Array.isArray(asked) ? asked.length > 0 : (asked ?? 0) > 0)) {
+    throw new RangeError('a random walk has nothing planted: drop `planted` or use mode "planted"');
+  }
   const calendar = tradingTimes(
     n,
     options.start ?? Date.UTC(2020, 0, 6),
