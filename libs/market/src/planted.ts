@@ -44,7 +44,7 @@ export interface PlantedPattern {
   targetSharpe: number;
   /**
    * The annualised Sharpe ratio the ideal rule is expected to earn before costs on this market:
-   * mean(m) / √(mean(p²σ² + m²) − mean(m)²) · √A over bars 1 … n − 1, m_j = p_j·κσ_j·active_j
+   * mean(m) / √(mean(p²σ² + m²) − mean(m)²) · √A over bars 1 … n − 1, m_j = p_j²·κσ_j·active_j
    * (its expected return over bar j) and p_j²σ_j² its noise variance. Only the noise u is left out
    * of this figure, so the realised Sharpe ratio differs from it by sampling error, about √(A/n).
    */
