@@ -230,12 +230,19 @@ describe("compile", () => {
     expect(compile(parse("signal(gt(zscore(close(AAA), 20), 1.6))"))).not.toBe(first);
   });
 
-  test("straight-line code: one loop, every buffer taken before it, identical subtrees computed once", () => {
-    const source = generateSource(parse("signal(and(gt(sma(close(AAA), 5), 1), lt(sma(close(AAA), 5), 2)))"));
-    expect(source.match(/for \(let i = 0/g)).toHaveLength(1);
-    const loop = source.slice(source.indexOf("for (let i = 0"));
-    expect(loop).not.toMatch(/\bnew\b|floats\(|ints\(|\[\]|\{\s*\}/);
-    expect(source.match(/\+= v\d+;/g)).toHaveLength(1); // one running sum for the two sma nodes
+  test("straight-line code: one kernel call per distinct operator node, buffers reused once read", () => {
+    const expr = parse("signal(and(gt(sma(close(AAA), 5), 1), lt(sma(close(AAA), 5), 2)))");
+    const source = generateSource(expr);
+    expect(source).not.toMatch(/\bfor\b|\bwhile\b|\bnew\b/);
+    expect(source.match(/k\.sma\(/g)).toHaveLength(1); // computed once for its two readers
+    expect(source.match(/k\.\w+\(/g)).toHaveLength(5); // sma, gt, lt, and, side
+    // sma's buffer is read twice before it is freed; and writes into the result directly.
+    const slots = new Set([...source.matchAll(/rt\.floats\((\d+)/g)].map((m) => m[1]));
+    expect(slots.size).toBe(3);
+    expect(source).toMatch(/k\.side\(n, out, /);
+    const deep = parse("signal(gt(sma(sma(sma(sma(close(AAA), 5), 5), 5), 5), 1))");
+    const deepSlots = new Set([...generateSource(deep).matchAll(/rt\.floats\((\d+)/g)].map((m) => m[1]));
+    expect(deepSlots.size).toBe(2); // a chain needs two buffers, however long
   });
 
   test("the function refuses a market without the asset, naming it", () => {
