@@ -16,6 +16,7 @@ import {
   encodeLogEntry,
   type HistoryReply,
   isKnownLogOp,
+  type LifecycleEventMessage,
   LOG_FORMAT_VERSION,
   type LogEntryLayout,
   LogOps,
@@ -26,7 +27,7 @@ import {
 } from "@stratreg/protocol";
 import type { Logger } from "pino";
 import { CommandWindow, loadSegments, storeSegments } from "./commands.js";
-import { EVENT_DUPLICATE_WINDOW_MS, REPUBLISH_MAX } from "./lifecycle/events.js";
+import { EVENT_DUPLICATE_WINDOW_MS, eventsOf, REPUBLISH_MAX } from "./lifecycle/events.js";
 import type { LifecycleServices } from "./lifecycle/gates.js";
 import { type LoggedReport, PerformanceBook } from "./performance/book.js";
 import { PartitionRankings } from "./performance/rankings.js";
@@ -137,7 +138,7 @@ export class Partition {
   /** Claimed: entries applied from now on are ours and their lifecycle events published at once. */
   private claimed = false;
   /** Recent entries read before the claim: their events are published again once claimed (see lifecycle/events.ts). */
-  private unpublished: Array<{ seq: number; entry: LogEntryLayout }> = [];
+  private unpublished: LifecycleEventMessage[] = [];
 
   constructor(
     readonly id: number,
@@ -269,13 +270,14 @@ export class Partition {
     const events = this.context.lifecycle?.events;
     if (events === undefined || entry.op === LogOps.Report || entry.op === LogOps.Epoch) return;
     if (this.claimed) {
-      events.publish(this.id, seq, this.withHead(entry));
+      events.publish(eventsOf(this.id, seq, this.withHead(entry)));
       return;
     }
     // Well inside the duplicate window, so that a copy the stream already holds is still recognised.
     if (entry.at < Date.now() - EVENT_DUPLICATE_WINDOW_MS / 2) return;
-    this.unpublished.push({ seq, entry: this.withHead(entry) });
-    if (this.unpublished.length > REPUBLISH_MAX) this.unpublished.shift();
+    // The events, not the entry: an entry may be a whole batch's bytes.
+    this.unpublished.push(...eventsOf(this.id, seq, this.withHead(entry)));
+    if (this.unpublished.length > REPUBLISH_MAX) this.unpublished.splice(0, this.unpublished.length - REPUBLISH_MAX);
   }
 
   /** The entry with its head (a replayed entry's is read from its bytes only when an event needs it). */
@@ -288,7 +290,7 @@ export class Partition {
     const events = this.context.lifecycle?.events;
     const pending = this.unpublished;
     this.unpublished = [];
-    for (const { seq, entry } of pending) events?.publish(this.id, seq, entry);
+    events?.publish(pending);
   }
 
   /**

@@ -33,7 +33,7 @@ import type { Logger } from "pino";
 
 /** How long the stream remembers message ids: a new owner republishes entries younger than this. */
 export const EVENT_DUPLICATE_WINDOW_MS = 120_000;
-/** Entries a partition keeps, while it is not serving, to republish their events once it is. */
+/** Events a partition keeps, while it is not serving, to publish again once it is. */
 export const REPUBLISH_MAX = 1024;
 
 /** A log entry as the event publisher reads it: its layout, and its head when known. */
@@ -115,9 +115,9 @@ export class LifecycleEventPublisher {
     private readonly retries = 3,
   ) {}
 
-  /** Publishes the events of an entry appended (or read) at `seq`. */
-  publish(partition: number, seq: number, entry: AppliedEntry): void {
-    for (const event of eventsOf(partition, seq, entry)) this.send(event, 1);
+  /** Publishes events (see {@link eventsOf}), in order. */
+  publish(events: readonly LifecycleEventMessage[]): void {
+    for (const event of events) this.send(event, 1);
   }
 
   private send(event: LifecycleEventMessage, attempt: number): void {
