@@ -7,29 +7,10 @@
  */
 import type { StratregClient } from "@stratreg/client";
 import { ErrorCodes, type GatesReply, StratregError } from "@stratreg/protocol";
-import { gaussian, uniform } from "./market.js";
+import { sampleEvidence } from "./sample.js";
 
 /** How long the demo waits for a risk guard to announce the trading state before it gives up activating. */
 const GUARD_WAIT_MS = 20_000;
-
-function evidence(seed: number) {
-  const draw = gaussian(uniform(seed));
-  const returns = Array.from({ length: 1260 }, () => 0.0006 + 0.005 * draw());
-  const trades = Array.from({ length: 1200 }, () => 0.002 + 0.015 * draw());
-  const folds: Array<[number, number]> = [];
-  for (let start = 840; start < 1260; start += 84) folds.push([start, start + 84]);
-  return {
-    returns,
-    trades,
-    oosStart: 840,
-    folds,
-    perturbations: [
-      { param: "lookback", change: 0.1, sharpe: 1.7 },
-      { param: "lookback", change: -0.1, sharpe: 1.6 },
-    ],
-    regimes: returns.map((_, i) => (Math.floor(i / 126) % 2 === 0 ? "calm" : "high-vol")),
-  };
-}
 
 function gateLine(gate: GatesReply["gates"][number]): string {
   const value = gate.value === null ? "–" : Number(gate.value.toPrecision(4)).toString();
@@ -45,7 +26,7 @@ export async function runLifecycleDemo(
 ): Promise<string> {
   const by = "demo";
   await client.register({ id, name: "Demo breakout", owner: "demo-desk", family: "demo" });
-  const testing = await client.attachEvidence(id, evidence(7), { by });
+  const testing = await client.attachEvidence(id, sampleEvidence(), { by });
   say(`lifecycle of ${id}: registered as a candidate, evidence attached → ${testing.state}`);
   const gates = await client.gates(id);
   say(`  quality gates (${gates.passed ? "every gate passes" : "some gates fail"}):`);

@@ -5,6 +5,7 @@
  * (regimes persist for weeks) and every strategy earns one daily return and
  * closes a few trades. Deterministic for a seed, so runs are comparable.
  */
+import { seededNormal, seededUniform } from "@stratreg/market";
 import type { PerformanceReport } from "@stratreg/protocol";
 
 /** The regimes the synthetic market moves between. */
@@ -20,25 +21,11 @@ const FAMILY_SHARPE: Record<string, Record<(typeof REGIMES)[number], number>> = 
 const DAY_MS = 86_400_000;
 const PERIODS_PER_YEAR = 252;
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-export function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), as libs/market draws them. */
+export const uniform: (seed: number) => () => number = seededUniform;
 
-/** Standard normal draws from `next` (Box–Muller). */
-export function gaussian(next: () => number): () => number {
-  return () => {
-    const u = Math.max(next(), Number.MIN_VALUE);
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * next());
-  };
-}
+/** Standard normal draws from `next` (Box–Muller), as libs/market draws them. */
+export const gaussian: (next: () => number) => () => number = seededNormal;
 
 interface Simulated {
   id: string;

@@ -6,5 +6,5 @@
 export { type DemoReport, runDemo } from "./demo.js";
 export { gaussian, REGIMES, SyntheticMarket, uniform } from "./market.js";
 export { type ReportStream, streamReports } from "./rankings-demo.js";
-export { sampleId, sampleStrategies, sampleStrategy } from "./sample.js";
+export { sampleEvidence, sampleId, sampleReturns, sampleStrategies, sampleStrategy } from "./sample.js";
 export { type ServiceKind, ServiceSupervisor, Services, serviceEntry, shardEntry } from "./supervisor.js";

@@ -1,7 +1,6 @@
 /**
- * Seeded pseudo-random numbers for the synthetic market and for restarts of the regime fit.
- * A copy of the launcher's mulberry32 and Box–Muller (libs/launcher/src/market.ts) rather than
- * an import: a pure library should not depend on the process launcher for ten lines.
+ * Seeded pseudo-random numbers for the synthetic market and for restarts of the regime fit;
+ * the launcher's demo market draws from these too.
  */
 
 /** Uniform draws in [0, 1) from mulberry32 seeded with `seed` (its low 32 bits): the same seed, the same stream. */
