@@ -206,7 +206,8 @@ export class PerformanceBook {
   /** The ids whose maturity phase is due for a look since the last call, and forgets them. */
   takeMaturityDue(): Set<string> {
     const due = this.maturityDue;
-    this.maturityDue = new Set();
+    // Called after every report entry: most have nothing due, and keep the set they had.
+    if (due.size > 0) this.maturityDue = new Set();
     return due;
   }
 
