@@ -3,6 +3,7 @@
  * cluster name so that several clusters (or test runs) can share a server.
  */
 import type { LifecycleEventKind } from "./gates.js";
+import type { DiscoveryControlOp, DiscoveryOp } from "./discovery.js";
 import type { RiskControlOp, RiskOp } from "./risk.js";
 import type { TemplateControlOp, TemplateOp } from "./template.js";
 
@@ -173,6 +174,26 @@ export interface ClusterSubjects {
   templatesControl(op: TemplateControlOp): string;
   /** KV bucket of strategy templates: key `<id>.<version>`, each written once. */
   readonly templateBucket: string;
+  /** `<cluster>.discovery.<op>`: any discovery process answers (queue group). */
+  discovery(op: DiscoveryOp): string;
+  /** `<cluster>.control.discovery.<op>`: operators start and stop runs (operators only). */
+  discoveryControl(op: DiscoveryControlOp): string;
+  /** `<cluster>.discovery.events.candidate`: every candidate discovery registered, with its report. */
+  readonly discoveryCandidates: string;
+  /** `<cluster>.discovery.events.progress`: a run's progress, after each generation and phase. */
+  readonly discoveryProgress: string;
+  /** `<cluster>.discovery.events.regimes`: the scanner's regime of each series (the ranker and reports read it). */
+  readonly discoveryRegimes: string;
+  /** JetStream stream keeping every published candidate. */
+  readonly candidateStream: string;
+  /** `<cluster>.bars.<venue>.<symbol>`: subject of a series in the market-data stream. */
+  bars(venue: string, symbol: string): string;
+  /** `<cluster>.bars.>`: every series of the market-data stream. */
+  readonly barsAll: string;
+  /** JetStream stream of market data (bars), one subject per series. */
+  readonly barsStream: string;
+  /** KV bucket of discovery's run checkpoints and summaries and the scanner's latest findings. */
+  readonly discoveryBucket: string;
   /** `<cluster>.member.heartbeat`: shards announce themselves here. */
   readonly heartbeat: string;
   /** `<cluster>.member.leave`: a shard says goodbye here when it stops gracefully. */
@@ -235,6 +256,16 @@ export function clusterSubjects(cluster: string = DEFAULT_CLUSTER): ClusterSubje
     templates: (op) => `${cluster}.templates.${op}`,
     templatesControl: (op) => `${cluster}.control.templates.${op}`,
     templateBucket: `${cluster}-templates`,
+    discovery: (op) => `${cluster}.discovery.${op}`,
+    discoveryControl: (op) => `${cluster}.control.discovery.${op}`,
+    discoveryCandidates: `${cluster}.discovery.events.candidate`,
+    discoveryProgress: `${cluster}.discovery.events.progress`,
+    discoveryRegimes: `${cluster}.discovery.events.regimes`,
+    candidateStream: `${cluster}-candidates`,
+    bars: (venue, symbol) => `${cluster}.bars.${venue}.${symbol}`,
+    barsAll: `${cluster}.bars.>`,
+    barsStream: `${cluster}-bars`,
+    discoveryBucket: `${cluster}-discovery`,
     heartbeat: `${cluster}.member.heartbeat`,
     leave: `${cluster}.member.leave`,
   };

@@ -1,0 +1,171 @@
+/**
+ * The market scanner: what the market looks like before anything is mined.
+ * - Regimes, fitted without labels: a two-state Gaussian hidden Markov model
+ *   on the returns of every series jointly (calm / volatile), crossed with a
+ *   trend state (trending when the 60-bar mean return of the series is, on
+ *   average, more than one standard error from zero). Each bar gets one of
+ *   libs/market's regime names; validation reports results per regime, and the
+ *   current regime of each series is published for the ranker and reports.
+ * - Anomalies in returns, volume and spreads (robust z-scores).
+ * - Lead-lag between series: correlations of one series' return with
+ *   another's 1…5 bars later, significant after a Bonferroni correction over
+ *   every pair and lag.
+ * - Weekday effects: a weekday whose mean return is significant after a
+ *   Bonferroni correction over every series and weekday.
+ */
+import {
+  anomalies,
+  calendarProfile,
+  fitRegimes,
+  leadLag,
+  type MarketData,
+  REGIME_NAMES,
+  Regimes,
+} from "@stratreg/market";
+import { normalQuantile } from "@stratreg/quant";
+
+/** What a scan found. */
+export interface ScanReport {
+  at: number;
+  bars: number;
+  /** Regime names, indexed by the codes in `labels`. */
+  regimeNames: readonly string[];
+  /** The regime of each bar of the aligned market. */
+  labels: Int8Array;
+  /** The current (last bar's) regime and the share of bars spent in each regime. */
+  regimes: { current: string; shares: Record<string, number> };
+  anomalies: Array<{ series: string; field: string; t: number; score: number }>;
+  leadLag: Array<{ leader: string; follower: string; lag: number; correlation: number }>;
+  calendar: Array<{ series: string; weekday: number; meanReturn: number; t: number }>;
+}
+
+/** Bars the trend state averages over. */
+const TREND_WINDOW = 60;
+/** Significance level of the lead-lag and calendar findings, before the Bonferroni correction. */
+const ALPHA = 0.01;
+/** Lags the lead-lag scan measures. */
+const MAX_LAG = 5;
+/** Most anomalies reported (the latest). */
+const ANOMALIES_KEPT = 20;
+
+function returnsOf(close: Float64Array): Float64Array {
+  const out = new Float64Array(close.length);
+  for (let i = 1; i < close.length; i++) out[i] = (close[i] as number) / (close[i - 1] as number) - 1;
+  return out;
+}
+
+/** Per bar: whether the series' recent mean return is, on average over the series, far from zero. */
+function trendFlags(returns: readonly Float64Array[], n: number): Uint8Array {
+  const flags = new Uint8Array(n);
+  const strength = new Float64Array(n);
+  for (const r of returns) {
+    let sum = 0;
+    let squares = 0;
+    for (let i = 1; i < n; i++) {
+      const x = r[i] as number;
+      sum += x;
+      squares += x * x;
+      if (i > TREND_WINDOW) {
+        const old = r[i - TREND_WINDOW] as number;
+        sum -= old;
+        squares -= old * old;
+      }
+      const k = Math.min(i, TREND_WINDOW);
+      if (k < TREND_WINDOW) continue;
+      const mean = sum / k;
+      const variance = Math.max(squares / k - mean * mean, 1e-18);
+      strength[i] = (strength[i] as number) + Math.abs(mean) / Math.sqrt(variance / k);
+    }
+  }
+  for (let i = 0; i < n; i++) flags[i] = (strength[i] as number) / Math.max(1, returns.length) > 1 ? 1 : 0;
+  return flags;
+}
+
+/** Scans aligned market data (at least 30 bars). */
+export function scanMarket(data: MarketData, now = Date.now()): ScanReport {
+  const n = data.t.length;
+  if (n < 30) throw new RangeError(`a scan needs at least 30 aligned bars, got ${n}`);
+  const returns = data.series.map((s) => returnsOf(s.close));
+  const fit = fitRegimes(
+    returns.map((r) => r.subarray(1)),
+    { states: 2, restarts: 2 },
+  );
+  const trending = trendFlags(returns, n);
+  const labels = new Int8Array(n);
+  for (let i = 0; i < n; i++) {
+    const volatile = (fit.labels[Math.max(0, i - 1)] as number) === 1;
+    const trend = trending[i] === 1;
+    labels[i] = volatile
+      ? trend
+        ? Regimes.volatileTrending
+        : Regimes.volatileRanging
+      : trend
+        ? Regimes.calmTrending
+        : Regimes.calmRanging;
+  }
+  const shares: Record<string, number> = {};
+  for (const name of REGIME_NAMES) shares[name] = 0;
+  for (let i = 0; i < n; i++) {
+    const name = REGIME_NAMES[labels[i] as number] as string;
+    shares[name] = (shares[name] as number) + 1 / n;
+  }
+  return {
+    at: now,
+    bars: n,
+    regimeNames: REGIME_NAMES,
+    labels,
+    regimes: { current: REGIME_NAMES[labels[n - 1] as number] as string, shares },
+    anomalies: latestAnomalies(data),
+    leadLag: leadLagFindings(data, returns),
+    calendar: weekdayFindings(data),
+  };
+}
+
+function latestAnomalies(data: MarketData): ScanReport["anomalies"] {
+  const found: ScanReport["anomalies"] = [];
+  data.series.forEach((series, j) => {
+    for (const a of anomalies(series)) found.push({ series: data.keys[j] as string, field: a.field, t: a.t, score: a.score });
+  });
+  return found.sort((a, b) => b.t - a.t || Math.abs(b.score) - Math.abs(a.score)).slice(0, ANOMALIES_KEPT);
+}
+
+function leadLagFindings(data: MarketData, returns: readonly Float64Array[]): ScanReport["leadLag"] {
+  const m = data.series.length;
+  const tests = Math.max(1, m * (m - 1) * MAX_LAG);
+  const z = normalQuantile(1 - ALPHA / (2 * tests));
+  const found: ScanReport["leadLag"] = [];
+  for (let a = 0; a < m; a++) {
+    for (let b = 0; b < m; b++) {
+      if (a === b) continue;
+      const result = leadLag((returns[a] as Float64Array).subarray(1), (returns[b] as Float64Array).subarray(1), {
+        maxLag: MAX_LAG,
+      });
+      for (let k = 0; k < result.lags.length; k++) {
+        const lag = result.lags[k] as number;
+        const rho = result.correlations[k] as number;
+        if (lag < 1 || !Number.isFinite(rho)) continue;
+        if (Math.abs(rho) > z / Math.sqrt(result.pairs[k] as number)) {
+          found.push({ leader: data.keys[a] as string, follower: data.keys[b] as string, lag, correlation: rho });
+        }
+      }
+    }
+  }
+  return found.sort((x, y) => Math.abs(y.correlation) - Math.abs(x.correlation));
+}
+
+function weekdayFindings(data: MarketData): ScanReport["calendar"] {
+  const tests = Math.max(1, data.series.length * 5);
+  const z = normalQuantile(1 - ALPHA / (2 * tests));
+  const found: ScanReport["calendar"] = [];
+  data.series.forEach((series, j) => {
+    const profile = calendarProfile(series, "weekday");
+    for (let d = 0; d < 7; d++) {
+      const count = profile.count[d] as number;
+      const mean = profile.mean[d] as number;
+      const t = profile.tStat[d] as number;
+      if (count < 30 || !Number.isFinite(t)) continue;
+      if (Math.abs(t) > z) found.push({ series: data.keys[j] as string, weekday: d, meanReturn: mean, t });
+    }
+  });
+  return found;
+}

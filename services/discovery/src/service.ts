@@ -1,0 +1,106 @@
+/**
+ * Discovery's NATS endpoints, registered with the NATS services framework
+ * (`$SRV.PING/INFO/STATS` find every discovery process): `import`, `data`,
+ * `status`, `candidates` and `scan` on `<cluster>.discovery.<op>`, and the
+ * operators' `run` and `stop` on `<cluster>.control.discovery.<op>`, all in
+ * the queue group "discovery" (any one process answers). Every request is
+ * validated at the edge; bad input or a failed operation is an error reply,
+ * never a crash.
+ */
+import { type Service, Svcm } from "@nats-io/services";
+import type { Msg, NatsConnection } from "@nats-io/transport-node";
+import { replies } from "@stratreg/process";
+import {
+  type ClusterSubjects,
+  DISCOVERY_SERVICE_NAME,
+  DiscoveryControlOps,
+  DiscoveryOps,
+  encode,
+  PROTOCOL_VERSION,
+} from "@stratreg/protocol";
+import type { Logger } from "pino";
+import { type DiscoveryRequest, type DiscoveryServiceOp, parseDiscoveryRequest } from "./request.js";
+
+/** The queue group of discovery's subjects. */
+export const DISCOVERY_QUEUE = "discovery";
+
+/** What the endpoints call, by operation, with the validated request. */
+export type DiscoveryHandlers = {
+  [Op in DiscoveryServiceOp]: (request: DiscoveryRequest<Op>) => unknown;
+};
+
+/** Requests and errors by operation. */
+export class DiscoveryCounters {
+  readonly requests: Record<DiscoveryServiceOp, number> = {
+    import: 0,
+    data: 0,
+    status: 0,
+    candidates: 0,
+    scan: 0,
+    run: 0,
+    stop: 0,
+  };
+  errors = 0;
+  overloaded = 0;
+  internalErrors = 0;
+}
+
+/** Registers discovery with the services framework and serves its endpoints. */
+export async function registerDiscoveryService(
+  nc: NatsConnection,
+  options: {
+    subjects: ClusterSubjects;
+    member: string;
+    version: string;
+    handlers: DiscoveryHandlers;
+    counters: DiscoveryCounters;
+    logger: Logger;
+  },
+): Promise<Service> {
+  const { handlers, counters, logger, subjects } = options;
+  const service = await new Svcm(nc).add({
+    name: DISCOVERY_SERVICE_NAME,
+    version: options.version,
+    description: "stratreg discovery: mines market data for patterns, validates them, registers candidates",
+    metadata: { cluster: subjects.cluster, member: options.member },
+    queue: DISCOVERY_QUEUE,
+    statsHandler: (endpoint) =>
+      Promise.resolve(endpoint.subject.endsWith(`.${DiscoveryOps.Status}`) ? handlers.status({ v: 1, body: {} }) : null),
+  });
+  const { respond, fail } = replies(logger, counters);
+  const handle = <Op extends DiscoveryServiceOp>(op: Op, msg: Msg) => {
+    counters.requests[op]++;
+    Promise.resolve()
+      .then(() => {
+        const request = parseDiscoveryRequest(op, msg.data);
+        return (handlers[op] as (request: DiscoveryRequest<Op>) => unknown)(request);
+      })
+      .then(
+        (body) => respond(msg, encode({ v: PROTOCOL_VERSION, ok: true, body })),
+        (err: unknown) => fail(msg, op, err),
+      );
+  };
+  for (const op of Object.values(DiscoveryOps)) {
+    service.addEndpoint(op, {
+      subject: subjects.discovery(op),
+      handler: (err, msg) => {
+        if (err === null) handle(op, msg);
+      },
+    });
+  }
+  for (const op of Object.values(DiscoveryControlOps)) {
+    service.addEndpoint(`control-${op}`, {
+      subject: subjects.discoveryControl(op),
+      handler: (err, msg) => {
+        if (err === null) handle(op, msg);
+      },
+    });
+  }
+  service.stopped.then(
+    (err) => {
+      if (err) logger.error({ err }, "service framework registration stopped");
+    },
+    () => undefined,
+  );
+  return service;
+}

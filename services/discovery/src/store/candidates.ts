@@ -1,0 +1,198 @@
+/**
+ * Where discovery's findings go: each surviving pattern is registered as a
+ * strategy in the `candidate` state (an instance of the template
+ * `discovered-pattern`, version 1, which discovery stores if it is missing),
+ * then published on `<cluster>.discovery.events.candidate` with its validation
+ * report and kept in the stream `<cluster>-candidates`.
+ *
+ * A candidate's id is derived from its traded series and expression, so the
+ * same pattern found again is the same strategy: its registration answers
+ * ALREADY_EXISTS and nothing is published twice. Every process keeps the
+ * latest candidates in memory, following the stream.
+ */
+import { type ConsumerMessages, type JetStreamClient, type JetStreamManager, StorageType } from "@nats-io/jetstream";
+import type { StratregClient, TemplatesClient } from "@stratreg/client";
+import { ensureStream } from "@stratreg/fencing";
+import {
+  type CandidateMessage,
+  type ClusterSubjects,
+  DISCOVERY_OWNER,
+  DISCOVERY_TEMPLATE_ID,
+  decode,
+  ErrorCodes,
+  encode,
+  hashString,
+  type StrategyInput,
+  StratregError,
+  type TemplateInput,
+} from "@stratreg/protocol";
+import type { Logger } from "pino";
+
+/** Candidates each process keeps in memory for `candidates`. */
+export const RECENT_CANDIDATES = 200;
+
+/** The template discovered strategies instantiate. */
+export const DISCOVERED_PATTERN_TEMPLATE: TemplateInput = {
+  id: DISCOVERY_TEMPLATE_ID,
+  name: "Discovered pattern",
+  description:
+    "A pattern found by stratreg discovery: a position expression in the pattern language (libs/alpha), " +
+    "evaluated at each bar's close and held over the next bar on the traded series.",
+  family: "discovered",
+  tags: ["discovered"],
+  params: {
+    expression: { type: "string", required: true, description: "The pattern's canonical text." },
+    target: { type: "string", required: true, description: "The traded series, symbol@venue." },
+    origin: { type: "string", enum: ["mined", "synthesised"], default: "mined" },
+    runId: { type: "string", description: "The discovery run that found it." },
+  },
+};
+
+/** The strategy id of a pattern: `disc-` and 64 bits of hash of its traded series and text. */
+export function candidateId(target: string, expression: string): string {
+  const key = `${target}|${expression}`;
+  const a = hashString(key).toString(16).padStart(8, "0");
+  const b = hashString(`${key}|2`).toString(16).padStart(8, "0");
+  return `disc-${a}${b}`;
+}
+
+/** What the registry needs to know of a candidate, beyond its report. */
+export interface CandidateDraft {
+  runId: string;
+  origin: CandidateMessage["origin"];
+  expression: string;
+  target: string;
+  family: string;
+  parents: string[];
+  report: CandidateMessage["report"];
+  /** A one-line summary for the strategy's description. */
+  summary: string;
+}
+
+/** The candidates stream and the registration of candidates. */
+export class CandidateRegistry {
+  private readonly recent: CandidateMessage[] = [];
+  private messages: ConsumerMessages | undefined;
+  private following: Promise<void> | undefined;
+  private templateVersion: number | undefined;
+
+  constructor(
+    private readonly client: StratregClient,
+    private readonly templates: TemplatesClient,
+    private readonly js: JetStreamClient,
+    private readonly subjects: ClusterSubjects,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Creates the stream if needed and follows its latest candidates. */
+  async open(jsm: JetStreamManager, replicas: number): Promise<void> {
+    const info = await ensureStream(jsm, {
+      name: this.subjects.candidateStream,
+      subjects: [this.subjects.discoveryCandidates],
+      storage: StorageType.File,
+      num_replicas: replicas,
+    });
+    const last = info.state.last_seq;
+    const consumer = await this.js.consumers.get(this.subjects.candidateStream, {
+      opt_start_seq: Math.max(1, last - RECENT_CANDIDATES + 1),
+    });
+    const messages = await consumer.consume();
+    this.messages = messages;
+    this.following = (async () => {
+      for await (const msg of messages) {
+        try {
+          this.remember(decode(msg.data) as CandidateMessage);
+        } catch {
+          this.logger.warn({ seq: msg.seq }, "skipped a candidate message this build cannot read");
+        }
+      }
+    })().catch((err: unknown) => this.logger.error({ err }, "candidate stream follower failed"));
+  }
+
+  async close(): Promise<void> {
+    await this.messages?.close();
+    await this.following;
+  }
+
+  private remember(candidate: CandidateMessage): void {
+    if (this.recent.some((c) => c.id === candidate.id)) return;
+    this.recent.push(candidate);
+    if (this.recent.length > RECENT_CANDIDATES) this.recent.shift();
+  }
+
+  /** The latest candidates, newest first (of one run when named). */
+  latest(limit: number, runId?: string): CandidateMessage[] {
+    return this.recent
+      .filter((c) => runId === undefined || c.runId === runId)
+      .slice(-limit)
+      .reverse();
+  }
+
+  /** Every candidate held, oldest first (synthesis combines them). */
+  all(): readonly CandidateMessage[] {
+    return this.recent;
+  }
+
+  /** The template version discovered strategies instantiate, stored now if it is missing. */
+  private async template(): Promise<number> {
+    if (this.templateVersion !== undefined) return this.templateVersion;
+    try {
+      this.templateVersion = (await this.templates.get(DISCOVERY_TEMPLATE_ID)).version;
+    } catch (err) {
+      if (!(err instanceof StratregError && err.code === ErrorCodes.NotFound)) throw err;
+      try {
+        const stored = await this.templates.put(DISCOVERED_PATTERN_TEMPLATE, { expectedVersion: 0, by: DISCOVERY_OWNER });
+        this.templateVersion = stored.version;
+      } catch (putErr) {
+        if (!(putErr instanceof StratregError && putErr.code === ErrorCodes.Conflict)) throw putErr;
+        this.templateVersion = (await this.templates.get(DISCOVERY_TEMPLATE_ID)).version;
+      }
+    }
+    return this.templateVersion;
+  }
+
+  /**
+   * Registers `draft` as a candidate strategy and publishes it; resolves with
+   * the message, or undefined when the registry holds that pattern already.
+   */
+  async register(draft: CandidateDraft): Promise<CandidateMessage | undefined> {
+    const id = candidateId(draft.target, draft.expression);
+    const [symbol, venue] = draft.target.split("@") as [string, string];
+    const version = await this.template();
+    const strategy: StrategyInput = {
+      id,
+      name: `${draft.origin === "mined" ? "Pattern" : "Ensemble"} on ${draft.target}`,
+      owner: DISCOVERY_OWNER,
+      description: `${draft.expression}\n\n${draft.summary}`.slice(0, 4000),
+      tags: ["discovered", draft.origin, symbol],
+      family: draft.family,
+      parents: draft.parents,
+      template: {
+        id: DISCOVERY_TEMPLATE_ID,
+        version,
+        params: { expression: draft.expression, target: draft.target, origin: draft.origin, runId: draft.runId },
+      },
+      venues: [{ venue, symbols: [symbol] }],
+    };
+    try {
+      await this.client.register(strategy);
+    } catch (err) {
+      if (err instanceof StratregError && err.code === ErrorCodes.AlreadyExists) return undefined;
+      throw err;
+    }
+    const message: CandidateMessage = {
+      id,
+      runId: draft.runId,
+      origin: draft.origin,
+      expression: draft.expression,
+      target: draft.target,
+      family: draft.family,
+      parents: draft.parents,
+      report: draft.report,
+      at: Date.now(),
+    };
+    await this.js.publish(this.subjects.discoveryCandidates, encode(message), { msgID: id });
+    this.remember(message);
+    return message;
+  }
+}
