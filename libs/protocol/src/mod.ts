@@ -4,6 +4,21 @@
  */
 export { decode, encode, encodeRecords, encodeWithRaw, RawMsgpack } from "./codec.js";
 export {
+  type BarWindow,
+  type FoldResult,
+  type Interval,
+  type PerturbationResult,
+  type ProfitabilityEstimate,
+  type RegimeResult,
+  type ValidationCheck,
+  type ValidationCheckName,
+  ValidationCheckNames,
+  type ValidationComparison,
+  type ValidationReport,
+  type ValidationSplits,
+  type WindowResult,
+} from "./discovery-report.js";
+export {
   ConflictError,
   type ErrorCode,
   ErrorCodes,
