@@ -4,8 +4,9 @@
  * thresholds. Kept small enough to travel: see {@link boundEvidence}.
  */
 import type { Costs } from "@stratreg/alpha";
-import { encode } from "@stratreg/protocol";
-import type { BacktestEvidence } from "@stratreg/quant";
+import { type BarWindow, encode } from "@stratreg/protocol";
+import { type BacktestEvidence, checkEvidence } from "@stratreg/quant";
+import type { RegimeLabels } from "./heldout.js";
 
 /** Most bytes the evidence may take as msgpack, so a report stays well under a 1 MiB message. */
 export const EVIDENCE_MAX_BYTES = 300_000;
@@ -110,4 +111,53 @@ export function boundEvidence(
     const coarse = coarsenEvidence(bounded, factor);
     if (encode(coarse).length <= maxBytes || coarse.returns.length <= 2) return { evidence: coarse, factor };
   }
+}
+
+/** What the evidence of a whole backtest is made of. */
+export interface EvidenceParts {
+  /** The strategy's position at every bar of the market. */
+  readonly positions: Float64Array;
+  /** The traded asset's returns, bar-aligned (`assetReturns`). */
+  readonly assetReturns: Float64Array;
+  /** The net returns of the whole backtest (`evaluatePositions`): return j − 1 is the period into bar j. */
+  readonly netReturns: Float64Array;
+  readonly costs: Costs;
+  /** First held-out bar: the returns from index trainEnd on are the out-of-sample part. */
+  readonly trainEnd: number;
+  /** The walk-forward folds as bar windows. */
+  readonly folds: readonly BarWindow[];
+  readonly perturbations: readonly { param: string; change: number; sharpe: number }[];
+  readonly regimes?: RegimeLabels;
+  /** Candidates tried to arrive at this one. */
+  readonly trials: number;
+}
+
+/**
+ * The backtest's evidence, {@link boundEvidence bounded} in size and checked by quant's
+ * `checkEvidence`. Indices map as the windows do (splits.ts): a window [from, to) of bars holds
+ * the returns [from, to − 1), so the out-of-sample part starts at index trainEnd and a fold
+ * covers the same periods as in the report; a return is labelled with the regime of the bar
+ * it moves into (heldout.ts). Throws an Error if the result is not valid evidence, which would
+ * be a bug here.
+ */
+export function backtestEvidence(parts: EvidenceParts): BacktestEvidence {
+  const n = parts.netReturns.length;
+  const evidence: BacktestEvidence = {
+    // + 0: a short earning a return of 0 nets −0, which msgpack writes as 0.
+    returns: Array.from(parts.netReturns, (r) => r + 0),
+    periodsPerYear: parts.costs.periodsPerYear,
+    trades: tradeReturns(parts.positions, parts.assetReturns, parts.costs),
+    oosStart: parts.trainEnd,
+    folds: parts.folds.map((f): [number, number] => [f.from, f.to - 1]),
+    perturbations: parts.perturbations.map(({ param, change, sharpe }) => ({ param, change, sharpe })),
+    trials: parts.trials,
+  };
+  if (parts.regimes !== undefined) {
+    const { labels, names } = parts.regimes;
+    evidence.regimes = Array.from({ length: n }, (_, j) => names[labels[j + 1] as number] as string);
+  }
+  const bounded = boundEvidence(evidence).evidence;
+  const problem = checkEvidence(bounded);
+  if (problem !== undefined) throw new Error(`built invalid evidence: ${problem.field}: ${problem.message}`);
+  return bounded;
 }
