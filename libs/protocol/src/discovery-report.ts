@@ -37,7 +37,10 @@ export type ValidationComparison = ">=" | "<=" | ">";
 /** One check's verdict. */
 export interface ValidationCheck {
   name: ValidationCheckName;
-  /** The figure judged; null when it is undefined (the check then fails). */
+  /**
+   * The figure judged; null when it is undefined, and the check then fails. One exception:
+   * parameterStability of an expression with no number to change passes with null (see note).
+   */
   value: number | null;
   /** What it is compared with; null when there is nothing to compare with (the check then fails). */
   threshold: number | null;
