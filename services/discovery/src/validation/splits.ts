@@ -37,8 +37,6 @@ export interface SplitOptions {
   train?: number;
   /** Share for validation, default 0.25; the test split has the rest. */
   validation?: number;
-  /** Fewest bars any split may have, default {@link MIN_SPLIT_BARS}. */
-  minBars?: number;
 }
 
 /**
@@ -50,13 +48,12 @@ export const MIN_SPLIT_BARS = 100;
 /**
  * Train / validation / test splits of `bars` bars in time order, by default 50 % / 25 % / 25 %
  * (each boundary rounded down to a bar). A RangeError when the shares are not in (0, 1) with
- * room for a test split, or when any split would have fewer than `minBars` bars: too short to
- * judge anything on.
+ * room for a test split, or when any split would have fewer than {@link MIN_SPLIT_BARS} bars:
+ * too short to judge anything on.
  */
 export function chronologicalSplits(bars: number, options: SplitOptions = {}): Splits {
   const train = options.train ?? 0.5;
   const validation = options.validation ?? 0.25;
-  const minBars = options.minBars ?? MIN_SPLIT_BARS;
   if (!(Number.isSafeInteger(bars) && bars >= 0)) throw new RangeError(`bars must be a count, got ${bars}`);
   if (!(train > 0 && validation > 0 && train + validation < 1)) {
     throw new RangeError(
@@ -65,12 +62,14 @@ export function chronologicalSplits(bars: number, options: SplitOptions = {}): S
   }
   const trainEnd = Math.floor(bars * train);
   const validationEnd = Math.floor(bars * (train + validation));
-  return checkSplits({ bars, trainEnd, validationEnd }, minBars);
+  return checkSplits({ bars, trainEnd, validationEnd });
 }
 
 /**
  * Returns `splits` if they are usable, else throws a RangeError that says which split is too
  * short: integer bounds 0 < trainEnd < validationEnd < bars with at least `minBars` bars each.
+ * The screen and the validation call it with the default, so splits made by hand meet the same
+ * floor as those of {@link chronologicalSplits}.
  */
 export function checkSplits(splits: Splits, minBars = MIN_SPLIT_BARS): Splits {
   const { bars, trainEnd, validationEnd } = splits;
@@ -97,7 +96,10 @@ export function checkSplits(splits: Splits, minBars = MIN_SPLIT_BARS): Splits {
   return splits;
 }
 
-/** Bars [from, to) of every asset, as a market of their own: the train window is what the miner sees. */
+/**
+ * Bars [from, to) of every asset, as a market of their own (views of the same arrays, not
+ * copies): the train window is what the miner sees.
+ */
 export function sliceMarket(market: Market, from: number, to: number): Market {
   if (!(Number.isInteger(from) && Number.isInteger(to) && 0 <= from && from <= to && to <= market.length)) {
     throw new RangeError(`[${from}, ${to}) is not a window of a market of ${market.length} bars`);
