@@ -34,6 +34,21 @@ export {
   seriesKeyOf,
 } from "./discovery.js";
 export {
+  type BarWindow,
+  type FoldResult,
+  type Interval,
+  type PerturbationResult,
+  type ProfitabilityEstimate,
+  type RegimeResult,
+  type ValidationCheck,
+  type ValidationCheckName,
+  ValidationCheckNames,
+  type ValidationComparison,
+  type ValidationReport,
+  type ValidationSplits,
+  type WindowResult,
+} from "./discovery-report.js";
+export {
   ConflictError,
   type ErrorCode,
   ErrorCodes,
