@@ -1,5 +1,7 @@
 /** The `stratreg` command line: global options and the commands. */
 import { Command } from "commander";
+import { dataCommand } from "./commands/data.js";
+import { candidatesCommand, discoverCommand, scanCommand } from "./commands/discover.js";
 import { drainCommand } from "./commands/drain.js";
 import { eventsCommand } from "./commands/events.js";
 import { getCommand } from "./commands/get.js";
@@ -26,7 +28,7 @@ export const CLI_VERSION = "0.1.0";
 export function buildProgram(): Command {
   const program = new Command("stratreg")
     .description(
-      "stratreg: register, inspect and import trading strategies; instantiate them from templates; take them through backtesting, the quality gates and live trading; rank them; check, drain and watch the registry cluster; watch risk, set limits, halt and resume trading",
+      "stratreg: register, inspect and import trading strategies; instantiate them from templates; take them through backtesting, the quality gates and live trading; rank them; check, drain and watch the registry cluster; watch risk, set limits, halt and resume trading; import market data and discover candidate strategies in it",
     )
     .version(CLI_VERSION)
     .showHelpAfterError();
@@ -45,7 +47,8 @@ export function buildProgram(): Command {
     templateCommand(),
   ];
   const lifecycle = [moveCommand(), evidenceCommand(), gatesCommand(), lifecycleCommand(), thresholdsCommand()];
-  for (const command of [...commands, ...lifecycle, drainCommand(), eventsCommand(), ...riskCommands()]) {
+  const discovery = [dataCommand(), discoverCommand(), candidatesCommand(), scanCommand()];
+  for (const command of [...commands, ...lifecycle, drainCommand(), eventsCommand(), ...riskCommands(), ...discovery]) {
     program.addCommand(command);
   }
   return program;

@@ -4,13 +4,22 @@
  */
 
 export {
+  type CandidateMessage,
   ConflictError,
+  DiscoveryLimits,
   Encodings,
   type ErrorCode,
   ErrorCodes,
+  type ImportBarsReply,
+  type ImportBarsRequest,
   type InstanceStrategy,
   NotFoundError,
   type OwnershipEvent,
+  type RunOutcome,
+  RunOutcomes,
+  type RunProgress,
+  type RunRequest,
+  type SeriesInfo,
   type ShardStatus,
   type Strategy,
   type StrategyInput,
@@ -59,6 +68,20 @@ export {
   type Rejection,
   StratregClient,
 } from "./client.js";
+/** Discovery: bars in, runs, progress, candidates and the scanner's findings. */
+export {
+  type CandidatesQuery,
+  type CandidatesReply,
+  type DataReply,
+  type DiscoveryCallOptions,
+  DiscoveryClient,
+  type DiscoveryClientOptions,
+  type DiscoveryFollower,
+  type DiscoveryStatus,
+  type ImportSeriesOptions,
+  type ScanFindings,
+  type SeriesBar,
+} from "./discovery.js";
 export {
   followLifecycleEvents,
   type LifecycleEventFollower,
