@@ -223,7 +223,10 @@ export function packEvaluations(evaluations: readonly TrainEvaluation[], blocks:
   return { blocks, values, errors };
 }
 
-/** The evaluations of `texts` back from a packed batch; the sketches are views on its buffer. */
+/**
+ * The evaluations of `texts` back from a packed batch. Each sketch is copied out (a few hundred
+ * bytes): a view would keep the whole batch's buffer alive for as long as one sketch is cached.
+ */
 export function unpackEvaluations(texts: readonly string[], packed: PackedEvaluations): TrainEvaluation[] {
   const stride = HEAD + packed.blocks;
   if (packed.values.length !== stride * texts.length) {
@@ -239,7 +242,7 @@ export function unpackEvaluations(texts: readonly string[], packed: PackedEvalua
       sharpe: packed.values[at + 1] as number,
       trades: packed.values[at + 2] as number,
       exposure: packed.values[at + 3] as number,
-      sketch: error === undefined ? packed.values.subarray(at + HEAD, at + stride) : new Float64Array(0),
+      sketch: error === undefined ? packed.values.slice(at + HEAD, at + stride) : new Float64Array(0),
       error,
     };
   });
