@@ -130,12 +130,14 @@ function failed(text: string, error: unknown): TrainEvaluation {
  * not parse, does not type as a position or does not run is an unusable evaluation with an error.
  */
 export function evaluateCandidate(text: string, context: TrainingContext): TrainEvaluation {
-  let positions: Float64Array;
   try {
-    positions = compile(parse(text, "position"))(context.market);
+    return judge(text, compile(parse(text, "position"))(context.market), context);
   } catch (error) {
     return failed(text, error);
   }
+}
+
+function judge(text: string, positions: Float64Array, context: TrainingContext): TrainEvaluation {
   const { returns, costPerUnit, net } = context;
   const n = positions.length;
   let trades = 0;
@@ -143,7 +145,7 @@ export function evaluateCandidate(text: string, context: TrainingContext): Train
   let held = 0;
   for (let j = 1; j < n; j++) {
     const p = positions[j - 1] as number;
-    if (!(p >= -1 && p <= 1)) return failed(text, new RangeError(`position ${j - 1} is ${p}, not in [-1, 1]`));
+    if (!(p >= -1 && p <= 1)) throw new RangeError(`position ${j - 1} is ${p}, not in [-1, 1]`);
     let r = returns[j] as number;
     // A missing close earns nothing, as in evaluatePositions.
     if (Number.isNaN(r)) r = 0;

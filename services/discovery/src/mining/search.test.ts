@@ -99,11 +99,10 @@ describe("mining", () => {
     expect(budget.evaluated).toBeLessThan(120 + 50);
     expect(budget.shortlist.length).toBeGreaterThan(0);
 
-    const began = performance.now();
     const timed = await mine({ evaluator, seed: 1, populationSize: 50, generations: 10_000, deadlineMs: 300 });
     expect(timed.stoppedBy).toBe(StopReasons.DEADLINE);
     expect(timed.generations).toBeGreaterThan(0);
-    expect(performance.now() - began).toBeLessThan(5_000);
+    expect(timed.generations).toBeLessThan(10_000);
 
     const controller = new AbortController();
     const aborted = await mine({
