@@ -1,11 +1,12 @@
 /**
- * npm run bench [-- --json FILE] [--quick] [--memory-strategies N] [--only join|recovery|ranking|risk|lifecycle]
+ * npm run bench [-- --json FILE] [--quick] [--memory-strategies N] [--only join|recovery|ranking|risk|lifecycle|discovery]
  *
  * Starts a nats-server, 4 registry shards and a raw echo responder, then
  * measures each registry figure beside its raw NATS baseline on the same
  * server in the same run, and prints a table (ratios are what to compare on a
  * shared, noisy machine); then the ranking figures and the risk guard's, each
- * on a cluster of their own.
+ * on a cluster of their own; then the miner's candidate evaluation, one core
+ * beside the worker pool (no NATS: `--only discovery` starts no server).
  */
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -20,6 +21,7 @@ import { ensureNatsServer, requireNatsServer, startNatsCluster, startNatsServer 
 import { decode, ENCODING_HEADER, Encodings, encode, PartitionOps, type Reply } from "@stratreg/protocol";
 import { type EncodedBatch, encodedBatches } from "./batches.js";
 import { decodeComparison } from "./decode.js";
+import { discoveryFigures, discoveryTable } from "./discovery.js";
 import { lifecycleFigures, lifecycleTable } from "./lifecycle.js";
 import { closedLoop, drain, type LoopResult } from "./loop.js";
 import { type ModeFigures, modeFigures } from "./modes.js";
@@ -55,6 +57,12 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
 
 async function main() {
+  if (values.only === "discovery") {
+    const discovery = await discoveryFigures(say, quick);
+    process.stdout.write(discoveryTable(discovery));
+    if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify({ discovery }, null, 2)}\n`);
+    return;
+  }
   const server = await startNatsServer({ bin: requireNatsServer() });
   say(`nats-server ${server.version} on ${server.url}`);
   if (values.only === "ranking") {
@@ -225,6 +233,7 @@ async function main() {
     const ranking = await rankingFigures(server, say, quick);
     const risk = await riskFigures(server, say, quick);
     const lifecycle = await lifecycleFigures(server, say, quick);
+    const discovery = await discoveryFigures(say, quick);
 
     const results = {
       machine: {
@@ -255,6 +264,7 @@ async function main() {
       ranking,
       risk,
       lifecycle,
+      discovery,
       memory: {
         strategies: after.strategies,
         rssBytes: rssAfter,
@@ -268,6 +278,7 @@ async function main() {
     process.stdout.write(`\n${rankingTable(ranking)}`);
     process.stdout.write(`\n${riskTable(risk)}`);
     process.stdout.write(`\n${lifecycleTable(lifecycle)}`);
+    process.stdout.write(`\n${discoveryTable(discovery)}`);
     if (values.json !== undefined) {
       writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);
       say(`figures written to ${values.json}`);
