@@ -31,8 +31,8 @@ export function eligibleOps(type: NodeType, levels: number): Op[] {
 const LOOK_THROUGH = new Set<Op>(["lag", "sma", "ema", "max", "min"]);
 
 /**
- * Thresholds that mean something for a series, by what it is: RSI levels, z-score levels, hours,
- * weekdays, return sizes, ratios around 1, differences around 0. Lags, averages and extremes
+ * Thresholds that mean something for a series, by what it is: RSI levels, z-score levels, between
+ * hours, between weekdays, return sizes, ratios around 1, differences around 0. Lags, averages and extremes
  * keep the scale of what they read, so they are looked through. A raw price has no threshold
  * that means anything across assets; it gets the generic small values and relies on selection.
  */
@@ -43,10 +43,13 @@ export function thresholdsFor(x: Expr): readonly number[] {
       return [20, 30, 40, 50, 60, 70, 80];
     case "zscore":
       return [-2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2];
+    // Hours and weekdays are whole numbers: a threshold between two of them means the same
+    // whatever its exact value, so a small change to it (validation perturbs every constant)
+    // does not move a day or an hour across it.
     case "hour":
-      return Array.from({ length: 24 }, (_, h) => h);
+      return Array.from({ length: 23 }, (_, h) => h + 0.5);
     case "weekday":
-      return [0, 1, 2, 3, 4, 5, 6];
+      return [0.5, 1.5, 2.5, 3.5, 4.5, 5.5];
     case "returns":
     case "ret":
       return [-0.02, -0.01, -0.005, 0, 0.005, 0.01, 0.02];

@@ -184,7 +184,8 @@ export function generateMarket(options: MarketOptions = {}): SyntheticMarket {
     vol: baseVol * (0.8 + 0.6 * traits()),
     beta: 0.3 + 0.4 * traits(),
     price: 20 + 180 * traits(),
-    volume: 50_000 * (0.5 + 2 * traits()),
+    // Traded value a day (price × shares), so that a symbol's dollar volume does not drift with its price.
+    value: 50_000_000 * (0.5 + 2 * traits()),
     spread: 0.8 + 0.6 * traits(),
   }));
   const noise = drawNoise(n, S, seededNormal(seededUniform(seed + 0x2545f491)));
@@ -259,7 +260,7 @@ export function generateMarket(options: MarketOptions = {}): SyntheticMarket {
       noise,
       sigma[s] as Float64Array,
       {
-        volume: (symbolsTraits[s] as { volume: number }).volume,
+        value: (symbolsTraits[s] as { value: number }).value,
         spread: (symbolsTraits[s] as { spread: number }).spread * (2 + venues.indexOf(venueOf[s] as string)),
       },
     ),
@@ -335,7 +336,8 @@ function drawNoise(n: number, S: number, normal: () => number): Noise {
 
 /**
  * The bars around the closes: open = the previous close; high and low beyond them by half a
- * bar's volatility times |normal|; volume log-normal around the symbol's level, higher at the
+ * bar's volatility times |normal|; volume log-normal around the symbol's traded value a day (shares =
+ * value / price, so dollar volume does not drift with the price), higher at the
  * session's ends, in volatile regimes and on big moves; the relative spread log-normal around
  * `spreadBps` (the venue's and the symbol's), wider in volatile regimes. None of these carries an edge.
  */
@@ -348,7 +350,7 @@ function buildSeries(
   regimes: Int8Array,
   noise: Noise,
   sigma: Float64Array,
-  level: { volume: number; spread: number },
+  level: { value: number; spread: number },
 ): BarSeries {
   const n = close.length;
   const open = new Float64Array(n);
@@ -372,7 +374,11 @@ function buildSeries(
     const x = perDay > 1 ? ((j % perDay) / (perDay - 1)) * 2 - 1 : 0;
     const move = j === 0 ? 0 : Math.abs(c / o - 1) / vol;
     volume[j] = Math.round(
-      level.volume * (1 + 0.8 * x * x) * (volatile ? 1.6 : 1) * Math.exp(0.3 * (vn[j] as number)) * (1 + 0.3 * move),
+      (level.value / perDay / c) *
+        (1 + 0.8 * x * x) *
+        (volatile ? 1.6 : 1) *
+        Math.exp(0.3 * (vn[j] as number)) *
+        (1 + 0.3 * move),
     );
     spread[j] = (level.spread / 10_000) * (volatile ? 1.8 : 1) * Math.exp(0.2 * (sn[j] as number));
   }
