@@ -8,7 +8,14 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { type CandidateMessage, ConflictError, ErrorCodes, type RunProgress, StratregError } from "@stratreg/protocol";
+import {
+  type CandidateMessage,
+  ConflictError,
+  ErrorCodes,
+  type RunProgress,
+  StratregError,
+  type ValidationReport,
+} from "@stratreg/protocol";
 import { uniqueClusterName } from "@stratreg/testkit";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { runCli, startCli } from "./testing/cli.js";
@@ -57,6 +64,7 @@ const candidate: CandidateMessage = {
   target: "BTC@binance",
   family: "trend",
   parents: [],
+  // The fields of a report the CLI prints.
   report: {
     passed: true,
     test: { periods: 300, sharpe: 1.42, trades: 80 },
@@ -73,7 +81,7 @@ const candidate: CandidateMessage = {
       capacity: 250_000,
       participation: 0.01,
     },
-  },
+  } as unknown as ValidationReport,
   at: START,
 };
 

@@ -256,7 +256,7 @@ describe("DiscoveryClient", () => {
       target: "BTC@binance",
       family: "trend",
       parents: [],
-      report: { passed: true },
+      report: { passed: true } as unknown as CandidateMessage["report"],
       at: 1,
     };
     nc.publish(subjects.discoveryProgress, new Uint8Array([0xc1]));

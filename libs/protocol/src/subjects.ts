@@ -2,8 +2,9 @@
  * Every NATS subject, stream and bucket name stratreg uses, derived from one
  * cluster name so that several clusters (or test runs) can share a server.
  */
-import type { LifecycleEventKind } from "./gates.js";
+
 import type { DiscoveryControlOp, DiscoveryOp } from "./discovery.js";
+import type { LifecycleEventKind } from "./gates.js";
 import type { RiskControlOp, RiskOp } from "./risk.js";
 import type { TemplateControlOp, TemplateOp } from "./template.js";
 

@@ -15,7 +15,7 @@
  * limits orders, not research). Bars keep arriving
  * in every state; in idle, enough new bars start a run when auto-runs are on.
  */
-import { TradingStates, type TradingState } from "@stratreg/protocol";
+import { type TradingState, TradingStates } from "@stratreg/protocol";
 import { assign, setup } from "xstate";
 
 export const DiscoveryStates = {

@@ -4,6 +4,41 @@
  * @module
  */
 
+// The miner: genetic search for patterns on a training window, its evaluation pool and checkpoints.
+export {
+  CHECKPOINT_VERSION,
+  type MiningCheckpoint,
+  type SketchEntry,
+} from "./mining/checkpoint.js";
+export { MiningError, type MiningErrorCode, MiningErrorCodes } from "./mining/errors.js";
+export {
+  type CandidateEvaluator,
+  DEFAULT_MIN_TRADES,
+  evaluateInProcess,
+  InProcessEvaluator,
+  MAX_SKETCH_BLOCKS,
+  type TrainEvaluation,
+  type TrainingSettings,
+  type TrainingWindow,
+} from "./mining/evaluation.js";
+export { marketFromData, marketFromShared, marketWindow, type SharedMarket, shareMarket } from "./mining/market.js";
+export { EvaluationPool, type EvaluationPoolOptions, MAX_CHUNK_SIZE, workerFile } from "./mining/pool.js";
+export {
+  DEFAULT_CACHE_SIZE,
+  DEFAULT_PARSIMONY,
+  type MineOptions,
+  type MiningProgress,
+  type MiningResult,
+  mine,
+  type StopReason,
+  StopReasons,
+} from "./mining/search.js";
+export {
+  DEFAULT_MAX_CORRELATION,
+  DEFAULT_SHORTLIST_SIZE,
+  type ShortlistedCandidate,
+} from "./mining/shortlist.js";
+export type { SearchTrials, SharpeMoments } from "./mining/trials.js";
 // Validation: proving a candidate is not overfit before anything is published.
 export {
   type BootstrapIntervals,
@@ -45,43 +80,6 @@ export {
 } from "./validation/thresholds.js";
 export {
   DEFAULT_PARTICIPATION,
-  type SearchTrials,
   type ValidationContext,
   validateCandidate,
 } from "./validation/validate.js";
-
-// The miner: genetic search for patterns on a training window, its evaluation pool and checkpoints.
-export {
-  CHECKPOINT_VERSION,
-  type MiningCheckpoint,
-  type SketchEntry,
-} from "./mining/checkpoint.js";
-export { MiningError, type MiningErrorCode, MiningErrorCodes } from "./mining/errors.js";
-export {
-  type CandidateEvaluator,
-  DEFAULT_MIN_TRADES,
-  evaluateInProcess,
-  InProcessEvaluator,
-  MAX_SKETCH_BLOCKS,
-  type TrainEvaluation,
-  type TrainingSettings,
-  type TrainingWindow,
-} from "./mining/evaluation.js";
-export { marketFromData, marketFromShared, marketWindow, type SharedMarket, shareMarket } from "./mining/market.js";
-export { EvaluationPool, type EvaluationPoolOptions, MAX_CHUNK_SIZE, workerFile } from "./mining/pool.js";
-export {
-  DEFAULT_CACHE_SIZE,
-  DEFAULT_PARSIMONY,
-  type MineOptions,
-  type MiningProgress,
-  type MiningResult,
-  mine,
-  type StopReason,
-  StopReasons,
-} from "./mining/search.js";
-export {
-  DEFAULT_MAX_CORRELATION,
-  DEFAULT_SHORTLIST_SIZE,
-  type ShortlistedCandidate,
-} from "./mining/shortlist.js";
-export type { SearchTrials, SharpeMoments } from "./mining/trials.js";

@@ -45,6 +45,9 @@ export function compileDiscoveryValidators(): void {
 }
 
 /** Checks, decodes and validates a request for `op`; throws a ValidationError naming the first problem. */
-export function parseDiscoveryRequest<Op extends DiscoveryServiceOp>(op: Op, payload: Uint8Array): DiscoveryRequest<Op> {
+export function parseDiscoveryRequest<Op extends DiscoveryServiceOp>(
+  op: Op,
+  payload: Uint8Array,
+): DiscoveryRequest<Op> {
   return parseWith<DiscoveryRequest<Op>>(checkFor(op), payload);
 }

@@ -124,7 +124,8 @@ export function scanMarket(data: MarketData, now = Date.now()): ScanReport {
 function latestAnomalies(data: MarketData): ScanReport["anomalies"] {
   const found: ScanReport["anomalies"] = [];
   data.series.forEach((series, j) => {
-    for (const a of anomalies(series)) found.push({ series: data.keys[j] as string, field: a.field, t: a.t, score: a.score });
+    for (const a of anomalies(series))
+      found.push({ series: data.keys[j] as string, field: a.field, t: a.t, score: a.score });
   });
   return found.sort((a, b) => b.t - a.t || Math.abs(b.score) - Math.abs(a.score)).slice(0, ANOMALIES_KEPT);
 }

@@ -65,7 +65,9 @@ export async function registerDiscoveryService(
     metadata: { cluster: subjects.cluster, member: options.member },
     queue: DISCOVERY_QUEUE,
     statsHandler: (endpoint) =>
-      Promise.resolve(endpoint.subject.endsWith(`.${DiscoveryOps.Status}`) ? handlers.status({ v: 1, body: {} }) : null),
+      Promise.resolve(
+        endpoint.subject.endsWith(`.${DiscoveryOps.Status}`) ? handlers.status({ v: 1, body: {} }) : null,
+      ),
   });
   const { respond, fail } = replies(logger, counters);
   const handle = <Op extends DiscoveryServiceOp>(op: Op, msg: Msg) => {

@@ -61,7 +61,8 @@ export function ensembles(a: Expr, b: Expr): Array<{ expr: Expr; how: SynthesisC
   const either = position(join("or", x.long, y.long), join("or", x.short, y.short));
   if (either !== undefined) out.push({ expr: either, how: "or" });
   const mixed = position(x.long, y.short) ?? position(y.long, x.short);
-  if (mixed !== undefined && x.long !== undefined && y.short !== undefined) out.push({ expr: mixed, how: "long-short" });
+  if (mixed !== undefined && x.long !== undefined && y.short !== undefined)
+    out.push({ expr: mixed, how: "long-short" });
   return out;
 }
 

@@ -1,10 +1,11 @@
 import type { CandidateMessage } from "@stratreg/client";
+import type { ValidationReport } from "@stratreg/protocol";
 import { describe, expect, it } from "vitest";
 import { candidateReportLines, candidateTableLines, checksOf, figure, testSharpe } from "./report.js";
 
 const AT = Date.UTC(2026, 10, 27, 18, 30);
 
-/** A report as discovery's validation writes it. */
+/** A report as discovery's validation writes it (the fields the CLI reads). */
 const FULL_REPORT = {
   expression: "gt(close, sma(close, 20))",
   target: "BTC@binance",
@@ -51,7 +52,10 @@ const FULL_REPORT = {
     capacity: 1_234_567.8,
     participation: 0.01,
   },
-};
+} as unknown as ValidationReport;
+
+/** A report from a build that wrote fewer fields: the CLI reads what is there. */
+const partial = (report: Record<string, unknown>) => report as unknown as ValidationReport;
 
 function candidate(overrides: Partial<CandidateMessage> = {}): CandidateMessage {
   return {
@@ -115,7 +119,7 @@ describe("candidates show", () => {
 
   it("reads a report that carries only its verdict, and one with parents", () => {
     const lines = candidateReportLines(
-      candidate({ origin: "synthesised", parents: ["disc-a", "disc-b"], report: { passed: true } }),
+      candidate({ origin: "synthesised", parents: ["disc-a", "disc-b"], report: partial({ passed: true }) }),
     );
     expect(lines).toEqual([
       "disc-0a1b2c3d4e5f6071: synthesised by run run-1 at 2026-11-27T18:30:00.000Z",
@@ -138,7 +142,7 @@ describe("candidates show", () => {
     expect(checksOf(report)).toEqual([
       { name: "trades", value: 9, threshold: 5, comparison: ">=", passed: true, note: undefined },
     ]);
-    const lines = candidateReportLines(candidate({ report }));
+    const lines = candidateReportLines(candidate({ report: partial(report) }));
     expect(lines).toContain("every check passes (1)");
     expect(lines.at(-1)).toBe("capacity: 5,000 notional");
   });
@@ -153,7 +157,7 @@ describe("the candidates table", () => {
         target: "ETH@kraken",
         origin: "synthesised",
         expression: "and(a, b)",
-        report: { passed: true },
+        report: partial({ passed: true }),
       }),
     ]);
     expect(lines).toEqual([

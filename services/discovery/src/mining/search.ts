@@ -12,11 +12,13 @@
  */
 import { performance } from "node:perf_hooks";
 import {
+  check,
   EMPTY_ARCHIVE,
   type Evaluation,
   type Expr,
   evolve,
   type FitnessFunction,
+  parse,
   print,
   Rng,
   rampedHalfAndHalf,
@@ -104,6 +106,11 @@ export interface MineOptions {
   readonly onProgress?: (progress: MiningProgress) => void;
   /** Called after each generation with the state as plain data; the search waits for it. */
   readonly onCheckpoint?: (checkpoint: MiningCheckpoint) => void | Promise<void>;
+  /**
+   * Expressions the first generation starts with (canonical texts; what does not parse, is not a
+   * position or repeats is left out), at most half of it: the rest is random. Ignored on resume.
+   */
+  readonly seeds?: readonly string[];
   /** A checkpoint to continue from (of a search for the same target, with the same options). */
   readonly resume?: MiningCheckpoint;
   /** Candidates in the shortlist (default 20). */
@@ -161,7 +168,7 @@ export async function mine(options: MineOptions): Promise<MiningResult> {
   );
   const state: SearchState =
     options.resume === undefined
-      ? freshState(options.seed, populationSize, grammar, shortlist)
+      ? freshState(options.seed, populationSize, grammar, shortlist, options.seeds ?? [])
       : stateFromCheckpoint(options.resume, target, shortlist);
   const started = performance.now();
 
@@ -283,11 +290,23 @@ function freshState(
   populationSize: number,
   grammar: { assets: readonly string[]; maxDepth: number },
   shortlist: Shortlist,
+  seeds: readonly string[],
 ): SearchState {
   const rng = new Rng(seed);
+  const seeded = new Map<string, Expr>();
+  for (const text of seeds) {
+    if (seeded.size >= Math.floor(populationSize / 2)) break;
+    try {
+      const expr = parse(text);
+      check(expr, "position");
+      seeded.set(print(expr), expr);
+    } catch {
+      // A seed that is not a position in this language is no seed.
+    }
+  }
   return {
     generation: 0,
-    population: rampedHalfAndHalf(populationSize, rng, grammar),
+    population: [...seeded.values(), ...rampedHalfAndHalf(populationSize - seeded.size, rng, grammar)],
     rng,
     trials: NO_TRIALS,
     archive: EMPTY_ARCHIVE,

@@ -60,7 +60,8 @@ function barProblem(bar: ImportBarsRequest["bars"][number]): { field: string; me
   if (bar.high < Math.max(bar.open, bar.close, bar.low)) {
     return { field: "high", message: `high ${bar.high} is below the open, close or low` };
   }
-  if (bar.low > Math.min(bar.open, bar.close)) return { field: "low", message: `low ${bar.low} is above the open or close` };
+  if (bar.low > Math.min(bar.open, bar.close))
+    return { field: "low", message: `low ${bar.low} is above the open or close` };
   return undefined;
 }
 
@@ -91,7 +92,9 @@ export class BarStore {
   async open(jsm: JetStreamManager): Promise<void> {
     const info = await jsm.streams.info(this.subjects.barsStream);
     const last = info.state.last_seq;
-    const consumer = await this.js.consumers.get(this.subjects.barsStream, { filter_subjects: [this.subjects.barsAll] });
+    const consumer = await this.js.consumers.get(this.subjects.barsStream, {
+      filter_subjects: [this.subjects.barsAll],
+    });
     const messages = await consumer.consume();
     this.messages = messages;
     let caughtUp: () => void = () => undefined;

@@ -75,6 +75,7 @@ export class CandidateRegistry {
   private messages: ConsumerMessages | undefined;
   private following: Promise<void> | undefined;
   private templateVersion: number | undefined;
+  private templateMissing = false;
 
   constructor(
     private readonly client: StratregClient,
@@ -133,19 +134,34 @@ export class CandidateRegistry {
     return this.recent;
   }
 
-  /** The template version discovered strategies instantiate, stored now if it is missing. */
-  private async template(): Promise<number> {
-    if (this.templateVersion !== undefined) return this.templateVersion;
+  /**
+   * The template version discovered strategies instantiate, stored now if it
+   * is missing. Storing a template is an operator's right: where this process
+   * runs as a service user it cannot, says so once, and registers its
+   * candidates naming the template without a version until an operator has
+   * stored it (`stratreg template put`); until then the template gate refuses
+   * to validate them, as it should.
+   */
+  private async template(): Promise<number | undefined> {
+    if (this.templateVersion !== undefined || this.templateMissing) return this.templateVersion;
     try {
-      this.templateVersion = (await this.templates.get(DISCOVERY_TEMPLATE_ID)).version;
+      this.templateVersion = (await this.templates.get(DISCOVERY_TEMPLATE_ID, undefined, { timeoutMs: 2000 })).version;
     } catch (err) {
-      if (!(err instanceof StratregError && err.code === ErrorCodes.NotFound)) throw err;
+      if (!(err instanceof StratregError && err.code === ErrorCodes.NotFound)) return undefined;
       try {
-        const stored = await this.templates.put(DISCOVERED_PATTERN_TEMPLATE, { expectedVersion: 0, by: DISCOVERY_OWNER });
+        const stored = await this.templates.put(DISCOVERED_PATTERN_TEMPLATE, {
+          expectedVersion: 0,
+          by: DISCOVERY_OWNER,
+          timeoutMs: 2000,
+        });
         this.templateVersion = stored.version;
       } catch (putErr) {
-        if (!(putErr instanceof StratregError && putErr.code === ErrorCodes.Conflict)) throw putErr;
-        this.templateVersion = (await this.templates.get(DISCOVERY_TEMPLATE_ID)).version;
+        if (putErr instanceof StratregError && putErr.code === ErrorCodes.Conflict) return this.template();
+        this.templateMissing = true;
+        this.logger.warn(
+          { err: putErr, template: DISCOVERY_TEMPLATE_ID },
+          "could not store the discovered-pattern template: an operator should (stratreg template put)",
+        );
       }
     }
     return this.templateVersion;
@@ -169,7 +185,7 @@ export class CandidateRegistry {
       parents: draft.parents,
       template: {
         id: DISCOVERY_TEMPLATE_ID,
-        version,
+        ...(version === undefined ? {} : { version }),
         params: { expression: draft.expression, target: draft.target, origin: draft.origin, runId: draft.runId },
       },
       venues: [{ venue, symbols: [symbol] }],

@@ -24,8 +24,12 @@ import {
 import { decode, encode, type ValidationCheckName, type ValidationReport } from "@stratreg/protocol";
 import { checkEvidence, summariseEvidence, volatility } from "@stratreg/quant";
 import { describe, expect, test } from "vitest";
+import type { ValidationContext as Context } from "./validate.js";
+
+type SearchTrials = Context["trials"];
+
 import { chronologicalSplits, type Splits, sliceMarket } from "./splits.js";
-import { type SearchTrials, type ValidationContext, validateCandidate } from "./validate.js";
+import { type ValidationContext, validateCandidate } from "./validate.js";
 
 const reports: ValidationReport[] = [];
 

@@ -19,6 +19,7 @@ import {
   type WindowResult,
 } from "@stratreg/protocol";
 import { deflatedSharpe, expectedMaxSharpe } from "@stratreg/quant";
+import type { SearchTrials } from "../mining/trials.js";
 import { bootstrapIntervals, DEFAULT_RESAMPLES, meanPValue } from "./bootstrap.js";
 import { capacityOf } from "./capacity.js";
 import { finiteOrNull, judged, regimesCheck, show } from "./checks.js";
@@ -28,14 +29,6 @@ import { resamplesFor } from "./screen.js";
 import { barWindow, checkSplits, positionsOf, type Splits, windowOf } from "./splits.js";
 import { perturbedRuns, stabilityCheck } from "./stability.js";
 import { resolveThresholds, type ValidationThresholds } from "./thresholds.js";
-
-/** The search behind a candidate, for the Deflated Sharpe Ratio. */
-export interface SearchTrials {
-  /** Distinct candidates the miner evaluated on the train split (≥ 1). */
-  count: number;
-  /** Variance of their annualised train Sharpe ratios (≥ 0). */
-  sharpeVariance: number;
-}
 
 /** Everything `validateCandidate` needs. */
 export interface ValidationContext {
@@ -48,7 +41,8 @@ export interface ValidationContext {
   costs: Costs;
   /** Regime of each bar, for the per-regime figures and the regimes check (left out without). */
   regimes?: RegimeLabels;
-  trials: SearchTrials;
+  /** The search behind the candidate: its distinct candidates and the variance of their train Sharpe ratios (null: unknown, read as 0). */
+  trials: Pick<SearchTrials, "count" | "sharpeVariance">;
   /** Candidates that reach the test split in this run: α is divided by it (Bonferroni). */
   tested: number;
   thresholds?: Partial<ValidationThresholds>;
@@ -70,7 +64,8 @@ function windowResult(evaluation: { returns: Float64Array; sharpe: number; trade
 }
 
 function checkContext(ctx: ValidationContext): void {
-  const { count, sharpeVariance } = ctx.trials;
+  const { count } = ctx.trials;
+  const sharpeVariance = ctx.trials.sharpeVariance ?? 0;
   if (!(Number.isInteger(count) && count >= 1))
     throw new RangeError(`trials.count must be an integer ≥ 1, got ${count}`);
   if (!(Number.isFinite(sharpeVariance) && sharpeVariance >= 0)) {
@@ -91,7 +86,7 @@ function checkContext(ctx: ValidationContext): void {
  * - trades: held-out trades ≥ minTrades;
  * - testSharpe: the test split's net Sharpe ratio > minTestSharpe;
  * - testPValue: its block-bootstrap p-value for a mean ≤ 0 ≤ alpha / tested;
- * - deflatedSharpe: DSR of the train returns over trials.count trials with trials.sharpeVariance
+ * - deflatedSharpe: DSR of the train returns over trials.count skill-less trials (Sharpe variance A/(T − 1))
  *   ≥ minDeflatedSharpe;
  * - walkForward: share of the held-out folds with a positive net return ≥ minPositiveFolds;
  * - parameterStability: the worst held-out Sharpe ratio of the ±perturbation expressions / the
@@ -151,16 +146,23 @@ export function validateCandidate(expr: Expr, ctx: ValidationContext): Validatio
     ),
   );
 
-  const { count, sharpeVariance } = ctx.trials;
-  const dsr = finiteOrNull(deflatedSharpe(train.returns, count, sharpeVariance, { periodsPerYear }));
+  // SR*, the best of `count` trials without skill: their Sharpe estimates vary by sampling alone,
+  // A/(T − 1) on T train returns (the registry's DSR gate falls back to the same). The spread of
+  // the search's train Sharpe ratios is larger wherever candidates differ in true Sharpe ratio
+  // (on planted data: partly catching a real edge), which is not what "no skill" means; on noise
+  // the two agree. Both are in the note.
+  const { count } = ctx.trials;
+  const nullVariance = periodsPerYear / Math.max(1, train.returns.length - 1);
+  const dsr = finiteOrNull(deflatedSharpe(train.returns, count, nullVariance, { periodsPerYear }));
   checks.push(
     judged(
       ValidationCheckNames.DeflatedSharpe,
       dsr,
       ">=",
       t.minDeflatedSharpe,
-      `train Sharpe ${show(finiteOrNull(train.sharpe))} against SR* ${show(expectedMaxSharpe(count, sharpeVariance))}, ` +
-        `the expected best of ${count} skill-less trials with Sharpe variance ${show(sharpeVariance)}`,
+      `train Sharpe ${show(finiteOrNull(train.sharpe))} against SR* ${show(expectedMaxSharpe(count, nullVariance))}, ` +
+        `the expected best of ${count} skill-less trials (Sharpe variance A/(T − 1) = ${show(nullVariance)}; ` +
+        `the search's train Sharpe ratios varied by ${show(ctx.trials.sharpeVariance ?? Number.NaN)})`,
     ),
   );
 
@@ -264,7 +266,7 @@ export function validateCandidate(expr: Expr, ctx: ValidationContext): Validatio
       capacity,
       participation,
     },
-    trials: { count, sharpeVariance },
+    trials: { count, sharpeVariance: ctx.trials.sharpeVariance ?? 0 },
     tested: ctx.tested,
     seed: ctx.seed,
     evidence,
