@@ -10,10 +10,11 @@
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { clusterStatus, StratregClient } from "@stratreg/client";
+import { clusterStatus, DiscoveryClient, StratregClient } from "@stratreg/client";
 import { NatsServerNotFoundError } from "@stratreg/natsd";
 import { DEFAULT_CLUSTER } from "@stratreg/protocol";
 import { runDemo } from "./demo.js";
+import { runDiscoveryDemo } from "./discovery-demo.js";
 import { runLifecycleDemo } from "./lifecycle-demo.js";
 import { type EmbeddedNats, type SyncMode, startEmbeddedNats } from "./nats.js";
 import { type ReportStream, streamReports } from "./rankings-demo.js";
@@ -36,6 +37,7 @@ function options() {
       "data-dir": { type: "string", default: ".stratreg" },
       "nats-cluster": { type: "string" },
       sync: { type: "string", default: "default" },
+      "discovery-budget": { type: "string", default: "45" },
     },
     strict: true,
   });
@@ -52,7 +54,11 @@ function options() {
   }
   if (values.sync !== "default" && values.sync !== "always") throw new Error("--sync must be default or always");
   const sync: SyncMode = values.sync;
-  return { shards, demo, duration, dataDir: resolve(values["data-dir"]), natsServers, sync };
+  const discoveryBudget = Number(values["discovery-budget"]);
+  if (!(Number.isInteger(discoveryBudget) && (discoveryBudget === 0 || discoveryBudget >= 1))) {
+    throw new Error("--discovery-budget must be whole seconds (0: no discovery run)");
+  }
+  return { shards, demo, duration, dataDir: resolve(values["data-dir"]), natsServers, sync, discoveryBudget };
 }
 
 async function embeddedNats(opts: ReturnType<typeof options>): Promise<EmbeddedNats> {
@@ -143,6 +149,7 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void stop(0));
 
   let lifecycleId: string | undefined;
+  let discoveryDemo: Promise<unknown> | undefined;
   try {
     const client = await StratregClient.connect(nc, { cluster, timeoutMs: 30_000 });
     if (staggered) for (const member of members.slice(1)) supervisor.start(member);
@@ -155,6 +162,8 @@ async function main(): Promise<void> {
     say(
       "started two risk guards (one leads, the other stands by): `npm run stratreg -- risk` shows exposures and the trading state",
     );
+    supervisor.start("discovery-1", "discovery");
+    say("started discovery (mines market data for patterns; nothing it finds trades before the quality gates)");
     if (opts.demo > 0) {
       const report = await runDemo(client, opts.demo, say);
       say("");
@@ -180,6 +189,13 @@ async function main(): Promise<void> {
       );
       stream = streamReports(client, reporting, say);
     }
+    if (opts.demo > 0 && opts.discoveryBudget > 0) {
+      const discovery = new DiscoveryClient(nc, { cluster, timeoutMs: 10_000 });
+      discoveryDemo = runDiscoveryDemo(discovery, opts.discoveryBudget * 1000, say).catch((err: unknown) => {
+        say(`  the discovery demo stopped: ${(err as Error).message}`);
+        return undefined;
+      });
+    }
   } catch (err) {
     process.stderr.write(`stratreg: ${(err as Error).message}\n`);
     await stop(1);
@@ -193,6 +209,11 @@ async function main(): Promise<void> {
   }
   if (stream !== undefined) {
     say(`     npm run stratreg -- top --metric sortino -k 20 --family momentum --regime high-vol --nats ${natsUrl}`);
+  }
+  if (discoveryDemo !== undefined) {
+    say(
+      `     npm run stratreg -- discover status --nats ${natsUrl}   # discovery's run; \`candidates\`: what it found`,
+    );
   }
   if (opts.duration !== undefined) {
     say(`running for ${opts.duration} s`);

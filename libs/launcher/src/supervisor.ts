@@ -1,5 +1,5 @@
 /**
- * Runs registry shards, rankers and risk guards as child processes: logs to files, restarts a shard that
+ * Runs registry shards, rankers, risk guards and discovery as child processes: logs to files, restarts a shard that
  * dies unexpectedly, stops them all gracefully.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -16,6 +16,7 @@ export const Services = {
   shard: { package: "@stratreg/registry-shard", memberVariable: "STRATREG_MEMBER_ID" },
   ranker: { package: "@stratreg/ranker", memberVariable: "STRATREG_RANKER_ID" },
   "risk-guard": { package: "@stratreg/risk-guard", memberVariable: "STRATREG_RISK_GUARD_ID" },
+  discovery: { package: "@stratreg/discovery", memberVariable: "STRATREG_DISCOVERY_ID" },
 } as const;
 export type ServiceKind = keyof typeof Services;
 
