@@ -82,6 +82,7 @@ export function createDiscoveryMachine(settings: LoopSettings) {
     guards: {
       mayRun: ({ context }) => mayRun(context.trading),
       isHalted: ({ context }) => context.trading === TradingStates.Halted,
+      notHalted: ({ context }) => context.trading !== undefined && context.trading !== TradingStates.Halted,
       halts: ({ event }) => event.type === DiscoveryEvents.Trading && event.state === TradingStates.Halted,
       enoughNewData: ({ context, event }) =>
         settings.autoRunBars > 0 &&
@@ -150,6 +151,8 @@ export function createDiscoveryMachine(settings: LoopSettings) {
         },
       },
       [DiscoveryStates.Halted]: {
+        // Trading may have resumed while a halted run was still stopping (in halting).
+        always: { guard: "notHalted", target: DiscoveryStates.Idle },
         on: {
           [DiscoveryEvents.Trading]: [
             { guard: "liftsHalt", target: DiscoveryStates.Idle, actions: "noteTrading" },
