@@ -8,8 +8,8 @@
  *   current regime of each series is published for the ranker and reports.
  * - Anomalies in returns, volume and spreads (robust z-scores).
  * - Lead-lag between series: correlations of one series' return with
- *   another's 1…5 bars later, significant after a Bonferroni correction over
- *   every pair and lag.
+ *   another's 1…5 bars later, significant (by a t-statistic robust to changing
+ *   volatility) after a Bonferroni correction over every pair and lag.
  * - Weekday effects: a weekday whose mean return is significant after a
  *   Bonferroni correction over every series and weekday.
  */
@@ -130,6 +130,35 @@ function latestAnomalies(data: MarketData): ScanReport["anomalies"] {
   return found.sort((a, b) => b.t - a.t || Math.abs(b.score) - Math.abs(a.score)).slice(0, ANOMALIES_KEPT);
 }
 
+/**
+ * t-statistic of corr(a_t, b_{t+lag}) that stays honest when volatility changes over time (and
+ * together across series, as regimes make it): Σxy / √Σ(xy)² on demeaned returns, the
+ * heteroskedasticity-robust (White) form. Under constant volatility it is ρ·√n; under shared
+ * volatility regimes the plain ρ·√n is too wide by about a third, which would report lead-lag on
+ * random walks.
+ */
+function robustT(a: Float64Array, b: Float64Array, lag: number): number {
+  // Returns start at index 1 (index 0 has none).
+  const n = a.length - 1 - lag;
+  if (n < 3) return Number.NaN;
+  let meanA = 0;
+  let meanB = 0;
+  for (let t = 1; t <= n; t++) {
+    meanA += a[t] as number;
+    meanB += b[t + lag] as number;
+  }
+  meanA /= n;
+  meanB /= n;
+  let sum = 0;
+  let squares = 0;
+  for (let t = 1; t <= n; t++) {
+    const p = ((a[t] as number) - meanA) * ((b[t + lag] as number) - meanB);
+    sum += p;
+    squares += p * p;
+  }
+  return squares > 0 ? sum / Math.sqrt(squares) : Number.NaN;
+}
+
 function leadLagFindings(data: MarketData, returns: readonly Float64Array[]): ScanReport["leadLag"] {
   const m = data.series.length;
   const tests = Math.max(1, m * (m - 1) * MAX_LAG);
@@ -145,7 +174,7 @@ function leadLagFindings(data: MarketData, returns: readonly Float64Array[]): Sc
         const lag = result.lags[k] as number;
         const rho = result.correlations[k] as number;
         if (lag < 1 || !Number.isFinite(rho)) continue;
-        if (Math.abs(rho) > z / Math.sqrt(result.pairs[k] as number)) {
+        if (Math.abs(robustT(returns[a] as Float64Array, returns[b] as Float64Array, lag)) > z) {
           found.push({ leader: data.keys[a] as string, follower: data.keys[b] as string, lag, correlation: rho });
         }
       }
