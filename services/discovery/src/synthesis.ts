@@ -60,9 +60,13 @@ export function ensembles(a: Expr, b: Expr): Array<{ expr: Expr; how: SynthesisC
   if (both !== undefined) out.push({ expr: both, how: "and" });
   const either = position(join("or", x.long, y.long), join("or", x.short, y.short));
   if (either !== undefined) out.push({ expr: either, how: "or" });
-  const mixed = position(x.long, y.short) ?? position(y.long, x.short);
-  if (mixed !== undefined && x.long !== undefined && y.short !== undefined)
-    out.push({ expr: mixed, how: "long-short" });
+  // One's long side with the other's short side, both ways round.
+  if (x.long !== undefined && y.short !== undefined) {
+    out.push({ expr: { op: "long_short", args: [x.long, y.short] }, how: "long-short" });
+  }
+  if (y.long !== undefined && x.short !== undefined) {
+    out.push({ expr: { op: "long_short", args: [y.long, x.short] }, how: "long-short" });
+  }
   return out;
 }
 
