@@ -60,6 +60,8 @@ type LoopActor = Actor<ReturnType<typeof createDiscoveryMachine>>;
 
 interface ActiveRun {
   progress: RunProgress;
+  /** The progress as it was when the run was asked for (what `run` answers). */
+  started: RunProgress;
   abort: AbortController;
   /** Why it is being stopped, once it is. */
   stopping?: RunOutcome;
@@ -227,7 +229,7 @@ export class Discovery {
     }
     const runId = request.resume ?? `run-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
     this.actor.send({ type: DiscoveryEvents.Run, runId });
-    return this.begin(request, runId, checkpoint).progress;
+    return this.begin(request, runId, checkpoint).started;
   }
 
   private begin(request: RunRequest, runId: string, checkpoint?: PipelineCheckpoint): ActiveRun {
@@ -247,16 +249,19 @@ export class Discovery {
       candidates: 0,
     };
     const abort = new AbortController();
-    const run: ActiveRun = { progress, abort, done: Promise.resolve() };
+    const run: ActiveRun = { progress, started: { ...progress }, abort, done: Promise.resolve() };
     this.run = run;
-    run.done = this.execute(run, checkpoint?.request ?? request, checkpoint).then(
-      (outcome) => this.finish(run, outcome),
-      (err: unknown) => {
-        this.logger.error({ err, runId }, "run failed");
-        run.progress.error = (err as Error).message;
-        return this.finish(run, RunOutcomes.Failed);
-      },
-    );
+    // The run starts once the request that asked for it has been answered.
+    run.done = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.execute(run, checkpoint?.request ?? request, checkpoint))
+      .then(
+        (outcome) => this.finish(run, outcome),
+        (err: unknown) => {
+          this.logger.error({ err, runId }, "run failed");
+          run.progress.error = (err as Error).message;
+          return this.finish(run, RunOutcomes.Failed);
+        },
+      );
     return run;
   }
 

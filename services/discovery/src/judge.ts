@@ -3,7 +3,7 @@
  * (Holm's correction over the shortlist), full validation of each survivor on
  * the test window (Bonferroni over the survivors), then one pattern per bet:
  * a survivor whose held-out positions move with those of a pattern accepted
- * before it (in this run or registered earlier) by |correlation| ≥ 0.7 is the
+ * before it (in this run or registered earlier) by |correlation| ≥ 0.5 is the
  * same bet in another spelling, and is dropped.
  */
 
@@ -15,8 +15,15 @@ import { screenCandidates } from "./validation/screen.js";
 import { positionsOf } from "./validation/splits.js";
 import { type ValidationContext, validateCandidate } from "./validation/validate.js";
 
-/** |correlation| of held-out positions from which two patterns are the same bet. */
-export const SAME_BET_CORRELATION = 0.7;
+/** |correlation| of held-out positions from which two mined patterns are the same bet. */
+export const SAME_BET_CORRELATION = 0.5;
+
+/**
+ * The same for a synthesised child against what it came from: an ensemble of a pattern's long side
+ * with another's short side moves with each parent by about 0.7 and is still a new strategy (twice
+ * the bets); only a near copy is dropped.
+ */
+export const SAME_CHILD_CORRELATION = 0.9;
 
 /** What judging a shortlist found. */
 export interface Judgement {
@@ -51,11 +58,15 @@ export function judgeCandidates(
   trials: Pick<SearchTrials, "count" | "sharpeVariance"> | undefined,
   known: readonly string[] = [],
   shouldStop: () => boolean = () => false,
+  sameBet = SAME_BET_CORRELATION,
 ): Judgement {
   const judgement: Judgement = { shortlisted: texts.length, screened: 0, passed: [], repeats: 0, rejected: [] };
   if (texts.length === 0) return judgement;
   const exprs = texts.map((text) => parse(text));
-  const screening = screenCandidates(exprs, ctx);
+  const screening = screenCandidates(exprs, {
+    ...ctx,
+    ...(ctx.thresholds?.alpha === undefined ? {} : { alpha: ctx.thresholds.alpha }),
+  });
   judgement.screened = screening.survivors;
   const sharpes = screening.candidates.flatMap((c) => (c.sharpe === null ? [] : [c.sharpe]));
   const searched = trials ?? { count: texts.length, sharpeVariance: sampleVariance(sharpes) };
@@ -72,7 +83,7 @@ export function judgeCandidates(
     const expr = exprs[i] as Expr;
     // A repeat is known before validating it: validation is the costly part.
     const positions = heldOut(expr);
-    if (accepted.some((other) => Math.abs(correlation(positions, other)) >= SAME_BET_CORRELATION)) {
+    if (accepted.some((other) => Math.abs(correlation(positions, other)) >= sameBet)) {
       judgement.repeats++;
       continue;
     }

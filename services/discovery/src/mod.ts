@@ -4,6 +4,19 @@
  * @module
  */
 
+export { type DiscoveryConfig, loadConfig } from "./config.js";
+// The service: a run over aligned bars, the scanner, judging, synthesis, the process.
+export { DISCOVERY_VERSION, Discovery } from "./discovery.js";
+export { type Judgement, judgeCandidates, SAME_BET_CORRELATION, SAME_CHILD_CORRELATION } from "./judge.js";
+export {
+  createDiscoveryMachine,
+  type DiscoveryContext,
+  type DiscoveryEvent,
+  DiscoveryEvents,
+  type DiscoveryState,
+  DiscoveryStates,
+  mayRun,
+} from "./machine.js";
 // The miner: genetic search for patterns on a training window, its evaluation pool and checkpoints.
 export {
   CHECKPOINT_VERSION,
@@ -39,6 +52,25 @@ export {
   type ShortlistedCandidate,
 } from "./mining/shortlist.js";
 export type { SearchTrials, SharpeMoments } from "./mining/trials.js";
+export { discoverOffline, type OfflineRun } from "./offline.js";
+export {
+  CACHE_SIZE,
+  DEFAULT_VENUE_FEES,
+  familyOf,
+  MAX_DEPTH,
+  type PipelineCheckpoint,
+  type PipelineHooks,
+  type PipelineOptions,
+  type PipelineResult,
+  periodsPerYear,
+  REJECTED_KEPT,
+  runPipeline,
+  type SeriesResult,
+} from "./pipeline.js";
+export { type ScanReport, scanMarket } from "./scanner.js";
+export { seedsFor } from "./seeds.js";
+export { type CandidateDraft, candidateId, DISCOVERED_PATTERN_TEMPLATE } from "./store/candidates.js";
+export { ensembles, type SynthesisChild, type SynthesisParent, synthesise } from "./synthesis.js";
 // Validation: proving a candidate is not overfit before anything is published.
 export {
   type BootstrapIntervals,

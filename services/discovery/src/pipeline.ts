@@ -19,7 +19,7 @@ import type { Costs } from "@stratreg/alpha";
 import type { MarketData, VenueFees } from "@stratreg/market";
 import type { CandidateMessage, RunPhase, RunProgress, RunRequest, ValidationReport } from "@stratreg/protocol";
 import { DiscoveryLimits, RunPhases } from "@stratreg/protocol";
-import { judgeCandidates } from "./judge.js";
+import { judgeCandidates, SAME_BET_CORRELATION, SAME_CHILD_CORRELATION } from "./judge.js";
 import type { MiningCheckpoint } from "./mining/checkpoint.js";
 import { marketFromData, marketWindow } from "./mining/market.js";
 import { EvaluationPool } from "./mining/pool.js";
@@ -185,20 +185,35 @@ export async function runPipeline(data: MarketData, options: PipelineOptions): P
       current === undefined,
     );
 
-  for (const [index, target] of targets.entries()) {
-    const key = keyOf.get(target) as string;
-    if (done.has(key)) continue;
-    if (signal.aborted || Date.now() >= options.deadline) break;
-    const remaining = targets.length - done.size;
-    const targetDeadline = Date.now() + (options.deadline - Date.now()) / Math.max(1, remaining);
-    hooks.progress({ phase: RunPhases.Mining, target: key, generation: 0, bestTrainSharpe: null });
-    const resume = options.resume?.current?.target === key ? options.resume.current.mining : undefined;
-    const before = result.evaluated;
-    const pool = new EvaluationPool({ market: train, target, costs: costsOf(target), maxThreads: threads(options) });
-    let mined: MiningResult;
-    try {
-      mined = await mine({
-        evaluator: pool,
+  // One pool of worker threads for every series of the run: threads start once.
+  let workers: EvaluationPool | undefined;
+  const pool = (): EvaluationPool => {
+    workers ??= new EvaluationPool({
+      market: train,
+      target: targets[0] as string,
+      costs: costsOf(targets[0] as string),
+      maxThreads: threads(options),
+    });
+    return workers;
+  };
+  try {
+    await mineEach();
+  } finally {
+    await workers?.close();
+  }
+
+  async function mineEach(): Promise<void> {
+    for (const [index, target] of targets.entries()) {
+      const key = keyOf.get(target) as string;
+      if (done.has(key)) continue;
+      if (signal.aborted || Date.now() >= options.deadline) break;
+      const remaining = targets.length - done.size;
+      const targetDeadline = Date.now() + (options.deadline - Date.now()) / Math.max(1, remaining);
+      hooks.progress({ phase: RunPhases.Mining, target: key, generation: 0, bestTrainSharpe: null });
+      const resume = options.resume?.current?.target === key ? options.resume.current.mining : undefined;
+      const before = result.evaluated;
+      const mined: MiningResult = await mine({
+        evaluator: pool().forTarget(target, costsOf(target)),
         seed: seed + index,
         populationSize: options.population ?? 200,
         generations: options.generations ?? 12,
@@ -219,28 +234,26 @@ export async function runPipeline(data: MarketData, options: PipelineOptions): P
         },
         onCheckpoint: (state) => checkpoint({ target: key, mining: state }),
       });
-    } finally {
-      await pool.close();
+      result.evaluated = before + mined.evaluated;
+      if (signal.aborted) break;
+      hooks.progress({ phase: RunPhases.Validating, evaluated: result.evaluated });
+      const judged = await judge(
+        mined.shortlist.map((s) => s.text),
+        target,
+        { count: Math.max(1, mined.trials.count), sharpeVariance: mined.trials.sharpeVariance },
+        () => ({ origin: "mined", parents: [], note: `mined, run ${options.runId}` }),
+      );
+      result.series.push({
+        target: key,
+        evaluated: mined.evaluated,
+        generations: mined.generations,
+        bestTrainSharpe: mined.shortlist[0]?.trainSharpe ?? null,
+        judged,
+      });
+      done.add(key);
+      await checkpoint();
+      hooks.progress({ phase: RunPhases.Mining, targetsDone: done.size });
     }
-    result.evaluated = before + mined.evaluated;
-    if (signal.aborted) break;
-    hooks.progress({ phase: RunPhases.Validating, evaluated: result.evaluated });
-    const judged = await judge(
-      mined.shortlist.map((s) => s.text),
-      target,
-      { count: Math.max(1, mined.trials.count), sharpeVariance: mined.trials.sharpeVariance },
-      () => ({ origin: "mined", parents: [], note: `mined, run ${options.runId}` }),
-    );
-    result.series.push({
-      target: key,
-      evaluated: mined.evaluated,
-      generations: mined.generations,
-      bestTrainSharpe: mined.shortlist[0]?.trainSharpe ?? null,
-      judged,
-    });
-    done.add(key);
-    await checkpoint();
-    hooks.progress({ phase: RunPhases.Mining, targetsDone: done.size });
   }
 
   if (options.synthesis && !signal.aborted && Date.now() < options.deadline) {
@@ -285,7 +298,14 @@ export async function runPipeline(data: MarketData, options: PipelineOptions): P
     const known = [...(options.registered ?? []), ...result.found.map((f) => f.draft)]
       .filter((c) => c.target === key)
       .map((c) => c.expression);
-    const judgement = judgeCandidates(texts, context(target), trials, known, () => signal.aborted);
+    const judgement = judgeCandidates(
+      texts,
+      context(target),
+      trials,
+      known,
+      () => signal.aborted,
+      trials === undefined ? SAME_CHILD_CORRELATION : SAME_BET_CORRELATION,
+    );
     result.shortlisted += judgement.shortlisted;
     result.screened += judgement.screened;
     for (const report of judgement.rejected) {

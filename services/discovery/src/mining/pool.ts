@@ -12,7 +12,7 @@
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import type { Market } from "@stratreg/alpha";
+import type { Costs, Market } from "@stratreg/alpha";
 import { Piscina } from "piscina";
 import { MiningError, MiningErrorCodes } from "./errors.js";
 import {
@@ -24,7 +24,7 @@ import {
   unpackEvaluations,
 } from "./evaluation.js";
 import { marketFromShared, type SharedMarket, shareMarket } from "./market.js";
-import type { WorkerSetup } from "./worker.js";
+import type { WorkerSetup, WorkerTask } from "./worker.js";
 
 /** Largest share of a batch sent to one worker at a time, by default. */
 export const MAX_CHUNK_SIZE = 64;
@@ -77,7 +77,9 @@ export class EvaluationPool implements CandidateEvaluator {
   /** Worker threads. */
   readonly threads: number;
   readonly #chunkSize: number | undefined;
-  #pool: Piscina<readonly string[], PackedEvaluations> | undefined;
+  readonly #settings: TrainingSettings;
+  readonly #shared: SharedMarket;
+  #pool: Piscina<WorkerTask, PackedEvaluations> | undefined;
 
   /**
    * Starts the workers. RangeError for a window {@link trainingContext} refuses or bad sizes;
@@ -100,6 +102,8 @@ export class EvaluationPool implements CandidateEvaluator {
     // Checked here, in the caller's thread, so a bad window is an exception now, not a dead worker later.
     trainingContext({ ...settings, market: marketFromShared(shared) });
     const setup: WorkerSetup = { market: shared, settings };
+    this.#settings = settings;
+    this.#shared = shared;
     this.target = options.target;
     this.assets = shared.names;
     this.threads = threads;
@@ -126,7 +130,22 @@ export class EvaluationPool implements CandidateEvaluator {
    * Evaluations of `texts`, in order. Rejects with a MiningError: POOL_CLOSED after `close`,
    * WORKER_FAILED when a worker died on a share.
    */
-  async evaluate(texts: readonly string[]): Promise<TrainEvaluation[]> {
+  evaluate(texts: readonly string[]): Promise<TrainEvaluation[]> {
+    return this.#evaluate(texts, undefined);
+  }
+
+  /**
+   * The same workers judging candidates that trade `target` at `costs` instead: one pool serves
+   * every series of a run, so its threads start (and compile what they read) once. RangeError for
+   * an asset the training market does not have.
+   */
+  forTarget(target: string, costs: Costs): CandidateEvaluator {
+    const settings: TrainingSettings = { ...this.#settings, target, costs: { ...costs } };
+    trainingContext({ ...settings, market: marketFromShared(this.#shared) });
+    return { target, assets: this.assets, evaluate: (texts) => this.#evaluate(texts, settings) };
+  }
+
+  async #evaluate(texts: readonly string[], settings: TrainingSettings | undefined): Promise<TrainEvaluation[]> {
     const pool = this.#pool;
     if (pool === undefined) throw new MiningError(MiningErrorCodes.POOL_CLOSED, "the evaluation pool is closed");
     if (texts.length === 0) return [];
@@ -135,7 +154,9 @@ export class EvaluationPool implements CandidateEvaluator {
     for (let at = 0; at < texts.length; at += size) shares.push(texts.slice(at, at + size));
     let answers: PackedEvaluations[];
     try {
-      answers = await Promise.all(shares.map((share) => pool.run(share)));
+      answers = await Promise.all(
+        shares.map((share) => pool.run(settings === undefined ? share : { texts: share, settings })),
+      );
     } catch (error) {
       if (this.#pool === undefined) {
         throw new MiningError(MiningErrorCodes.POOL_CLOSED, "the evaluation pool was closed during a batch", {

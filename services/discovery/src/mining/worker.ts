@@ -21,20 +21,29 @@ export interface WorkerSetup {
   readonly settings: TrainingSettings;
 }
 
-let context: TrainingContext | undefined;
+/** A share of a batch: texts judged under the pool's settings, or under those given (another target). */
+export type WorkerTask = readonly string[] | { readonly texts: readonly string[]; readonly settings: TrainingSettings };
 
-/** The window, prepared on the first task: the pool checked it already, so this does not fail. */
-function contextOf(): TrainingContext {
+/** Windows prepared so far, by their settings: the pool's, and one per other target asked for. */
+const contexts = new Map<string, TrainingContext>();
+
+/** The window under `settings`, prepared on first use: the pool checked it already, so this does not fail. */
+function contextOf(settings: TrainingSettings): TrainingContext {
+  const key = JSON.stringify(settings);
+  let context = contexts.get(key);
   if (context === undefined) {
-    const setup = workerData as WorkerSetup;
-    context = trainingContext({ ...setup.settings, market: marketFromShared(setup.market) });
+    context = trainingContext({ ...settings, market: marketFromShared((workerData as WorkerSetup).market) });
+    contexts.set(key, context);
   }
   return context;
 }
 
 /** Evaluates a share of a batch; the answer's buffer moves to the pool's thread. */
-export default function evaluateShare(texts: readonly string[]): unknown {
-  const ready = contextOf();
+export default function evaluateShare(task: WorkerTask): unknown {
+  const { texts, settings } = Array.isArray(task)
+    ? { texts: task as readonly string[], settings: (workerData as WorkerSetup).settings }
+    : (task as Exclude<WorkerTask, readonly string[]>);
+  const ready = contextOf(settings);
   const packed = packEvaluations(
     texts.map((text) => evaluateCandidate(String(text), ready)),
     ready.blocks,

@@ -92,9 +92,8 @@ export class BarStore {
   async open(jsm: JetStreamManager): Promise<void> {
     const info = await jsm.streams.info(this.subjects.barsStream);
     const last = info.state.last_seq;
-    const consumer = await this.js.consumers.get(this.subjects.barsStream, {
-      filter_subjects: [this.subjects.barsAll],
-    });
+    // The stream holds bars only, so no subject filter (nats-server 2.9 takes none on these consumers).
+    const consumer = await this.js.consumers.get(this.subjects.barsStream);
     const messages = await consumer.consume();
     this.messages = messages;
     let caughtUp: () => void = () => undefined;

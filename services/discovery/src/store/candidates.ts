@@ -10,7 +10,13 @@
  * ALREADY_EXISTS and nothing is published twice. Every process keeps the
  * latest candidates in memory, following the stream.
  */
-import { type ConsumerMessages, type JetStreamClient, type JetStreamManager, StorageType } from "@nats-io/jetstream";
+import {
+  type ConsumerMessages,
+  DeliverPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  StorageType,
+} from "@nats-io/jetstream";
 import type { StratregClient, TemplatesClient } from "@stratreg/client";
 import { ensureStream } from "@stratreg/fencing";
 import {
@@ -95,6 +101,7 @@ export class CandidateRegistry {
     });
     const last = info.state.last_seq;
     const consumer = await this.js.consumers.get(this.subjects.candidateStream, {
+      deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: Math.max(1, last - RECENT_CANDIDATES + 1),
     });
     const messages = await consumer.consume();
