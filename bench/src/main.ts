@@ -22,6 +22,7 @@ import { decode, ENCODING_HEADER, Encodings, encode, PartitionOps, type Reply } 
 import { type EncodedBatch, encodedBatches } from "./batches.js";
 import { decodeComparison } from "./decode.js";
 import { discoveryFigures, discoveryTable } from "./discovery.js";
+import { discoveryRunFigures, discoveryRunTable } from "./discovery-runs.js";
 import { lifecycleFigures, lifecycleTable } from "./lifecycle.js";
 import { closedLoop, drain, type LoopResult } from "./loop.js";
 import { type ModeFigures, modeFigures } from "./modes.js";
@@ -59,8 +60,12 @@ const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDig
 async function main() {
   if (values.only === "discovery") {
     const discovery = await discoveryFigures(say, quick);
+    const discoveryRuns = await discoveryRunFigures(say, quick ? 2 : 10);
     process.stdout.write(discoveryTable(discovery));
-    if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify({ discovery }, null, 2)}\n`);
+    process.stdout.write(`\n${discoveryRunTable(discoveryRuns)}`);
+    if (values.json !== undefined) {
+      writeFileSync(values.json, `${JSON.stringify({ discovery, discoveryRuns }, null, 2)}\n`);
+    }
     return;
   }
   const server = await startNatsServer({ bin: requireNatsServer() });
@@ -234,6 +239,7 @@ async function main() {
     const risk = await riskFigures(server, say, quick);
     const lifecycle = await lifecycleFigures(server, say, quick);
     const discovery = await discoveryFigures(say, quick);
+    const discoveryRuns = await discoveryRunFigures(say, quick ? 2 : 10);
 
     const results = {
       machine: {
@@ -265,6 +271,7 @@ async function main() {
       risk,
       lifecycle,
       discovery,
+      discoveryRuns,
       memory: {
         strategies: after.strategies,
         rssBytes: rssAfter,
@@ -279,6 +286,7 @@ async function main() {
     process.stdout.write(`\n${riskTable(risk)}`);
     process.stdout.write(`\n${lifecycleTable(lifecycle)}`);
     process.stdout.write(`\n${discoveryTable(discovery)}`);
+    process.stdout.write(`\n${discoveryRunTable(discoveryRuns)}`);
     if (values.json !== undefined) {
       writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);
       say(`figures written to ${values.json}`);
