@@ -72,6 +72,7 @@ export {
   type ShrunkCorrelation,
   shrunkCorrelation,
 } from "./portfolio.js";
+export { linearPercentile } from "./quantile.js";
 export {
   deflatedSharpe,
   minTrackRecordLength,

@@ -102,7 +102,6 @@ export {
   positionsOf,
   type SplitOptions,
   type Splits,
-  sliceMarket,
   windowOf,
 } from "./validation/splits.js";
 export {

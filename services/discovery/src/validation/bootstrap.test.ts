@@ -1,7 +1,7 @@
 import { Rng } from "@stratreg/alpha";
 import { sharpe } from "@stratreg/quant";
 import { describe, expect, test } from "vitest";
-import { bootstrapIntervals, defaultBlockLength, meanPValue, sortedQuantile } from "./bootstrap.js";
+import { bootstrapIntervals, defaultBlockLength, meanPValue } from "./bootstrap.js";
 
 function normalReturns(n: number, mean: number, sd: number, seed: number): Float64Array {
   const rng = new Rng(seed);
@@ -102,11 +102,4 @@ test("defaultBlockLength grows as the cube root", () => {
   expect(defaultBlockLength(1)).toBe(1);
   expect(defaultBlockLength(1000)).toBe(10);
   expect(defaultBlockLength(2500)).toBe(14);
-});
-
-test("sortedQuantile interpolates between order statistics", () => {
-  expect(sortedQuantile([1, 2, 3, 4], 0.5)).toBe(2.5);
-  expect(sortedQuantile([1, 2, 3, 4], 0)).toBe(1);
-  expect(sortedQuantile([1, 2, 3, 4], 1)).toBe(4);
-  expect(Number.isNaN(sortedQuantile([], 0.5))).toBe(true);
 });

@@ -17,7 +17,7 @@
  * measured), and at the thousands of returns of a test split as often as its level.
  */
 import { Rng } from "@stratreg/alpha";
-import { metricsOf } from "@stratreg/quant";
+import { linearPercentile, metricsOf } from "@stratreg/quant";
 
 /** The resampling schemes. */
 export const BootstrapMethods = { Stationary: "stationary", Circular: "circular" } as const;
@@ -179,24 +179,10 @@ export interface BootstrapIntervals {
   method: BootstrapMethod;
 }
 
-/**
- * The q-quantile of ascending values, interpolating linearly between order statistics (numpy's
- * default, as @stratreg/quant reads quantiles): a position in a sorted array, not a metric.
- */
-export function sortedQuantile(sorted: ArrayLike<number>, q: number): number {
-  const n = sorted.length;
-  if (n === 0) return Number.NaN;
-  const h = (n - 1) * q;
-  const below = Math.floor(h);
-  const a = sorted[below] as number;
-  const b = sorted[Math.min(below + 1, n - 1)] as number;
-  return h === below ? a : a + (b - a) * (h - below);
-}
-
 function intervalOf(values: Float64Array, level: number): [number, number] | null {
   values.sort();
-  const lo = sortedQuantile(values, (1 - level) / 2);
-  const hi = sortedQuantile(values, (1 + level) / 2);
+  const lo = linearPercentile(values, (1 - level) / 2);
+  const hi = linearPercentile(values, (1 + level) / 2);
   return Number.isFinite(lo) && Number.isFinite(hi) ? [lo, hi] : null;
 }
 

@@ -4,7 +4,7 @@
  * about the quoted price; the costs assumed in the backtest hold only up to that size.
  */
 import type { AssetBars } from "@stratreg/alpha";
-import { sortedQuantile } from "./bootstrap.js";
+import { linearPercentile } from "@stratreg/quant";
 
 /**
  * The notional N at which a typical trade stays within `participation` of its bar's dollar
@@ -38,5 +38,5 @@ export function capacityOf(
   }
   if (sizes.length === 0) return null;
   sizes.sort((a, b) => a - b);
-  return sortedQuantile(sizes, 0.5);
+  return linearPercentile(sizes, 0.5);
 }

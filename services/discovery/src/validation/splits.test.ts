@@ -2,7 +2,8 @@ import { assetReturns, type Costs, type Expr, evaluatePositions, type Market } f
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { exprArbs, marketArb } from "../../../../libs/alpha/src/testing/arbitraries.js";
-import { barWindow, checkSplits, chronologicalSplits, positionsOf, sliceMarket, windowOf } from "./splits.js";
+import { marketWindow } from "../mining/market.js";
+import { barWindow, checkSplits, chronologicalSplits, positionsOf, windowOf } from "./splits.js";
 
 const COSTS: Costs = { feeBps: 1, slippageBps: 2, periodsPerYear: 252 };
 
@@ -34,7 +35,7 @@ describe("chronologicalSplits", () => {
   });
 });
 
-describe("sliceMarket and barWindow", () => {
+describe("marketWindow and barWindow", () => {
   const market: Market = {
     length: 4,
     t: Float64Array.of(10, 20, 30, 40),
@@ -51,12 +52,12 @@ describe("sliceMarket and barWindow", () => {
   };
 
   test("a window of every column, and the times of its first and last bar", () => {
-    const window = sliceMarket(market, 1, 3);
+    const window = marketWindow(market, 1, 3);
     expect(window.length).toBe(2);
     expect([...window.t]).toEqual([20, 30]);
     expect([...(window.assets[0]?.volume ?? [])]).toEqual([6, 7]);
     expect(barWindow(market, 1, 3)).toEqual({ from: 1, to: 3, start: 20, end: 30 });
-    expect(() => sliceMarket(market, 2, 5)).toThrow(RangeError);
+    expect(() => marketWindow(market, 2, 5)).toThrow(RangeError);
   });
 });
 
@@ -70,7 +71,7 @@ describe("figures of a window, from the full market", () => {
     fc.assert(
       fc.property(window, exprArbs(4).position, ({ market, from, to }, expr: Expr) => {
         const full = positionsOf(expr, market);
-        const prefixMarket = sliceMarket(market, 0, to);
+        const prefixMarket = marketWindow(market, 0, to);
         const prefix = positionsOf(expr, prefixMarket);
         expect(sameBits(full.subarray(from, to), prefix.subarray(from, to))).toBe(true);
         const sliced = windowOf(full, assetReturns(market, "AAA"), from, to, COSTS);

@@ -2,7 +2,7 @@
  * Chronological splits of a market and the evaluation of a candidate on one part of it.
  *
  * The bars are cut by index into train [0, trainEnd), validation [trainEnd, validationEnd) and
- * test [validationEnd, bars). The miner only ever sees the train window (`sliceMarket`); the
+ * test [validationEnd, bars). The miner only ever sees the train window (mining's `marketWindow`); the
  * validation window shortlists (screen.ts); the test window judges (validate.ts).
  *
  * Figures on a later window are computed by running the candidate on the full market and
@@ -94,28 +94,6 @@ export function checkSplits(splits: Splits, minBars = MIN_SPLIT_BARS): Splits {
     }
   }
   return splits;
-}
-
-/**
- * Bars [from, to) of every asset, as a market of their own (views of the same arrays, not
- * copies): the train window is what the miner sees.
- */
-export function sliceMarket(market: Market, from: number, to: number): Market {
-  if (!(Number.isInteger(from) && Number.isInteger(to) && 0 <= from && from <= to && to <= market.length)) {
-    throw new RangeError(`[${from}, ${to}) is not a window of a market of ${market.length} bars`);
-  }
-  return {
-    length: to - from,
-    t: market.t.subarray(from, to),
-    assets: market.assets.map((a) => ({
-      name: a.name,
-      open: a.open.subarray(from, to),
-      high: a.high.subarray(from, to),
-      low: a.low.subarray(from, to),
-      close: a.close.subarray(from, to),
-      volume: a.volume.subarray(from, to),
-    })),
-  };
 }
 
 /** The bar window [from, to) of a market with the times of its first and last bar. */

@@ -5,9 +5,10 @@
 import { type Costs, compile, type Expr, evaluatePositions, type Market, print } from "@stratreg/alpha";
 import { type PerturbationResult, type ValidationCheck, ValidationCheckNames } from "@stratreg/protocol";
 import { volatility } from "@stratreg/quant";
+import { marketWindow } from "../mining/market.js";
 import { judged, show } from "./checks.js";
 import { perturbations, type SeriesScale } from "./perturb.js";
-import { positionsOf, sliceMarket, windowOf } from "./splits.js";
+import { positionsOf, windowOf } from "./splits.js";
 
 /** A perturbation's result, and the perturbed strategy's Sharpe ratio over the whole backtest (for the evidence). */
 export interface PerturbedRun {
@@ -20,7 +21,7 @@ export interface PerturbedRun {
  * threshold of 0, measured where the candidate was found.
  */
 export function trainScale(market: Market, trainEnd: number): SeriesScale {
-  const train = sliceMarket(market, 0, trainEnd);
+  const train = marketWindow(market, 0, trainEnd);
   return (series) => {
     const values = Array.from(compile(series)(train)).filter(Number.isFinite);
     return values.length >= 2 ? volatility(values, { periodsPerYear: 1 }) : Number.NaN;

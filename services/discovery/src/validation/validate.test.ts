@@ -28,7 +28,8 @@ import type { ValidationContext as Context } from "./validate.js";
 
 type SearchTrials = Context["trials"];
 
-import { chronologicalSplits, type Splits, sliceMarket } from "./splits.js";
+import { marketWindow } from "../mining/market.js";
+import { chronologicalSplits, type Splits } from "./splits.js";
 import { type ValidationContext, validateCandidate } from "./validate.js";
 
 const reports: ValidationReport[] = [];
@@ -69,7 +70,7 @@ function marketOf(synthetic: SyntheticMarket): Market {
  * count and the variance of their Sharpe ratios are the trials the DSR deflates by.
  */
 function randomSearch(market: Market, target: string, splits: Splits, costs: Costs, seed: number, size: number) {
-  const train = sliceMarket(market, 0, splits.trainEnd);
+  const train = marketWindow(market, 0, splits.trainEnd);
   const assets = market.assets.map((a) => a.name);
   const tried = new Map<string, { expr: Expr; sharpe: number }>();
   for (const expr of rampedHalfAndHalf(size, new Rng(seed), { assets, maxDepth: 5 })) {
