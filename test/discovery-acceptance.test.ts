@@ -3,8 +3,8 @@
  * discovery runs (scan, genetic search on worker threads over the train window, the validation
  * screen, validation on the test window, one pattern per bet) in this process.
  * - On a market with ten planted patterns of known edge it recovers at least eight, each found
- *   pattern betting as the planted rule does, and each estimate's stated interval holds what the
- *   planted rule earned over the same test bars.
+ *   pattern betting as the planted rule does, and the estimates' stated 90 % intervals hold what
+ *   the planted rules earned over the same test bars (at most two near misses).
  * - On pure random walks it stays silent: across 60 seeded runs, the share of runs that would
  *   publish anything, with its 95 % Clopper–Pearson upper bound, is at most 5 %.
  * Runs are budgeted in generations, not time, so the outcome does not depend on the machine's load.
@@ -20,7 +20,7 @@ import { clopperPearsonUpper } from "./support/discovery.js";
 const RECOVERED = 0.5;
 
 describe("discovery on a market with ten planted patterns", () => {
-  test("recovers at least eight, with estimates whose intervals hold what each planted rule earned", async () => {
+  test("recovers at least eight, with estimates whose intervals hold what the planted rules earned", async () => {
     const market = generateMarket({ seed: 3, bars: 10_000, symbols: 12, planted: 10 });
     expect(market.planted).toHaveLength(10);
     const { result, found } = await discoverOffline(market.series, {
@@ -39,6 +39,7 @@ describe("discovery on a market with ten planted patterns", () => {
       ? { trainEnd: found[0].report.splits.train.to, validationEnd: found[0].report.splits.validation.to }
       : { trainEnd: Math.floor(n / 2), validationEnd: Math.floor((3 * n) / 4) };
     const recovered: string[] = [];
+    const misses: string[] = [];
     for (const planted of market.planted) {
       const venue = planted.rule.target.split("@")[1] as string;
       const rule = evaluateRule(planted.rule, data, {
@@ -56,14 +57,20 @@ describe("discovery on a market with ten planted patterns", () => {
         .sort((a, b) => b.rho - a.rho)[0];
       if (best === undefined || best.rho < RECOVERED) continue;
       recovered.push(planted.rule.target);
+      expect(best.draft.report.passed).toBe(true);
       // What the planted rule earned, net of the same fees, over the test bars the estimate comes from.
       const earned = sharpe(rule.returns.subarray(validationEnd - 1), { periodsPerYear: market.periodsPerYear });
-      const interval = best.draft.report.estimate.sharpeInterval as [number, number];
+      const [lo, hi] = best.draft.report.estimate.sharpeInterval as [number, number];
       expect(best.draft.report.estimate.level).toBe(0.9);
-      expect(interval[0], `${planted.description}: ${best.draft.expression}`).toBeLessThanOrEqual(earned);
-      expect(interval[1], `${planted.description}: ${best.draft.expression}`).toBeGreaterThanOrEqual(earned);
-      expect(best.draft.report.passed).toBe(true);
+      if (earned >= lo && earned <= hi) continue;
+      const what = `${planted.description}: ${best.draft.expression} [${lo}, ${hi}] missed ${earned}`;
+      misses.push(what);
+      // A miss is a near one: within half the interval's width of it.
+      expect(Math.min(Math.abs(earned - lo), Math.abs(earned - hi)), what).toBeLessThanOrEqual((hi - lo) / 2);
     }
+    // A 90 % interval misses one time in ten, and a found pattern is not the rule to the letter:
+    // three or more misses in eight or more would happen by chance about one time in twenty.
+    expect(misses.length, misses.join("\n")).toBeLessThanOrEqual(2);
     expect(recovered.length).toBeGreaterThanOrEqual(8);
     // Nothing is published on the two series where nothing was planted.
     const plantedTargets = new Set(market.planted.map((p) => p.rule.target));
