@@ -20,7 +20,14 @@ import {
   type NatsConnection,
   PermissionViolationError,
 } from "@nats-io/transport-node";
-import { followTradingState, NotFoundError, RiskClient, StratregClient, TemplatesClient } from "@stratreg/client";
+import {
+  DiscoveryClient,
+  followTradingState,
+  NotFoundError,
+  RiskClient,
+  StratregClient,
+  TemplatesClient,
+} from "@stratreg/client";
 import { clusterSubjects, decode, encode, PROTOCOL_VERSION } from "@stratreg/protocol";
 import {
   goodEvidence,
@@ -36,6 +43,7 @@ const ROOT = resolve(fileURLToPath(import.meta.url), "../..");
 const CONFIG = join(ROOT, "config/nats-server.conf");
 const SHARD_MAIN = join(ROOT, "services/registry-shard/dist/main.js");
 const GUARD_MAIN = join(ROOT, "services/risk-guard/dist/main.js");
+const DISCOVERY_MAIN = join(ROOT, "services/discovery/dist/main.js");
 const subjects = clusterSubjects("stratreg");
 const MEMBER = "perm-shard-1";
 
@@ -431,6 +439,74 @@ describe("config/nats-server.conf permissions", () => {
     // Nothing the shard did for the lifecycle was refused (the control publish of an earlier test aside).
     const shardRefused = server.logs().filter((line) => line.includes('User "shard"'));
     expect(shardRefused.filter((line) => !line.includes('Subject "stratreg.control.halt"'))).toEqual([]);
+  });
+
+  it("lets traders read discovery and follow what it publishes; only feeds (services) and operators import bars, only operators run it", async () => {
+    const discovery = spawnService({
+      entry: DISCOVERY_MAIN,
+      name: "perm-discovery-1",
+      env: {
+        NATS_URL: server.url,
+        NATS_USER: "shard",
+        NATS_PASSWORD: passwords.shard,
+        STRATREG_CLUSTER: "stratreg",
+        STRATREG_DISCOVERY_ID: "perm-discovery-1",
+        STRATREG_DISCOVERY_THREADS: "1",
+        LOG_LEVEL: "info",
+      },
+    });
+    try {
+      await discovery.waitForLog((_line, json) => json?.msg === "discovery started", 30_000);
+      const trader = await login("trader");
+      const operator = await login("operator");
+      const reader = new DiscoveryClient(trader.nc, { timeoutMs: 5_000 });
+      const ops = new DiscoveryClient(operator.nc, { timeoutMs: 5_000 });
+      const progress: unknown[] = [];
+      const follower = reader.followProgress((p) => progress.push(p));
+      await follower.ready;
+      expect((await reader.status()).member).toBe("perm-discovery-1");
+      expect((await reader.data()).series).toEqual([]);
+      expect((await reader.candidates()).candidates).toEqual([]);
+
+      const bars = Array.from({ length: 3 }, (_, i) => ({
+        symbol: "PERM",
+        venue: "V1",
+        t: Date.UTC(2024, 0, 2 + i),
+        open: 10,
+        high: 11,
+        low: 9,
+        close: 10.5,
+        volume: 1000,
+      }));
+      const imported = await reader.importSeries(bars).catch((e: unknown) => e);
+      expect(causeOf(imported, PermissionViolationError)).toMatchObject({
+        operation: "publish",
+        subject: subjects.discovery("import"),
+      });
+      const run = await reader.run({ budgetMs: 1000 }).catch((e: unknown) => e);
+      expect(causeOf(run, PermissionViolationError)).toMatchObject({
+        operation: "publish",
+        subject: subjects.discoveryControl("run"),
+      });
+      // Nothing the trader sent got in; an operator's import and run are answered.
+      expect((await reader.data()).series).toEqual([]);
+      expect(await ops.importSeries(bars)).toMatchObject({ appended: 3, bars: 3 });
+      const started = await ops.run({ budgetMs: 1000 });
+      // Three bars are too few to mine: the run fails, and the trader saw it end.
+      await waitFor(
+        () =>
+          progress.some(
+            (p) => (p as { runId: string; outcome?: string }).runId === started.runId && "outcome" in (p as object),
+          ),
+        { timeoutMs: 10_000, message: "the run's end, as the trader follows it" },
+      );
+      follower.stop();
+      expect(operator.violations).toEqual([]);
+      // Discovery itself, as `shard`, was refused nothing: streams, KV and its subjects are its own.
+      expect(server.logs().filter((line) => line.includes('User "shard"') && line.includes("discovery"))).toEqual([]);
+    } finally {
+      await discovery.stop();
+    }
   });
 
   it("turns away unknown users, wrong passwords and anonymous clients", async () => {
