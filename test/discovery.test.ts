@@ -33,7 +33,7 @@ let discovery: ServiceProcess;
 let client: DiscoveryClient;
 const market = generateMarket({ seed: 11, symbols: 4, bars: 3000, planted: 3, sharpe: [2.5, 3.5] });
 
-function startDiscovery(member: string): ServiceProcess {
+function startDiscovery(member: string, env: Record<string, string> = {}): ServiceProcess {
   return spawnService({
     entry: DISCOVERY_ENTRY,
     name: member,
@@ -43,6 +43,7 @@ function startDiscovery(member: string): ServiceProcess {
       STRATREG_DISCOVERY_ID: member,
       STRATREG_DISCOVERY_THREADS: "2",
       LOG_LEVEL: "info",
+      ...env,
     },
   });
 }
@@ -259,7 +260,7 @@ describe("a discovery process killed with SIGKILL", () => {
   it("is replaced by one holding the same bars and candidates", async () => {
     const before = await client.candidates({ limit: 200 });
     await discovery.kill("SIGKILL");
-    discovery = startDiscovery("disc-2");
+    discovery = startDiscovery("disc-2", { STRATREG_DISCOVERY_AUTO_RUN_BARS: "40" });
     await waitFor(async () => (await client.status({ timeoutMs: 500 }).catch(() => undefined))?.member === "disc-2", {
       timeoutMs: 30_000,
     });
@@ -267,5 +268,28 @@ describe("a discovery process killed with SIGKILL", () => {
     expect(series.map((s) => s.bars)).toEqual([3000, 3000, 3000, 3000]);
     const after = await client.candidates({ limit: 200 });
     expect(after.candidates.map((c) => c.id).sort()).toEqual(before.candidates.map((c) => c.id).sort());
+  });
+});
+
+describe("new data", () => {
+  it("starts a run by itself once enough new bars have arrived (STRATREG_DISCOVERY_AUTO_RUN_BARS)", async () => {
+    const progress: RunProgress[] = [];
+    const follower = client.followProgress((p) => progress.push(p));
+    await follower.ready;
+    const day = 86_400_000;
+    for (const series of market.series.slice(0, 2)) {
+      const { spread: _spread, ...last } = series.bar(series.length - 1);
+      await client.importSeries(Array.from({ length: 25 }, (_, i) => ({ ...last, t: last.t + (i + 1) * day })));
+    }
+    // 50 new bars against a threshold of 40: one run, started by discovery itself.
+    const auto = await waitFor(() => progress.find((p) => p.runId.startsWith("auto-")), {
+      timeoutMs: 20_000,
+      message: "no run started by itself",
+    });
+    expect((await client.status()).state).toBe("running");
+    const stopped = await client.stop(auto.runId, { timeoutMs: 60_000 });
+    expect(stopped?.runId).toBe(auto.runId);
+    expect(new Set(progress.filter((p) => p.runId.startsWith("auto-")).map((p) => p.runId)).size).toBe(1);
+    follower.stop();
   });
 });

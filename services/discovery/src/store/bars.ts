@@ -155,7 +155,9 @@ export class BarStore {
       await this.js.publish(this.subjects.bars(request.venue, request.symbol), data, {
         msgID: `${key}:${first[0]}:${rows.length}:${rows[rows.length - 1]?.[0]}`,
       });
-      this.add(request.symbol, request.venue, rows);
+      // Counted here: when the stream delivers this message back, its bars are held already.
+      const added = this.add(request.symbol, request.venue, rows);
+      if (added > 0) this.onBars?.(added);
     }
     return {
       symbol: request.symbol,
