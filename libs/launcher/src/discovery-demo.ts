@@ -38,6 +38,19 @@ export async function runDiscoveryDemo(
     `discovery: imported ${appended} daily bars of ${market.series.length} symbols (a synthetic market with ${market.planted.length} planted patterns)`,
   );
   for (const pattern of market.planted) say(`  planted  ${pattern.description}`);
+  let runId: string | undefined;
+  const ends = new Map<string, RunProgress>();
+  let ended: (progress: RunProgress) => void = () => undefined;
+  const finishedRun = new Promise<RunProgress>((resolve) => {
+    ended = resolve;
+  });
+  // Followed before the run starts, so that not even an early end is missed.
+  const follower = discovery.followProgress((progress) => {
+    if (progress.outcome === undefined) return;
+    ends.set(progress.runId, progress);
+    if (progress.runId === runId) ended(progress);
+  });
+  await follower.ready;
   const until = performance.now() + GUARD_WAIT_MS;
   let started: RunProgress;
   for (;;) {
@@ -55,14 +68,11 @@ export async function runDiscoveryDemo(
   say(
     `  run ${started.runId} started (budget ${Math.round(budgetMs / 1000)} s): mining, then validation on held-out bars`,
   );
-  const finished = await new Promise<RunProgress>((resolve) => {
-    const follower = discovery.followProgress((progress) => {
-      if (progress.runId === started.runId && progress.outcome !== undefined) {
-        follower.stop();
-        resolve(progress);
-      }
-    });
-  });
+  runId = started.runId;
+  const early = ends.get(runId);
+  if (early !== undefined) ended(early);
+  const finished = await finishedRun;
+  follower.stop();
   const { candidates } = await discovery.candidates({ runId: started.runId, limit: 20 });
   say(
     `  run ${finished.outcome}: ${finished.evaluated} candidates evaluated, ${candidates.length} passed validation and were registered as candidates`,

@@ -5,8 +5,8 @@
  *
  * Discovery registers every candidate that survives validation as a strategy
  * in the `candidate` state, instantiating the template {@link DISCOVERY_TEMPLATE_ID},
- * and publishes it on `<cluster>.discovery.candidates` with its validation
- * report (discovery-report.ts).
+ * and publishes it on `<cluster>.discovery.events.candidate` with its
+ * validation report (discovery-report.ts).
  */
 import { type Static, Type } from "@sinclair/typebox";
 import type { ValidationReport } from "./discovery-report.js";
@@ -193,7 +193,10 @@ export const StopSchema = Type.Object(
 );
 export type StopRequest = Static<typeof StopSchema>;
 
-/** A candidate as published on `<cluster>.discovery.candidates` and listed by `candidates`. */
+/**
+ * A candidate as published on `<cluster>.discovery.events.candidate`, and listed by
+ * `candidates` (there without its report's `evidence`, which the stream keeps).
+ */
 export interface CandidateMessage {
   /** The registered strategy's id. */
   id: string;

@@ -183,7 +183,7 @@ export interface ClusterSubjects {
   readonly discoveryCandidates: string;
   /** `<cluster>.discovery.events.progress`: a run's progress, after each generation and phase. */
   readonly discoveryProgress: string;
-  /** `<cluster>.discovery.events.regimes`: the scanner's regime of each series (the ranker and reports read it). */
+  /** `<cluster>.discovery.events.regimes`: the scanner's findings at each run: the market's regime, lead-lag, weekday effects, anomalies. */
   readonly discoveryRegimes: string;
   /** JetStream stream keeping every published candidate. */
   readonly candidateStream: string;
@@ -193,7 +193,7 @@ export interface ClusterSubjects {
   readonly barsAll: string;
   /** JetStream stream of market data (bars), one subject per series. */
   readonly barsStream: string;
-  /** KV bucket of discovery's run checkpoints and summaries and the scanner's latest findings. */
+  /** KV bucket of discovery's run checkpoints (chunked, under `checkpoint-<run>`). */
   readonly discoveryBucket: string;
   /** `<cluster>.member.heartbeat`: shards announce themselves here. */
   readonly heartbeat: string;

@@ -33,6 +33,8 @@ import {
   type RunRequest,
   StratregError,
   TradingStates,
+  UnavailableError,
+  ValidationError,
 } from "@stratreg/protocol";
 import type { Logger } from "pino";
 import { type Actor, createActor } from "xstate";
@@ -52,6 +54,9 @@ const CHECKPOINT_EVERY_MS = 5000;
 
 /** The name of a run's checkpoint in the discovery bucket. */
 const checkpointName = (runId: string) => `checkpoint-${runId}`;
+
+/** Fewest aligned bars a run takes: each of its four quarters (train is two) has at least 100. */
+const MIN_RUN_BARS = 400;
 
 /** Runs kept in status. */
 const RUNS_KEPT = 10;
@@ -178,7 +183,10 @@ export class Discovery {
         this.actor.send({ type: DiscoveryEvents.Trading, state: status.state });
       },
       beforeAck: async (status) => {
-        if (status.state !== TradingStates.Halted) return;
+        // A broadcast older than the state in force (a late retransmission) changes nothing.
+        const current = this.trading?.current;
+        if (status.state !== TradingStates.Halted || (current !== undefined && current.version > status.version))
+          return;
         await this.stopRun(undefined, RunOutcomes.Halted).catch(() => undefined);
       },
     });
@@ -202,11 +210,11 @@ export class Discovery {
     };
   }
 
-  /** An operator's run: refused while halted, while the trading state is unknown, or while one is going. */
-  private async startRun(request: RunRequest): Promise<RunProgress> {
+  /** Why no run may start now (halted, trading state unknown, a run going, stopping), or undefined. */
+  private refusal(): StratregError | undefined {
     const trading = this.trading?.current?.state;
     if (!mayRun(trading)) {
-      throw new StratregError(
+      return new StratregError(
         ErrorCodes.TradingHalted,
         trading === undefined
           ? "no risk guard has announced the trading state yet: discovery does not run until one has"
@@ -215,10 +223,22 @@ export class Discovery {
       );
     }
     if (this.run !== undefined) {
-      throw new ConflictError(ErrorCodes.Conflict, `run ${this.run.progress.runId} is in progress`, {
+      return new ConflictError(ErrorCodes.Conflict, `run ${this.run.progress.runId} is in progress`, {
         details: { runId: this.run.progress.runId },
       });
     }
+    if (this.stopping !== undefined) return new UnavailableError(ErrorCodes.Unavailable, "discovery is stopping");
+    return undefined;
+  }
+
+  /**
+   * An operator's run: refused while halted, while the trading state is unknown, while one is
+   * going, for symbols without bars and for too few aligned bars to split; a resume takes its
+   * stopped run's request as it was.
+   */
+  private async startRun(request: RunRequest): Promise<RunProgress> {
+    const early = this.refusal();
+    if (early !== undefined) throw early;
     let checkpoint: PipelineCheckpoint | undefined;
     if (request.resume !== undefined) {
       const stored = await this.checkpoints.latest(checkpointName(request.resume));
@@ -227,9 +247,36 @@ export class Discovery {
       }
       checkpoint = decode(stored.bytes) as PipelineCheckpoint;
     }
+    this.checkData(checkpoint?.request ?? request);
+    // A halt, or another run, may have come while the checkpoint was read.
+    const late = this.refusal();
+    if (late !== undefined) throw late;
     const runId = request.resume ?? `run-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
     this.actor.send({ type: DiscoveryEvents.Run, runId });
     return this.begin(request, runId, checkpoint).started;
+  }
+
+  /** NOT_FOUND for symbols without bars; INVALID_FIELD when the aligned bars are too few to split. */
+  private checkData(request: RunRequest): void {
+    const series = this.bars.select(request.symbols);
+    const held = new Set(series.map((s) => s.symbol));
+    const missing = (request.symbols ?? []).filter((symbol) => !held.has(symbol));
+    if (series.length === 0 || missing.length > 0) {
+      throw new NotFoundError(
+        series.length === 0 && request.symbols === undefined
+          ? "no market data held: import bars first"
+          : `no bars of ${missing.join(", ")}`,
+        { field: "body.symbols", details: { missing } },
+      );
+    }
+    const bars = align(series).t.length;
+    if (bars < MIN_RUN_BARS) {
+      throw new ValidationError(
+        ErrorCodes.InvalidField,
+        `the series share ${bars} bar times, fewer than the ${MIN_RUN_BARS} a run splits into train, validation and test`,
+        { field: "body.symbols", details: { bars, needed: MIN_RUN_BARS } },
+      );
+    }
   }
 
   private begin(request: RunRequest, runId: string, checkpoint?: PipelineCheckpoint): ActiveRun {
@@ -276,7 +323,7 @@ export class Discovery {
     }
     const data = align(series);
     let saved = 0;
-    let step = Date.now();
+    let sequence = 0;
     this.publishProgress(run, { phase: RunPhases.Scanning });
     const scan = scanMarket(data);
     const { labels, ...published } = scan;
@@ -292,7 +339,6 @@ export class Discovery {
       threads: this.config.threads,
       signal: run.abort.signal,
       regimes: { labels, names: scan.regimeNames },
-      scan,
       registered: this.candidates.all(),
       resume: checkpoint,
       request,
@@ -304,12 +350,25 @@ export class Discovery {
           const now = Date.now();
           if (!milestone && !run.abort.signal.aborted && now - saved < CHECKPOINT_EVERY_MS) return;
           saved = now;
-          step++;
-          await this.checkpoints.save(checkpointName(progress.runId), { seq: step, epoch: 0, at: now }, encode(state));
+          // Snapshot sequences only move forwards: milliseconds since the epoch, or one more.
+          sequence = Math.max(sequence + 1, now);
+          await this.checkpoints
+            .save(checkpointName(progress.runId), { seq: sequence, epoch: 0, at: now }, encode(state))
+            .catch((err: unknown) => this.logger.warn({ err, runId: progress.runId }, "could not save a checkpoint"));
         },
         candidate: async (draft) => {
-          if (run.abort.signal.aborted) return undefined;
-          const message: CandidateMessage | undefined = await this.candidates.register(draft);
+          // Nothing is registered once a halt has come, even before the run has heard of it.
+          if (run.abort.signal.aborted || !mayRun(this.trading?.current?.state)) return undefined;
+          let message: CandidateMessage | undefined;
+          try {
+            message = await this.candidates.register(draft);
+          } catch (err) {
+            this.logger.warn(
+              { err, expression: draft.expression, target: draft.target },
+              "could not register a candidate",
+            );
+            return undefined;
+          }
           if (message !== undefined) {
             progress.candidates++;
             this.logger.info({ id: message.id, expression: message.expression, target: message.target }, "candidate");
@@ -332,11 +391,16 @@ export class Discovery {
 
   private async finish(run: ActiveRun, outcome: RunOutcome): Promise<void> {
     run.progress.outcome = outcome;
-    this.publishProgress(run, {});
-    this.runs.push({ ...run.progress });
-    if (this.runs.length > RUNS_KEPT) this.runs.shift();
-    if (this.run === run) this.run = undefined;
-    this.actor.send({ type: DiscoveryEvents.RunEnded, runId: run.progress.runId, outcome });
+    try {
+      this.publishProgress(run, {});
+    } catch (err) {
+      this.logger.warn({ err, runId: run.progress.runId }, "could not publish the run's end");
+    } finally {
+      this.runs.push({ ...run.progress });
+      if (this.runs.length > RUNS_KEPT) this.runs.shift();
+      if (this.run === run) this.run = undefined;
+      this.actor.send({ type: DiscoveryEvents.RunEnded, runId: run.progress.runId, outcome });
+    }
     this.logger.info(
       { runId: run.progress.runId, outcome, candidates: run.progress.candidates, evaluated: run.progress.evaluated },
       `run ${outcome}`,

@@ -59,8 +59,8 @@ const TRIALS = { count: 200, sharpeVariance: 0.5 };
 describe("a shortlist on a market with a real lead-lag edge", () => {
   const ctx = leadLagContext(() => 0.002, 11);
 
-  test("the real pattern passes, and the noise around it does not", () => {
-    const judgement = judgeCandidates([...NOISE, FOLLOW], ctx, TRIALS);
+  test("the real pattern passes, and the noise around it does not", async () => {
+    const judgement = await judgeCandidates([...NOISE, FOLLOW], ctx, TRIALS);
     expect(judgement.shortlisted).toBe(5);
     expect(judgement.passed.map((r) => r.expression)).toEqual([FOLLOW]);
     const [report] = judgement.passed;
@@ -72,36 +72,36 @@ describe("a shortlist on a market with a real lead-lag edge", () => {
     for (const rejected of judgement.rejected) expect(rejected.passed).toBe(false);
   });
 
-  test("two spellings of the same bet: the first passes, the second is a repeat", () => {
-    const judgement = judgeCandidates([FOLLOW_AGAIN, FOLLOW], ctx, TRIALS);
+  test("two spellings of the same bet: the first passes, the second is a repeat", async () => {
+    const judgement = await judgeCandidates([FOLLOW_AGAIN, FOLLOW], ctx, TRIALS);
     expect(judgement).toMatchObject({ shortlisted: 2, screened: 2, repeats: 1, rejected: [] });
     expect(judgement.passed.map((r) => r.expression)).toEqual([print(parse(FOLLOW_AGAIN))]);
   });
 
-  test("a bet known before, in any spelling, is a repeat and is not validated again", () => {
+  test("a bet known before, in any spelling, is a repeat and is not validated again", async () => {
     for (const known of [FOLLOW, FOLLOW_AGAIN]) {
-      const judgement = judgeCandidates([FOLLOW], ctx, TRIALS, [known]);
+      const judgement = await judgeCandidates([FOLLOW], ctx, TRIALS, [known]);
       expect(judgement).toMatchObject({ shortlisted: 1, screened: 1, passed: [], repeats: 1, rejected: [] });
     }
   });
 
-  test("known expressions that do not parse, or trade an asset this market lacks, are left out", () => {
-    const judgement = judgeCandidates([FOLLOW], ctx, TRIALS, ["long_short(", "signal(gt(returns(ZZZ), 0))"]);
+  test("known expressions that do not parse, or trade an asset this market lacks, are left out", async () => {
+    const judgement = await judgeCandidates([FOLLOW], ctx, TRIALS, ["long_short(", "signal(gt(returns(ZZZ), 0))"]);
     expect(judgement.passed.map((r) => r.expression)).toEqual([FOLLOW]);
     expect(judgement.repeats).toBe(0);
   });
 
-  test("without the search's trials, the shortlist is its own: its size is the trial count", () => {
-    const judgement = judgeCandidates([...NOISE, FOLLOW], ctx, undefined);
+  test("without the search's trials, the shortlist is its own: its size is the trial count", async () => {
+    const judgement = await judgeCandidates([...NOISE, FOLLOW], ctx, undefined);
     const [report] = judgement.passed;
     expect(report?.expression).toBe(FOLLOW);
     expect(report?.trials.count).toBe(5);
     expect(report?.trials.sharpeVariance).toBeGreaterThan(0);
   });
 
-  test("shouldStop returning true validates nothing, though the screen has run", () => {
+  test("shouldStop returning true validates nothing, though the screen has run", async () => {
     let asked = 0;
-    const judgement = judgeCandidates([...NOISE, FOLLOW], ctx, TRIALS, [], () => {
+    const judgement = await judgeCandidates([...NOISE, FOLLOW], ctx, TRIALS, [], () => {
       asked++;
       return true;
     });
@@ -110,42 +110,42 @@ describe("a shortlist on a market with a real lead-lag edge", () => {
     expect(asked).toBeGreaterThanOrEqual(1);
   });
 
-  test("a stop asked after the first validation leaves the rest unvalidated", () => {
+  test("a stop asked after the first validation leaves the rest unvalidated", async () => {
     let calls = 0;
-    const judgement = judgeCandidates([FOLLOW, FOLLOW_AGAIN], ctx, TRIALS, [], () => calls++ > 0);
+    const judgement = await judgeCandidates([FOLLOW, FOLLOW_AGAIN], ctx, TRIALS, [], () => calls++ > 0);
     expect(judgement.passed.map((r) => r.expression)).toEqual([FOLLOW]);
     expect(judgement.repeats).toBe(0);
   });
 
-  test("an empty shortlist gives an empty judgement", () => {
-    expect(judgeCandidates([], ctx, TRIALS)).toEqual({
+  test("an empty shortlist gives an empty judgement", async () => {
+    expect(await judgeCandidates([], ctx, TRIALS)).toEqual({
       shortlisted: 0,
       screened: 0,
       passed: [],
       repeats: 0,
       rejected: [],
     });
-    expect(judgeCandidates([], ctx, undefined, [FOLLOW], () => true).passed).toEqual([]);
+    expect((await judgeCandidates([], ctx, undefined, [FOLLOW], () => true)).passed).toEqual([]);
   });
 
-  test("a text that does not parse is refused with the language's error", () => {
-    expect(() => judgeCandidates(["long_short(gt(returns(AAA), 0)"], ctx, TRIALS)).toThrow(/expected/);
+  test("a text that does not parse is refused with the language's error", async () => {
+    await expect(judgeCandidates(["long_short(gt(returns(AAA), 0)"], ctx, TRIALS)).rejects.toThrow(/expected/);
   });
 });
 
 describe("a shortlist with no real edge", () => {
-  test.each([12, 106])("nothing passes on a random walk (seed %i)", (seed) => {
+  test.each([12, 106])("nothing passes on a random walk (seed %i)", async (seed) => {
     const ctx = leadLagContext(() => 0, seed);
-    const judgement = judgeCandidates([FOLLOW, FOLLOW_AGAIN, ...NOISE], ctx, TRIALS);
+    const judgement = await judgeCandidates([FOLLOW, FOLLOW_AGAIN, ...NOISE], ctx, TRIALS);
     expect(judgement.shortlisted).toBe(6);
     expect(judgement.passed).toEqual([]);
     expect(judgement.repeats).toBe(0);
     expect(judgement.rejected).toHaveLength(judgement.screened);
   });
 
-  test("what survives the screen on a random walk by chance is rejected by validation", () => {
+  test("what survives the screen on a random walk by chance is rejected by validation", async () => {
     // Seed 106: both spellings of the lead-lag rule get through the screen.
-    const judgement = judgeCandidates(
+    const judgement = await judgeCandidates(
       [FOLLOW, FOLLOW_AGAIN, ...NOISE],
       leadLagContext(() => 0, 106),
       TRIALS,
@@ -154,14 +154,14 @@ describe("a shortlist with no real edge", () => {
     expect(judgement.rejected.map((r) => r.passed)).toEqual([false, false]);
   });
 
-  test("the lead-lag rule aimed at a series that does not follow passes nothing", () => {
+  test("the lead-lag rule aimed at a series that does not follow passes nothing", async () => {
     const ctx = leadLagContext(() => 0.002, 11, "CCC");
-    expect(judgeCandidates([FOLLOW, ...NOISE], ctx, undefined).passed).toEqual([]);
+    expect((await judgeCandidates([FOLLOW, ...NOISE], ctx, undefined)).passed).toEqual([]);
   });
 
-  test("an edge gone by the test window survives the screen and is rejected by validation", () => {
+  test("an edge gone by the test window survives the screen and is rejected by validation", async () => {
     const ctx = leadLagContext((i) => (i < SPLITS.validationEnd ? 0.003 : 0), 13);
-    const judgement = judgeCandidates([FOLLOW], ctx, TRIALS);
+    const judgement = await judgeCandidates([FOLLOW], ctx, TRIALS);
     expect(judgement.screened).toBe(1);
     expect(judgement.passed).toEqual([]);
     expect(judgement.rejected.map((r) => r.expression)).toEqual([FOLLOW]);

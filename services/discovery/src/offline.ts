@@ -43,7 +43,6 @@ export async function discoverOffline(
     threads: run.threads ?? 0,
     signal: new AbortController().signal,
     regimes: { labels: scan.labels, names: scan.regimeNames },
-    scan,
     request: {},
     ...(run.fees === undefined ? {} : { fees: run.fees }),
     ...(run.registered === undefined ? {} : { registered: run.registered }),

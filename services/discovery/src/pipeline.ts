@@ -19,13 +19,13 @@ import type { Costs } from "@stratreg/alpha";
 import type { MarketData, VenueFees } from "@stratreg/market";
 import type { CandidateMessage, RunPhase, RunProgress, RunRequest, ValidationReport } from "@stratreg/protocol";
 import { DiscoveryLimits, RunPhases } from "@stratreg/protocol";
-import { judgeCandidates, SAME_BET_CORRELATION, SAME_CHILD_CORRELATION } from "./judge.js";
+import { judgeCandidates, SAME_BET_CORRELATION } from "./judge.js";
 import type { MiningCheckpoint } from "./mining/checkpoint.js";
 import { marketFromData, marketWindow } from "./mining/market.js";
 import { EvaluationPool } from "./mining/pool.js";
 import { type MiningResult, mine } from "./mining/search.js";
 import type { SearchTrials } from "./mining/trials.js";
-import type { ScanReport } from "./scanner.js";
+import { scanMarket } from "./scanner.js";
 import { seedsFor } from "./seeds.js";
 import type { CandidateDraft } from "./store/candidates.js";
 import { synthesise } from "./synthesis.js";
@@ -77,8 +77,6 @@ export interface PipelineOptions {
   signal: AbortSignal;
   /** The scanner's regime of each aligned bar. */
   regimes?: { labels: ArrayLike<number>; names: readonly string[] };
-  /** The scanner's findings: its lead-lag and weekday effects seed the searches. */
-  scan?: Pick<ScanReport, "leadLag" | "calendar">;
   /** Discovered strategies registered before (synthesis combines them with this run's). */
   registered?: readonly CandidateMessage[];
   resume?: PipelineCheckpoint | undefined;
@@ -144,6 +142,9 @@ export async function runPipeline(data: MarketData, options: PipelineOptions): P
   const nameOf = new Map([...keyOf].map(([name, key]) => [key, name]));
   const splits = chronologicalSplits(market.length);
   const train = marketWindow(market, 0, splits.trainEnd);
+  // The seeds' lead-lag and weekday findings come from a scan of the train bars only: a finding
+  // made on all of them would carry the held-out bars into the search.
+  const trainScan = scanMarket(trainingData(data, splits.trainEnd));
   const annual = periodsPerYear(data.t);
   const seed = options.resume?.seed ?? options.seed ?? seedOf(options.runId);
   const done = new Set(options.resume?.done ?? []);
@@ -220,7 +221,7 @@ export async function runPipeline(data: MarketData, options: PipelineOptions): P
         maxDepth: MAX_DEPTH,
         assets: targets,
         cacheSize: CACHE_SIZE,
-        seeds: seedsFor(target, key, options.scan, (k) => nameOf.get(k)),
+        seeds: seedsFor(target, key, trainScan, (k) => nameOf.get(k)),
         deadlineMs: Math.max(0, targetDeadline - Date.now()),
         signal,
         ...(resume === undefined ? {} : { resume }),
@@ -258,20 +259,29 @@ export async function runPipeline(data: MarketData, options: PipelineOptions): P
 
   if (options.synthesis && !signal.aborted && Date.now() < options.deadline) {
     hooks.progress({ phase: RunPhases.Synthesising, target: null });
-    const parents = [...(options.registered ?? []), ...result.found.flatMap((f) => (f.message ? [f.message] : []))]
-      .filter((c) => result.targets.includes(c.target))
-      .map((c) => ({ id: c.id, expression: c.expression, target: c.target }));
-    const children = synthesise(parents, { seed, assets: targets, maxDepth: MAX_DEPTH, max: 40 });
+    const byId = new Map<string, CandidateMessage | CandidateDraft>();
+    for (const c of options.registered ?? []) byId.set(c.id, c);
+    for (const f of result.found) if (f.message !== undefined) byId.set(f.message.id, f.message);
+    const combined = [...byId.values()].filter((c) => result.targets.includes(c.target));
+    const children = synthesise(
+      combined.map((c) => ({ id: (c as CandidateMessage).id, expression: c.expression, target: c.target })),
+      { seed, assets: targets, maxDepth: MAX_DEPTH, max: 40 },
+    );
     const byTarget = new Map<string, typeof children>();
     for (const child of children) byTarget.set(child.target, [...(byTarget.get(child.target) ?? []), child]);
     for (const [key, group] of byTarget) {
-      if (signal.aborted) break;
+      if (signal.aborted || Date.now() >= options.deadline) break;
       const target = nameOf.get(key) as string;
       const origin = new Map(group.map((c) => [c.expression, c]));
+      // The children's parents were each the best of a search: the children count those trials too.
+      const parentIds = new Set(group.flatMap((c) => c.parents));
+      const parentTrials = combined
+        .filter((c) => parentIds.has((c as CandidateMessage).id))
+        .reduce((sum, c) => sum + (c.report.trials?.count ?? 0), 0);
       await judge(
         group.map((c) => c.expression),
         target,
-        undefined,
+        { count: group.length + parentTrials, sharpeVariance: null },
         (text) => {
           const child = origin.get(text);
           return {
@@ -280,6 +290,7 @@ export async function runPipeline(data: MarketData, options: PipelineOptions): P
             note: `synthesised (${child?.how}) from ${child?.parents.join(" and ")}, run ${options.runId}`,
           };
         },
+        combined.filter((c) => parentIds.has((c as CandidateMessage).id)).map((c) => c.expression),
       );
     }
   }
@@ -287,24 +298,31 @@ export async function runPipeline(data: MarketData, options: PipelineOptions): P
   hooks.progress({ phase: RunPhases.Publishing, target: null, evaluated: result.evaluated });
   return result;
 
-  /** Judges `texts` on `target`, hands what passes to the `candidate` hook, and records it all. */
+  /**
+   * Judges `texts` on `target` (those of `parents` made from them), hands what passes to the
+   * `candidate` hook, and records it all. Validation stops at the run's deadline.
+   */
   async function judge(
     texts: readonly string[],
     target: string,
-    trials: Pick<SearchTrials, "count" | "sharpeVariance"> | undefined,
+    trials: Pick<SearchTrials, "count" | "sharpeVariance">,
     describe: (text: string) => { origin: CandidateDraft["origin"]; parents: string[]; note: string },
+    parents: readonly string[] = [],
   ): Promise<SeriesResult["judged"]> {
     const key = keyOf.get(target) as string;
     const known = [...(options.registered ?? []), ...result.found.map((f) => f.draft)]
-      .filter((c) => c.target === key)
+      .filter((c) => c.target === key && !parents.includes(c.expression))
       .map((c) => c.expression);
-    const judgement = judgeCandidates(
-      texts,
+    // A strategy's expression is a template parameter of at most 256 characters: longer ones are not judged.
+    const fitting = texts.filter((text) => text.length <= DiscoveryLimits.expressionMaxLength);
+    const judgement = await judgeCandidates(
+      fitting,
       context(target),
       trials,
       known,
-      () => signal.aborted,
-      trials === undefined ? SAME_CHILD_CORRELATION : SAME_BET_CORRELATION,
+      () => signal.aborted || Date.now() >= options.deadline,
+      SAME_BET_CORRELATION,
+      parents,
     );
     result.shortlisted += judgement.shortlisted;
     result.screened += judgement.screened;
@@ -318,7 +336,6 @@ export async function runPipeline(data: MarketData, options: PipelineOptions): P
     let published = 0;
     for (const report of judgement.passed) {
       if (signal.aborted) break;
-      if (report.expression.length > DiscoveryLimits.expressionMaxLength) continue;
       result.validated++;
       const described = describe(report.expression);
       const draft: CandidateDraft = {
@@ -343,6 +360,17 @@ export async function runPipeline(data: MarketData, options: PipelineOptions): P
       published,
     };
   }
+}
+
+/** Aligned data cut to its first `end` bars (views, not copies). */
+function trainingData(data: MarketData, end: number): MarketData {
+  return {
+    t: data.t.subarray(0, end),
+    keys: data.keys,
+    series: data.series.map((s) => s.slice(0, end)),
+    closes: data.closes.map((c) => c.subarray(0, end)),
+    filled: data.filled.map((f) => f.subarray(0, end)),
+  };
 }
 
 /** The family of the strategies discovered on one traded series (their lineage in the search). */

@@ -15,11 +15,16 @@ import {
   DISCOVERY_SERVICE_NAME,
   DiscoveryControlOps,
   DiscoveryOps,
+  ErrorCodes,
   encode,
   PROTOCOL_VERSION,
+  StratregError,
 } from "@stratreg/protocol";
 import type { Logger } from "pino";
 import { type DiscoveryRequest, type DiscoveryServiceOp, parseDiscoveryRequest } from "./request.js";
+
+/** Requests a discovery process works on at once; past it: OVERLOADED, retryable. */
+export const MAX_IN_FLIGHT = 64;
 
 /** The queue group of discovery's subjects. */
 export const DISCOVERY_QUEUE = "discovery";
@@ -70,8 +75,20 @@ export async function registerDiscoveryService(
       ),
   });
   const { respond, fail } = replies(logger, counters);
+  let inFlight = 0;
   const handle = <Op extends DiscoveryServiceOp>(op: Op, msg: Msg) => {
     counters.requests[op]++;
+    if (inFlight >= MAX_IN_FLIGHT) {
+      fail(
+        msg,
+        op,
+        new StratregError(ErrorCodes.Overloaded, `discovery has ${inFlight} requests in hand`, {
+          details: { retryAfterMs: 100 },
+        }),
+      );
+      return;
+    }
+    inFlight++;
     Promise.resolve()
       .then(() => {
         const request = parseDiscoveryRequest(op, msg.data);
@@ -80,7 +97,10 @@ export async function registerDiscoveryService(
       .then(
         (body) => respond(msg, encode({ v: PROTOCOL_VERSION, ok: true, body })),
         (err: unknown) => fail(msg, op, err),
-      );
+      )
+      .finally(() => {
+        inFlight--;
+      });
   };
   for (const op of Object.values(DiscoveryOps)) {
     service.addEndpoint(op, {

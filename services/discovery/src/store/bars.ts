@@ -21,6 +21,7 @@ import {
   decode,
   ErrorCodes,
   encode,
+  hashString,
   type ImportBarsReply,
   type ImportBarsRequest,
   type SeriesInfo,
@@ -41,7 +42,7 @@ interface HeldSeries {
   cached: BarSeries | undefined;
 }
 
-/** Retention of the bar stream: bars are history, kept until an operator removes them. */
+/** How long the stream recognises a resent import by its message id (bars are kept for good). */
 const DUPLICATE_WINDOW_MS = 120_000;
 
 /** Creates the bar stream if it is not there. */
@@ -63,6 +64,12 @@ function barProblem(bar: ImportBarsRequest["bars"][number]): { field: string; me
   if (bar.low > Math.min(bar.open, bar.close))
     return { field: "low", message: `low ${bar.low} is above the open or close` };
   return undefined;
+}
+
+/** Two 32-bit hashes of `bytes`, in hex. */
+function hashBytes(bytes: Uint8Array): string {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+  return `${hashString(text).toString(16)}${hashString(`${text}|`).toString(16)}`;
 }
 
 function isRow(value: unknown): value is Row {
@@ -100,12 +107,13 @@ export class BarStore {
     const ready = new Promise<void>((resolve) => {
       caughtUp = resolve;
     });
-    if (last === 0) caughtUp();
+    if (info.state.messages === 0) caughtUp();
     this.following = (async () => {
       for await (const msg of messages) {
         const added = this.applyMessage(msg.data, msg.seq);
         if (added > 0 && msg.seq > last) this.onBars?.(added);
-        if (msg.seq >= last) caughtUp();
+        // Caught up with the stream as it was (the newest bars may have been purged since `last`).
+        if (msg.seq >= last || msg.info.pending === 0) caughtUp();
       }
     })().catch((err: unknown) => this.logger.error({ err }, "bar stream follower failed"));
     await ready;
@@ -152,9 +160,19 @@ export class BarStore {
     if (rows.length > 0) {
       const first = rows[0] as Row;
       const data = encode({ symbol: request.symbol, venue: request.venue, bars: rows });
-      await this.js.publish(this.subjects.bars(request.venue, request.symbol), data, {
-        msgID: `${key}:${first[0]}:${rows.length}:${rows[rows.length - 1]?.[0]}`,
+      // The message id names the content: a resend is the same message, another import is not.
+      const ack = await this.js.publish(this.subjects.bars(request.venue, request.symbol), data, {
+        msgID: `${key}:${first[0]}:${rows.length}:${hashBytes(data)}`,
       });
+      if (ack.duplicate) {
+        return {
+          symbol: request.symbol,
+          venue: request.venue,
+          appended: 0,
+          duplicates: request.bars.length,
+          bars: held?.rows.size ?? 0,
+        };
+      }
       // Counted here: when the stream delivers this message back, its bars are held already.
       const added = this.add(request.symbol, request.venue, rows);
       if (added > 0) this.onBars?.(added);

@@ -34,6 +34,9 @@ import {
 } from "@stratreg/protocol";
 import type { Logger } from "pino";
 
+/** How long after a refused template put discovery looks for the template again, ms. */
+const TEMPLATE_RETRY_MS = 60_000;
+
 /** Candidates each process keeps in memory for `candidates`. */
 export const RECENT_CANDIDATES = 200;
 
@@ -81,7 +84,8 @@ export class CandidateRegistry {
   private messages: ConsumerMessages | undefined;
   private following: Promise<void> | undefined;
   private templateVersion: number | undefined;
-  private templateMissing = false;
+  /** When storing the template was last refused (it is tried again a minute later). */
+  private templateRefusedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly client: StratregClient,
@@ -106,6 +110,11 @@ export class CandidateRegistry {
     });
     const messages = await consumer.consume();
     this.messages = messages;
+    let caughtUp: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => {
+      caughtUp = resolve;
+    });
+    if (info.state.messages === 0) caughtUp();
     this.following = (async () => {
       for await (const msg of messages) {
         try {
@@ -113,8 +122,11 @@ export class CandidateRegistry {
         } catch {
           this.logger.warn({ seq: msg.seq }, "skipped a candidate message this build cannot read");
         }
+        if (msg.info.pending === 0) caughtUp();
       }
     })().catch((err: unknown) => this.logger.error({ err }, "candidate stream follower failed"));
+    // A run started now knows every bet published before.
+    await ready;
   }
 
   async close(): Promise<void> {
@@ -128,17 +140,24 @@ export class CandidateRegistry {
     if (this.recent.length > RECENT_CANDIDATES) this.recent.shift();
   }
 
-  /** The latest candidates, newest first (of one run when named). */
+  /**
+   * The latest candidates, newest first (of one run when named), their reports without the
+   * backtest evidence (up to 300 KB each; the candidate stream keeps it), so a list fits a reply.
+   */
   latest(limit: number, runId?: string): CandidateMessage[] {
     return this.recent
       .filter((c) => runId === undefined || c.runId === runId)
       .slice(-limit)
-      .reverse();
+      .reverse()
+      .map(({ report, ...rest }) => {
+        const { evidence: _evidence, ...summary } = report;
+        return { ...rest, report: summary as CandidateMessage["report"] };
+      });
   }
 
-  /** Every candidate held, oldest first (synthesis combines them). */
-  all(): readonly CandidateMessage[] {
-    return this.recent;
+  /** Every candidate held, oldest first, as it is now (synthesis combines them). */
+  all(): CandidateMessage[] {
+    return [...this.recent];
   }
 
   /**
@@ -150,7 +169,9 @@ export class CandidateRegistry {
    * to validate them, as it should.
    */
   private async template(): Promise<number | undefined> {
-    if (this.templateVersion !== undefined || this.templateMissing) return this.templateVersion;
+    if (this.templateVersion !== undefined || Date.now() - this.templateRefusedAt < TEMPLATE_RETRY_MS) {
+      return this.templateVersion;
+    }
     try {
       this.templateVersion = (await this.templates.get(DISCOVERY_TEMPLATE_ID, undefined, { timeoutMs: 2000 })).version;
     } catch (err) {
@@ -164,7 +185,7 @@ export class CandidateRegistry {
         this.templateVersion = stored.version;
       } catch (putErr) {
         if (putErr instanceof StratregError && putErr.code === ErrorCodes.Conflict) return this.template();
-        this.templateMissing = true;
+        this.templateRefusedAt = Date.now();
         this.logger.warn(
           { err: putErr, template: DISCOVERY_TEMPLATE_ID },
           "could not store the discovered-pattern template: an operator should (stratreg template put)",
@@ -200,8 +221,12 @@ export class CandidateRegistry {
     try {
       await this.client.register(strategy);
     } catch (err) {
-      if (err instanceof StratregError && err.code === ErrorCodes.AlreadyExists) return undefined;
-      throw err;
+      if (!(err instanceof StratregError && err.code === ErrorCodes.AlreadyExists)) throw err;
+      // Registered before; published too, unless that publication was lost (the registry's reply
+      // or the stream failed in between): then it is published now.
+      if (this.recent.some((c) => c.id === id)) return undefined;
+      const held = await this.client.get(id);
+      if (held.owner !== DISCOVERY_OWNER) return undefined;
     }
     const message: CandidateMessage = {
       id,
