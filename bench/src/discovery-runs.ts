@@ -59,7 +59,7 @@ export async function discoveryRunFigures(
   const data = align(market.series);
   const full = marketFromData(data);
   const trainEnd = Math.floor(data.t.length / 2);
-  const recovered = market.planted.filter((planted) => {
+  const recoveredPatterns = market.planted.filter((planted) => {
     const venue = planted.rule.target.split("@")[1] as string;
     const rule = evaluateRule(planted.rule, data, { costs: market.fees[venue] });
     return found.some(
@@ -70,7 +70,11 @@ export async function discoveryRunFigures(
           rule.positions.subarray(trainEnd + 1),
         ) >= 0.5,
     );
-  }).length;
+  });
+  const recovered = recoveredPatterns.length;
+  for (const missed of market.planted.filter((p) => !recoveredPatterns.includes(p))) {
+    say(`discovery: not recovered: ${missed.description} (net Sharpe ${missed.expectedNetSharpe.toFixed(2)} planted)`);
+  }
   let publishing = 0;
   t = performance.now();
   for (let seed = 1; seed <= noiseRuns; seed++) {

@@ -16,7 +16,6 @@ import type { Service } from "@nats-io/services";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { followTradingState, StratregClient, TemplatesClient, type TradingStateFollower } from "@stratreg/client";
 import { ChunkedSnapshots } from "@stratreg/fencing";
-import { align } from "@stratreg/market";
 import {
   type CandidateMessage,
   type ClusterSubjects,
@@ -34,7 +33,6 @@ import {
   StratregError,
   TradingStates,
   UnavailableError,
-  ValidationError,
 } from "@stratreg/protocol";
 import type { Logger } from "pino";
 import { type Actor, createActor } from "xstate";
@@ -42,6 +40,7 @@ import type { DiscoveryConfig } from "./config.js";
 import { createDiscoveryMachine, DiscoveryEvents, type DiscoveryState, DiscoveryStates, mayRun } from "./machine.js";
 import { type PipelineCheckpoint, runPipeline } from "./pipeline.js";
 import { compileDiscoveryValidators } from "./request.js";
+import { runData } from "./run-data.js";
 import { type ScanReport, scanMarket } from "./scanner.js";
 import { DiscoveryCounters, registerDiscoveryService } from "./service.js";
 import { BarStore, ensureBarStream } from "./store/bars.js";
@@ -54,9 +53,6 @@ const CHECKPOINT_EVERY_MS = 5000;
 
 /** The name of a run's checkpoint in the discovery bucket. */
 const checkpointName = (runId: string) => `checkpoint-${runId}`;
-
-/** Fewest aligned bars a run takes: each of its four quarters (train is two) has at least 100. */
-const MIN_RUN_BARS = 400;
 
 /** Runs kept in status. */
 const RUNS_KEPT = 10;
@@ -247,36 +243,13 @@ export class Discovery {
       }
       checkpoint = decode(stored.bytes) as PipelineCheckpoint;
     }
-    this.checkData(checkpoint?.request ?? request);
+    runData(this.bars, (checkpoint?.request ?? request).symbols);
     // A halt, or another run, may have come while the checkpoint was read.
     const late = this.refusal();
     if (late !== undefined) throw late;
     const runId = request.resume ?? `run-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
     this.actor.send({ type: DiscoveryEvents.Run, runId });
     return this.begin(request, runId, checkpoint).started;
-  }
-
-  /** NOT_FOUND for symbols without bars; INVALID_FIELD when the aligned bars are too few to split. */
-  private checkData(request: RunRequest): void {
-    const series = this.bars.select(request.symbols);
-    const held = new Set(series.map((s) => s.symbol));
-    const missing = (request.symbols ?? []).filter((symbol) => !held.has(symbol));
-    if (series.length === 0 || missing.length > 0) {
-      throw new NotFoundError(
-        series.length === 0 && request.symbols === undefined
-          ? "no market data held: import bars first"
-          : `no bars of ${missing.join(", ")}`,
-        { field: "body.symbols", details: { missing } },
-      );
-    }
-    const bars = align(series).t.length;
-    if (bars < MIN_RUN_BARS) {
-      throw new ValidationError(
-        ErrorCodes.InvalidField,
-        `the series share ${bars} bar times, fewer than the ${MIN_RUN_BARS} a run splits into train, validation and test`,
-        { field: "body.symbols", details: { bars, needed: MIN_RUN_BARS } },
-      );
-    }
   }
 
   private begin(request: RunRequest, runId: string, checkpoint?: PipelineCheckpoint): ActiveRun {
@@ -315,13 +288,7 @@ export class Discovery {
   private async execute(run: ActiveRun, request: RunRequest, checkpoint?: PipelineCheckpoint): Promise<RunOutcome> {
     const { progress } = run;
     const deadline = progress.startedAt + progress.budgetMs;
-    const series = this.bars.select(request.symbols);
-    if (series.length === 0) {
-      throw new NotFoundError(
-        request.symbols === undefined ? "no market data held" : `no bars of ${request.symbols.join(", ")}`,
-      );
-    }
-    const data = align(series);
+    const data = runData(this.bars, request.symbols);
     let saved = 0;
     let sequence = 0;
     this.publishProgress(run, { phase: RunPhases.Scanning });
