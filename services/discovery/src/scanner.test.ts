@@ -6,6 +6,7 @@
 import {
   align,
   generateMarket,
+  HOUR_MS,
   isVolatile,
   type MarketOptions,
   type PlantedPattern,
@@ -136,5 +137,29 @@ describe("short markets", () => {
     const scan: ScanReport = scanMarket(market(30));
     expect(scan.labels).toHaveLength(30);
     expect(scan.bars).toBe(30);
+  });
+});
+
+describe("hours and co-movement", () => {
+  test("on intraday bars a planted hour-of-day effect is found in its hour, and daily bars report no hours", () => {
+    const synthetic = generateMarket({ seed: 1, planted: ["calendar"], bars: 30_000, sharpe: [2, 2], barMs: HOUR_MS });
+    const pattern = synthetic.planted[0];
+    const scan = scanMarket(align(synthetic.series));
+    const found = scan.hours.filter((h) => h.series === pattern?.rule.target);
+    expect(found.map((h) => h.hour)).toContain(pattern?.rule.at);
+    expect(scanned({ seed: 2, bars: 2000, symbols: 3, mode: "random-walk" }).scan.hours).toEqual([]);
+  });
+
+  test("pairs that move together are listed strongest first, with their recent correlation and spread", () => {
+    const { scan, data } = scanned({ seed: 5, bars: 3000, symbols: 4, mode: "random-walk" });
+    for (const pair of scan.comovement) {
+      expect(Math.abs(pair.correlation)).toBeGreaterThanOrEqual(0.3);
+      expect(data.keys).toContain(pair.a);
+      expect(data.keys).toContain(pair.b);
+      expect(pair.a).not.toBe(pair.b);
+      expect(pair.recent === null || Math.abs(pair.recent) <= 1).toBe(true);
+    }
+    const strengths = scan.comovement.map((p) => Math.abs(p.correlation));
+    expect(strengths).toEqual([...strengths].sort((x, y) => y - x));
   });
 });

@@ -10,19 +10,25 @@
  * - Lead-lag between series: correlations of one series' return with
  *   another's 1…5 bars later, significant (by a t-statistic robust to changing
  *   volatility) after a Bonferroni correction over every pair and lag.
- * - Weekday effects: a weekday whose mean return is significant after a
- *   Bonferroni correction over every series and weekday.
+ * - Weekday effects, and hour-of-day effects on intraday bars: a weekday or
+ *   hour whose mean return is significant after a Bonferroni correction over
+ *   every series and bucket.
+ * - Co-movement: pairs of series whose returns move together, their recent
+ *   correlation, and where the spread of their log prices stands now.
  */
 import {
   anomalies,
   calendarProfile,
+  DAY_MS,
   fitRegimes,
   leadLag,
   type MarketData,
   REGIME_NAMES,
   Regimes,
+  rollingCorrelation,
+  spreadZScore,
 } from "@stratreg/market";
-import { normalQuantile } from "@stratreg/quant";
+import { correlation, normalQuantile } from "@stratreg/quant";
 
 /** What a scan found. */
 export interface ScanReport {
@@ -37,6 +43,14 @@ export interface ScanReport {
   anomalies: Array<{ series: string; field: string; t: number; score: number }>;
   leadLag: Array<{ leader: string; follower: string; lag: number; correlation: number }>;
   calendar: Array<{ series: string; weekday: number; meanReturn: number; t: number }>;
+  /** Hours of the day whose mean return is significant (intraday bars only). */
+  hours: Array<{ series: string; hour: number; meanReturn: number; t: number }>;
+  /**
+   * Co-movement of each pair of series: the correlation of their returns over all the bars and
+   * over the last 60, and how far the spread of their log prices stands now from its last 60 bars
+   * (z-score). Pairs whose returns correlate by |ρ| ≥ 0.3, strongest first.
+   */
+  comovement: Array<{ a: string; b: string; correlation: number; recent: number | null; spreadZ: number | null }>;
 }
 
 /** Bars the trend state averages over. */
@@ -117,7 +131,9 @@ export function scanMarket(data: MarketData, now = Date.now()): ScanReport {
     regimes: { current: REGIME_NAMES[labels[n - 1] as number] as string, shares },
     anomalies: latestAnomalies(data),
     leadLag: leadLagFindings(data, returns),
-    calendar: weekdayFindings(data),
+    calendar: calendarFindings(data, "weekday").map(({ bucket, ...f }) => ({ ...f, weekday: bucket })),
+    hours: intraday(data) ? calendarFindings(data, "hour").map(({ bucket, ...f }) => ({ ...f, hour: bucket })) : [],
+    comovement: comovementOf(data, returns),
   };
 }
 
@@ -183,19 +199,61 @@ function leadLagFindings(data: MarketData, returns: readonly Float64Array[]): Sc
   return found.sort((x, y) => Math.abs(y.correlation) - Math.abs(x.correlation));
 }
 
-function weekdayFindings(data: MarketData): ScanReport["calendar"] {
-  const tests = Math.max(1, data.series.length * 5);
+/** Whether the bars are intraday (two bars opening the same UTC day). */
+function intraday(data: MarketData): boolean {
+  for (let i = 1; i < data.t.length; i++) {
+    if (Math.floor((data.t[i] as number) / DAY_MS) === Math.floor((data.t[i - 1] as number) / DAY_MS)) return true;
+  }
+  return false;
+}
+
+/** Weekdays or hours whose mean return is significant, Bonferroni-corrected over every series and bucket. */
+function calendarFindings(
+  data: MarketData,
+  by: "weekday" | "hour",
+): Array<{ series: string; bucket: number; meanReturn: number; t: number }> {
+  const buckets = by === "weekday" ? 5 : 24;
+  const tests = Math.max(1, data.series.length * buckets);
   const z = normalQuantile(1 - ALPHA / (2 * tests));
-  const found: ScanReport["calendar"] = [];
+  const found: Array<{ series: string; bucket: number; meanReturn: number; t: number }> = [];
   data.series.forEach((series, j) => {
-    const profile = calendarProfile(series, "weekday");
-    for (let d = 0; d < 7; d++) {
-      const count = profile.count[d] as number;
-      const mean = profile.mean[d] as number;
-      const t = profile.tStat[d] as number;
-      if (count < 30 || !Number.isFinite(t)) continue;
-      if (Math.abs(t) > z) found.push({ series: data.keys[j] as string, weekday: d, meanReturn: mean, t });
+    const profile = calendarProfile(series, by);
+    for (let k = 0; k < profile.count.length; k++) {
+      const t = profile.tStat[k] as number;
+      if ((profile.count[k] as number) < 30 || !Number.isFinite(t)) continue;
+      if (Math.abs(t) > z) {
+        found.push({ series: data.keys[j] as string, bucket: k, meanReturn: profile.mean[k] as number, t });
+      }
     }
   });
   return found;
+}
+
+/** Bars the recent co-movement and the spread's z-score look back over. */
+const RECENT = 60;
+
+function comovementOf(data: MarketData, returns: readonly Float64Array[]): ScanReport["comovement"] {
+  const found: ScanReport["comovement"] = [];
+  const n = data.t.length;
+  if (n <= RECENT) return found;
+  for (let a = 0; a < data.series.length; a++) {
+    for (let b = a + 1; b < data.series.length; b++) {
+      const ra = (returns[a] as Float64Array).subarray(1);
+      const rb = (returns[b] as Float64Array).subarray(1);
+      const rho = correlation(ra, rb);
+      if (!(Math.abs(rho) >= 0.3)) continue;
+      const recent = rollingCorrelation(ra, rb, RECENT)[ra.length - 1] as number;
+      const spread = spreadZScore(data.closes[a] as Float64Array, data.closes[b] as Float64Array, RECENT)[
+        n - 1
+      ] as number;
+      found.push({
+        a: data.keys[a] as string,
+        b: data.keys[b] as string,
+        correlation: rho,
+        recent: Number.isFinite(recent) ? recent : null,
+        spreadZ: Number.isFinite(spread) ? spread : null,
+      });
+    }
+  }
+  return found.sort((x, y) => Math.abs(y.correlation) - Math.abs(x.correlation));
 }
