@@ -7,7 +7,9 @@
  *   the planted rules earned over the same test bars (at most two near misses).
  * - On pure random walks it stays silent: across 60 seeded runs, the share of runs that would
  *   publish anything, with its 95 % Clopper–Pearson upper bound, is at most 5 %.
- * Runs are budgeted in generations, not time, so the outcome does not depend on the machine's load.
+ * Runs are budgeted in generations, not time, so the outcome does not depend on the machine's load;
+ * they use one worker thread (the pool's answers equal the in-process ones), leaving the other core
+ * to the test files that run beside them.
  */
 import { parse } from "@stratreg/alpha";
 import { discoverOffline, marketFromData, positionsOf } from "@stratreg/discovery";
@@ -28,6 +30,7 @@ describe("discovery on a market with ten planted patterns", () => {
       population: 200,
       generations: 12,
       fees: market.fees,
+      threads: 1,
     });
     expect(result.aborted).toBe(false);
     expect(result.series).toHaveLength(12);
@@ -90,6 +93,7 @@ describe("discovery on pure random walks", () => {
         population: 100,
         generations: 8,
         fees: market.fees,
+        threads: 1,
       });
       expect(result.evaluated).toBeGreaterThan(500);
       screened += result.screened;
