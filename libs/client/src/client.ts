@@ -39,8 +39,14 @@ import {
   type RankQuery,
   type RankReply,
   type ReplyBodies,
+  SearchOps,
+  type SearchQuery,
+  type SearchReply,
+  type SearchStatus,
   type SelectQuery,
   type SelectReply,
+  type SimilarQuery,
+  type SimilarReply,
   type Strategy,
   type StrategyInput,
   type StrategyPatch,
@@ -52,7 +58,18 @@ import {
   ValidationError,
 } from "@stratreg/protocol";
 import { callWithRetry, DEFAULT_RETRY, type RetryPolicy } from "./call.js";
+import { NearCache, type NearCacheOptions } from "./near-cache.js";
 import { type ReportResult, reportPerformance } from "./performance.js";
+
+/** Told of every write acknowledged through a client (a near-cache, for read-your-writes). */
+interface WriteObserver {
+  written(id: string, version: number): void;
+}
+
+/** A string as a quoted literal of the search filter language. */
+function filterLiteral(text: string): string {
+  return `'${text.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+}
 
 /** Options of {@link StratregClient.connect}. */
 export interface ClientOptions {
@@ -152,6 +169,7 @@ export class StratregClient {
   readonly subjects: ClusterSubjects;
   private readonly retry: RetryPolicy;
   private readonly timeoutMs: number;
+  private readonly writeObservers = new Set<WriteObserver>();
 
   private constructor(
     readonly nc: NatsConnection,
@@ -326,6 +344,53 @@ export class StratregClient {
     };
     await this.pool(requests, options.concurrency ?? 16, ([p, group]) => fetch(p, group));
     return out;
+  }
+
+  /**
+   * The strategy with the log sequence its partition had applied when the shard
+   * answered (what a near-cache needs to know whether the answer is current).
+   */
+  getAt(id: string, options: CallOptions = {}): Promise<{ strategy: Strategy; seq?: number }> {
+    return this.send(this.partitionOf(id), PartitionOps.Get, { id }, options, false);
+  }
+
+  /**
+   * A near-cache of strategies in this process, kept current from the partition
+   * logs: lookups are local map reads within a bounded lag; see {@link NearCache}.
+   */
+  nearCache(options: NearCacheOptions): Promise<NearCache> {
+    return NearCache.open(this, options);
+  }
+
+  /** Searches every strategy by filter and full text, from a search process. */
+  search(query: SearchQuery, options: CallOptions = {}): Promise<SearchReply> {
+    return this.askSubject(this.subjects.search(SearchOps.Query), { ...query }, options);
+  }
+
+  /** Strategies like one strategy (by content or by returns) or like a text, from a search process. */
+  similar(query: SimilarQuery, options: CallOptions = {}): Promise<SimilarReply> {
+    return this.askSubject(this.subjects.search(SearchOps.Similar), { ...query }, options);
+  }
+
+  /** A search process's size and lag. */
+  searchStatus(options: CallOptions = {}): Promise<SearchStatus> {
+    return this.askSubject(this.subjects.search(SearchOps.Status), {}, options);
+  }
+
+  /** Ids of a family's members (up to 1000), from a search process. */
+  async familyMembers(family: string, options: CallOptions = {}): Promise<string[]> {
+    const reply = await this.search({ filter: `family = ${filterLiteral(family)}`, limit: 1000 }, options);
+    return reply.hits.map((hit) => hit.id);
+  }
+
+  /** @internal A near-cache asks to be told of this client's acknowledged writes. */
+  observeWrites(observer: WriteObserver): void {
+    this.writeObservers.add(observer);
+  }
+
+  /** @internal */
+  unobserveWrites(observer: WriteObserver): void {
+    this.writeObservers.delete(observer);
   }
 
   /** Changes descriptive fields; fails with CONFLICT unless the strategy is at `expectedVersion`. */
@@ -534,7 +599,7 @@ export class StratregClient {
     }
     const deadline = performance.now() + timeoutMs;
     let attempts = 0;
-    return callWithRetry<ReplyBodies[Op]>(
+    const call = callWithRetry<ReplyBodies[Op]>(
       this.nc,
       this.subjects.partition(partition, op),
       // The first attempt's bytes are already built; later ones carry their own deadline.
@@ -543,6 +608,23 @@ export class StratregClient {
       this.retry,
       headers,
     );
+    if (!write || this.writeObservers.size === 0) return call;
+    return call.then((reply) => {
+      this.tellWritten(op, body, reply);
+      return reply;
+    });
+  }
+
+  /** Tells the write observers which strategies a write left at which version. */
+  private tellWritten(op: PartitionOp, body: Record<string, unknown>, reply: unknown): void {
+    const written: Array<[string, number]> = [];
+    const strategy = (reply as { strategy?: Strategy }).strategy;
+    if (strategy !== undefined && typeof strategy.id === "string") written.push([strategy.id, strategy.version]);
+    else if (op === PartitionOps.RegisterBatch) {
+      const rejected = new Set(((reply as RegisterBatchResult).rejected ?? []).map((r) => r.id));
+      for (const s of body.strategies as StrategyInput[]) if (!rejected.has(s.id)) written.push([s.id, 1]);
+    }
+    for (const observer of this.writeObservers) for (const [id, version] of written) observer.written(id, version);
   }
 
   private groupByPartition<T>(items: T[], idOf: (item: T) => string): Map<number, T[]> {

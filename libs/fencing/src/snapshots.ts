@@ -63,6 +63,18 @@ export class ChunkedSnapshots<M extends object = object> {
     return new ChunkedSnapshots<M>(kv, await js.jetstreamManager(), bucket);
   }
 
+  /**
+   * Opens an existing snapshot bucket to read it only (a reader that may not
+   * create buckets, e.g. a client's near-cache). Fails if there is no such bucket.
+   */
+  static async openReader<M extends object = object>(
+    js: JetStreamClient,
+    bucket: string,
+  ): Promise<ChunkedSnapshots<M>> {
+    const kv = await new Kvm(js).open(bucket);
+    return new ChunkedSnapshots<M>(kv, await js.jetstreamManager(), bucket);
+  }
+
   /** The pointer of `partition`'s latest snapshot and its revision, if it has one. */
   async pointer(name: string): Promise<{ pointer: SnapshotPointer<M>; revision: number } | undefined> {
     const entry = await this.kv.get(name);

@@ -168,7 +168,8 @@ export interface BatchRejection {
 export interface ReplyBodies {
   [PartitionOps.Register]: { strategy: Strategy };
   [PartitionOps.RegisterBatch]: { registered: number; rejected: BatchRejection[] };
-  [PartitionOps.Get]: { strategy: Strategy };
+  /** `seq`: the partition's last applied log sequence when the shard answered. */
+  [PartitionOps.Get]: { strategy: Strategy; seq?: number };
   [PartitionOps.GetBatch]: { strategies: Strategy[]; missing: string[] };
   [PartitionOps.Update]: { strategy: Strategy };
   [PartitionOps.Retire]: { strategy: Strategy };

@@ -256,6 +256,23 @@ export {
   TradingStates,
   type TradingStatus,
 } from "./risk.js";
+/** Search: filter, full text and similarity, answered by search processes that follow the logs. */
+export {
+  SEARCH_SERVICE_NAME,
+  type SearchHit,
+  type SearchLag,
+  SearchLimits,
+  type SearchOp,
+  SearchOps,
+  type SearchQuery,
+  type SearchReply,
+  SearchRequestBodies,
+  type SearchStatus,
+  type SimilarityKind,
+  SimilarityKinds,
+  type SimilarQuery,
+  type SimilarReply,
+} from "./search.js";
 export {
   LEGACY_DRAFT,
   type LifecycleState,

@@ -6,6 +6,7 @@
 import type { DiscoveryControlOp, DiscoveryOp } from "./discovery.js";
 import type { LifecycleEventKind } from "./gates.js";
 import type { RiskControlOp, RiskOp } from "./risk.js";
+import type { SearchOp } from "./search.js";
 import type { TemplateControlOp, TemplateOp } from "./template.js";
 
 /** Operations served on each partition's subjects: `<cluster>.part.<p>.<op>`. */
@@ -195,6 +196,8 @@ export interface ClusterSubjects {
   readonly barsStream: string;
   /** KV bucket of discovery's run checkpoints (chunked, under `checkpoint-<run>`). */
   readonly discoveryBucket: string;
+  /** `<cluster>.search.<op>`: any search process answers (queue group). */
+  search(op: SearchOp): string;
   /** `<cluster>.member.heartbeat`: shards announce themselves here. */
   readonly heartbeat: string;
   /** `<cluster>.member.leave`: a shard says goodbye here when it stops gracefully. */
@@ -267,6 +270,7 @@ export function clusterSubjects(cluster: string = DEFAULT_CLUSTER): ClusterSubje
     barsAll: `${cluster}.bars.>`,
     barsStream: `${cluster}-bars`,
     discoveryBucket: `${cluster}-discovery`,
+    search: (op) => `${cluster}.search.${op}`,
     heartbeat: `${cluster}.member.heartbeat`,
     leave: `${cluster}.member.leave`,
   };

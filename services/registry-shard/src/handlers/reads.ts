@@ -31,7 +31,7 @@ export function get(partition: Partition, payload: Uint8Array): Uint8Array {
   checkPartition(partition, id, "body.id");
   const stored = partition.store.get(id);
   if (stored === undefined) throw new NotFoundError(`no strategy ${id}`, { details: { id } });
-  return strategyReply(stored);
+  return strategyReply(stored, partition.lastSeq);
 }
 
 export function getBatch(partition: Partition, payload: Uint8Array): Uint8Array {

@@ -13,11 +13,30 @@ const STRATEGY_REPLY_PREFIX = Buffer.from(
   encodeWithRaw({ v: PROTOCOL_VERSION, ok: true, body: { strategy: new RawMsgpack(new Uint8Array(0)) } }),
 );
 
-/** `{ v, ok: true, body: { strategy } }` around stored strategy bytes. */
-export function strategyReply(stored: Uint8Array): Uint8Array {
-  const out = Buffer.allocUnsafe(STRATEGY_REPLY_PREFIX.length + stored.length);
-  STRATEGY_REPLY_PREFIX.copy(out, 0);
-  out.set(stored, STRATEGY_REPLY_PREFIX.length);
+/**
+ * Bytes of `{ v, ok: true, body: { seq: <uint 32>, strategy: `, the seq a placeholder
+ * written per reply at {@link SEQ_AT} (a uint 32 always: fixed width, standard msgpack).
+ */
+const SEQ_REPLY_PREFIX = Buffer.from(
+  encodeWithRaw({
+    v: PROTOCOL_VERSION,
+    ok: true,
+    body: { seq: 0xffffffff, strategy: new RawMsgpack(new Uint8Array(0)) },
+  }),
+);
+const SEQ_AT = SEQ_REPLY_PREFIX.indexOf(Buffer.from([0xce, 0xff, 0xff, 0xff, 0xff])) + 1;
+
+/**
+ * `{ v, ok: true, body: { strategy } }` around stored strategy bytes; with `seq`,
+ * the partition's last applied log sequence too (`body.seq`), which a near-cache
+ * compares with how far it has followed the log.
+ */
+export function strategyReply(stored: Uint8Array, seq?: number): Uint8Array {
+  const prefix = seq === undefined || seq > 0xffffffff ? STRATEGY_REPLY_PREFIX : SEQ_REPLY_PREFIX;
+  const out = Buffer.allocUnsafe(prefix.length + stored.length);
+  prefix.copy(out, 0);
+  if (prefix === SEQ_REPLY_PREFIX) out.writeUInt32BE(seq as number, SEQ_AT);
+  out.set(stored, prefix.length);
   return out;
 }
 

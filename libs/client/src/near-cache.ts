@@ -1,0 +1,396 @@
+/**
+ * The near-cache: strategies a trading service uses, held in its own process and
+ * kept current from the partition logs, so a lookup is a local map read (well
+ * under a microsecond, no allocation once a version has been read).
+ *
+ * Guarantees (docs/adr/014-near-cache-and-search.md):
+ * - **Bounded staleness.** A lookup answers only while the replica is known to
+ *   hold every entry stored less than `maxLagMs` ago (see @stratreg/replica's
+ *   lag); past it, `lookup` answers undefined and `get` asks the shards.
+ * - **Monotonic reads.** Entries are applied in log order, so a strategy's
+ *   cached version never goes back.
+ * - **Read-your-writes.** After a write acknowledged through the same client,
+ *   the cache does not answer for that strategy until it holds the written
+ *   version (or a later one); `get` asks the shards meanwhile.
+ * - Ownership moves, snapshots and compaction: the log is the truth, and a
+ *   partition whose entries were compacted under the replica is loaded again.
+ *
+ * Modes: `all`, `partitions`, `families`, `ids` (a replica of those, loaded from
+ * the snapshots), or `hot`: the strategies actually used, within `maxBytes`,
+ * fetched on first use and kept current from the log, with their family and
+ * dependencies prefetched.
+ */
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { decode, encode, type LogEntryLayout, LogOps, partitionOf, type Strategy } from "@stratreg/protocol";
+import { LogFollower, type ReplicaLag } from "@stratreg/replica";
+import type { StratregClient } from "./client.js";
+
+/** What a near-cache keeps. Exactly one of `all`, `partitions`, `families`, `ids` or `hot`. */
+export interface NearCacheOptions {
+  /** Every strategy of the cluster. */
+  all?: boolean;
+  /** The strategies of these partitions. */
+  partitions?: number[];
+  /** The strategies of these families (every partition is followed; others are dropped). */
+  families?: string[];
+  /** These strategies. */
+  ids?: string[];
+  /** The strategies actually looked up, least recently used evicted past `maxBytes`. */
+  hot?: boolean;
+  /**
+   * Most bytes of stored strategies to keep (default 256 MiB). A hot cache evicts
+   * the least recently used; the other modes stop taking new strategies (counted
+   * in `stats().refused`) and answer those from the shards.
+   */
+  maxBytes?: number;
+  /** Past this lag (ms) lookups answer undefined and `get` asks the shards. Default 1000. */
+  maxLagMs?: number;
+  /** Hot mode: when a strategy is fetched, also fetch its family's members and its dependencies. Default both. */
+  prefetch?: { family?: boolean; dependencies?: boolean };
+  /** How often the replica asks how far behind it is, ms. Default 100. */
+  probeMs?: number;
+}
+
+/** A near-cache's figures. */
+export interface NearCacheStats {
+  strategies: number;
+  bytes: number;
+  lag: ReplicaLag;
+  /** Lookups answered locally, and those that were not (missing, stale, or a write not seen yet). */
+  hits: number;
+  misses: number;
+  /** Strategies not kept because `maxBytes` was reached (not hot mode). */
+  refused: number;
+  evicted: number;
+}
+
+/** Bytes an entry costs beyond its stored bytes: the map slot, the key, the entry object. */
+const ENTRY_OVERHEAD = 160;
+/** A decoded view costs about this many times its stored bytes. */
+const VIEW_FACTOR = 3;
+/** Below this many records an entry's strategies are copied out rather than pinning the entry. */
+const SHARE_MIN_RECORDS = 16;
+
+class Cached {
+  constructor(
+    /** Holds the stored bytes at `at` (a bin 32: 5 bytes of header, then the strategy). */
+    public src: Uint8Array,
+    public at: number,
+    public length: number,
+    public partition: number,
+    public view: Readonly<Strategy> | undefined,
+    public used: boolean,
+  ) {}
+}
+
+/** The version of the strategy stored at `at` (bin 32 framed) in `src`. */
+function versionIn(src: Uint8Array, at: number, length: number): number {
+  return (decode(src.subarray(at + 5, at + 5 + length)) as Strategy).version;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  }
+  return value;
+}
+
+/** A local replica of strategies; see the module comment for what it guarantees. */
+export class NearCache {
+  private readonly entries = new Map<string, Cached>();
+  /** Versions this client wrote that the cache has not applied yet: id → version. */
+  private readonly owed = new Map<string, number>();
+  /** Hot mode: strategies being fetched, and the newest entry the log brought for each meanwhile. */
+  private readonly watching = new Map<string, { src: Uint8Array; at: number; length: number } | null>();
+  private readonly families: ReadonlySet<string> | undefined;
+  private readonly ids: ReadonlySet<string> | undefined;
+  private readonly maxBytes: number;
+  private readonly maxLagMs: number;
+  private follower!: LogFollower;
+  private bytes = 0;
+  private hits = 0;
+  private misses = 0;
+  private refused = 0;
+  private evicted = 0;
+  private clockHand: IterableIterator<[string, Cached]> | undefined;
+
+  private constructor(
+    private readonly client: StratregClient,
+    private readonly options: NearCacheOptions,
+  ) {
+    this.families = options.families === undefined ? undefined : new Set(options.families);
+    this.ids = options.ids === undefined ? undefined : new Set(options.ids);
+    this.maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
+    this.maxLagMs = options.maxLagMs ?? 1000;
+  }
+
+  /** Opens a near-cache: loads what it keeps and resolves once it is current. Use {@link StratregClient.nearCache}. */
+  static async open(client: StratregClient, options: NearCacheOptions): Promise<NearCache> {
+    const modes = ["all", "partitions", "families", "ids", "hot"].filter(
+      (mode) =>
+        options[mode as keyof NearCacheOptions] !== undefined && options[mode as keyof NearCacheOptions] !== false,
+    );
+    if (modes.length !== 1)
+      throw new TypeError(
+        `a near-cache keeps exactly one of all, partitions, families, ids or hot (got ${modes.join(", ") || "none"})`,
+      );
+    const cache = new NearCache(client, options);
+    const nc = client.nc;
+    const count = client.partitions;
+    let partitions: number[] | undefined;
+    if (options.partitions !== undefined) partitions = [...new Set(options.partitions)];
+    else if (options.ids !== undefined) partitions = [...new Set(options.ids.map((id) => partitionOf(id, count)))];
+    cache.follower = new LogFollower(nc, jetstream(nc), await jetstreamManager(nc), client.subjects, cache, {
+      partitionCount: count,
+      partitions,
+      snapshots: options.hot !== true,
+      probeMs: options.probeMs,
+    });
+    client.observeWrites(cache);
+    try {
+      await cache.follower.start();
+    } catch (err) {
+      client.unobserveWrites(cache);
+      await cache.follower.stop();
+      throw err;
+    }
+    return cache;
+  }
+
+  /**
+   * The cached strategy, as a frozen view, or undefined when the cache cannot
+   * answer for it now: not kept, not there, past the lag bound, or a write of
+   * this client not applied yet. Allocates nothing once a version has been read.
+   */
+  lookup(id: string): Readonly<Strategy> | undefined {
+    const entry = this.entries.get(id);
+    if (
+      entry === undefined ||
+      performance.now() - this.follower.freshSince > this.maxLagMs ||
+      (this.owed.size !== 0 && this.owed.has(id))
+    ) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
+    entry.used = true;
+    return entry.view ?? this.materialise(entry);
+  }
+
+  /** The strategy: from the cache when it can answer, else from the shards (hot mode keeps it then). */
+  async get(id: string): Promise<Readonly<Strategy>> {
+    const local = this.lookup(id);
+    if (local !== undefined) return local;
+    if (this.options.hot !== true) return this.client.get(id);
+    return this.fetch(id, true);
+  }
+
+  /** How far behind the log the cache is. */
+  lag(): ReplicaLag {
+    return this.follower.lag();
+  }
+
+  /** The cache's figures. */
+  stats(): NearCacheStats {
+    return {
+      strategies: this.entries.size,
+      bytes: this.bytes,
+      lag: this.follower.lag(),
+      hits: this.hits,
+      misses: this.misses,
+      refused: this.refused,
+      evicted: this.evicted,
+    };
+  }
+
+  /** Stops following the logs and forgets everything. */
+  async close(): Promise<void> {
+    this.client.unobserveWrites(this);
+    await this.follower.stop();
+    this.entries.clear();
+    this.bytes = 0;
+  }
+
+  /** Told by the client: a write of `id` at `version` was acknowledged. */
+  written(id: string, version: number): void {
+    const entry = this.entries.get(id);
+    if (entry !== undefined && this.versionOf(entry) >= version) return;
+    // A hot cache that does not hold it fetches it from the shard, which has applied the write.
+    if (entry === undefined && (this.options.hot === true || !this.keeps(id))) return;
+    this.owed.set(id, Math.max(version, this.owed.get(id) ?? 0));
+  }
+
+  // ReplicaTarget
+
+  /** @internal */
+  restore(partition: number, snapshot: LogEntryLayout | undefined): void {
+    for (const [id, entry] of this.entries) if (entry.partition === partition) this.remove(id, entry);
+    if (snapshot === undefined) return;
+    const src = new Uint8Array(snapshot.bytes);
+    snapshot.ids.forEach((id, i) => {
+      this.put(partition, id, src, snapshot.records[i] as number);
+    });
+  }
+
+  /** @internal */
+  apply(partition: number, entry: LogEntryLayout, _seq: number): void {
+    // Reports change performance, not the stored strategy; epochs and unknown kinds carry none.
+    if (entry.op === LogOps.Report || entry.op === LogOps.Epoch || entry.records.length === 0) return;
+    const { ids, records } = entry;
+    const shared = records.length >= SHARE_MIN_RECORDS ? new Uint8Array(entry.bytes) : undefined;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i] as string;
+      const at = records[i] as number;
+      if (this.watching.has(id)) this.watching.set(id, this.copyOut(entry.bytes, at));
+      if (this.owed.size !== 0) this.settle(id, entry.bytes, at);
+      if (this.options.hot === true && !this.entries.has(id)) continue;
+      if (shared !== undefined) this.put(partition, id, shared, at);
+      else {
+        const own = this.copyOut(entry.bytes, at);
+        this.put(partition, id, own.src, own.at);
+      }
+    }
+  }
+
+  private keeps(id: string): boolean {
+    if (this.options.hot === true || this.options.all === true || this.families !== undefined) return true;
+    if (this.ids !== undefined) return this.ids.has(id);
+    return this.follower.partitions.includes(partitionOf(id, this.client.partitions));
+  }
+
+  private copyOut(bytes: Uint8Array, at: number): { src: Uint8Array; at: number; length: number } {
+    const length = new DataView(bytes.buffer, bytes.byteOffset + at + 1, 4).getUint32(0);
+    return { src: bytes.slice(at, at + 5 + length), at: 0, length };
+  }
+
+  private put(partition: number, id: string, src: Uint8Array, at: number): void {
+    const length = new DataView(src.buffer, src.byteOffset + at + 1, 4).getUint32(0);
+    const previous = this.entries.get(id);
+    let view: Readonly<Strategy> | undefined;
+    if (this.families !== undefined) {
+      view = deepFreeze(decode(src.subarray(at + 5, at + 5 + length)) as Strategy);
+      if (view.family === null || !this.families.has(view.family)) {
+        if (previous !== undefined) this.remove(id, previous);
+        return;
+      }
+    } else if (this.ids !== undefined && !this.ids.has(id)) return;
+    const cost = ENTRY_OVERHEAD + length * (1 + VIEW_FACTOR);
+    if (previous === undefined) {
+      if (this.options.hot === true) this.evictFor(cost);
+      else if (this.bytes + cost > this.maxBytes) {
+        this.refused++;
+        return;
+      }
+      this.entries.set(id, new Cached(src, at, length, partition, view, false));
+    } else {
+      this.bytes -= ENTRY_OVERHEAD + previous.length * (1 + VIEW_FACTOR);
+      previous.src = src;
+      previous.at = at;
+      previous.length = length;
+      previous.view = view;
+    }
+    this.bytes += cost;
+  }
+
+  /** A logged version of `id` at least the one this client wrote settles what the cache owed. */
+  private settle(id: string, bytes: Uint8Array, at: number): void {
+    const owed = this.owed.get(id);
+    if (owed === undefined) return;
+    const length = new DataView(bytes.buffer, bytes.byteOffset + at + 1, 4).getUint32(0);
+    if (versionIn(bytes, at, length) >= owed) this.owed.delete(id);
+  }
+
+  private remove(id: string, entry: Cached): void {
+    this.entries.delete(id);
+    this.bytes -= ENTRY_OVERHEAD + entry.length * (1 + VIEW_FACTOR);
+  }
+
+  private materialise(entry: Cached): Readonly<Strategy> {
+    const view = deepFreeze(decode(entry.src.subarray(entry.at + 5, entry.at + 5 + entry.length)) as Strategy);
+    entry.view = view;
+    return view;
+  }
+
+  private versionOf(entry: Cached): number {
+    return (entry.view ?? this.materialise(entry)).version;
+  }
+
+  /** Second-chance (clock) eviction: a lookup only sets a flag, so the hot path stays a map read. */
+  private evictFor(cost: number): void {
+    let guard = this.entries.size * 2 + 1;
+    while (this.bytes + cost > this.maxBytes && this.entries.size > 0 && guard-- > 0) {
+      let next = this.clockHand?.next();
+      if (next === undefined || next.done === true) {
+        this.clockHand = this.entries.entries();
+        next = this.clockHand.next();
+        if (next.done === true) return;
+      }
+      const [id, entry] = next.value;
+      if (entry.used) entry.used = false;
+      else {
+        this.remove(id, entry);
+        this.evicted++;
+      }
+    }
+  }
+
+  /**
+   * Hot mode: fetches `id` from its shard and keeps it. The log is watched for
+   * the id from before the request, and the shard's reply says how far its
+   * partition had applied the log: an answer older than what this cache has
+   * already followed past is asked again, so the kept version is never behind the log.
+   */
+  private async fetch(id: string, prefetch: boolean): Promise<Readonly<Strategy>> {
+    const partition = partitionOf(id, this.client.partitions);
+    this.watching.set(id, this.watching.get(id) ?? null);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const passed = this.follower.appliedSeq(partition);
+        const { strategy, seq } = await this.client.getAt(id);
+        const seen = this.watching.get(id);
+        if (seen != null && versionIn(seen.src, 0, seen.length) >= strategy.version) {
+          // The log brought this version (or a newer one) while we asked.
+          this.put(partition, id, seen.src, 0);
+          break;
+        }
+        if (seq === undefined || seq >= passed) {
+          this.keepDecoded(partition, id, strategy);
+          break;
+        }
+        // The shard answered from before entries this cache has followed past: ask again, or answer without keeping it.
+        if (attempt >= 3) return deepFreeze(strategy);
+        await new Promise((resolve) => setTimeout(resolve, 2 * (attempt + 1)));
+      }
+    } finally {
+      this.watching.delete(id);
+    }
+    const kept = this.entries.get(id);
+    const view = kept === undefined ? undefined : (kept.view ?? this.materialise(kept));
+    if (view === undefined) throw new Error(`near-cache could not keep ${id}`);
+    if (prefetch) void this.prefetchAround(view);
+    return view;
+  }
+
+  private keepDecoded(partition: number, id: string, strategy: Strategy): void {
+    const bytes = encode(strategy);
+    const framed = new Uint8Array(5 + bytes.length);
+    framed[0] = 0xc6;
+    new DataView(framed.buffer).setUint32(1, bytes.length);
+    framed.set(bytes, 5);
+    this.put(partition, id, framed, 0);
+  }
+
+  private async prefetchAround(strategy: Readonly<Strategy>): Promise<void> {
+    const wanted = new Set<string>();
+    if (this.options.prefetch?.dependencies !== false) for (const dep of strategy.dependencies) wanted.add(dep);
+    if (this.options.prefetch?.family !== false && strategy.family !== null) {
+      for (const id of await this.client.familyMembers(strategy.family).catch(() => [] as string[])) wanted.add(id);
+    }
+    wanted.delete(strategy.id);
+    for (const id of wanted) {
+      if (this.entries.has(id) || this.watching.has(id)) continue;
+      await this.fetch(id, false).catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The SDK's near-cache against real shards: loaded from snapshots and the log,
+ * current after writes, read-your-writes through its own client, every mode.
+ */
+import { connect } from "@nats-io/transport-node";
+import { type NearCache, type StrategyInput, StratregClient } from "@stratreg/client";
+import { uniqueClusterName, waitFor } from "@stratreg/testkit";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { FAST_MEMBERSHIP, startRegistry, type TestRegistry } from "./support/registry.js";
+
+const PARTITIONS = 16;
+let registry: TestRegistry;
+const caches: NearCache[] = [];
+
+const strategy = (id: string, extra: Partial<StrategyInput> = {}): StrategyInput => ({
+  id,
+  name: `Near ${id}`,
+  owner: "quant-near",
+  ...extra,
+});
+
+async function open(options: Parameters<StratregClient["nearCache"]>[0], client = registry.client) {
+  const cache = await client.nearCache(options);
+  caches.push(cache);
+  return cache;
+}
+
+beforeAll(async () => {
+  registry = await startRegistry(inject("natsUrl"), uniqueClusterName("near"), ["shard-a", "shard-b"], {
+    partitions: PARTITIONS,
+    // Small snapshots, so that loading a cache reads snapshots and the log after them.
+    env: { ...FAST_MEMBERSHIP, STRATREG_SNAPSHOT_MIN_BYTES: "4096" },
+  });
+  await registry.client.registerMany(
+    Array.from({ length: 400 }, (_, i) =>
+      strategy(`nc-${i}`, { family: i % 4 === 0 ? "fam-a" : "fam-b", tags: [`t${i % 3}`] }),
+    ),
+  );
+});
+afterAll(async () => {
+  await Promise.all(caches.map((c) => c.close()));
+  await registry?.close();
+});
+
+describe("a near-cache of everything", () => {
+  it("holds every strategy, answering lookups locally with the version the shards hold", async () => {
+    const cache = await open({ all: true });
+    expect(cache.stats().strategies).toBe(400);
+    for (let i = 0; i < 400; i += 37) {
+      const local = cache.lookup(`nc-${i}`);
+      const remote = await registry.client.get(`nc-${i}`);
+      expect(local).toEqual(remote);
+      expect(Object.isFrozen(local)).toBe(true);
+    }
+    expect(cache.lookup("nc-none")).toBeUndefined();
+    expect(cache.lag().ms).toBeLessThan(1000);
+  });
+
+  it("never answers an older version after a write through its own client", async () => {
+    const cache = await open({ all: true });
+    for (let i = 0; i < 20; i++) {
+      const id = `nc-${i * 7}`;
+      const current = await registry.client.get(id);
+      const updated = await registry.client.update(id, current.version, { description: `edit ${i}` });
+      const local = cache.lookup(id);
+      if (local !== undefined) expect(local.version).toBeGreaterThanOrEqual(updated.version);
+      expect((await cache.get(id)).version).toBeGreaterThanOrEqual(updated.version);
+    }
+    // And the log brings the new versions in.
+    await waitFor(() => cache.lookup("nc-133")?.description === "edit 19");
+  });
+
+  it("sees writes of other clients within the lag bound", async () => {
+    const cache = await open({ all: true });
+    const nc = await connect({ servers: inject("natsUrl") });
+    const other = await StratregClient.connect(nc, { cluster: registry.client.config.cluster });
+    await other.register(strategy("nc-other"));
+    await waitFor(() => cache.lookup("nc-other") !== undefined, { timeoutMs: 2000 });
+    await nc.close();
+  });
+});
+
+describe("selective near-caches", () => {
+  it("keeps only the partitions, families or ids asked for", async () => {
+    const byPartition = await open({ partitions: [registry.client.partitionOf("nc-1")] });
+    expect(byPartition.lookup("nc-1")?.id).toBe("nc-1");
+    const other = Array.from({ length: 400 }, (_, i) => `nc-${i}`).find(
+      (id) => registry.client.partitionOf(id) !== registry.client.partitionOf("nc-1"),
+    ) as string;
+    expect(byPartition.lookup(other)).toBeUndefined();
+
+    const byFamily = await open({ families: ["fam-a"] });
+    expect(byFamily.stats().strategies).toBe(100);
+    expect(byFamily.lookup("nc-4")?.family).toBe("fam-a");
+    expect(byFamily.lookup("nc-5")).toBeUndefined();
+
+    const byIds = await open({ ids: ["nc-10", "nc-11"] });
+    expect(byIds.stats().strategies).toBe(2);
+    expect(byIds.lookup("nc-11")?.id).toBe("nc-11");
+  });
+
+  it("follows a strategy into and out of a family", async () => {
+    const cache = await open({ families: ["fam-a"] });
+    const moved = await registry.client.get("nc-9");
+    await registry.client.update("nc-9", moved.version, { family: "fam-a" });
+    await waitFor(() => cache.lookup("nc-9")?.family === "fam-a");
+    const back = await registry.client.get("nc-9");
+    await registry.client.update("nc-9", back.version, { family: "fam-b" });
+    await waitFor(() => cache.lookup("nc-9") === undefined);
+  });
+
+  it("refuses to open with no mode or with two", async () => {
+    await expect(registry.client.nearCache({})).rejects.toThrow(/exactly one/);
+    await expect(registry.client.nearCache({ all: true, hot: true })).rejects.toThrow(/exactly one/);
+  });
+});
+
+describe("a hot near-cache", () => {
+  it("fetches on first use, then answers locally and follows later writes", async () => {
+    const cache = await open({ hot: true, prefetch: { family: false } });
+    expect(cache.lookup("nc-20")).toBeUndefined();
+    expect((await cache.get("nc-20")).id).toBe("nc-20");
+    expect(cache.lookup("nc-20")?.id).toBe("nc-20");
+    const current = await registry.client.get("nc-20");
+    await registry.client.update("nc-20", current.version, { description: "hot edit" });
+    await waitFor(() => cache.lookup("nc-20")?.description === "hot edit");
+  });
+
+  it("prefetches dependencies and evicts past maxBytes", async () => {
+    await registry.client.register(strategy("nc-deps", { dependencies: ["nc-30", "nc-31"] }));
+    const cache = await open({ hot: true, prefetch: { family: false }, maxBytes: 64 * 1024 });
+    await cache.get("nc-deps");
+    await waitFor(() => cache.lookup("nc-30") !== undefined && cache.lookup("nc-31") !== undefined);
+    for (let i = 100; i < 300; i++) await cache.get(`nc-${i}`);
+    const stats = cache.stats();
+    expect(stats.bytes).toBeLessThanOrEqual(64 * 1024);
+    expect(stats.evicted).toBeGreaterThan(0);
+  });
+});
