@@ -19,6 +19,12 @@ export {
   RunOutcomes,
   type RunProgress,
   type RunRequest,
+  type SearchHit,
+  type SearchQuery,
+  type SearchReply,
+  type SearchStatus,
+  type SimilarQuery,
+  type SimilarReply,
   type SeriesInfo,
   type ShardStatus,
   type Strategy,
@@ -88,6 +94,8 @@ export {
   type LifecycleEventsOptions,
   type StreamedLifecycleEvent,
 } from "./lifecycle-events.js";
+/** The near-cache: strategies held in this process, current from the logs within a bounded lag. */
+export { NearCache, type NearCacheOptions, type NearCacheStats } from "./near-cache.js";
 export { RiskClient, type RiskClientOptions } from "./risk.js";
 /** Strategy templates: list, get, instantiate, and (operators) put. */
 export {
