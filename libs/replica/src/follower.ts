@@ -65,6 +65,8 @@ export interface FollowerOptions {
   snapshots?: boolean;
   /** How often to ask how much is pending, ms. Default 100. */
   probeMs?: number;
+  /** Called once the snapshots are loaded, before following starts (e.g. to say so). */
+  onLoaded?: () => Promise<void> | void;
   /** Told about gaps, reloads and failed probes. */
   warn?: (fields: Record<string, unknown>, message: string) => void;
 }
@@ -149,6 +151,7 @@ export class LogFollower {
       from = info.state.last_seq + 1;
       this.chained.fill(0);
     }
+    await this.options.onLoaded?.();
     this.lastSeq = from - 1;
     const consumer = await this.js.consumers.get(this.subjects.logStream, {
       filter_subjects: this.filter(),
