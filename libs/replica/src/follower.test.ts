@@ -56,7 +56,7 @@ async function cluster() {
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
   await ensureStream(jsm, { name: subjects.logStream, subjects: [subjects.logAll], allow_direct: true });
-  const snapshots = await ChunkedSnapshots.open(js, subjects.snapshotBucket, 1);
+  const snapshots = await ChunkedSnapshots.open<{ strategies: number }>(js, subjects.snapshotBucket, 1);
   const last = new Array<number>(PARTITIONS).fill(0);
   const state = Array.from({ length: PARTITIONS }, () => new Map<string, string>());
   const append = async (partition: number, id: string, description: string, op: string = LogOps.Update) => {

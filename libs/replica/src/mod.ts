@@ -9,3 +9,12 @@
 
 /** Follows the partition logs into a target's state; reports its lag. */
 export { type FollowerOptions, LogFollower, type ReplicaLag, type ReplicaTarget } from "./follower.js";
+/** A partition's performance book: per-strategy accumulators of reported returns and trades, as the shards keep it. */
+export {
+  type LoggedReport,
+  MISSING_MAX,
+  metricVector,
+  PerformanceBook,
+  type ScopeAttributes,
+  StrategyPerformance,
+} from "./performance-book.js";

@@ -25,11 +25,11 @@ import {
   UnavailableError,
   ValidationError,
 } from "@stratreg/protocol";
+import { type LoggedReport, PerformanceBook } from "@stratreg/replica";
 import type { Logger } from "pino";
 import { CommandWindow, loadSegments, storeSegments } from "./commands.js";
 import { EVENT_DUPLICATE_WINDOW_MS, eventsOf, REPUBLISH_MAX } from "./lifecycle/events.js";
 import type { LifecycleServices } from "./lifecycle/gates.js";
-import { type LoggedReport, PerformanceBook } from "./performance/book.js";
 import { PartitionRankings } from "./performance/rankings.js";
 import { FencedError, type PartitionLog } from "./store/log.js";
 import { PartitionStore } from "./store/partition-store.js";

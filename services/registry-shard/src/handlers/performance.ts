@@ -22,8 +22,8 @@ import {
   UnavailableError,
   ValidationError,
 } from "@stratreg/protocol";
+import { type LoggedReport, MISSING_MAX } from "@stratreg/replica";
 import type { Partition } from "../partition.js";
-import { type LoggedReport, MISSING_MAX } from "../performance/book.js";
 import { checkPartition } from "./reads.js";
 import { okReply } from "./reply.js";
 import { commit, entryOf, writeOnce } from "./writes.js";

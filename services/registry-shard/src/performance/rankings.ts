@@ -25,9 +25,9 @@ import {
   ranksBefore,
   type TopKPublication,
 } from "@stratreg/protocol";
+import type { PerformanceBook, ScopeAttributes, StrategyPerformance } from "@stratreg/replica";
 import BTreeModule from "sorted-btree";
 import { bulkLoad } from "sorted-btree/extended/bulkLoad.js";
-import type { PerformanceBook, ScopeAttributes, StrategyPerformance } from "./book.js";
 import { TopKPublications } from "./publication.js";
 
 // sorted-btree is CommonJS: under Node its class is the module's `default` property.

@@ -25,7 +25,7 @@ import {
   recordAt,
 } from "@stratreg/protocol";
 import { ReturnAccumulator } from "@stratreg/quant";
-import type { LoggedReport } from "../performance/book.js";
+import type { LoggedReport } from "@stratreg/replica";
 
 /** The history stream's name. */
 export function historyStream(subjects: ClusterSubjects): string {
