@@ -102,9 +102,7 @@ class Parser {
         ? "end of query"
         : orderBy.length > 0
           ? "',', LIMIT or end of query"
-          : filter !== null
-            ? "AND, OR, ORDER BY, LIMIT or end of query"
-            : "a comparison, ORDER BY, LIMIT or end of query";
+          : "AND, OR, ORDER BY, LIMIT or end of query";
     if (this.peek().kind !== TokenKinds.End) this.fail(this.peek(), expected);
     return { filter, orderBy, limit };
   }
