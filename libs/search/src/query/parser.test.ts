@@ -85,39 +85,39 @@ describe("operators", () => {
 });
 
 describe("values", () => {
-  const valueOf = (text: string): unknown => {
+  const literalOf = (text: string): unknown => {
     const filter = filterOf(text);
     if (filter.kind !== NodeKinds.Compare) throw new Error(`not a comparison: ${filter.kind}`);
     return filter.value.value;
   };
 
   test("strings in either quote, with escapes", () => {
-    expect(valueOf(`name = 'it\\'s'`)).toBe("it's");
-    expect(valueOf(`name = "say \\"hi\\""`)).toBe('say "hi"');
-    expect(valueOf(`name = "it's"`)).toBe("it's");
-    expect(valueOf(`name = 'a\\nb\\tc\\\\d'`)).toBe("a\nb\tc\\d");
-    expect(valueOf(`name = '\\u00e9t\\u00E9'`)).toBe("été");
-    expect(valueOf(`name = ''`)).toBe("");
+    expect(literalOf(`name = 'it\\'s'`)).toBe("it's");
+    expect(literalOf(`name = "say \\"hi\\""`)).toBe('say "hi"');
+    expect(literalOf(`name = "it's"`)).toBe("it's");
+    expect(literalOf(`name = 'a\\nb\\tc\\\\d'`)).toBe("a\nb\tc\\d");
+    expect(literalOf(`name = '\\u00e9t\\u00E9'`)).toBe("été");
+    expect(literalOf(`name = ''`)).toBe("");
   });
 
   test("an unknown escape keeps its backslash, so LIKE and regex escapes need no doubling", () => {
-    expect(valueOf(`name = '50\\%'`)).toBe("50\\%");
-    expect(valueOf(`name = '\\d+'`)).toBe("\\d+");
+    expect(literalOf(`name = '50\\%'`)).toBe("50\\%");
+    expect(literalOf(`name = '\\d+'`)).toBe("\\d+");
   });
 
   test("numbers: integers, decimals, negatives, exponents", () => {
-    expect(valueOf("sharpe = 3")).toBe(3);
-    expect(valueOf("sharpe = 1.25")).toBe(1.25);
-    expect(valueOf("sharpe = -0.5")).toBe(-0.5);
-    expect(valueOf("sharpe = .5")).toBe(0.5);
-    expect(valueOf("sharpe = 1e3")).toBe(1000);
-    expect(valueOf("sharpe = 2.5E-2")).toBe(0.025);
-    expect(valueOf("sharpe = -1e+2")).toBe(-100);
+    expect(literalOf("sharpe = 3")).toBe(3);
+    expect(literalOf("sharpe = 1.25")).toBe(1.25);
+    expect(literalOf("sharpe = -0.5")).toBe(-0.5);
+    expect(literalOf("sharpe = .5")).toBe(0.5);
+    expect(literalOf("sharpe = 1e3")).toBe(1000);
+    expect(literalOf("sharpe = 2.5E-2")).toBe(0.025);
+    expect(literalOf("sharpe = -1e+2")).toBe(-100);
   });
 
   test("booleans, in any case", () => {
-    expect(valueOf("param.on = TRUE")).toBe(true);
-    expect(valueOf("param.on = false")).toBe(false);
+    expect(literalOf("param.on = TRUE")).toBe(true);
+    expect(literalOf("param.on = false")).toBe(false);
   });
 });
 
