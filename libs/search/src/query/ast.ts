@@ -205,7 +205,10 @@ export const QueryLimits = {
   maxLength: 10_000,
   /** Deepest nesting of NOT and parentheses (the parser recurses once per level). */
   maxDepth: 64,
-  /** Longest LIKE or regex pattern: a short pattern bounds how much backtracking it can ask for. */
+  /**
+   * Longest LIKE or regex pattern. It bounds the size of the RegExp, not its worst case: a short
+   * regex can still backtrack badly (`(a+)+$`) on a long description; RE2 or a deadline would.
+   */
   maxPatternLength: 256,
   /** Largest LIMIT: the most strategies one list request returns. */
   maxLimit: Limits.listMax,
