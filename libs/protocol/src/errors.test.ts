@@ -28,6 +28,7 @@ const EXPECTED: Record<ErrorCode, [ErrorClass, boolean]> = {
   PAYLOAD_TOO_LARGE: [ValidationError, false],
   WRONG_PARTITION: [ValidationError, false],
   UNKNOWN_OPERATION: [ValidationError, false],
+  INVALID_QUERY: [ValidationError, false],
   NOT_FOUND: [NotFoundError, false],
   ALREADY_EXISTS: [ConflictError, false],
   CONFLICT: [ConflictError, false],

@@ -24,6 +24,8 @@ export const ErrorCodes = {
   WrongPartition: "WRONG_PARTITION",
   /** The subject names no operation this service serves. */
   UnknownOperation: "UNKNOWN_OPERATION",
+  /** A search query does not parse or does not type-check; `details` holds its `position`, `line` and `column`. */
+  InvalidQuery: "INVALID_QUERY",
   /** No strategy has that id. */
   NotFound: "NOT_FOUND",
   /** A strategy with that id is already registered. */
@@ -152,6 +154,7 @@ const VALIDATION_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.PayloadTooLarge,
   ErrorCodes.WrongPartition,
   ErrorCodes.UnknownOperation,
+  ErrorCodes.InvalidQuery,
 ]);
 const CONFLICT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.AlreadyExists,

@@ -6,3 +6,42 @@
 
 /** The metric names a filter may compare (one per ranking metric). */
 export { METRICS } from "@stratreg/protocol";
+
+// Filter language
+
+/** What a query needs: the fields and metrics it reads, and the equality constraints an index can narrow by. */
+export {
+  INDEXED_FIELDS,
+  type IndexConstraint,
+  type IndexedField,
+  type QueryFields,
+  queryFields,
+  requiredEquals,
+} from "./query/analyze.js";
+/** The syntax tree of a filter query, its field catalogue and its bounds. */
+export {
+  BUILTIN_FIELDS,
+  type BuiltinField,
+  type CompareOp,
+  type Comparison,
+  type Direction,
+  type Expr,
+  FieldKinds,
+  type FieldRef,
+  type Literal,
+  type MatchMode,
+  MatchModes,
+  NodeKinds,
+  type OrderKey,
+  type Query,
+  QueryLimits,
+  type Span,
+} from "./query/ast.js";
+/** Compiles a query to closures over a {@link SearchDocument}, and runs it over many. */
+export { applyQuery, type CompiledQuery, compileQuery, type SearchDocument } from "./query/compile.js";
+/** Parses and type-checks query text into a {@link Query}; throws {@link QueryError} with the position. */
+export { type ParseOptions, parseQuery } from "./query/parser.js";
+/** The canonical text of a query or expression (parsing it gives back the same tree). */
+export { printExpr, printQuery } from "./query/print.js";
+/** A query that does not parse or type-check (code INVALID_QUERY), and the caret rendering of a position. */
+export { lineColumnAt, QueryError, type QueryErrorOptions, renderQueryPosition } from "./query/query-error.js";
