@@ -44,6 +44,7 @@ const CONFIG = join(ROOT, "config/nats-server.conf");
 const SHARD_MAIN = join(ROOT, "services/registry-shard/dist/main.js");
 const GUARD_MAIN = join(ROOT, "services/risk-guard/dist/main.js");
 const DISCOVERY_MAIN = join(ROOT, "services/discovery/dist/main.js");
+const SEARCH_MAIN = join(ROOT, "services/search/dist/main.js");
 const subjects = clusterSubjects("stratreg");
 const MEMBER = "perm-shard-1";
 
@@ -205,7 +206,13 @@ describe("config/nats-server.conf permissions", () => {
     expect(causeOf(append, PermissionViolationError)?.subject).toBe(subjects.log(1));
     const purge = await trader.nc.request(`$JS.API.STREAM.PURGE.${subjects.logStream}`).catch((e: unknown) => e);
     expect(causeOf(purge, PermissionViolationError)?.operation).toBe("publish");
-    await expect(jetstreamManager(trader.nc)).rejects.toThrow(/Permissions Violation/);
+    // JetStream is read-only for a trader, and only on the log and its snapshots (the near-cache's reads).
+    const traderJsm = await jetstreamManager(trader.nc);
+    await expect(traderJsm.streams.add({ name: "perm-forged", subjects: ["perm.forged"] })).rejects.toThrow(
+      /Permissions Violation/,
+    );
+    await expect(traderJsm.streams.delete(subjects.logStream)).rejects.toThrow(/Permissions Violation/);
+    await expect(traderJsm.streams.info(`KV_${subjects.leaseBucket}`)).rejects.toThrow(/Permissions Violation/);
 
     await violation(trader, "publish", subjects.log(0));
     await violation(trader, "publish", subjects.heartbeat);
@@ -503,6 +510,38 @@ describe("config/nats-server.conf permissions", () => {
       expect(server.logs().filter((line) => line.includes('User "shard"') && line.includes("discovery"))).toEqual([]);
     } finally {
       await discovery.stop();
+    }
+  });
+
+  it("lets a trader keep a near-cache of the logs and search, and changes nothing by it", async () => {
+    const search = spawnService({
+      entry: SEARCH_MAIN,
+      name: "perm-search-1",
+      env: {
+        NATS_URL: server.url,
+        NATS_USER: "shard",
+        NATS_PASSWORD: passwords.shard,
+        STRATREG_CLUSTER: "stratreg",
+        STRATREG_SEARCH_ID: "perm-search-1",
+        LOG_LEVEL: "info",
+      },
+    });
+    try {
+      await search.waitForLog((_line, json) => json?.msg === "search loaded every partition", 30_000);
+      const trader = await login("trader");
+      const client = await StratregClient.connect(trader.nc, { timeoutMs: 15_000 });
+      await client.register({ id: "perm-cached", name: "Cached carry", owner: "desk-c", tags: ["carry"] });
+      const cache = await client.nearCache({ all: true });
+      expect(cache.lookup("perm-cached")?.name).toBe("Cached carry");
+      await cache.close();
+      await waitFor(async () => (await client.search({ text: "carry" })).hits.some((h) => h.id === "perm-cached"));
+      const operator = await login("operator");
+      expect((await StratregClient.connect(operator.nc)).searchStatus()).resolves.toMatchObject({ member: "perm-search-1" });
+      // The cache's consumer is its own: a trader still cannot read or change anything else through JetStream.
+      await expect(trader.nc.request(`$JS.API.CONSUMER.DURABLE.CREATE.${subjects.logStream}.forged`)).rejects.toThrow();
+      expect(trader.violations.filter((v) => v.subject.startsWith("$JS.API.CONSUMER.DURABLE"))).not.toEqual([]);
+    } finally {
+      await search.kill("SIGTERM");
     }
   });
 

@@ -16,6 +16,7 @@ import {
 import { listCommand } from "./commands/list.js";
 import { forecastCommand, perfCommand, rankCommand, selectCommand, topCommand } from "./commands/performance.js";
 import { registerCommand } from "./commands/register.js";
+import { searchCommand } from "./commands/search.js";
 import { riskCommands } from "./commands/risk.js";
 import { statusCommand } from "./commands/status.js";
 import { templateCommand } from "./commands/template.js";
@@ -28,7 +29,7 @@ export const CLI_VERSION = "0.1.0";
 export function buildProgram(): Command {
   const program = new Command("stratreg")
     .description(
-      "stratreg: register, inspect and import trading strategies; instantiate them from templates; take them through backtesting, the quality gates and live trading; rank them; check, drain and watch the registry cluster; watch risk, set limits, halt and resume trading; import market data and discover candidate strategies in it",
+      "stratreg: register, inspect and import trading strategies; instantiate them from templates; take them through backtesting, the quality gates and live trading; rank them; search them by filter, full text and similarity; check, drain and watch the registry cluster; watch risk, set limits, halt and resume trading; import market data and discover candidate strategies in it",
     )
     .version(CLI_VERSION)
     .showHelpAfterError();
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
     registerCommand(),
     importCommand(),
     listCommand(),
+    searchCommand(),
     perfCommand(),
     topCommand(),
     rankCommand(),

@@ -109,6 +109,8 @@ export class NearCache {
   private readonly maxLagMs: number;
   private follower!: LogFollower;
   private bytes = 0;
+  /** Strategies held per partition (a partition loaded again is swept only when it holds any). */
+  private readonly perPartition = new Map<number, number>();
   private hits = 0;
   private misses = 0;
   private refused = 0;
@@ -225,7 +227,9 @@ export class NearCache {
 
   /** @internal */
   restore(partition: number, snapshot: LogEntryLayout | undefined): void {
-    for (const [id, entry] of this.entries) if (entry.partition === partition) this.remove(id, entry);
+    if ((this.perPartition.get(partition) ?? 0) > 0) {
+      for (const [id, entry] of this.entries) if (entry.partition === partition) this.remove(id, entry);
+    }
     if (snapshot === undefined) return;
     const src = new Uint8Array(snapshot.bytes);
     snapshot.ids.forEach((id, i) => {
@@ -283,6 +287,7 @@ export class NearCache {
         return;
       }
       this.entries.set(id, new Cached(src, at, length, partition, view, false));
+      this.perPartition.set(partition, (this.perPartition.get(partition) ?? 0) + 1);
     } else {
       this.bytes -= ENTRY_OVERHEAD + previous.length * (1 + VIEW_FACTOR);
       previous.src = src;
@@ -303,6 +308,7 @@ export class NearCache {
 
   private remove(id: string, entry: Cached): void {
     this.entries.delete(id);
+    this.perPartition.set(entry.partition, (this.perPartition.get(entry.partition) ?? 1) - 1);
     this.bytes -= ENTRY_OVERHEAD + entry.length * (1 + VIEW_FACTOR);
   }
 

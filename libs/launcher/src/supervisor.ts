@@ -1,5 +1,5 @@
 /**
- * Runs registry shards, rankers, risk guards and discovery as child processes: logs to files, restarts a shard that
+ * Runs registry shards, rankers, risk guards, discovery and search as child processes: logs to files, restarts a shard that
  * dies unexpectedly, stops them all gracefully.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -17,6 +17,7 @@ export const Services = {
   ranker: { package: "@stratreg/ranker", memberVariable: "STRATREG_RANKER_ID" },
   "risk-guard": { package: "@stratreg/risk-guard", memberVariable: "STRATREG_RISK_GUARD_ID" },
   discovery: { package: "@stratreg/discovery", memberVariable: "STRATREG_DISCOVERY_ID" },
+  search: { package: "@stratreg/search-service", memberVariable: "STRATREG_SEARCH_ID" },
 } as const;
 export type ServiceKind = keyof typeof Services;
 
