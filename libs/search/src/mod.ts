@@ -10,6 +10,21 @@ export { METRICS } from "@stratreg/protocol";
 // Full text and similarity
 
 /**
+ * Content embeddings: TF-IDF over a strategy's words, tags, template, parameters
+ * and venues, feature-hashed and projected by a fixed seeded sparse random
+ * projection to unit vectors in one Float32Array.
+ */
+export {
+  ContentEmbeddings,
+  type EmbeddingOptions,
+  fnv1a,
+  strategyFeatures,
+  textFeatures,
+  words,
+} from "./embedding.js";
+/** Exact k-nearest-neighbour search by cosine over rows of unit vectors, with a bounded top-k heap. */
+export { type NearestOptions, type Neighbour, nearestRows, TopK, type VectorRows } from "./knn.js";
+/**
  * Full-text search over name, description, tags and owner: BM25+ relevance with
  * field boosts, typos by edit distance scaled to the term's length, prefixes.
  */
