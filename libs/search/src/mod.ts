@@ -10,6 +10,17 @@ export { METRICS } from "@stratreg/protocol";
 // Full text and similarity
 
 /**
+ * Similarity by behaviour: each strategy's most recent returns in a fixed window,
+ * and the strategies whose returns correlate most over their shared periods.
+ */
+export {
+  BehaviourIndex,
+  type BehaviourMatch,
+  type BehaviourOptions,
+  type ReturnSeries,
+  type SimilarByReturnsOptions,
+} from "./behaviour.js";
+/**
  * Content embeddings: TF-IDF over a strategy's words, tags, template, parameters
  * and venues, feature-hashed and projected by a fixed seeded sparse random
  * projection to unit vectors in one Float32Array.
