@@ -273,17 +273,21 @@ export class ContentEmbeddings {
     return true;
   }
 
-  /** The unit vector of a free-text query under the current IDF (zero if none of its words are known). */
+  /**
+   * The unit vector of a free-text query under the current IDF. Words no indexed
+   * strategy has are left out: they match nothing and would only add projection
+   * noise; a text with none known embeds to zero (and finds nothing).
+   */
   embedText(text: string): Float32Array {
     const out = new Float32Array(this.dims);
-    this.#project(this.#pack(textFeatures(text)), out, 0);
+    this.#project(this.#pack(textFeatures(text)), out, 0, true);
     return out;
   }
 
-  /** The unit vector of a strategy that need not be indexed, under the current IDF. */
+  /** The unit vector of a strategy that need not be indexed, under the current IDF, its unknown features left out. */
   embedStrategy(strategy: Strategy): Float32Array {
     const out = new Float32Array(this.dims);
-    this.#project(this.#pack(strategyFeatures(strategy)), out, 0);
+    this.#project(this.#pack(strategyFeatures(strategy)), out, 0, true);
     return out;
   }
 
@@ -343,7 +347,7 @@ export class ContentEmbeddings {
   }
 
   /** Writes the unit vector of packed features at out[offset…]: sublinear tf × smoothed idf, projected. */
-  #project(packed: Uint32Array, out: Float32Array, offset: number): void {
+  #project(packed: Uint32Array, out: Float32Array, offset: number, knownOnly = false): void {
     const dims = this.dims;
     const nonzeros = this.#nonzeros;
     out.fill(0, offset, offset + dims);
@@ -351,8 +355,10 @@ export class ContentEmbeddings {
     for (const p of packed) {
       const bucket = p >>> TF_BITS;
       const tf = p & TF_MAX;
+      const df = this.#documentFrequency[bucket] as number;
+      if (knownOnly && df === 0) continue;
       // Smoothed IDF (as scikit-learn's): never zero, finite for a feature no document has.
-      const idf = Math.log((1 + n) / (1 + (this.#documentFrequency[bucket] as number))) + 1;
+      const idf = Math.log((1 + n) / (1 + df)) + 1;
       const weight = (1 + Math.log(tf)) * idf;
       const base = bucket * nonzeros;
       for (let j = 0; j < nonzeros; j++) {

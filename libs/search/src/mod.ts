@@ -35,6 +35,8 @@ export {
 } from "./embedding.js";
 /** Exact k-nearest-neighbour search by cosine over rows of unit vectors, with a bounded top-k heap. */
 export { type NearestOptions, type Neighbour, nearestRows, TopK, type VectorRows } from "./knn.js";
+/** Similarity by content: embeddings and exact kNN behind `upsert`, `remove`, `similar` and `similarToText`. */
+export { ContentIndex, type ContentMatch } from "./similar.js";
 /**
  * Full-text search over name, description, tags and owner: BM25+ relevance with
  * field boosts, typos by edit distance scaled to the term's length, prefixes.
