@@ -25,16 +25,9 @@ export {
  * and venues, feature-hashed and projected by a fixed seeded sparse random
  * projection to unit vectors in one Float32Array.
  */
-export {
-  ContentEmbeddings,
-  type EmbeddingOptions,
-  fnv1a,
-  strategyFeatures,
-  textFeatures,
-  words,
-} from "./embedding.js";
+export { ContentEmbeddings, type EmbeddingOptions, strategyFeatures, textFeatures } from "./embedding.js";
 /** Exact k-nearest-neighbour search by cosine over rows of unit vectors, with a bounded top-k heap. */
-export { type NearestOptions, type Neighbour, nearestRows, TopK, type VectorRows } from "./knn.js";
+export { type NearestOptions, type Neighbour, nearestRows, type VectorRows } from "./knn.js";
 /** Similarity by content: embeddings and exact kNN behind `upsert`, `remove`, `similar` and `similarToText`. */
 export { ContentIndex, type ContentMatch } from "./similar.js";
 /**
