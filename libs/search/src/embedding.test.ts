@@ -112,9 +112,9 @@ describe("ContentEmbeddings", () => {
     );
     const v = embeddings.vectorOf("g") as Float32Array;
     // Printed by a separate node process when this test was written.
-    expect(v.filter((x) => x !== 0).length).toBe(75);
-    expect([v[2], v[7], v[8], v[12]]).toEqual([
-      0.24148625135421753, -0.0950293317437172, -0.0950293317437172, 0.11778640747070312,
+    expect(v.filter((x) => x !== 0).length).toBe(71);
+    expect([v[0], v[2], v[3], v[17]]).toEqual([
+      -0.12201393395662308, 0.09844007343053818, 0.09844007343053818, -0.15171349048614502,
     ]);
   });
 
@@ -209,6 +209,23 @@ describe("ContentEmbeddings", () => {
     expect(embeddings.size).toBe(3000);
     for (const s of strategies)
       expect(dot(embeddings.vectorOf(s.id) as Float32Array, embeddings.embedStrategy(s))).toBeCloseTo(1, 4);
+  });
+
+  test("without automatic refreshes, vectors keep the IDF of their upsert until a refresh", () => {
+    const strategies = randomStrategies(300, 6);
+    const manual = new ContentEmbeddings({ refreshGrowth: Number.POSITIVE_INFINITY });
+    const automatic = new ContentEmbeddings();
+    for (const s of strategies) {
+      manual.upsert(s);
+      automatic.upsert(s);
+    }
+    const first = (e: ContentEmbeddings): number[] => Array.from(e.vectorOf("r0") as Float32Array);
+    expect(first(manual)).not.toEqual(first(automatic));
+    manual.refresh();
+    automatic.refresh();
+    expect(first(manual)).toEqual(first(automatic));
+    expect(() => new ContentEmbeddings({ refreshGrowth: 1 })).toThrow(RangeError);
+    expect(() => new ContentEmbeddings({ dims: 24 })).toThrow(RangeError);
   });
 
   test("a text with no known word embeds to zero", () => {

@@ -11,16 +11,20 @@
  * Why a random projection and not a fitted one (SVD/LSA, PCA): it is independent of
  * the data, so a strategy's vector depends only on its own features and the IDF, and
  * registering one never forces a re-fit of the others; by Johnson–Lindenstrauss it
- * keeps cosines to about ±1/√dims. Each hashed feature goes to `nonzeros` distinct
- * dimensions with random signs (a sparse JL transform in the Kane–Nelson style, far
- * sparser than Achlioptas' 1/3): projecting costs features × nonzeros additions. The
- * table is drawn from a seeded generator, so every process computes the same vectors.
+ * keeps cosines to about ±1/√dims. It is a sparse JL transform, Kane and Nelson's
+ * block construction: the dimensions are cut into `nonzeros` blocks and each hashed
+ * feature adds ±1/√nonzeros to one dimension of each block (far sparser than
+ * Achlioptas' density 1/3, and its nonzeros never collide), so projecting costs
+ * features × nonzeros additions. Dimension and sign come from a fixed integer hash of
+ * (feature, block, seed), so every process computes the same vectors.
  *
  * IDF drift: a vector is computed with the IDF of when it was upserted. Rather than
  * re-weighting every vector on every registration, all vectors are re-projected from
  * their stored sparse features once the number of strategies has moved by a quarter
  * since the last time ({@link ContentEmbeddings.refresh}): geometric intervals, so the
- * cost is O(1) amortised per upsert and IDFs are never off by more than ln 1.25.
+ * cost is O(1) amortised per upsert and IDFs are never off by more than ln 1.25. A
+ * refresh takes about 1 s per 100k strategies here (so ≈ 10 s at 1M, once per 25 %
+ * growth); a bulk load should pass `refreshGrowth: Infinity` and refresh once at the end.
  */
 import type { ParamValue, Strategy } from "@stratreg/protocol";
 
@@ -34,6 +38,11 @@ export interface EmbeddingOptions {
   nonzeros?: number;
   /** Seed of the projection: the same seed gives the same vectors in every process. */
   seed?: number;
+  /**
+   * Re-project every vector when the count has grown (or shrunk) by this factor since
+   * the last refresh; 1.25 unless given, `Infinity` to refresh only when asked.
+   */
+  refreshGrowth?: number;
 }
 
 /** How much one occurrence counts, by where it occurs: the name and tags say most. */
@@ -109,51 +118,26 @@ export function fnv1a(text: string): number {
   return hash >>> 0;
 }
 
-/** Mulberry32: a small seeded generator, the same sequence everywhere. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-interface ProjectionTable {
-  dims: Uint16Array;
-  signs: Float32Array;
-}
-
-/** Tables already drawn, by shape and seed: they are read-only, so indexes in one process share them. */
-const projectionTables = new Map<string, ProjectionTable>();
-
 /**
- * The sparse projection: for each hashed feature, `nonzeros` distinct dimensions
- * and a sign ±1/√nonzeros for each, drawn from the seed.
+ * Murmur3's 32-bit finaliser: a cheap, well-mixed hash of an integer, the same
+ * everywhere. The projection is drawn from it on the fly rather than kept in a
+ * table: a table of 2^18 × 8 entries is 12 MB, and looking a feature up in it is a
+ * cache miss, and drawing the table took longer than a refresh.
  */
-function projectionTable(features: number, dims: number, nonzeros: number, seed: number): ProjectionTable {
-  const key = `${features}:${dims}:${nonzeros}:${seed}`;
-  const cached = projectionTables.get(key);
-  if (cached) return cached;
-  const table = { dims: new Uint16Array(features * nonzeros), signs: new Float32Array(features * nonzeros) };
-  const random = mulberry32(seed);
-  const scale = 1 / Math.sqrt(nonzeros);
-  const taken = new Uint8Array(dims);
-  for (let f = 0; f < features; f++) {
-    const base = f * nonzeros;
-    for (let j = 0; j < nonzeros; j++) {
-      let dim = Math.floor(random() * dims);
-      while (taken[dim] === 1) dim = (dim + 1) % dims;
-      taken[dim] = 1;
-      table.dims[base + j] = dim;
-      table.signs[base + j] = random() < 0.5 ? -scale : scale;
-    }
-    for (let j = 0; j < nonzeros; j++) taken[table.dims[base + j] as number] = 0;
-  }
-  projectionTables.set(key, table);
-  return table;
+function fmix32(x: number): number {
+  let h = x | 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  // Signed on purpose: V8 keeps int32 in registers, while a uint32 above 2^31 becomes a double (2× slower here).
+  return h | 0;
+}
+
+/** Smoothed IDF (as scikit-learn's) of a feature in df of n documents: never zero, finite for an unseen feature. */
+function idf(n: number, df: number): number {
+  return Math.log((1 + n) / (1 + df)) + 1;
 }
 
 /** Weighted counts are kept as integers in the low bits of a packed feature; this many bits. */
@@ -169,9 +153,13 @@ export class ContentEmbeddings {
   readonly dims: number;
   readonly #hashMask: number;
   readonly #nonzeros: number;
-  /** For hashed feature f, its dims at [f·nonzeros, …) and the sign of each. */
-  readonly #projectionDims: Uint16Array;
-  readonly #projectionSigns: Float32Array;
+  /** Dimensions per block: a feature's j-th nonzero is in block j, so its nonzeros are distinct. */
+  readonly #block: number;
+  readonly #seed: number;
+  /** ±1/√nonzeros: keeps a projected unit vector unit length on average. */
+  readonly #scale: number;
+  /** Scratch for one vector's sums. */
+  readonly #sums: Float64Array;
   /** Documents per hashed feature, over the strategies indexed now. */
   readonly #documentFrequency: Uint32Array;
   #vectors: Float32Array;
@@ -183,6 +171,7 @@ export class ContentEmbeddings {
   readonly #freeRows: number[] = [];
   #live = new Uint8Array(0);
   #sizeAtRefresh = 0;
+  readonly #refreshGrowth: number;
 
   constructor(options: EmbeddingOptions = {}) {
     this.dims = options.dims ?? 128;
@@ -192,9 +181,16 @@ export class ContentEmbeddings {
     this.#nonzeros = Math.min(options.nonzeros ?? 8, this.dims);
     const features = 1 << hashBits;
     this.#documentFrequency = new Uint32Array(features);
-    const projection = projectionTable(features, this.dims, this.#nonzeros, options.seed ?? 0x5eed);
-    this.#projectionDims = projection.dims;
-    this.#projectionSigns = projection.signs;
+    this.#block = Math.floor(this.dims / this.#nonzeros);
+    // A power-of-two block lets a mask pick the dimension (an integer division is slow here).
+    if (this.#block * this.#nonzeros !== this.dims || (this.#block & (this.#block - 1)) !== 0) {
+      throw new RangeError("dims must be nonzeros times a power of two");
+    }
+    this.#seed = Math.imul(options.seed ?? 0x5eed, 0x9e3779b9);
+    this.#scale = 1 / Math.sqrt(this.#nonzeros);
+    this.#sums = new Float64Array(this.dims);
+    this.#refreshGrowth = options.refreshGrowth ?? 1.25;
+    if (!(this.#refreshGrowth > 1)) throw new RangeError("refreshGrowth must be above 1");
     this.#vectors = new Float32Array(1024 * this.dims);
     this.#live = new Uint8Array(1024);
   }
@@ -293,16 +289,18 @@ export class ContentEmbeddings {
 
   /** Re-projects every vector under the current IDF (done by itself when the count moves by a quarter). */
   refresh(): void {
+    const idfs = this.#idfTable();
     for (let row = 0; row < this.#features.length; row++) {
       const packed = this.#features[row];
-      if (packed) this.#project(packed, this.#vectors, row * this.dims);
+      if (packed) this.#project(packed, this.#vectors, row * this.dims, false, idfs);
     }
     this.#sizeAtRefresh = this.size;
   }
 
   #maybeRefresh(): void {
     const size = this.size;
-    if (size > this.#sizeAtRefresh * 1.25 + 8 || size < this.#sizeAtRefresh * 0.8 - 8) this.refresh();
+    const growth = this.#refreshGrowth;
+    if (size > this.#sizeAtRefresh * growth + 8 || size < this.#sizeAtRefresh / growth - 8) this.refresh();
   }
 
   #forget(row: number): void {
@@ -346,30 +344,46 @@ export class ContentEmbeddings {
     return packed.sort();
   }
 
+  /**
+   * The weight of every hashed feature under the current counts, for a refresh:
+   * one logarithm per bucket instead of one per feature of every strategy.
+   */
+  #idfTable(): Float64Array {
+    const n = this.size;
+    const table = new Float64Array(this.#documentFrequency.length);
+    for (let bucket = 0; bucket < table.length; bucket++)
+      table[bucket] = idf(n, this.#documentFrequency[bucket] as number);
+    return table;
+  }
+
   /** Writes the unit vector of packed features at out[offset…]: sublinear tf × smoothed idf, projected. */
-  #project(packed: Uint32Array, out: Float32Array, offset: number, knownOnly = false): void {
+  #project(packed: Uint32Array, out: Float32Array, offset: number, knownOnly = false, idfs?: Float64Array): void {
     const dims = this.dims;
     const nonzeros = this.#nonzeros;
-    out.fill(0, offset, offset + dims);
+    const block = this.#block;
+    const mask = block - 1;
+    const seed = this.#seed;
+    // Sums in doubles, written once: cheaper than read-modify-writes of float32 in `out`.
+    const sums = this.#sums.fill(0);
+    const documentFrequency = this.#documentFrequency;
     const n = this.size;
-    for (const p of packed) {
+    for (let i = 0; i < packed.length; i++) {
+      const p = packed[i] as number;
       const bucket = p >>> TF_BITS;
-      const tf = p & TF_MAX;
-      const df = this.#documentFrequency[bucket] as number;
+      const df = documentFrequency[bucket] as number;
       if (knownOnly && df === 0) continue;
-      // Smoothed IDF (as scikit-learn's): never zero, finite for a feature no document has.
-      const idf = Math.log((1 + n) / (1 + df)) + 1;
-      const weight = (1 + Math.log(tf)) * idf;
+      const weight = (1 + Math.log(p & TF_MAX)) * (idfs ? (idfs[bucket] as number) : idf(n, df)) * this.#scale;
       const base = bucket * nonzeros;
       for (let j = 0; j < nonzeros; j++) {
-        const at = offset + (this.#projectionDims[base + j] as number);
-        out[at] = (out[at] as number) + weight * (this.#projectionSigns[base + j] as number);
+        // One hash per (feature, j): its low bits pick the dimension in block j, its top bit the sign.
+        const h = fmix32((base + j) ^ seed);
+        const at = j * block + (h & mask);
+        sums[at] = (sums[at] as number) + (h < 0 ? -weight : weight);
       }
     }
     let norm = 0;
-    for (let d = 0; d < dims; d++) norm += (out[offset + d] as number) ** 2;
-    if (norm === 0) return;
-    const inverse = 1 / Math.sqrt(norm);
-    for (let d = 0; d < dims; d++) out[offset + d] = (out[offset + d] as number) * inverse;
+    for (let d = 0; d < dims; d++) norm += (sums[d] as number) ** 2;
+    const inverse = norm === 0 ? 0 : 1 / Math.sqrt(norm);
+    for (let d = 0; d < dims; d++) out[offset + d] = (sums[d] as number) * inverse;
   }
 }

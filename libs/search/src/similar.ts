@@ -36,6 +36,14 @@ export class ContentIndex {
     return this.#embeddings.remove(id);
   }
 
+  /**
+   * Re-projects every vector under the current IDF. Done by itself whenever the
+   * count moves by a quarter; call it after loading many strategies at once.
+   */
+  refresh(): void {
+    this.#embeddings.refresh();
+  }
+
   /** The k strategies most similar in content to an indexed one (not itself), most similar first; empty for an unknown id. */
   similar(id: string, k: number): ContentMatch[] {
     const row = this.#embeddings.rowOf(id);
