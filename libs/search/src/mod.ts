@@ -41,6 +41,7 @@ export {
   type TextField,
   type TextHit,
   TextIndex,
+  type TextIndexOptions,
   type TextSearchOptions,
   typoBudget,
 } from "./text.js";

@@ -344,6 +344,21 @@ describe("TextIndex ranking", () => {
   });
 });
 
+describe("TextIndex options", () => {
+  test("descriptionChars indexes only the leading words of descriptions", () => {
+    const index = new TextIndex({ descriptionChars: 24 });
+    index.upsert(
+      newStrategy({ id: "s", name: "Book", owner: "a", description: "Harvests the funding basis of perpetuals" }, 0),
+    );
+    expect(index.search("funding", { fuzzy: false }).map((hit) => hit.id)).toEqual(["s"]);
+    // "basis" straddles the 24th character: the cut drops it whole rather than index "bas".
+    expect(index.search("basis", { fuzzy: false, prefix: "none" })).toEqual([]);
+    expect(index.search("bas", { fuzzy: false, prefix: "none" })).toEqual([]);
+    expect(index.search("perpetuals", { fuzzy: false })).toEqual([]);
+    expect(() => new TextIndex({ descriptionChars: -1 })).toThrow(RangeError);
+  });
+});
+
 describe("TextIndex updates", () => {
   const strategy = newStrategy({ id: "s1", name: "Carry Basket", owner: "alice", tags: ["fx"] }, 0);
 

@@ -40,6 +40,17 @@ export interface TextSearchOptions {
   allTerms?: boolean;
 }
 
+/** Options of {@link TextIndex}. */
+export interface TextIndexOptions {
+  /**
+   * Index only the first this-many characters of each description (cut at a word
+   * boundary); all of it unless given. The index costs about 3 KB per strategy
+   * with 500-character descriptions, most of it description postings: the knob
+   * that keeps 1M strategies within a memory budget.
+   */
+  descriptionChars?: number;
+}
+
 /** One text search result. */
 export interface TextHit {
   id: string;
@@ -94,11 +105,19 @@ interface TextDocument {
   owner: string;
 }
 
-function textDocument(strategy: Strategy): TextDocument {
+/** The first `chars` characters of a text, less a word cut in two. */
+function leading(text: string, chars: number): string {
+  if (text.length <= chars) return text;
+  const cut = text.slice(0, chars + 1);
+  const lastBreak = cut.search(/\s\S*$/u);
+  return lastBreak > 0 ? cut.slice(0, lastBreak) : cut.slice(0, chars);
+}
+
+function textDocument(strategy: Strategy, descriptionChars: number): TextDocument {
   return {
     id: strategy.id,
     name: strategy.name,
-    description: strategy.description,
+    description: leading(strategy.description, descriptionChars),
     // Tags are separate phrases; a space keeps "stat-arb" and "crypto" from running together.
     tags: strategy.tags.join(" "),
     owner: strategy.owner,
@@ -119,6 +138,12 @@ export class TextIndex {
   });
   /** The version indexed for each id, so a replayed or out-of-order older version is ignored. */
   readonly #versions = new Map<string, number>();
+  readonly #descriptionChars: number;
+
+  constructor(options: TextIndexOptions = {}) {
+    this.#descriptionChars = options.descriptionChars ?? Number.POSITIVE_INFINITY;
+    if (!(this.#descriptionChars >= 0)) throw new RangeError("descriptionChars must be ≥ 0");
+  }
 
   /** How many strategies are indexed. */
   get size(): number {
@@ -141,7 +166,7 @@ export class TextIndex {
       if (strategy.version <= indexed) return false;
       this.#search.discard(strategy.id);
     }
-    this.#search.add(textDocument(strategy));
+    this.#search.add(textDocument(strategy, this.#descriptionChars));
     this.#versions.set(strategy.id, strategy.version);
     return true;
   }
