@@ -536,7 +536,9 @@ describe("config/nats-server.conf permissions", () => {
       await cache.close();
       await waitFor(async () => (await client.search({ text: "carry" })).hits.some((h) => h.id === "perm-cached"));
       const operator = await login("operator");
-      expect((await StratregClient.connect(operator.nc)).searchStatus()).resolves.toMatchObject({ member: "perm-search-1" });
+      expect((await StratregClient.connect(operator.nc)).searchStatus()).resolves.toMatchObject({
+        member: "perm-search-1",
+      });
       // The cache's consumer is its own: a trader still cannot read or change anything else through JetStream.
       await expect(trader.nc.request(`$JS.API.CONSUMER.DURABLE.CREATE.${subjects.logStream}.forged`)).rejects.toThrow();
       expect(trader.violations.filter((v) => v.subject.startsWith("$JS.API.CONSUMER.DURABLE"))).not.toEqual([]);

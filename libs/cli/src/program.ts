@@ -16,8 +16,8 @@ import {
 import { listCommand } from "./commands/list.js";
 import { forecastCommand, perfCommand, rankCommand, selectCommand, topCommand } from "./commands/performance.js";
 import { registerCommand } from "./commands/register.js";
-import { searchCommand } from "./commands/search.js";
 import { riskCommands } from "./commands/risk.js";
+import { searchCommand } from "./commands/search.js";
 import { statusCommand } from "./commands/status.js";
 import { templateCommand } from "./commands/template.js";
 import { globalOptions } from "./options.js";

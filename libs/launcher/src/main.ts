@@ -166,7 +166,7 @@ async function main(): Promise<void> {
     say("started discovery (mines market data for patterns; nothing it finds trades before the quality gates)");
     supervisor.start("search-1", "search");
     say(
-      "started search (follows the logs): `npm run stratreg -- search \"sharpe > 1 ORDER BY sharpe DESC\"` or `-- search --text momentum`",
+      'started search (follows the logs): `npm run stratreg -- search "sharpe > 1 ORDER BY sharpe DESC"` or `-- search --text momentum`',
     );
     if (opts.demo > 0) {
       const report = await runDemo(client, opts.demo, say);

@@ -5,8 +5,8 @@
  * @module
  */
 export { loadConfig, type SearchConfig } from "./config.js";
-export { answers, createSearchMachine, SearchEvents, type SearchState, SearchStates } from "./machine.js";
 export { topK } from "./heap.js";
+export { answers, createSearchMachine, SearchEvents, type SearchState, SearchStates } from "./machine.js";
 export { runQuery, runSimilar } from "./query.js";
 export { SEARCH_VERSION, SearchProcess } from "./search.js";
 export { StrategyDoc, StrategyIndex } from "./strategies.js";

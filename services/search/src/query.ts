@@ -5,6 +5,7 @@
  * ordered (a bounded heap, so ordering a million matches costs a pass, not a sort).
  */
 import {
+  ErrorCodes,
   NotFoundError,
   type SearchHit,
   SearchLimits,
@@ -13,7 +14,6 @@ import {
   SimilarityKinds,
   type SimilarQuery,
   ValidationError,
-  ErrorCodes,
 } from "@stratreg/protocol";
 import { compileQuery, requiredEquals } from "@stratreg/search";
 import { topK } from "./heap.js";
@@ -26,7 +26,8 @@ const TEXT_CANDIDATES = 10_000;
 /** Neighbours returned when `k` is not given. */
 const DEFAULT_K = 10;
 
-const byId = (a: StrategyDoc, b: StrategyDoc) => (a.strategy.id < b.strategy.id ? -1 : a.strategy.id > b.strategy.id ? 1 : 0);
+const byId = (a: StrategyDoc, b: StrategyDoc) =>
+  a.strategy.id < b.strategy.id ? -1 : a.strategy.id > b.strategy.id ? 1 : 0;
 
 /** One page of results and the total. */
 export interface QueryPage {
@@ -98,6 +99,7 @@ export function runSimilar(index: StrategyIndex, body: SimilarQuery): { hits: Se
       hits: found.map((n) => ({ id: n.id, version: versioned(n.id), score: n.correlation, overlap: n.overlap })),
     };
   }
-  const found = body.id !== undefined ? index.content.similar(body.id, k) : index.content.similarToText(body.text as string, k);
+  const found =
+    body.id !== undefined ? index.content.similar(body.id, k) : index.content.similarToText(body.text as string, k);
   return { by, hits: found.map((n) => ({ id: n.id, version: versioned(n.id), score: n.score })) };
 }

@@ -4,8 +4,9 @@
  * `query`, `similar` and `status`. Its lifecycle is an xstate actor
  * (machine.ts); this class carries out the effects around it.
  */
-import type { Service } from "@nats-io/services";
+
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { Service } from "@nats-io/services";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { StratregClient } from "@stratreg/client";
 import type { SearchLag, SearchQuery, SearchStatus, SimilarQuery } from "@stratreg/protocol";
@@ -100,7 +101,11 @@ export class SearchProcess {
       handlers: {
         ready: () => answers(this.state),
         query: (body: SearchQuery) => ({ ...runQuery(this.index, body), lag: this.lag(), member: this.config.member }),
-        similar: (body: SimilarQuery) => ({ ...runSimilar(this.index, body), lag: this.lag(), member: this.config.member }),
+        similar: (body: SimilarQuery) => ({
+          ...runSimilar(this.index, body),
+          lag: this.lag(),
+          member: this.config.member,
+        }),
         status: () => this.status(),
       },
     });

@@ -14,8 +14,8 @@ import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { replies } from "@stratreg/process";
 import {
   clusterSubjects,
-  encode,
   ErrorCodes,
+  encode,
   PROTOCOL_VERSION,
   SEARCH_SERVICE_NAME,
   type SearchOp,
@@ -112,7 +112,11 @@ export async function registerSearchService(
   const handle = (op: SearchOp, msg: Msg) => {
     counters.requests[op]++;
     if (queue.length >= options.maxInFlight) {
-      fail(msg, op, new UnavailableError(ErrorCodes.Overloaded, "search has too many queries in hand", { retryable: true }));
+      fail(
+        msg,
+        op,
+        new UnavailableError(ErrorCodes.Overloaded, "search has too many queries in hand", { retryable: true }),
+      );
       return;
     }
     queue.push({ op, msg, received: performance.now() });

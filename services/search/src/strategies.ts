@@ -100,7 +100,7 @@ export class StrategyIndex implements ReplicaTarget {
     snapshot.ids.forEach((id, i) => {
       this.upsert(partition, decode(recordAt(snapshot, i)) as Strategy);
     });
-    const perf = snapshot.head.perf;
+    const perf = snapshot.head?.perf;
     if (perf instanceof Uint8Array) book.restore(perf);
   }
 

@@ -51,7 +51,11 @@ function lagText(reply: SearchReply | SimilarReply): string {
   return `(from ${reply.member}, ${ms})`;
 }
 
-export async function runSearch(filter: string | undefined, options: SearchOptions, globals: GlobalOptions): Promise<ExitCode> {
+export async function runSearch(
+  filter: string | undefined,
+  options: SearchOptions,
+  globals: GlobalOptions,
+): Promise<ExitCode> {
   try {
     if (options.like !== undefined || options.likeText !== undefined) {
       const reply = await withClient(globals, (client) =>
@@ -105,7 +109,10 @@ export function searchCommand(): Command {
     .description(
       "find strategies: a filter (e.g. \"state = 'active' AND sharpe > 1 AND tags IN ('momentum') ORDER BY sharpe DESC LIMIT 20\"), full text (--text, typos allowed), or strategies like one (--like <id>, by content or --by returns)",
     )
-    .argument("[filter]", "the filter language: AND OR NOT ( ), = != < <= > >=, IN, LIKE, ~ regex, IS NULL, ORDER BY, LIMIT")
+    .argument(
+      "[filter]",
+      "the filter language: AND OR NOT ( ), = != < <= > >=, IN, LIKE, ~ regex, IS NULL, ORDER BY, LIMIT",
+    )
     .option("--text <words>", "full text over name, description, tags and owner (BM25)")
     .option("--no-fuzzy", "match the text's words exactly (no typos)")
     .option("--limit <n>", "results per page")
