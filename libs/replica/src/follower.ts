@@ -104,6 +104,8 @@ export class LogFollower {
   /** A probe answered "nothing pending" while messages it counted were still on their way. */
   private claim: { asked: number; consumer: string; delivered: number } | undefined;
   private probing = false;
+  /** Entries the target failed to apply (skipped). */
+  failed = 0;
   private reader: ChunkedSnapshots | undefined;
   private loop: Promise<void> | undefined;
 
@@ -236,7 +238,13 @@ export class LogFollower {
       else if (before !== undefined && before !== this.applied[partition]) await this.reload(partition, before, seq);
       if (seq > (this.applied[partition] as number)) {
         const data = msg.data;
-        this.target.apply(partition, readLogEntry(Buffer.from(data.buffer, data.byteOffset, data.byteLength)), seq);
+        try {
+          this.target.apply(partition, readLogEntry(Buffer.from(data.buffer, data.byteOffset, data.byteLength)), seq);
+        } catch (err) {
+          // One entry the target cannot take must not stop every partition: skip it, loudly.
+          this.failed++;
+          this.options.warn?.({ err, partition, seq }, "a log entry could not be applied; skipped");
+        }
         this.applied[partition] = seq;
         this.reloads[partition] = 0;
       }
