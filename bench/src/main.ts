@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --json FILE] [--quick] [--memory-strategies N] [--only join|recovery|ranking|risk|lifecycle|discovery] [--noise-runs N]
+ * npm run bench [-- --json FILE] [--quick] [--memory-strategies N] [--only join|recovery|ranking|risk|lifecycle|discovery|near-cache] [--noise-runs N] [--cache-strategies N] [--skip-search]
  *
  * Starts a nats-server, 4 registry shards and a raw echo responder, then
  * measures each registry figure beside its raw NATS baseline on the same
@@ -26,6 +26,7 @@ import { discoveryRunFigures, discoveryRunTable } from "./discovery-runs.js";
 import { lifecycleFigures, lifecycleTable } from "./lifecycle.js";
 import { closedLoop, drain, type LoopResult } from "./loop.js";
 import { type ModeFigures, modeFigures } from "./modes.js";
+import { nearCacheFigures, nearCacheTable } from "./near-cache.js";
 import { type JoinFigures, joinFigures, type RecoveryFigures, recoveryFigures } from "./ownership.js";
 import { rankingFigures, rankingTable } from "./ranking.js";
 import { riskFigures, riskTable } from "./risk.js";
@@ -41,6 +42,8 @@ const { values } = parseArgs({
     "skip-modes": { type: "boolean", default: false },
     only: { type: "string" },
     "noise-runs": { type: "string" },
+    "cache-strategies": { type: "string" },
+    "skip-search": { type: "boolean", default: false },
   },
 });
 const quick = values.quick === true;
@@ -99,6 +102,20 @@ async function main() {
       const lifecycle = await lifecycleFigures(server, say, quick);
       process.stdout.write(lifecycleTable(lifecycle));
       if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify({ lifecycle }, null, 2)}\n`);
+    } finally {
+      await server.stop();
+    }
+    return;
+  }
+  if (values.only === "near-cache") {
+    try {
+      const nearCache = await nearCacheFigures(server, say, {
+        strategies: Number(values["cache-strategies"] ?? (quick ? 100_000 : 1_000_000)),
+        quick,
+        search: values["skip-search"] !== true,
+      });
+      process.stdout.write(nearCacheTable(nearCache));
+      if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify({ nearCache }, null, 2)}\n`);
     } finally {
       await server.stop();
     }

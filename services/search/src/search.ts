@@ -127,7 +127,13 @@ export class SearchProcess {
   }
 
   /** What the status endpoint answers. */
-  status(): SearchStatus & { state: SearchState; requests: Record<string, number>; errors: number; expired: number } {
+  status(): SearchStatus & {
+    state: SearchState;
+    requests: Record<string, number>;
+    errors: number;
+    expired: number;
+    rss: number;
+  } {
     return {
       member: this.config.member,
       state: this.state,
@@ -138,6 +144,7 @@ export class SearchProcess {
       requests: { ...this.counters.requests },
       errors: this.counters.errors,
       expired: this.counters.expired,
+      rss: process.memoryUsage().rss,
     };
   }
 

@@ -56,6 +56,8 @@ function valuesOf(strategy: Readonly<Strategy>, field: IndexedField): string[] {
   }
 }
 
+const EMPTY: ReadonlySet<string> = new Set();
+
 const INDEXED: readonly IndexedField[] = ["state", "owner", "family", "template", "tags"];
 
 /** Whether two versions differ in what full text and content similarity read. */
@@ -132,14 +134,16 @@ export class StrategyIndex implements ReplicaTarget {
    */
   candidates(constraints: IndexConstraint[]): Iterable<StrategyDoc> {
     if (constraints.length === 0) return this.docs.values();
+    // The index's own sets where a constraint has one value (no copy); a union only for IN.
     const sets = constraints.map((constraint) => {
       const map = this.inverted.get(constraint.field) as Map<string, Set<string>>;
+      if (constraint.values.length === 1) return map.get(constraint.values[0] as string) ?? EMPTY;
       const ids = new Set<string>();
-      for (const value of constraint.values) for (const id of map.get(value) ?? []) ids.add(id);
+      for (const value of constraint.values) for (const id of map.get(value) ?? EMPTY) ids.add(id);
       return ids;
     });
     sets.sort((a, b) => a.size - b.size);
-    const [smallest, ...rest] = sets as [Set<string>, ...Set<string>[]];
+    const [smallest, ...rest] = sets as [ReadonlySet<string>, ...ReadonlySet<string>[]];
     const out: StrategyDoc[] = [];
     for (const id of smallest) {
       if (rest.every((set) => set.has(id))) out.push(this.docs.get(id) as StrategyDoc);

@@ -73,13 +73,20 @@ export function applyQuery<D extends SearchDocument>(compiled: CompiledQuery, do
 
 function compileExpr(expr: Expr): Predicate {
   switch (expr.kind) {
+    // Plain loops: these run once per document per query, a million times over.
     case NodeKinds.Or: {
       const operands = expr.operands.map(compileExpr);
-      return (doc) => operands.some((p) => p(doc));
+      return (doc) => {
+        for (let i = 0; i < operands.length; i++) if ((operands[i] as Predicate)(doc)) return true;
+        return false;
+      };
     }
     case NodeKinds.And: {
       const operands = expr.operands.map(compileExpr);
-      return (doc) => operands.every((p) => p(doc));
+      return (doc) => {
+        for (let i = 0; i < operands.length; i++) if (!(operands[i] as Predicate)(doc)) return false;
+        return true;
+      };
     }
     case NodeKinds.Not: {
       const operand = compileExpr(expr.operand);
@@ -93,11 +100,10 @@ function compileExpr(expr: Expr): Predicate {
 function compileComparison(node: Comparison): Predicate {
   const { field } = node;
   if (fieldSpec(field).multi) {
-    const list = listReader(field.name as BuiltinField);
-    if (node.kind === NodeKinds.IsNull)
-      return node.negated ? (doc) => list(doc).length > 0 : (doc) => list(doc).length === 0;
+    const any = anyReader(field.name as BuiltinField);
+    if (node.kind === NodeKinds.IsNull) return node.negated ? (doc) => any(doc, TRUE) : (doc) => !any(doc, TRUE);
     const test = valueTest(node);
-    return (doc) => list(doc).some(test);
+    return (doc) => any(doc, test);
   }
   const read = scalarReader(field);
   if (node.kind === NodeKinds.IsNull) return node.negated ? (doc) => read(doc) !== null : (doc) => read(doc) === null;
@@ -199,18 +205,31 @@ function scalarReader(field: FieldRef): (doc: SearchDocument) => Value | null {
 }
 
 /** Reads a multi-valued field as its list of elements (empty when none). */
-function listReader(field: BuiltinField): (doc: SearchDocument) => readonly string[] {
+const TRUE: ValueTest = () => true;
+
+/** Whether any element of a multi-valued field passes `test` (an empty field: none does), allocating nothing. */
+function anyReader(field: BuiltinField): (doc: SearchDocument, test: ValueTest) => boolean {
+  const anyIn = (list: readonly string[], test: ValueTest) => {
+    for (let i = 0; i < list.length; i++) if (test(list[i] as string)) return true;
+    return false;
+  };
   switch (field) {
     case "tags":
-      return ({ strategy }) => strategy.tags;
+      return ({ strategy }, test) => anyIn(strategy.tags, test);
     case "venues":
-      return ({ strategy }) => strategy.venues.map((v) => v.venue);
+      return ({ strategy }, test) => {
+        for (const variant of strategy.venues) if (test(variant.venue)) return true;
+        return false;
+      };
     case "symbols":
-      return ({ strategy }) => strategy.venues.flatMap((v) => v.symbols);
+      return ({ strategy }, test) => {
+        for (const variant of strategy.venues) if (anyIn(variant.symbols, test)) return true;
+        return false;
+      };
     case "parents":
-      return ({ strategy }) => strategy.parents;
+      return ({ strategy }, test) => anyIn(strategy.parents, test);
     case "dependencies":
-      return ({ strategy }) => strategy.dependencies;
+      return ({ strategy }, test) => anyIn(strategy.dependencies, test);
     default:
       throw new Error(`${field} is not a multi-valued field`);
   }
