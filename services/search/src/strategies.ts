@@ -95,15 +95,20 @@ export class StrategyIndex implements ReplicaTarget {
   }
 
   restore(partition: number, snapshot: LogEntryLayout | undefined): void {
-    for (const id of [...(this.byPartition[partition] as Set<string>)]) this.remove(id);
+    const held = [...(this.byPartition[partition] as Set<string>)];
+    for (const id of held) this.remove(id);
     const book = new PerformanceBook(() => undefined);
     this.books[partition] = book;
-    if (snapshot === undefined) return;
-    snapshot.ids.forEach((id, i) => {
-      this.upsert(partition, decode(recordAt(snapshot, i)) as Strategy);
-    });
-    const perf = snapshot.head?.perf;
-    if (perf instanceof Uint8Array) book.restore(perf);
+    if (snapshot !== undefined) {
+      snapshot.ids.forEach((_, i) => {
+        this.upsert(partition, decode(recordAt(snapshot, i)) as Strategy);
+      });
+      const perf = snapshot.head?.perf;
+      if (perf instanceof Uint8Array) book.restore(perf);
+    }
+    // A snapshot carries no return series: those of strategies it still holds are kept, the others would
+    // otherwise linger as neighbours by returns of strategies search no longer knows.
+    for (const id of held) if (!this.docs.has(id)) this.behaviour.remove(id);
   }
 
   apply(partition: number, entry: LogEntryLayout): void {
