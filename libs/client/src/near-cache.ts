@@ -6,7 +6,9 @@
  * Guarantees (docs/adr/014-near-cache-and-search.md):
  * - **Bounded staleness.** A lookup answers only while the replica is known to
  *   hold every entry stored less than `maxLagMs` ago (see @stratreg/replica's
- *   lag); past it, `lookup` answers undefined and `get` asks the shards.
+ *   lag); past it, `lookup` answers undefined and `get` asks the shards. The
+ *   bound is enforced by a timer set at it and by reading the clock every 256
+ *   lookups (so a busy loop of lookups cannot outrun it).
  * - **Monotonic reads.** Entries are applied in log order, so a strategy's
  *   cached version never goes back.
  * - **Read-your-writes.** After a write acknowledged through the same client,
@@ -99,6 +101,9 @@ function deepFreeze<T>(value: T): T {
 /** A local replica of strategies; see the module comment for what it guarantees. */
 export class NearCache {
   private readonly entries = new Map<string, Cached>();
+  /** The decoded view of each strategy read since its last change. */
+  private readonly views = new Map<string, Readonly<Strategy>>();
+  private readonly hot: boolean;
   /** Versions this client wrote that the cache has not applied yet: id → version. */
   private readonly owed = new Map<string, number>();
   /** Hot mode: strategies being fetched, and the newest entry the log brought for each meanwhile. */
@@ -116,6 +121,12 @@ export class NearCache {
   private refused = 0;
   private evicted = 0;
   private clockHand: IterableIterator<[string, Cached]> | undefined;
+  /** Lookups answer only while this is false: the replica is known current to within `maxLagMs`. */
+  private stale = true;
+  /** When (by `performance.now()`) the lag bound passes unless the replica is found current again. */
+  private freshUntil = Number.NEGATIVE_INFINITY;
+  private staleTimer: NodeJS.Timeout | undefined;
+  private lookups = 0;
 
   private constructor(
     private readonly client: StratregClient,
@@ -125,6 +136,7 @@ export class NearCache {
     this.ids = options.ids === undefined ? undefined : new Set(options.ids);
     this.maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
     this.maxLagMs = options.maxLagMs ?? 1000;
+    this.hot = options.hot === true;
   }
 
   /** Opens a near-cache: loads what it keeps and resolves once it is current. Use {@link StratregClient.nearCache}. */
@@ -148,6 +160,7 @@ export class NearCache {
       partitions,
       snapshots: options.hot !== true,
       probeMs: options.probeMs,
+      onFresh: (at) => cache.freshAt(at),
     });
     client.observeWrites(cache);
     try {
@@ -166,18 +179,27 @@ export class NearCache {
    * this client not applied yet. Allocates nothing once a version has been read.
    */
   lookup(id: string): Readonly<Strategy> | undefined {
+    // The clock is read every 256 lookups (the timer at the bound covers the rest): reading it on
+    // every lookup cost more than the lookup itself.
+    if ((++this.lookups & 255) === 0 && performance.now() >= this.freshUntil) this.stale = true;
+    if (this.stale || (this.owed.size !== 0 && this.owed.has(id))) {
+      this.misses++;
+      return undefined;
+    }
+    // Views read before sit in a map of their own: one map read, no entry object to touch.
+    const view = this.views.get(id);
+    if (view !== undefined && !this.hot) {
+      this.hits++;
+      return view;
+    }
     const entry = this.entries.get(id);
-    if (
-      entry === undefined ||
-      performance.now() - this.follower.freshSince > this.maxLagMs ||
-      (this.owed.size !== 0 && this.owed.has(id))
-    ) {
+    if (entry === undefined) {
       this.misses++;
       return undefined;
     }
     this.hits++;
     entry.used = true;
-    return entry.view ?? this.materialise(entry);
+    return view ?? this.materialise(id, entry);
   }
 
   /** The strategy: from the cache when it can answer, else from the shards (hot mode keeps it then). */
@@ -206,18 +228,34 @@ export class NearCache {
     };
   }
 
+  /** The replica holds everything stored before `at`: answer until `at + maxLagMs`, and not after. */
+  private freshAt(at: number): void {
+    this.freshUntil = at + this.maxLagMs;
+    this.stale = performance.now() >= this.freshUntil;
+    clearTimeout(this.staleTimer);
+    if (!this.stale) {
+      this.staleTimer = setTimeout(() => {
+        if (performance.now() >= this.freshUntil) this.stale = true;
+      }, this.freshUntil - performance.now());
+      this.staleTimer.unref();
+    }
+  }
+
   /** Stops following the logs and forgets everything. */
   async close(): Promise<void> {
+    clearTimeout(this.staleTimer);
+    this.stale = true;
     this.client.unobserveWrites(this);
     await this.follower.stop();
     this.entries.clear();
+    this.views.clear();
     this.bytes = 0;
   }
 
   /** Told by the client: a write of `id` at `version` was acknowledged. */
   written(id: string, version: number): void {
     const entry = this.entries.get(id);
-    if (entry !== undefined && this.versionOf(entry) >= version) return;
+    if (entry !== undefined && this.versionOf(id, entry) >= version) return;
     // A hot cache that does not hold it fetches it from the shard, which has applied the write.
     if (entry === undefined && (this.options.hot === true || !this.keeps(id))) return;
     this.owed.set(id, Math.max(version, this.owed.get(id) ?? 0));
@@ -287,6 +325,7 @@ export class NearCache {
         return;
       }
       this.entries.set(id, new Cached(src, at, length, partition, view, false));
+      if (view !== undefined) this.views.set(id, view);
       this.perPartition.set(partition, (this.perPartition.get(partition) ?? 0) + 1);
     } else {
       this.bytes -= ENTRY_OVERHEAD + previous.length * (1 + VIEW_FACTOR);
@@ -294,6 +333,8 @@ export class NearCache {
       previous.at = at;
       previous.length = length;
       previous.view = view;
+      if (view !== undefined) this.views.set(id, view);
+      else this.views.delete(id);
     }
     this.bytes += cost;
   }
@@ -308,18 +349,20 @@ export class NearCache {
 
   private remove(id: string, entry: Cached): void {
     this.entries.delete(id);
+    this.views.delete(id);
     this.perPartition.set(entry.partition, (this.perPartition.get(entry.partition) ?? 1) - 1);
     this.bytes -= ENTRY_OVERHEAD + entry.length * (1 + VIEW_FACTOR);
   }
 
-  private materialise(entry: Cached): Readonly<Strategy> {
+  private materialise(id: string, entry: Cached): Readonly<Strategy> {
     const view = deepFreeze(decode(entry.src.subarray(entry.at + 5, entry.at + 5 + entry.length)) as Strategy);
     entry.view = view;
+    this.views.set(id, view);
     return view;
   }
 
-  private versionOf(entry: Cached): number {
-    return (entry.view ?? this.materialise(entry)).version;
+  private versionOf(id: string, entry: Cached): number {
+    return (entry.view ?? this.materialise(id, entry)).version;
   }
 
   /** Second-chance (clock) eviction: a lookup only sets a flag, so the hot path stays a map read. */
@@ -372,7 +415,7 @@ export class NearCache {
       this.watching.delete(id);
     }
     const kept = this.entries.get(id);
-    const view = kept === undefined ? undefined : (kept.view ?? this.materialise(kept));
+    const view = kept === undefined ? undefined : (kept.view ?? this.materialise(id, kept));
     if (view === undefined) throw new Error(`near-cache could not keep ${id}`);
     if (prefetch) void this.prefetchAround(view);
     return view;

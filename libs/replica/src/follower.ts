@@ -33,8 +33,8 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { ChunkedSnapshots } from "@stratreg/fencing";
 import { type ClusterSubjects, type LogEntryLayout, LogOps, readLogEntry } from "@stratreg/protocol";
 
-/** Bytes of log entries the follower keeps in flight. */
-const WINDOW_BYTES = 4 * 1024 * 1024;
+/** Log entries the follower keeps in flight. */
+const WINDOW_ENTRIES = 32;
 /** Snapshots loaded at once when a follower starts. */
 const SNAPSHOT_CONCURRENCY = 8;
 /** Times a partition is loaded again in a row before the follower gives up on a chain it cannot close. */
@@ -67,6 +67,8 @@ export interface FollowerOptions {
   probeMs?: number;
   /** Called once the snapshots are loaded, before following starts (e.g. to say so). */
   onLoaded?: () => Promise<void> | void;
+  /** Told each time the replica is known to hold everything stored before `at` (by `performance.now()`). */
+  onFresh?: (at: number) => void;
   /** Told about gaps, reloads and failed probes. */
   warn?: (fields: Record<string, unknown>, message: string) => void;
 }
@@ -160,7 +162,10 @@ export class LogFollower {
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: from,
     });
-    this.messages = await consumer.consume({ max_bytes: WINDOW_BYTES });
+    // A count, not bytes: with max_bytes, a pull whose next entry (a batch of ~400 KB) does not fit what
+    // is left of it stalled until the ordered consumer reset itself (45 s here). Entries are at most
+    // max_payload (1 MB), so 32 in flight bound memory all the same.
+    this.messages = await consumer.consume({ max_messages: WINDOW_ENTRIES });
     this.loop = this.follow(this.messages);
     const fresh = new Promise<void>((resolve) => this.freshWaiters.push(resolve));
     this.probeTimer = setInterval(() => void this.probe(consumer), this.probeMs);
@@ -258,7 +263,10 @@ export class LogFollower {
   }
 
   private fresh(asked: number): void {
-    if (asked > this.freshAt) this.freshAt = asked;
+    if (asked > this.freshAt) {
+      this.freshAt = asked;
+      this.options.onFresh?.(asked);
+    }
     this.pending = 0;
     for (const waiter of this.freshWaiters.splice(0)) waiter();
   }

@@ -29,6 +29,8 @@ export class SearchProcess {
   private service: Service | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
+  /** How long loading every partition took, ms (null until it has). */
+  private loadedInMs: number | null = null;
   private readonly done: Promise<void>;
   private markDone: () => void = () => undefined;
 
@@ -112,6 +114,7 @@ export class SearchProcess {
     this.actor.send({ type: SearchEvents.Connected });
     const started = performance.now();
     await this.follower.start();
+    this.loadedInMs = Math.round(performance.now() - started);
     this.actor.send({ type: SearchEvents.Loaded, strategies: this.index.size });
     this.logger.info(
       { strategies: this.index.size, ms: Math.round(performance.now() - started) },
@@ -133,6 +136,7 @@ export class SearchProcess {
     errors: number;
     expired: number;
     rss: number;
+    loadedInMs: number | null;
   } {
     return {
       member: this.config.member,
@@ -145,6 +149,7 @@ export class SearchProcess {
       errors: this.counters.errors,
       expired: this.counters.expired,
       rss: process.memoryUsage().rss,
+      loadedInMs: this.loadedInMs,
     };
   }
 
