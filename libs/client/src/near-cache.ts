@@ -104,6 +104,8 @@ export class NearCache {
   /** The decoded view of each strategy read since its last change. */
   private readonly views = new Map<string, Readonly<Strategy>>();
   private readonly hot: boolean;
+  /** Whether the cache keeps some strategies of a partition rather than all of them. */
+  private readonly picks: boolean;
   /** Versions this client wrote that the cache has not applied yet: id → version. */
   private readonly owed = new Map<string, number>();
   /** Hot mode: strategies being fetched, and the newest entry the log brought for each meanwhile. */
@@ -137,6 +139,7 @@ export class NearCache {
     this.maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
     this.maxLagMs = options.maxLagMs ?? 1000;
     this.hot = options.hot === true;
+    this.picks = this.hot || this.ids !== undefined || this.families !== undefined;
   }
 
   /** Opens a near-cache: loads what it keeps and resolves once it is current. Use {@link StratregClient.nearCache}. */
@@ -269,9 +272,16 @@ export class NearCache {
       for (const [id, entry] of this.entries) if (entry.partition === partition) this.remove(id, entry);
     }
     if (snapshot === undefined) return;
-    const src = new Uint8Array(snapshot.bytes);
+    // A cache of everything (or of partitions) keeps the snapshot as one slab; one that picks
+    // strategies out copies those, rather than pin a whole partition for a few of them.
+    const src = this.picks ? undefined : new Uint8Array(snapshot.bytes);
     snapshot.ids.forEach((id, i) => {
-      this.put(partition, id, src, snapshot.records[i] as number);
+      const at = snapshot.records[i] as number;
+      if (src !== undefined) this.put(partition, id, src, at);
+      else if (this.ids === undefined || this.ids.has(id)) {
+        const own = this.copyOut(snapshot.bytes, at);
+        this.put(partition, id, own.src, own.at);
+      }
     });
   }
 
@@ -280,7 +290,7 @@ export class NearCache {
     // Reports change performance, not the stored strategy; epochs and unknown kinds carry none.
     if (entry.op === LogOps.Report || entry.op === LogOps.Epoch || entry.records.length === 0) return;
     const { ids, records } = entry;
-    const shared = records.length >= SHARE_MIN_RECORDS ? new Uint8Array(entry.bytes) : undefined;
+    const shared = !this.picks && records.length >= SHARE_MIN_RECORDS ? new Uint8Array(entry.bytes) : undefined;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i] as string;
       const at = records[i] as number;
@@ -288,7 +298,7 @@ export class NearCache {
       if (this.owed.size !== 0) this.settle(id, entry.bytes, at);
       if (this.options.hot === true && !this.entries.has(id)) continue;
       if (shared !== undefined) this.put(partition, id, shared, at);
-      else {
+      else if (this.ids === undefined || this.ids.has(id)) {
         const own = this.copyOut(entry.bytes, at);
         this.put(partition, id, own.src, own.at);
       }

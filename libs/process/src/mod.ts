@@ -3,6 +3,8 @@
  * @module
  */
 
+/** The NATS connection and lifecycle-actor logging every service process shares. */
+export { connectService, logStates, type WatchedActor } from "./connection.js";
 /** The shared process entry: config, logs, start, graceful stop on signals. */
 export { EXIT_CONFIG, type RunningService, runService, type ServiceEntry } from "./entry.js";
 /** Answering requests: replies where asked for, errors as wire error replies, counted. */

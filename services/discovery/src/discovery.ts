@@ -13,9 +13,10 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { Service } from "@nats-io/services";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { followTradingState, StratregClient, TemplatesClient, type TradingStateFollower } from "@stratreg/client";
 import { ChunkedSnapshots } from "@stratreg/fencing";
+import { connectService, logStates } from "@stratreg/process";
 import {
   type CandidateMessage,
   type ClusterSubjects,
@@ -95,24 +96,9 @@ export class Discovery {
   static async start(config: DiscoveryConfig, logger: Logger): Promise<Discovery> {
     compileDiscoveryValidators();
     const actor = createActor(createDiscoveryMachine({ autoRunBars: config.autoRunBars }));
-    let previous: DiscoveryState | undefined;
-    actor.subscribe({
-      next: (snapshot) => {
-        const state = snapshot.value as DiscoveryState;
-        if (state !== previous) logger.info({ state }, `discovery ${state}`);
-        previous = state;
-      },
-      error: (err) => logger.error({ err }, "discovery loop actor failed"),
-    });
+    logStates(actor, logger, "discovery");
     actor.start();
-    const nc = await connect({
-      servers: config.natsUrl.split(","),
-      name: `stratreg-discovery/${config.member}`,
-      user: config.natsUser,
-      pass: config.natsPassword,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 500,
-    }).catch((err: unknown) => {
+    const nc = await connectService(config, "discovery").catch((err: unknown) => {
       actor.stop();
       throw err;
     });

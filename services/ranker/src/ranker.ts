@@ -7,8 +7,9 @@
  */
 import { performance } from "node:perf_hooks";
 import type { Service } from "@nats-io/services";
-import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { followTradingState, StratregClient, type TradingStateFollower, type TradingStatus } from "@stratreg/client";
+import { connectService, logStates } from "@stratreg/process";
 import { clusterSubjects, decode, PartitionOps, PROTOCOL_VERSION } from "@stratreg/protocol";
 import type { Logger } from "pino";
 import { type Actor, createActor } from "xstate";
@@ -109,28 +110,11 @@ export class Ranker {
   /** Connects, learns the cluster's partition count, subscribes and registers; resolves once it answers queries. */
   static async start(config: RankerConfig, logger: Logger): Promise<Ranker> {
     const actor = createActor(createRankerMachine(Math.max(config.staleMs, 5000)));
-    let previous: RankerState | undefined;
-    actor.subscribe({
-      next: (snapshot) => {
-        const state = snapshot.value as RankerState;
-        if (state !== previous) {
-          logger.info({ state, missing: snapshot.context.missing }, `ranker ${state}`);
-          previous = state;
-        }
-      },
-      error: (err) => logger.error({ err }, "ranker lifecycle actor failed"),
-    });
+    logStates(actor, logger, "ranker", (snapshot) => ({ missing: snapshot.context.missing }));
     actor.start();
     let nc: NatsConnection;
     try {
-      nc = await connect({
-        servers: config.natsUrl.split(","),
-        name: `stratreg-ranker/${config.member}`,
-        user: config.natsUser,
-        pass: config.natsPassword,
-        maxReconnectAttempts: -1,
-        reconnectTimeWait: 500,
-      });
+      nc = await connectService(config, "ranker");
     } catch (err) {
       actor.stop();
       throw err;

@@ -7,8 +7,9 @@
 
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { Service } from "@nats-io/services";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { StratregClient } from "@stratreg/client";
+import { connectService, logStates } from "@stratreg/process";
 import type { SearchLag, SearchQuery, SearchStatus, SimilarQuery } from "@stratreg/protocol";
 import { LogFollower } from "@stratreg/replica";
 import type { Logger } from "pino";
@@ -50,26 +51,9 @@ export class SearchProcess {
   /** Connects, registers its endpoints, loads every partition and resolves once it answers queries. */
   static async start(config: SearchConfig, logger: Logger): Promise<SearchProcess> {
     const actor = createActor(createSearchMachine(config.maxLagMs));
-    let previous: SearchState | undefined;
-    actor.subscribe({
-      next: (snapshot) => {
-        const state = snapshot.value as SearchState;
-        if (state !== previous) {
-          logger.info({ state, lagMs: snapshot.context.lagMs }, `search ${state}`);
-          previous = state;
-        }
-      },
-      error: (err) => logger.error({ err }, "search lifecycle actor failed"),
-    });
+    logStates(actor, logger, "search", (snapshot) => ({ lagMs: snapshot.context.lagMs }));
     actor.start();
-    const nc = await connect({
-      servers: config.natsUrl.split(","),
-      name: `stratreg-search/${config.member}`,
-      user: config.natsUser,
-      pass: config.natsPassword,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 500,
-    }).catch((err: unknown) => {
+    const nc = await connectService(config, "search").catch((err: unknown) => {
       actor.stop();
       throw err;
     });
