@@ -257,13 +257,14 @@ describe("stratreg template", () => {
   });
 
   it("says so when no shard of the cluster answers", async () => {
-    const run = await runCli(["template", "list", "--timeout", "600"], {
+    // Long enough that, on a loaded machine, some attempt inside it meets "no responders".
+    const run = await runCli(["template", "list", "--timeout", "3000"], {
       ...cluster.env,
       STRATREG_CLUSTER: "nobody-here",
     });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(
-      /^error TIMEOUT: no shard of cluster "nobody-here" is answering template requests at nats:\/\/\S+ \(waited 600 ms; is a shard running, and is --cluster right\?\)\n$/,
+      /^error TIMEOUT: no shard of cluster "nobody-here" is answering template requests at nats:\/\/\S+ \(waited 3000 ms; is a shard running, and is --cluster right\?\)\n$/,
     );
   });
 
