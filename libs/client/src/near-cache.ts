@@ -51,6 +51,8 @@ export interface NearCacheOptions {
   prefetch?: { family?: boolean; dependencies?: boolean };
   /** How often the replica asks how far behind it is, ms. Default 100. */
   probeMs?: number;
+  /** Told of what the cache cannot fix itself: a failed read of the logs, a gap, a skipped entry. */
+  onWarning?: (fields: Record<string, unknown>, message: string) => void;
 }
 
 /** A near-cache's figures. */
@@ -82,6 +84,8 @@ class Cached {
     public partition: number,
     public view: Readonly<Strategy> | undefined,
     public used: boolean,
+    /** The log sequence this version is as of: an older one never replaces it. */
+    public seq: number,
   ) {}
 }
 
@@ -109,7 +113,9 @@ export class NearCache {
   /** Versions this client wrote that the cache has not applied yet: id → version. */
   private readonly owed = new Map<string, number>();
   /** Hot mode: strategies being fetched, and the newest entry the log brought for each meanwhile. */
-  private readonly watching = new Map<string, { src: Uint8Array; at: number; length: number } | null>();
+  private readonly watching = new Map<string, { src: Uint8Array; at: number; length: number; seq: number } | null>();
+  /** Hot mode: fetches in flight, so that two gets of one strategy share one. */
+  private readonly fetching = new Map<string, Promise<Readonly<Strategy>>>();
   private readonly families: ReadonlySet<string> | undefined;
   private readonly ids: ReadonlySet<string> | undefined;
   private readonly maxBytes: number;
@@ -164,6 +170,7 @@ export class NearCache {
       snapshots: options.hot !== true,
       probeMs: options.probeMs,
       onFresh: (at) => cache.freshAt(at),
+      warn: options.onWarning,
     });
     client.observeWrites(cache);
     try {
@@ -210,7 +217,12 @@ export class NearCache {
     const local = this.lookup(id);
     if (local !== undefined) return local;
     if (this.options.hot !== true) return this.client.get(id);
-    return this.fetch(id, true);
+    let fetching = this.fetching.get(id);
+    if (fetching === undefined) {
+      fetching = this.fetch(id, true).finally(() => this.fetching.delete(id));
+      this.fetching.set(id, fetching);
+    }
+    return fetching;
   }
 
   /** How far behind the log the cache is. */
@@ -259,8 +271,12 @@ export class NearCache {
   written(id: string, version: number): void {
     const entry = this.entries.get(id);
     if (entry !== undefined && this.versionOf(id, entry) >= version) return;
-    // A hot cache that does not hold it fetches it from the shard, which has applied the write.
-    if (entry === undefined && (this.options.hot === true || !this.keeps(id))) return;
+    if (entry === undefined) {
+      // A hot cache that neither holds nor is fetching it will ask the shard, which has applied the write.
+      if (this.hot && !this.watching.has(id)) return;
+      // A family cache holds members only; a write that makes one arrives through the log.
+      if (this.families !== undefined || !this.keeps(id)) return;
+    }
     this.owed.set(id, Math.max(version, this.owed.get(id) ?? 0));
   }
 
@@ -275,18 +291,19 @@ export class NearCache {
     // A cache of everything (or of partitions) keeps the snapshot as one slab; one that picks
     // strategies out copies those, rather than pin a whole partition for a few of them.
     const src = this.picks ? undefined : new Uint8Array(snapshot.bytes);
+    const seq = typeof snapshot.head?.seq === "number" ? snapshot.head.seq : 0;
     snapshot.ids.forEach((id, i) => {
       const at = snapshot.records[i] as number;
-      if (src !== undefined) this.put(partition, id, src, at);
+      if (src !== undefined) this.put(partition, id, src, at, seq);
       else if (this.ids === undefined || this.ids.has(id)) {
         const own = this.copyOut(snapshot.bytes, at);
-        this.put(partition, id, own.src, own.at);
+        this.put(partition, id, own.src, own.at, seq);
       }
     });
   }
 
   /** @internal */
-  apply(partition: number, entry: LogEntryLayout, _seq: number): void {
+  apply(partition: number, entry: LogEntryLayout, seq: number): void {
     // Reports change performance, not the stored strategy; epochs and unknown kinds carry none.
     if (entry.op === LogOps.Report || entry.op === LogOps.Epoch || entry.records.length === 0) return;
     const { ids, records } = entry;
@@ -294,13 +311,13 @@ export class NearCache {
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i] as string;
       const at = records[i] as number;
-      if (this.watching.has(id)) this.watching.set(id, this.copyOut(entry.bytes, at));
+      if (this.watching.has(id)) this.watching.set(id, { ...this.copyOut(entry.bytes, at), seq });
       if (this.owed.size !== 0) this.settle(id, entry.bytes, at);
       if (this.options.hot === true && !this.entries.has(id)) continue;
-      if (shared !== undefined) this.put(partition, id, shared, at);
+      if (shared !== undefined) this.put(partition, id, shared, at, seq);
       else if (this.ids === undefined || this.ids.has(id)) {
         const own = this.copyOut(entry.bytes, at);
-        this.put(partition, id, own.src, own.at);
+        this.put(partition, id, own.src, own.at, seq);
       }
     }
   }
@@ -316,9 +333,12 @@ export class NearCache {
     return { src: bytes.slice(at, at + 5 + length), at: 0, length };
   }
 
-  private put(partition: number, id: string, src: Uint8Array, at: number): void {
+  private put(partition: number, id: string, src: Uint8Array, at: number, seq: number): void {
     const length = new DataView(src.buffer, src.byteOffset + at + 1, 4).getUint32(0);
     const previous = this.entries.get(id);
+    // A hot cache's fetched answer may be newer than log entries still on their way: keep the newer.
+    if (previous !== undefined && seq < previous.seq) return;
+    if (this.owed.size !== 0 && this.owed.has(id)) this.settle(id, src, at);
     let view: Readonly<Strategy> | undefined;
     if (this.families !== undefined) {
       view = deepFreeze(decode(src.subarray(at + 5, at + 5 + length)) as Strategy);
@@ -334,7 +354,7 @@ export class NearCache {
         this.refused++;
         return;
       }
-      this.entries.set(id, new Cached(src, at, length, partition, view, false));
+      this.entries.set(id, new Cached(src, at, length, partition, view, false, seq));
       if (view !== undefined) this.views.set(id, view);
       this.perPartition.set(partition, (this.perPartition.get(partition) ?? 0) + 1);
     } else {
@@ -342,6 +362,7 @@ export class NearCache {
       previous.src = src;
       previous.at = at;
       previous.length = length;
+      previous.seq = seq;
       previous.view = view;
       if (view !== undefined) this.views.set(id, view);
       else this.views.delete(id);
@@ -410,11 +431,11 @@ export class NearCache {
         const seen = this.watching.get(id);
         if (seen != null && versionIn(seen.src, 0, seen.length) >= strategy.version) {
           // The log brought this version (or a newer one) while we asked.
-          this.put(partition, id, seen.src, 0);
+          this.put(partition, id, seen.src, 0, seen.seq);
           break;
         }
         if (seq === undefined || seq >= passed) {
-          this.keepDecoded(partition, id, strategy);
+          this.keepDecoded(partition, id, strategy, seq ?? passed);
           break;
         }
         // The shard answered from before entries this cache has followed past: ask again, or answer without keeping it.
@@ -431,13 +452,13 @@ export class NearCache {
     return view;
   }
 
-  private keepDecoded(partition: number, id: string, strategy: Strategy): void {
+  private keepDecoded(partition: number, id: string, strategy: Strategy, seq: number): void {
     const bytes = encode(strategy);
     const framed = new Uint8Array(5 + bytes.length);
     framed[0] = 0xc6;
     new DataView(framed.buffer).setUint32(1, bytes.length);
     framed.set(bytes, 5);
-    this.put(partition, id, framed, 0);
+    this.put(partition, id, framed, 0, seq);
   }
 
   private async prefetchAround(strategy: Readonly<Strategy>): Promise<void> {

@@ -108,6 +108,8 @@ export class LogFollower {
   private probing = false;
   /** Entries the target failed to apply (skipped). */
   failed = 0;
+  /** Following ended (stopped, or the consumer failed). */
+  ended = false;
   private reader: ChunkedSnapshots | undefined;
   private loop: Promise<void> | undefined;
 
@@ -166,11 +168,13 @@ export class LogFollower {
     // is left of it stalled until the ordered consumer reset itself (45 s here). Entries are at most
     // max_payload (1 MB), so 32 in flight bound memory all the same.
     this.messages = await consumer.consume({ max_messages: WINDOW_ENTRIES });
-    this.loop = this.follow(this.messages);
     const fresh = new Promise<void>((resolve) => this.freshWaiters.push(resolve));
+    this.loop = this.follow(this.messages);
     this.probeTimer = setInterval(() => void this.probe(consumer), this.probeMs);
     void this.probe(consumer);
     await fresh;
+    if (this.ended && !this.stopped)
+      throw new Error("following the partition logs ended before the replica was current");
   }
 
   /** How far behind the log the replica is now. */
@@ -228,14 +232,18 @@ export class LogFollower {
       }
     } catch (err) {
       if (!this.stopped) this.options.warn?.({ err }, "following the partition logs failed");
+    } finally {
+      // Following has ended: it will never be fresh again, and a start still waiting must not hang.
+      clearInterval(this.probeTimer);
+      this.freshAt = Number.NEGATIVE_INFINITY;
+      this.ended = true;
+      for (const waiter of this.freshWaiters.splice(0)) waiter();
     }
   }
 
   private async receive(msg: JsMsg): Promise<void> {
     const seq = msg.seq;
     const partition = Number(msg.subject.slice(this.subjectPrefix.length));
-    this.lastConsumer = msg.info.consumer;
-    this.lastDelivered = msg.info.deliverySequence;
     if (this.wanted[partition] === 1 && seq > (this.applied[partition] as number)) {
       const expected = msg.headers?.get(EXPECTED_HEADER);
       const before = expected === undefined || expected === "" ? undefined : Number(expected);
@@ -255,6 +263,10 @@ export class LogFollower {
       }
     }
     this.lastSeq = seq;
+    // Counted as received only now, once applied (a reload above may have taken a while): a probe
+    // answered meanwhile must not call the replica fresh.
+    this.lastConsumer = msg.info.consumer;
+    this.lastDelivered = msg.info.deliverySequence;
     const claim = this.claim;
     if (claim !== undefined && claim.consumer === this.lastConsumer && this.lastDelivered >= claim.delivered) {
       this.claim = undefined;
@@ -263,6 +275,7 @@ export class LogFollower {
   }
 
   private fresh(asked: number): void {
+    if (this.ended) return;
     if (asked > this.freshAt) {
       this.freshAt = asked;
       this.options.onFresh?.(asked);

@@ -6,6 +6,7 @@
  */
 import {
   ErrorCodes,
+  encode,
   NotFoundError,
   type SearchHit,
   SearchLimits,
@@ -37,7 +38,7 @@ export interface QueryPage {
 }
 
 /** Runs a search over the index. Throws QueryError (INVALID_QUERY) for a filter that does not parse. */
-export function runQuery(index: StrategyIndex, body: SearchQuery): QueryPage {
+export function runQuery(index: StrategyIndex, body: SearchQuery, maxReplyBytes = Number.POSITIVE_INFINITY): QueryPage {
   const compiled = body.filter === undefined ? undefined : compileQuery(body.filter, { field: "body.filter" });
   let candidates: Iterable<StrategyDoc>;
   let scores: Map<string, number> | undefined;
@@ -64,7 +65,17 @@ export function runQuery(index: StrategyIndex, body: SearchQuery): QueryPage {
   const offset = body.offset ?? 0;
   const limit = body.limit ?? compiled?.limit ?? DEFAULT_LIMIT;
   const end = Math.min(total, offset + limit);
-  const page = offset >= end ? [] : topK(matches, end, order).slice(offset);
+  let page = offset >= end ? [] : topK(matches, end, order).slice(offset);
+  if (body.strategies === true) {
+    // Whole strategies may not fit one reply: the page ends early and `next` carries on from there.
+    let bytes = 0;
+    const over = page.findIndex((doc) => {
+      bytes += encode(doc.strategy).length + 64;
+      return bytes > maxReplyBytes;
+    });
+    if (over >= 0) page = page.slice(0, Math.max(1, over));
+  }
+  const next = offset + page.length < total ? offset + page.length : null;
   return {
     hits: page.map((doc) => {
       const hit: SearchHit = { id: doc.strategy.id, version: doc.strategy.version };
@@ -74,7 +85,7 @@ export function runQuery(index: StrategyIndex, body: SearchQuery): QueryPage {
       return hit;
     }),
     total,
-    next: end < total ? end : null,
+    next,
   };
 }
 

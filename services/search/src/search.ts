@@ -22,6 +22,8 @@ import { StrategyIndex } from "./strategies.js";
 
 export const SEARCH_VERSION = "0.1.0";
 
+/** Bytes of a query reply kept for everything but the strategies (envelope, ids, versions, lag). */
+const REPLY_ALLOWANCE = 64 * 1024;
 /** How often the process looks at its lag (and tells its machine). */
 const TICK_MS = 500;
 
@@ -86,7 +88,11 @@ export class SearchProcess {
       logger: this.logger,
       handlers: {
         ready: () => answers(this.state),
-        query: (body: SearchQuery) => ({ ...runQuery(this.index, body), lag: this.lag(), member: this.config.member }),
+        query: (body: SearchQuery) => ({
+          ...runQuery(this.index, body, (this.nc.info?.max_payload ?? 1024 * 1024) - REPLY_ALLOWANCE),
+          lag: this.lag(),
+          member: this.config.member,
+        }),
         similar: (body: SimilarQuery) => ({
           ...runSimilar(this.index, body),
           lag: this.lag(),

@@ -114,7 +114,10 @@ export class StrategyIndex implements ReplicaTarget {
   apply(partition: number, entry: LogEntryLayout): void {
     if (entry.op === LogOps.Report) {
       const reports = entry.ids.map((_, i) => decode(recordAt(entry, i)) as LoggedReport);
-      (this.books[partition] as PerformanceBook).applyReports(entry.ids, reports);
+      const book = this.books[partition] as PerformanceBook;
+      book.applyReports(entry.ids, reports);
+      // Maturity phases are the shards' to settle; search only keeps the set from growing.
+      book.takeMaturityDue();
       entry.ids.forEach((id, i) => {
         this.addReturns(id, reports[i] as LoggedReport);
       });
