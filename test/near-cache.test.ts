@@ -3,7 +3,7 @@
  * current after writes, read-your-writes through its own client, every mode.
  */
 import { connect } from "@nats-io/transport-node";
-import { type NearCache, type StrategyInput, StratregClient } from "@stratreg/client";
+import { type NearCache, NotFoundError, type StrategyInput, StratregClient } from "@stratreg/client";
 import { uniqueClusterName, waitFor } from "@stratreg/testkit";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { FAST_MEMBERSHIP, startRegistry, type TestRegistry } from "./support/registry.js";
@@ -77,6 +77,39 @@ describe("a near-cache of everything", () => {
     await other.register(strategy("nc-other"));
     await waitFor(() => cache.lookup("nc-other") !== undefined, { timeoutMs: 2000 });
     await nc.close();
+  });
+});
+
+describe("what a near-cache cannot answer", () => {
+  it("goes to the shards, counts hits and misses, and answers nothing once closed", async () => {
+    const cache = await open({ ids: ["nc-1"] });
+    expect(cache.lookup("nc-1")?.id).toBe("nc-1");
+    expect(cache.lookup("nc-2")).toBeUndefined();
+    // Not kept here: the shards answer, and a strategy nobody has is NOT_FOUND from them.
+    expect((await cache.get("nc-2")).id).toBe("nc-2");
+    await expect(cache.get("nc-none")).rejects.toBeInstanceOf(NotFoundError);
+    // A write of a strategy this cache does not keep leaves nothing owed: the kept one still answers.
+    const other = await registry.client.get("nc-2");
+    await registry.client.update("nc-2", other.version, { description: "not cached here" });
+    expect(cache.lookup("nc-1")?.id).toBe("nc-1");
+    const stats = cache.stats();
+    expect(stats).toMatchObject({ strategies: 1, refused: 0, evicted: 0 });
+    expect(stats.hits).toBeGreaterThanOrEqual(2);
+    expect(stats.misses).toBeGreaterThanOrEqual(3);
+    expect(stats.bytes).toBeGreaterThan(0);
+    await cache.close();
+    expect(cache.lookup("nc-1")).toBeUndefined();
+  });
+
+  it("refuses strategies past maxBytes, and a family cache owes nothing for non-members", async () => {
+    const small = await open({ all: true, maxBytes: 20_000 });
+    expect(small.stats().refused).toBeGreaterThan(0);
+    expect(small.stats().bytes).toBeLessThanOrEqual(20_000);
+    const family = await open({ families: ["fam-a"] });
+    const outsider = await registry.client.get("nc-3");
+    await registry.client.update("nc-3", outsider.version, { description: "outside the family" });
+    expect(family.lookup("nc-4")?.family).toBe("fam-a");
+    expect(family.lookup("nc-3")).toBeUndefined();
   });
 });
 

@@ -130,4 +130,19 @@ describe("stratreg search against a shard and a search process", () => {
     expect(line).toBe(filter);
     expect(caret).toMatch(new RegExp(`^ {${filter.indexOf("'high'")}}\\^ .*sharpe`));
   });
+
+  it("--like finds strategies similar in content, as a table or JSON; --like-text likewise", async () => {
+    const run = await runCli(["search", "--like", "cli-search-mom-1", "--k", "2"], cluster.env);
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^strategy\s+version\s+similarity/);
+    expect(lines.slice(1, -1).map((l) => l.split(/\s+/)[0])).not.toContain("cli-search-mom-1");
+    expect(lines.at(-1)).toMatch(/^\(from /);
+    const json = await runCli(["search", "--json", "--like-text", "kalman pairs", "--k", "1"], cluster.env);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ by: "content", hits: [{ id: "cli-search-rev-1" }] });
+    const byReturns = await runCli(["search", "--like", "cli-search-mom-1", "--by", "returns"], cluster.env);
+    expect(byReturns.code).toBe(0);
+    expect(byReturns.stdout).toMatch(/^strategy\s+version\s+correlation/);
+  });
 });
