@@ -223,14 +223,12 @@ async function propagation(
 }
 
 async function searchLatencies(
-  nc: NatsConnection,
   client: StratregClient,
   say: (line: string) => void,
   strategies: number,
   rounds: number,
   likeId: string,
 ): Promise<NonNullable<NearCacheFigures["search"]>> {
-  const started = performance.now();
   for (;;) {
     const status = await client.searchStatus({ timeoutMs: 60_000 }).catch(() => undefined);
     if (status !== undefined && status.strategies >= strategies && status.lag.ms !== null && status.lag.ms < 2000)
@@ -238,7 +236,6 @@ async function searchLatencies(
     say(`  search holds ${status?.strategies ?? 0} of ${strategies}…`);
     await new Promise((r) => setTimeout(r, 5000));
   }
-  void started;
   const status = (await client.searchStatus()) as unknown as { rss: number; loadedInMs: number };
   const loadSeconds = status.loadedInMs / 1000;
   const queries: Array<[string, () => Promise<{ total?: number; hits: unknown[] }>]> = [
@@ -275,7 +272,6 @@ async function searchLatencies(
     latencies.push({ query, p50Ms: percentile(times, 0.5), p99Ms: percentile(times, 0.99), total });
     say(`  ${query}: p50 ${percentile(times, 0.5).toFixed(1)} ms (${total} matches)`);
   }
-  void nc;
   return { loadSeconds, rssMb: status.rss / 2 ** 20, latencies };
 }
 
@@ -341,7 +337,7 @@ export async function nearCacheFigures(
     // Search starts last: loading a million strategies takes a core, which the figures above must not share.
     if (options.search) shards.start("nc-search-1", "search");
     const search = options.search
-      ? await searchLatencies(nc, client, say, strategies, options.quick ? 5 : 20, keys[0] as string)
+      ? await searchLatencies(client, say, strategies, options.quick ? 5 : 20, keys[0] as string)
       : undefined;
     return {
       strategies: held,

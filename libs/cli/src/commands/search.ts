@@ -9,6 +9,7 @@ import { renderQueryPosition } from "@stratreg/search";
 import { Command, Option } from "commander";
 import { withClient } from "../connection.js";
 import { type ExitCode, ExitCodes } from "../errors.js";
+import { formatTable } from "../format.js";
 import { type GlobalOptions, globalsOf } from "../options.js";
 import { printJson, printLine, warn } from "../output.js";
 
@@ -37,13 +38,7 @@ export function hitLines(hits: SearchHit[], scoreName: string): string[] {
       s?.name ?? "",
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-  return [header, ...rows].map((row) =>
-    row
-      .map((cell, i) => cell.padEnd(widths[i] as number))
-      .join("  ")
-      .trimEnd(),
-  );
+  return formatTable([header, ...rows]);
 }
 
 function lagText(reply: SearchReply | SimilarReply): string {
