@@ -146,6 +146,64 @@ describe("trading states and reducing orders", () => {
     apply({ t: RecordKinds.Trading, event: { type: TradingEvents.Halt, by: "op", reason: "stop", at: 6 } });
     expect(check({ side: "sell", quantity: 1 })).toMatchObject({ allowed: false, reason: DenyReasons.Halted });
   });
+
+  test("a reducing order that other fills turn into an increasing one is reserved like any other", () => {
+    const { check, fill, book } = bookWith({ total: { gross: 10_000 } });
+    const gross = () => worstGross(book.scopeTotals(LimitScopes.Total, "") as never);
+    fill(check({ quantity: 10, price: 100 }).orderId, 10, 100); // long 10: 1,000
+    const reducing = check({ side: "sell", quantity: 10, price: 100 });
+    expect(reducing).toMatchObject({ allowed: true, reduces: true });
+    const big = check({ side: "sell", quantity: 30, price: 100 });
+    expect(big).toMatchObject({ allowed: true, reduces: false });
+    expect(gross()).toBeCloseTo(4000);
+    fill(big.orderId, 30, 100); // short 20: the open sell of 10 would now take it to 30
+    expect(gross()).toBeCloseTo(3000);
+    // 7,000 of room is left, not 8,000: the order that no longer reduces holds its share.
+    expect(check({ quantity: 71, price: 100 })).toMatchObject({ allowed: false, reason: DenyReasons.Limit });
+    expect(check({ quantity: 70, price: 100 }).allowed).toBe(true);
+    fill(reducing.orderId, 10, 100);
+    expect(book.scopeTotals(LimitScopes.Total, "")?.gross).toBeCloseTo(3000);
+    expect(gross()).toBeCloseTo(10_000);
+  });
+
+  test("whatever order fills arrive in, the worst-case gross after each event stays within the limit", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            side: fc.constantFrom("buy" as const, "sell" as const),
+            quantity: fc.integer({ min: 1, max: 60 }),
+            // Which open order the step then fills or cancels, and how.
+            pick: fc.nat(),
+            next: fc.constantFrom("fill", "cancel", "wait"),
+          }),
+          { maxLength: 80 },
+        ),
+        (steps) => {
+          const { check, fill, apply, book, records } = bookWith({ total: { gross: 1000 } });
+          const gross = () =>
+            worstGross(
+              book.scopeTotals(LimitScopes.Total, "") ?? { gross: 0, net: 0, buyReserved: 0, sellReserved: 0 },
+            );
+          const open: CheckRecord[] = [];
+          for (const step of steps) {
+            const d = check({ side: step.side, quantity: step.quantity, price: 10 });
+            if (d.allowed) open.push(d);
+            expect(gross()).toBeLessThanOrEqual(1000 + 1e-6);
+            if (step.next === "wait" || open.length === 0) continue;
+            const [chosen] = open.splice(step.pick % open.length, 1) as [CheckRecord];
+            if (step.next === "fill") fill(chosen.orderId, chosen.quantity, 10);
+            else apply({ t: RecordKinds.Cancel, orderId: chosen.orderId, at: 1002 });
+            expect(gross()).toBeLessThanOrEqual(1000 + 1e-6);
+          }
+          const again = new RiskBook();
+          for (const r of records) again.apply(r);
+          expect(again.toState()).toEqual(book.toState());
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
 });
 
 describe("order events", () => {

@@ -59,6 +59,12 @@ interface Position {
   /** Open reduce orders' remaining quantity, by side. */
   reducingBuy: number;
   reducingSell: number;
+  /**
+   * Notional reserved in the scopes for reducing orders the position can no longer absorb
+   * (see {@link RiskBook.reserveExcess}); absent in states written before it was kept.
+   */
+  excessBuy?: number;
+  excessSell?: number;
 }
 
 interface Order {
@@ -117,6 +123,8 @@ export class RiskBook {
   private readonly positions = new Map<string, Position>();
   private readonly totals = new Map<string, ScopeTotals>();
   private readonly orders = new Map<string, Order>();
+  /** Open reducing orders per position. */
+  private readonly reducing = new Map<string, Set<Order>>();
   private readonly openByStrategy = new Map<string, number>();
   private readonly recent = new Map<string, number[]>();
   private readonly closed: Array<{ orderId: string; at: number }> = [];
@@ -176,12 +184,9 @@ export class RiskBook {
     for (const p of state.positions) book.positions.set(positionKey(p.strategy, p.venue, p.symbol), { ...p });
     for (const [key, totals] of state.totals) book.totals.set(key, { ...totals });
     for (const o of state.orders) {
-      book.orders.set(o.decision.orderId, {
-        decision: o.decision,
-        remaining: o.remaining,
-        open: o.open,
-        fills: new Set(o.fills),
-      });
+      const order: Order = { decision: o.decision, remaining: o.remaining, open: o.open, fills: new Set(o.fills) };
+      book.orders.set(o.decision.orderId, order);
+      if (o.open && o.decision.reduces) book.reducingOf(o.decision).add(order);
       if (o.open && o.decision.expiresAt !== null) {
         book.expiries.set(`${o.decision.expiresAt}\u0000${o.decision.orderId}`, o.decision.expiresAt);
       }
@@ -402,6 +407,7 @@ export class RiskBook {
     const order = this.orders.get(decision.orderId) as Order;
     order.remaining = decision.quantity;
     order.open = true;
+    if (decision.reduces) this.reducingOf(decision).add(order);
     this.openByStrategy.set(decision.strategy, (this.openByStrategy.get(decision.strategy) ?? 0) + 1);
     const times = this.recent.get(decision.strategy);
     if (times === undefined) this.recent.set(decision.strategy, [decision.at]);
@@ -413,6 +419,50 @@ export class RiskBook {
     if (decision.expiresAt !== null)
       this.expiries.set(`${decision.expiresAt}\u0000${decision.orderId}`, decision.expiresAt);
     this.reserve(decision, decision.quantity);
+  }
+
+  /** The open reducing orders of the position `decision` is about. */
+  private reducingOf(decision: CheckRecord): Set<Order> {
+    const key = positionKey(decision.strategy, decision.venue, decision.symbol);
+    let orders = this.reducing.get(key);
+    if (orders === undefined) {
+      orders = new Set();
+      this.reducing.set(key, orders);
+    }
+    return orders;
+  }
+
+  /**
+   * Reducing orders are left out of the scopes' reservations only while the position can
+   * absorb them: a long of 10 with a reducing sell of 10 open, then another sell of 30
+   * filled, leaves a short of 20 that the first sell would take to 30. Whatever reducing
+   * quantity a side has open beyond what the position holds on the other side is reserved
+   * in every scope, at the highest price among those orders, like an increasing order's
+   * notional, so worst-case gross keeps bounding what open orders can add. Called after
+   * anything that moves a position or its reducing orders; the same records give the same
+   * reservations on every replica.
+   */
+  private reserveExcess(position: Position): void {
+    const orders = this.reducing.get(positionKey(position.strategy, position.venue, position.symbol));
+    let buyPrice = 0;
+    let sellPrice = 0;
+    if (orders !== undefined) {
+      for (const { decision } of orders) {
+        if (decision.side === "buy") buyPrice = Math.max(buyPrice, decision.price);
+        else sellPrice = Math.max(sellPrice, decision.price);
+      }
+    }
+    const excessBuy = Math.max(0, position.reducingBuy - Math.max(0, -position.quantity)) * buyPrice;
+    const excessSell = Math.max(0, position.reducingSell - Math.max(0, position.quantity)) * sellPrice;
+    const dBuy = excessBuy - (position.excessBuy ?? 0);
+    const dSell = excessSell - (position.excessSell ?? 0);
+    if (dBuy === 0 && dSell === 0) return;
+    position.excessBuy = excessBuy;
+    position.excessSell = excessSell;
+    for (const { totals } of this.scopesOf(position.strategy, position.family, position.venue, position.symbol)) {
+      totals.buyReserved = clampZero(totals.buyReserved + dBuy);
+      totals.sellReserved = clampZero(totals.sellReserved + dSell);
+    }
   }
 
   /** Adds `quantity` of the order to its reservation (negative: releases it). */
@@ -473,6 +523,7 @@ export class RiskBook {
     }
     this.move(position, position.quantity + signed, fill.price, -signed * fill.price);
     if (order.open && order.remaining <= 0) this.close(order, fill.at);
+    this.reserveExcess(position);
     return { applied: true, openQuantity: order.remaining, position: position.quantity };
   }
 
@@ -480,18 +531,21 @@ export class RiskBook {
     const order = this.orders.get(cancel.orderId);
     if (order === undefined) return { applied: false, openQuantity: 0, position: 0 };
     const d = order.decision;
-    const position = this.positions.get(positionKey(d.strategy, d.venue, d.symbol))?.quantity ?? 0;
-    if (!order.open) return { applied: false, openQuantity: 0, position };
+    const position = this.positions.get(positionKey(d.strategy, d.venue, d.symbol));
+    const quantity = position?.quantity ?? 0;
+    if (!order.open) return { applied: false, openQuantity: 0, position: quantity };
     this.reserve(d, -order.remaining);
     order.remaining = 0;
     this.close(order, cancel.at);
-    return { applied: true, openQuantity: 0, position };
+    if (position !== undefined) this.reserveExcess(position);
+    return { applied: true, openQuantity: 0, position: quantity };
   }
 
   private applyPosition(report: PositionRecord): EventOutcome {
     const position = this.positionOf(report.strategy, report.family, report.venue, report.symbol);
     // Re-based at the report's price: equity moves only by the mark of what was held.
     this.move(position, report.quantity, report.price, -(report.quantity - position.quantity) * report.price);
+    this.reserveExcess(position);
     return { applied: true, openQuantity: 0, position: position.quantity };
   }
 
@@ -499,6 +553,12 @@ export class RiskBook {
     const d = order.decision;
     order.open = false;
     order.remaining = 0;
+    if (d.reduces) {
+      const key = positionKey(d.strategy, d.venue, d.symbol);
+      const orders = this.reducing.get(key);
+      orders?.delete(order);
+      if (orders?.size === 0) this.reducing.delete(key);
+    }
     const open = (this.openByStrategy.get(d.strategy) ?? 1) - 1;
     if (open > 0) this.openByStrategy.set(d.strategy, open);
     else this.openByStrategy.delete(d.strategy);
