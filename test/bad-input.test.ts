@@ -374,6 +374,8 @@ const WRITES: ReadonlySet<string> = new Set([
   PartitionOps.Report,
   PartitionOps.Transition,
   PartitionOps.AttachEvidence,
+  PartitionOps.Link,
+  PartitionOps.Cascade,
 ]);
 
 /** A good request of each operation (writes would write: bad ones are made from it). */
@@ -397,6 +399,8 @@ function good(op: PartitionOp): Record<string, unknown> {
     [PartitionOps.AttachEvidence]: { id: target, by: "quant", evidence: { returns: [0.01, -0.01], oosStart: 1 } },
     [PartitionOps.Evidence]: { id: target },
     [PartitionOps.Gates]: { id: target },
+    [PartitionOps.Link]: { id: target, dependencies: { remove: [fresh[1]] }, by: "graph" },
+    [PartitionOps.Cascade]: { id: target, action: "retire", by: "graph", reason: "dependency retired" },
   };
   return { v: 1, ...(WRITES.has(op) ? stamp() : {}), body: bodies[op] };
 }
@@ -979,6 +983,8 @@ describe("oversize payloads, on a server that carries them", () => {
       [PartitionOps.AttachEvidence]: { id: "kept", by: "quant", evidence: { returns: [0.01, -0.01] } },
       [PartitionOps.Evidence]: { id: "kept" },
       [PartitionOps.Gates]: { id: "kept" },
+      [PartitionOps.Link]: { id: "kept", dependents: { add: ["new-1"] }, by: "graph" },
+      [PartitionOps.Cascade]: { id: "kept", action: "retire", by: "graph", reason: "dependency retired" },
     };
     /** A request of exactly `size` bytes, padded by an envelope field the shard ignores. */
     const sized = (op: PartitionOp, size: number) => {

@@ -4,12 +4,14 @@
  */
 import { connect } from "@nats-io/transport-node";
 import { type NearCache, NotFoundError, type StrategyInput, StratregClient } from "@stratreg/client";
-import { uniqueClusterName, waitFor } from "@stratreg/testkit";
+import { type ServiceProcess, uniqueClusterName, waitFor } from "@stratreg/testkit";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { graphLeading, startGraph } from "./support/graph.js";
 import { FAST_MEMBERSHIP, startRegistry, type TestRegistry } from "./support/registry.js";
 
 const PARTITIONS = 16;
 let registry: TestRegistry;
+let graph: ServiceProcess;
 const caches: NearCache[] = [];
 
 const strategy = (id: string, extra: Partial<StrategyInput> = {}): StrategyInput => ({
@@ -26,7 +28,8 @@ async function open(options: Parameters<StratregClient["nearCache"]>[0], client 
 }
 
 beforeAll(async () => {
-  registry = await startRegistry(inject("natsUrl"), uniqueClusterName("near"), ["shard-a", "shard-b"], {
+  const cluster = uniqueClusterName("near");
+  registry = await startRegistry(inject("natsUrl"), cluster, ["shard-a", "shard-b"], {
     partitions: PARTITIONS,
     // Small snapshots, so that loading a cache reads snapshots and the log after them.
     env: { ...FAST_MEMBERSHIP, STRATREG_SNAPSHOT_MIN_BYTES: "4096" },
@@ -36,8 +39,12 @@ beforeAll(async () => {
       strategy(`nc-${i}`, { family: i % 4 === 0 ? "fam-a" : "fam-b", tags: [`t${i % 3}`] }),
     ),
   );
+  // Dependencies are edges the graph service adds.
+  graph = startGraph(inject("natsUrl"), cluster, "near-graph");
+  await graphLeading(graph);
 });
 afterAll(async () => {
+  await graph?.kill("SIGKILL").catch(() => undefined);
   await Promise.all(caches.map((c) => c.close()));
   await registry?.close();
 });
@@ -160,7 +167,8 @@ describe("a hot near-cache", () => {
   });
 
   it("prefetches dependencies and evicts past maxBytes", async () => {
-    await registry.client.register(strategy("nc-deps", { dependencies: ["nc-30", "nc-31"] }));
+    await registry.client.register(strategy("nc-deps"));
+    await registry.client.link("nc-deps", ["nc-30", "nc-31"], { by: "quant-1" });
     const cache = await open({ hot: true, prefetch: { family: false }, maxBytes: 64 * 1024 });
     await cache.get("nc-deps");
     await waitFor(() => cache.lookup("nc-30") !== undefined && cache.lookup("nc-31") !== undefined);

@@ -8,6 +8,8 @@
 import { type NatsConnection, headers as natsHeaders, nuid } from "@nats-io/transport-node";
 import {
   type BacktestEvidenceInput,
+  type CascadeAction,
+  type CascadeReply,
   type ClusterConfig,
   type ClusterSubjects,
   clusterSubjects,
@@ -25,9 +27,12 @@ import {
   type GateScope,
   type GatesReply,
   type GateThresholdsInput,
+  GraphOps,
+  type GraphStatus,
   type HistoryQuery,
   type HistoryReply,
   Limits,
+  type LinkReply,
   type PartitionOp,
   PartitionOps,
   type PerformanceReply,
@@ -54,6 +59,7 @@ import {
   type TopQuery,
   type TopReply,
   type TransitionAction,
+  type TraversalReply,
   toStratregError,
   ValidationError,
 } from "@stratreg/protocol";
@@ -377,6 +383,51 @@ export class StratregClient {
     return this.askSubject(this.subjects.search(SearchOps.Status), {}, options);
   }
 
+  /**
+   * Makes `from` depend on each of `to`, through the graph service, which refuses (CYCLE, with the
+   * cycle's path in `details.path`) any edge that would close a cycle. Edges already there are
+   * listed as `unchanged`; the reply says whether the shards show the change yet.
+   */
+  link(from: string, to: string[], options: CallOptions & { by: string }): Promise<LinkReply> {
+    return this.askSubject(this.subjects.graph(GraphOps.Link), { from, to, by: options.by }, options);
+  }
+
+  /** Removes dependency edges `from → to[i]`, through the graph service. */
+  unlink(from: string, to: string[], options: CallOptions & { by: string }): Promise<LinkReply> {
+    return this.askSubject(this.subjects.graph(GraphOps.Unlink), { from, to, by: options.by }, options);
+  }
+
+  /** Everything that transitively depends on `id`, each at its shortest depth, nearest first. */
+  impact(id: string, options: CallOptions & { depth?: number; limit?: number } = {}): Promise<TraversalReply> {
+    return this.askSubject(this.subjects.graph(GraphOps.Impact), traversal(id, options), options);
+  }
+
+  /** Everything `id` transitively depends on, each at its shortest depth, nearest first. */
+  dependenciesOf(id: string, options: CallOptions & { depth?: number; limit?: number } = {}): Promise<TraversalReply> {
+    return this.askSubject(this.subjects.graph(GraphOps.Dependencies), traversal(id, options), options);
+  }
+
+  /**
+   * Suspends or retires `id` and suspends everything that depends on it, transitively, each
+   * exactly once (the graph service's log records the cascade; docs/protocol.md).
+   */
+  cascade(
+    id: string,
+    action: CascadeAction,
+    options: CallOptions & { by: string; reason: string },
+  ): Promise<CascadeReply> {
+    return this.askSubject(
+      this.subjects.graph(GraphOps.Cascade),
+      { id, action, by: options.by, reason: options.reason },
+      { timeoutMs: 60_000, ...options },
+    );
+  }
+
+  /** The graph leader's epoch, log position and size. */
+  graphStatus(options: CallOptions = {}): Promise<GraphStatus> {
+    return this.askSubject(this.subjects.graph(GraphOps.Status), {}, options);
+  }
+
   /** Ids of a family's members (up to 1000), from a search process. */
   async familyMembers(family: string, options: CallOptions = {}): Promise<string[]> {
     const reply = await this.search({ filter: `family = ${filterLiteral(family)}`, limit: 1000 }, options);
@@ -648,4 +699,12 @@ export class StratregClient {
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
   }
+}
+
+/** The body of a traversal request. */
+function traversal(id: string, options: { depth?: number; limit?: number }): Record<string, unknown> {
+  const body: Record<string, unknown> = { id };
+  if (options.depth !== undefined) body.depth = options.depth;
+  if (options.limit !== undefined) body.limit = options.limit;
+  return body;
 }

@@ -34,6 +34,8 @@ const EXPECTED: Record<ErrorCode, [ErrorClass, boolean]> = {
   CONFLICT: [ConflictError, false],
   INVALID_TRANSITION: [ConflictError, false],
   GATES_FAILED: [ConflictError, false],
+  CYCLE: [ConflictError, false],
+  HAS_DEPENDENTS: [ConflictError, false],
   TRADING_HALTED: [ConflictError, false],
   RETIRED: [ConflictError, false],
   NOT_OWNER: [UnavailableError, true],

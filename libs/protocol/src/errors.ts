@@ -36,6 +36,10 @@ export const ErrorCodes = {
   InvalidTransition: "INVALID_TRANSITION",
   /** The quality gates refused a validation or activation; `details` lists every gate. */
   GatesFailed: "GATES_FAILED",
+  /** A dependency edge would close a cycle; `details.path` is the cycle, from the edge's source back to it. */
+  Cycle: "CYCLE",
+  /** Others depend on the strategy: suspend or retire it through a cascade; `details.dependents` lists them. */
+  HasDependents: "HAS_DEPENDENTS",
   /** The risk guard reports trading halted (or not active): nothing is activated or resumed. */
   TradingHalted: "TRADING_HALTED",
   /** The strategy is retired: it takes no more performance reports. */
@@ -164,6 +168,8 @@ const CONFLICT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.GatesFailed,
   ErrorCodes.TradingHalted,
   ErrorCodes.Retired,
+  ErrorCodes.Cycle,
+  ErrorCodes.HasDependents,
 ]);
 const UNAVAILABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.NotOwner,

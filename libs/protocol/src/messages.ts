@@ -16,7 +16,7 @@
  */
 import { type Static, type TObject, type TSchema, Type } from "@sinclair/typebox";
 import type { WireError } from "./errors.js";
-import { type BacktestEvidenceInput, LifecycleRequestBodies } from "./gates.js";
+import { type BacktestEvidenceInput, LifecycleRequestBodies, TransitionActions } from "./gates.js";
 import {
   HistoryQuerySchema,
   type HistoryReply,
@@ -47,6 +47,15 @@ export const IssuedSchema = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_
 export const DeadlineMsSchema = Type.Integer({ minimum: 1, maximum: DEADLINE_MS_MAX });
 
 /** The operations that write a partition's log: their requests must carry `cid` and `issued`. */
+/** Ids to add to and remove from one side of a strategy's edges. */
+const EdgeChangeSchema = Type.Object(
+  {
+    add: Type.Optional(Type.Array(StrategyIdSchema, { maxItems: Limits.dependenciesMax })),
+    remove: Type.Optional(Type.Array(StrategyIdSchema, { maxItems: Limits.dependenciesMax })),
+  },
+  { additionalProperties: false },
+);
+
 export const WRITE_OPS: ReadonlySet<PartitionOp> = new Set<PartitionOp>([
   PartitionOps.Register,
   PartitionOps.RegisterBatch,
@@ -55,6 +64,8 @@ export const WRITE_OPS: ReadonlySet<PartitionOp> = new Set<PartitionOp>([
   PartitionOps.Report,
   PartitionOps.Transition,
   PartitionOps.AttachEvidence,
+  PartitionOps.Link,
+  PartitionOps.Cascade,
 ]);
 
 /** Whether `op` writes (its requests must carry `cid` and `issued`). */
@@ -107,6 +118,27 @@ export const RequestBodies = {
   [PartitionOps.AttachEvidence]: LifecycleRequestBodies.attachEvidence,
   [PartitionOps.Evidence]: LifecycleRequestBodies.byId,
   [PartitionOps.Gates]: LifecycleRequestBodies.byId,
+  [PartitionOps.Link]: Type.Object(
+    {
+      id: StrategyIdSchema,
+      /** Edges out of `id` (what it depends on). */
+      dependencies: Type.Optional(EdgeChangeSchema),
+      /** Edges into `id` (what depends on it). */
+      dependents: Type.Optional(EdgeChangeSchema),
+      /** Who asked the graph service for the change. */
+      by: Type.String({ minLength: 1, maxLength: Limits.labelMaxLength }),
+    },
+    { additionalProperties: false },
+  ),
+  [PartitionOps.Cascade]: Type.Object(
+    {
+      id: StrategyIdSchema,
+      action: Type.Union([Type.Literal(TransitionActions.Suspend), Type.Literal(TransitionActions.Retire)]),
+      by: Type.String({ minLength: 1, maxLength: Limits.labelMaxLength }),
+      reason: Type.String({ minLength: 1, maxLength: 1000 }),
+    },
+    { additionalProperties: false },
+  ),
 } as const;
 
 type Bodies = typeof RequestBodies;
@@ -180,6 +212,8 @@ export interface ReplyBodies {
   [PartitionOps.TopK]: TopKPublication;
   [PartitionOps.History]: HistoryReply;
   [PartitionOps.Transition]: { strategy: Strategy };
+  [PartitionOps.Link]: { strategy: Strategy };
+  [PartitionOps.Cascade]: { strategy: Strategy };
   [PartitionOps.AttachEvidence]: { strategy: Strategy; summary: Record<string, unknown> };
   [PartitionOps.Evidence]: { id: string; version: number; evidence: BacktestEvidenceInput; at: number; by: string };
   [PartitionOps.Gates]: GatesReply;

@@ -79,6 +79,24 @@ export {
   type TransitionAction,
   TransitionActions,
 } from "./gates.js";
+/** The dependency graph: edges changed through one fenced writer, impact analysis, cascades. */
+export {
+  type CascadeAction,
+  CascadeActions,
+  type CascadeReply,
+  type CascadeRequest,
+  GRAPH_SERVICE_NAME,
+  GraphLimits,
+  type GraphNode,
+  type GraphOp,
+  GraphOps,
+  GraphRequestBodies,
+  type GraphStatus,
+  type LinkReply,
+  type LinkRequest,
+  type TraversalReply,
+  type TraversalRequest,
+} from "./graph.js";
 export { hashString, murmur3, partitionOf } from "./hash.js";
 export {
   eventsAllowedIn,

@@ -460,6 +460,25 @@ const BODIES: { [Op in PartitionOp]: fc.Arbitrary<WireMap> } = {
   ),
   [PartitionOps.Evidence]: mapOf({ id: strategyId }),
   [PartitionOps.Gates]: mapOf({ id: strategyId }),
+  [PartitionOps.Link]: mapOf(
+    { id: strategyId, by: label },
+    {
+      dependencies: mapOf(
+        {},
+        { add: fc.array(strategyId, { maxLength: 3 }), remove: fc.array(strategyId, { maxLength: 3 }) },
+      ),
+      dependents: mapOf(
+        {},
+        { add: fc.array(strategyId, { maxLength: 3 }), remove: fc.array(strategyId, { maxLength: 3 }) },
+      ),
+    },
+  ),
+  [PartitionOps.Cascade]: mapOf({
+    id: strategyId,
+    action: fc.constantFrom("suspend", "retire"),
+    by: label,
+    reason: text(1, 1000),
+  }),
 };
 const OPS = Object.keys(RequestBodies) as PartitionOp[];
 /** A valid request: writes carry cid and issued; any may carry deadlineMs and envelope fields this build does not know. */
@@ -1059,6 +1078,8 @@ const minimalBodies: { [Op in PartitionOp]: WireMap } = {
   [PartitionOps.AttachEvidence]: { id: "a", by: "b", evidence: { returns: [0, 0] } },
   [PartitionOps.Evidence]: { id: "a" },
   [PartitionOps.Gates]: { id: "a" },
+  [PartitionOps.Link]: { id: "a", dependencies: { add: ["b"] }, by: "graph" },
+  [PartitionOps.Cascade]: { id: "a", action: "suspend", by: "graph", reason: "dependency b suspended" },
 };
 
 describe("cid and issued on writes", () => {

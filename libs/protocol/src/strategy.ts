@@ -191,7 +191,10 @@ export interface Strategy {
   parents: string[];
   template: TemplateRef | null;
   venues: VenueVariant[];
+  /** What it depends on: set by the graph service only (`link`), which keeps the graph acyclic. */
   dependencies: string[];
+  /** What depends on it, the other side of those edges (absent when nothing does). */
+  dependents?: string[];
   /** Starts at 1; every accepted change adds 1. Updates name the version they expect. */
   version: number;
   /** Lifecycle state (see lifecycle.ts): the top of `lifecycle.value`, for readers that need no more. */

@@ -43,11 +43,13 @@ describe("clusterSubjects", () => {
     expect(Object.values(Encodings).sort()).toEqual(["msgpack", "msgpack-records"]);
     expect(Object.values(PartitionOps).sort()).toEqual([
       "attach-evidence",
+      "cascade",
       "evidence",
       "gates",
       "get",
       "get-batch",
       "history",
+      "link",
       "list",
       "perf",
       "ranking",

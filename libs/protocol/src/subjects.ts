@@ -5,6 +5,7 @@
 
 import type { DiscoveryControlOp, DiscoveryOp } from "./discovery.js";
 import type { LifecycleEventKind } from "./gates.js";
+import type { GraphOp } from "./graph.js";
 import type { RiskControlOp, RiskOp } from "./risk.js";
 import type { SearchOp } from "./search.js";
 import type { TemplateControlOp, TemplateOp } from "./template.js";
@@ -32,6 +33,10 @@ export const PartitionOps = {
   Transition: "transition",
   /** Backtest evidence attached to a strategy (a write). */
   AttachEvidence: "attach-evidence",
+  /** The graph service's projection of dependency edges onto a strategy (a write; services only). */
+  Link: "link",
+  /** A move the graph service makes as part of a cascade (a write; services only). */
+  Cascade: "cascade",
   /** The evidence last attached to a strategy, as it was sent. */
   Evidence: "evidence",
   /** A dry run of the quality gates for one strategy. */
@@ -198,6 +203,12 @@ export interface ClusterSubjects {
   readonly discoveryBucket: string;
   /** `<cluster>.search.<op>`: any search process answers (queue group). */
   search(op: SearchOp): string;
+  /** `<cluster>.graph.<op>`: the graph service's leader answers. */
+  graph(op: GraphOp): string;
+  /** `<cluster>.graphlog`: the dependency graph's log, which only the graph leader appends to. */
+  readonly graphLog: string;
+  /** JetStream stream of the dependency graph's log. */
+  readonly graphLogStream: string;
   /** `<cluster>.member.heartbeat`: shards announce themselves here. */
   readonly heartbeat: string;
   /** `<cluster>.member.leave`: a shard says goodbye here when it stops gracefully. */
@@ -271,6 +282,9 @@ export function clusterSubjects(cluster: string = DEFAULT_CLUSTER): ClusterSubje
     barsStream: `${cluster}-bars`,
     discoveryBucket: `${cluster}-discovery`,
     search: (op) => `${cluster}.search.${op}`,
+    graph: (op) => `${cluster}.graph.${op}`,
+    graphLog: `${cluster}.graphlog`,
+    graphLogStream: `${cluster}-graph`,
     heartbeat: `${cluster}.member.heartbeat`,
     leave: `${cluster}.member.leave`,
   };

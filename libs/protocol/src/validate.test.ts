@@ -117,6 +117,14 @@ const VALID: ReadonlyArray<[PartitionOp, Record<string, unknown>]> = [
   ],
   [PartitionOps.Evidence, { v: 1, body: { id: "a" } }],
   [PartitionOps.Gates, { v: 1, body: { id: "a" } }],
+  [
+    PartitionOps.Link,
+    { v: 1, ...W, cid: "graph-7-0", body: { id: "a", dependencies: { add: ["b"] }, dependents: {}, by: "graph" } },
+  ],
+  [
+    PartitionOps.Cascade,
+    { v: 1, ...W, cid: "graph-7-1", body: { id: "a", action: "retire", by: "graph", reason: "dependency b retired" } },
+  ],
 ];
 
 /**
@@ -531,6 +539,8 @@ const BODY: Record<PartitionOp, Record<string, unknown>> = {
   [PartitionOps.AttachEvidence]: { id: "a", by: "quant", evidence: { returns: [0.01, -0.02], folds: [[0, 2]] } },
   [PartitionOps.Evidence]: { id: "a" },
   [PartitionOps.Gates]: { id: "a" },
+  [PartitionOps.Link]: { id: "a", dependencies: { add: ["b"] }, by: "graph" },
+  [PartitionOps.Cascade]: { id: "a", action: "suspend", by: "graph", reason: "dependency b suspended" },
 };
 const OPS = [...WRITES, ...READS];
 

@@ -22,6 +22,7 @@ import {
   ValidationError,
 } from "@stratreg/protocol";
 import type { Logger } from "pino";
+import { cascade, link } from "./handlers/graph.js";
 import { attachEvidence, evidence, gates, transition } from "./handlers/lifecycle.js";
 import { history, perf, ranking, report, topk } from "./handlers/performance.js";
 import { get, getBatch, list } from "./handlers/reads.js";
@@ -67,6 +68,8 @@ const HANDLERS: Record<string, Handler> = {
   [PartitionOps.AttachEvidence]: (p, msg) => attachEvidence(p, msg.data),
   [PartitionOps.Evidence]: (p, msg) => evidence(p, msg.data),
   [PartitionOps.Gates]: (p, msg) => gates(p, msg.data),
+  [PartitionOps.Link]: (p, msg) => link(p, msg.data),
+  [PartitionOps.Cascade]: (p, msg) => cascade(p, msg.data),
 };
 
 /** Answers requests on the partition subjects this shard owns. */

@@ -76,6 +76,21 @@ function commitMove(
   return commitChange(partition, op, cid, moved(current, next, meta.at), meta.reason, { ...move, ...extra });
 }
 
+/**
+ * Suspending or retiring a strategy others depend on must suspend them too: that is a cascade,
+ * which only the graph service runs (exactly once, through its log). Asked directly, it is refused
+ * with HAS_DEPENDENTS listing them.
+ */
+export function checkNoDependents(current: Strategy, action: TransitionAction): void {
+  const dependents = current.dependents ?? [];
+  if (dependents.length === 0) return;
+  throw new ConflictError(
+    ErrorCodes.HasDependents,
+    `${dependents.length} strateg${dependents.length === 1 ? "y depends" : "ies depend"} on ${current.id} (${dependents.slice(0, 10).join(", ")}${dependents.length > 10 ? ", …" : ""}): ${action} it with a cascade, which suspends them too (stratreg ${action} --cascade)`,
+    { details: { id: current.id, action, dependents } },
+  );
+}
+
 /** Throws INVALID_TRANSITION unless the strategy's state has a move for `type` at all. */
 function checkAllowed(current: Strategy, event: LifecycleEvent): void {
   // A move the state has may still be refused by its guards (gates, trading state): those are checked
@@ -159,7 +174,8 @@ async function goLive(
   throw tradingHalted(current, now?.state ?? null, true);
 }
 
-async function move(
+/** Makes the move `action` asks of `current` (checking nothing about who depends on it: callers do). */
+export async function move(
   partition: Partition,
   cid: string | undefined,
   action: TransitionAction,
@@ -220,6 +236,7 @@ export function transition(partition: Partition, payload: Uint8Array): Promise<U
   const work = writeOnce(partition, request, async () => {
     const current = stored(partition, id);
     checkVersion(current, expectedVersion);
+    if (action === TransitionActions.Suspend || action === TransitionActions.Retire) checkNoDependents(current, action);
     return move(partition, request.cid, action as TransitionAction, current, { at: Date.now(), by, reason });
   });
   if (live) {

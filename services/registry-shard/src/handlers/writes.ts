@@ -40,10 +40,12 @@ import {
   type Strategy,
   type StrategyInput,
   stateOfValue,
+  TransitionActions,
   ValidationError,
   valueName,
 } from "@stratreg/protocol";
 import type { Partition } from "../partition.js";
+import { checkNoDependents } from "./lifecycle.js";
 import { reportReplyFromEntry } from "./performance.js";
 import { checkPartition } from "./reads.js";
 import { errorReply, okReply, strategyReply } from "./reply.js";
@@ -161,6 +163,15 @@ export function writeOnce(
   }, deadline);
 }
 
+/** Dependencies are edges of one graph, changed only through the graph service, which keeps it acyclic. */
+function dependenciesThroughGraph(field: string): ValidationError {
+  return new ValidationError(
+    ErrorCodes.InvalidField,
+    `${field}: dependencies are added through the graph service, which refuses edges that would close a cycle (stratreg deps add, or the SDK's link); register or update the strategy without them`,
+    { field },
+  );
+}
+
 function alreadyExists(id: string): ConflictError {
   return new ConflictError(ErrorCodes.AlreadyExists, `strategy ${id} is already registered`, { details: { id } });
 }
@@ -189,6 +200,8 @@ function newStrategies(
 ): NewStrategies {
   const single = op === PartitionOps.Register;
   const idField = (i: number) => (single ? "body.strategy.id" : `body.strategies[${i}].id`);
+  const dependenciesField = (i: number) =>
+    single ? "body.strategy.dependencies" : `body.strategies[${i}].dependencies`;
   if (records) {
     const request = parseRequest(op, payload, Encodings.Records);
     const inputs: StrategyInput[] = single
@@ -196,6 +209,7 @@ function newStrategies(
       : (request.body as { strategies: StrategyInput[] }).strategies;
     inputs.forEach((input, i) => {
       checkPartition(partition, input.id, idField(i));
+      if ((input.dependencies?.length ?? 0) > 0) throw dependenciesThroughGraph(dependenciesField(i));
     });
     return {
       envelope: request,
@@ -219,6 +233,11 @@ function newStrategies(
   const ids = ranges.map(([start]) => scanner.string(scanner.mapValue(start, "id") as number) as string);
   ids.forEach((id, i) => {
     checkPartition(partition, id, idField(i));
+  });
+  ranges.forEach(([start], i) => {
+    const dependencies = scanner.mapValue(start, "dependencies");
+    if (dependencies !== undefined && scanner.arrayItems(dependencies).length > 0)
+      throw dependenciesThroughGraph(dependenciesField(i));
   });
   const { cid, issued, deadlineMs } = envelopeFields(bytes);
   return {
@@ -358,6 +377,7 @@ const BEHAVIOUR_FIELDS = ["template", "venues", "dependencies"] as const;
 
 export function update(partition: Partition, payload: Uint8Array): Promise<Uint8Array> {
   return changeStrategy(partition, PartitionOps.Update, payload, (current, { patch }) => {
+    if (patch.dependencies !== undefined) throw dependenciesThroughGraph("body.patch.dependencies");
     const behaviour = BEHAVIOUR_FIELDS.some((field) => patch[field] !== undefined);
     const lifecycle = lifecycleOf(current);
     const state = stateOfValue(lifecycle.value);
@@ -375,6 +395,7 @@ export function update(partition: Partition, payload: Uint8Array): Promise<Uint8
 
 export function retire(partition: Partition, payload: Uint8Array): Promise<Uint8Array> {
   return changeStrategy(partition, PartitionOps.Retire, payload, (current, { reason, by }) => {
+    checkNoDependents(current, TransitionActions.Retire);
     const now = Date.now();
     const actor = by ?? current.owner;
     const from = lifecycleOf(current);

@@ -1,0 +1,506 @@
+/**
+ * What the graph leader does while it holds the lease: decides edge changes
+ * and cascades one at a time against the graph (which is the log's state),
+ * appends each decision to the fenced log, and carries it onto the shards.
+ *
+ * - **Links.** Checked for a cycle before anything is written: the path back
+ *   is the refusal. Decisions are serial, so no two concurrent requests can
+ *   each add half of a cycle.
+ * - **Projection.** Every link and unlink is carried onto the strategies it
+ *   touches (`dependencies` of the source, `dependents` of each target) by the
+ *   shards' `link` op, in log order, with command ids made of the log sequence:
+ *   a retry, or a new leader redoing the tail, changes nothing twice. A
+ *   `projected` record in the log says how far that has gone.
+ * - **Cascades.** The record names the root, the move and every dependent to
+ *   suspend; each step is a shard `cascade` op with a command id made of the
+ *   record's sequence and the strategy, and a `done` record closes it. A leader
+ *   that takes over finishes every cascade without a `done`, with the same ids,
+ *   so each step happens exactly once whatever dies in the middle.
+ */
+import { performance } from "node:perf_hooks";
+import type { StratregClient } from "@stratreg/client";
+import type { Lease, LeaseTable } from "@stratreg/fencing";
+import {
+  type CascadeAction,
+  CascadeActions,
+  type CascadeReply,
+  type CascadeRequest,
+  ConflictError,
+  ErrorCodes,
+  GraphLimits,
+  type GraphNode,
+  type GraphStatus,
+  LifecycleStates,
+  Limits,
+  type LinkReply,
+  type LinkRequest,
+  PartitionOps,
+  type Strategy,
+  StratregError,
+  type TraversalReply,
+  type TraversalRequest,
+  UnavailableError,
+  ValidationError,
+} from "@stratreg/protocol";
+import type { Logger } from "pino";
+import type { GraphConfig } from "./config.js";
+import { DependencyGraph } from "./graph.js";
+import { FencedError, type GraphEntry, type GraphLog } from "./log.js";
+
+/** Log entries between two `projected` records, at most. */
+const PROJECTED_EVERY = 256;
+/** How long a projection step waits before trying a shard again, ms. */
+const RETRY_MS = 200;
+/** Default traversal size. */
+const DEFAULT_LIMIT = 10_000;
+
+type EdgeEntry = Extract<GraphEntry, { t: "link" | "unlink" }>;
+type CascadeEntry = Extract<GraphEntry, { t: "cascade" }>;
+
+/** The graph as a log replay leaves it: edges, and the work a leader must finish. */
+export class GraphState {
+  readonly graph = new DependencyGraph();
+  seq = 0;
+  epoch = 0;
+  /** Link and unlink entries after the last `projected` record. */
+  readonly unprojected: Array<{ seq: number; entry: EdgeEntry }> = [];
+  /** Cascades without a `done` record. */
+  readonly open = new Map<number, CascadeEntry>();
+
+  apply(entry: GraphEntry, seq: number): void {
+    this.seq = seq;
+    switch (entry.t) {
+      case "epoch":
+        this.epoch = Math.max(this.epoch, entry.epoch);
+        return;
+      case "link":
+        for (const to of entry.to) this.graph.add(entry.from, to);
+        this.unprojected.push({ seq, entry });
+        return;
+      case "unlink":
+        for (const to of entry.to) this.graph.remove(entry.from, to);
+        this.unprojected.push({ seq, entry });
+        return;
+      case "cascade":
+        this.open.set(seq, entry);
+        return;
+      case "done":
+        this.open.delete(entry.seq);
+        return;
+      case "projected": {
+        let drop = 0;
+        while (drop < this.unprojected.length && (this.unprojected[drop]?.seq as number) <= entry.upTo) drop++;
+        this.unprojected.splice(0, drop);
+        return;
+      }
+    }
+  }
+}
+
+function cycleError(path: string[], seq: number): ConflictError {
+  return new ConflictError(ErrorCodes.Cycle, `${path[0]} → ${path[1]} would close a cycle: ${path.join(" → ")}`, {
+    details: { path, seq },
+  });
+}
+
+/** The command id of step `step` of the log entry at `seq`: the same whenever the step is retried or redone. */
+const commandId = (seq: number, step: number | string) => `graph-${seq}-${step}`;
+
+const isCode = (err: unknown, code: string) => err instanceof StratregError && err.code === code;
+
+export class GraphLeader {
+  private stopped = false;
+  /** Decisions run one at a time. */
+  private deciding: Promise<unknown> = Promise.resolve();
+  /** Appends run one at a time, each expecting the last one's sequence. */
+  private appending: Promise<unknown> = Promise.resolve();
+  /** Sequence up to which links and unlinks are on the shards. */
+  private projectedSeq: number;
+  private markedSeq: number;
+  private projecting = false;
+  private readonly waiters = new Map<number, () => void>();
+  private renewTimer: NodeJS.Timeout | undefined;
+  private markTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly state: GraphState,
+    private readonly log: GraphLog,
+    private readonly client: StratregClient,
+    readonly lease: Lease,
+    private readonly leases: LeaseTable,
+    private readonly config: GraphConfig,
+    private readonly logger: Logger,
+    /** Called once when leadership is lost (lease lapsed, append fenced). */
+    private readonly onLost: (reason: string) => void,
+  ) {
+    const first = state.unprojected[0];
+    this.projectedSeq = first === undefined ? state.seq : first.seq - 1;
+    this.markedSeq = this.projectedSeq;
+  }
+
+  get epoch(): number {
+    return this.lease.epoch;
+  }
+
+  /** Starts renewing the lease and finishes what the log left open. */
+  start(): void {
+    this.renewTimer = setInterval(() => this.renew(), Math.max(20, Math.floor(this.config.leaseMarginMs / 2)));
+    this.markTimer = setInterval(() => this.mark(false), 1000);
+    this.project();
+    for (const [seq, entry] of this.state.open) void this.finishCascade(seq, entry);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.renewTimer);
+    clearInterval(this.markTimer);
+    for (const wake of this.waiters.values()) wake();
+    this.waiters.clear();
+  }
+
+  private lost(reason: string): void {
+    if (this.stopped) return;
+    this.stop();
+    this.onLost(reason);
+  }
+
+  private renew(): void {
+    if (this.stopped) return;
+    this.leases.renew(this.lease).then(
+      (held) => {
+        if (!held) this.lost("the lease was taken by another graph process");
+        else if (!this.lease.fresh()) this.lost("the lease could not be renewed in time");
+      },
+      (err: unknown) => {
+        if (!this.lease.fresh()) this.lost(`the lease could not be renewed: ${(err as Error).message}`);
+      },
+    );
+  }
+
+  private checkLeading(): void {
+    if (this.stopped || !this.lease.fresh()) {
+      throw new UnavailableError(ErrorCodes.NotOwner, "this graph process no longer leads", { retryable: true });
+    }
+  }
+
+  /** Appends `entry` after the last one and applies it; a refused append ends the leadership. */
+  private append(entry: GraphEntry): Promise<number> {
+    const run = this.appending.then(async () => {
+      this.checkLeading();
+      try {
+        const seq = await this.log.append(entry, this.state.seq);
+        this.state.apply(entry, seq);
+        return seq;
+      } catch (err) {
+        if (err instanceof FencedError) this.lost(err.message);
+        throw err;
+      }
+    });
+    this.appending = run.catch(() => undefined);
+    return run;
+  }
+
+  private decide<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.deciding.then(() => {
+      this.checkLeading();
+      return work();
+    });
+    this.deciding = run.catch(() => undefined);
+    return run;
+  }
+
+  private async strategy(id: string, field: string): Promise<Strategy> {
+    try {
+      return await this.client.get(id, { timeoutMs: 5000 });
+    } catch (err) {
+      if (isCode(err, ErrorCodes.NotFound)) {
+        throw new StratregError(ErrorCodes.NotFound, `no strategy ${id}`, { field, details: { id } });
+      }
+      throw err;
+    }
+  }
+
+  link(body: LinkRequest): Promise<LinkReply> {
+    return this.decide(async () => {
+      const { from, by } = body;
+      const to = [...new Set(body.to)];
+      const fresh = to.filter((id) => !this.state.graph.has(from, id));
+      const unchanged = to.filter((id) => this.state.graph.has(from, id));
+      if (fresh.length === 0) return { from, changed: [], unchanged, seq: 0, projected: this.isProjected(from) };
+      // The cycle check needs nothing but the graph: decisions are serial, so it cannot go stale.
+      for (const id of fresh) {
+        const path = this.state.graph.cycleIf(from, id);
+        if (path !== undefined) throw cycleError(path, this.state.seq);
+      }
+      const count = this.state.graph.dependenciesOf(from).size + fresh.length;
+      if (count > Limits.dependenciesMax) {
+        throw new ValidationError(
+          ErrorCodes.InvalidField,
+          `${from} would depend on ${count} strategies, more than the ${Limits.dependenciesMax} allowed`,
+          { field: "body.to", details: { count, max: Limits.dependenciesMax } },
+        );
+      }
+      const [source, ...targets] = await Promise.all([
+        this.strategy(from, "body.from"),
+        ...fresh.map((id, i) => this.strategy(id, `body.to[${body.to.indexOf(id) ?? i}]`)),
+      ]);
+      checkSource(source as Strategy);
+      for (const target of targets) {
+        if (target.state === LifecycleStates.Retired) {
+          throw new ConflictError(
+            ErrorCodes.InvalidTransition,
+            `strategy ${target.id} is retired: nothing new may depend on it`,
+            { details: { id: target.id, state: target.state } },
+          );
+        }
+      }
+      const seq = await this.append({ t: "link", from, to: fresh, by, at: Date.now() });
+      this.project();
+      return { from, changed: fresh, unchanged, seq, projected: await this.projectedBy(seq) };
+    });
+  }
+
+  unlink(body: LinkRequest): Promise<LinkReply> {
+    return this.decide(async () => {
+      const { from, by } = body;
+      const to = [...new Set(body.to)];
+      const present = to.filter((id) => this.state.graph.has(from, id));
+      const unchanged = to.filter((id) => !this.state.graph.has(from, id));
+      if (present.length === 0) return { from, changed: [], unchanged, seq: 0, projected: this.isProjected(from) };
+      checkSource(await this.strategy(from, "body.from"));
+      const seq = await this.append({ t: "unlink", from, to: present, by, at: Date.now() });
+      this.project();
+      return { from, changed: present, unchanged, seq, projected: await this.projectedBy(seq) };
+    });
+  }
+
+  /** Whether no change of `from`'s edges is still on its way to the shards. */
+  private isProjected(from: string): boolean {
+    return !this.state.unprojected.some(({ seq, entry }) => seq > this.projectedSeq && entry.from === from);
+  }
+
+  traverse(body: TraversalRequest, direction: "dependents" | "dependencies"): TraversalReply {
+    this.checkLeading();
+    const { nodes, truncated } = this.state.graph.reach(
+      body.id,
+      direction,
+      body.depth ?? GraphLimits.depthMax,
+      body.limit ?? DEFAULT_LIMIT,
+    );
+    return { id: body.id, nodes, truncated, seq: this.state.seq };
+  }
+
+  cascade(body: CascadeRequest): Promise<CascadeReply> {
+    const decided = this.decide(async () => {
+      const root = await this.strategy(body.id, "body.id");
+      if (root.state === LifecycleStates.Retired) {
+        throw new ConflictError(ErrorCodes.InvalidTransition, `strategy ${root.id} is already retired`, {
+          details: { id: root.id, state: root.state },
+        });
+      }
+      if (body.action === CascadeActions.Suspend && root.state !== LifecycleStates.Active) {
+        throw new ConflictError(
+          ErrorCodes.InvalidTransition,
+          `strategy ${root.id} is ${root.state}, not active: only an active strategy is suspended`,
+          { details: { id: root.id, state: root.state } },
+        );
+      }
+      const { nodes } = this.state.graph.reach(body.id, "dependents", GraphLimits.depthMax, Number.MAX_SAFE_INTEGER);
+      const entry: CascadeEntry = { t: "cascade", ...body, targets: nodes, at: Date.now() };
+      return { seq: await this.append(entry), entry };
+    });
+    // The steps run outside the decisions: a long cascade does not hold up edge changes.
+    return decided.then(({ seq, entry }) => this.finishCascade(seq, entry));
+  }
+
+  status(): GraphStatus {
+    return {
+      member: this.config.member,
+      leader: !this.stopped,
+      epoch: this.lease.epoch,
+      seq: this.state.seq,
+      strategies: this.state.graph.strategies,
+      edges: this.state.graph.edges,
+      pending: this.state.unprojected.filter(({ seq }) => seq > this.projectedSeq).length,
+    };
+  }
+
+  /** Carries every unprojected link and unlink onto the shards, in log order. */
+  private project(): void {
+    if (this.projecting || this.stopped) return;
+    this.projecting = true;
+    void (async () => {
+      try {
+        for (;;) {
+          const next = this.state.unprojected.find(({ seq }) => seq > this.projectedSeq);
+          if (next === undefined || this.stopped) break;
+          await this.projectEntry(next.seq, next.entry);
+          this.projectedSeq = next.seq;
+          this.waiters.get(next.seq)?.();
+          this.waiters.delete(next.seq);
+          if (this.projectedSeq - this.markedSeq >= PROJECTED_EVERY) this.mark(true);
+        }
+      } finally {
+        this.projecting = false;
+      }
+    })();
+  }
+
+  private async projectEntry(seq: number, entry: EdgeEntry): Promise<void> {
+    const side = entry.t === "link" ? "add" : "remove";
+    const steps: Array<[string, Record<string, unknown>]> = [
+      [entry.from, { id: entry.from, dependencies: { [side]: entry.to }, by: entry.by }],
+      ...entry.to.map((to): [string, Record<string, unknown>] => [
+        to,
+        { id: to, dependents: { [side]: [entry.from] }, by: entry.by },
+      ]),
+    ];
+    await Promise.all(
+      steps.map(([id, body], i) =>
+        this.shardWrite(PartitionOps.Link, id, body, commandId(seq, i), entry.at).catch((err: unknown) => {
+          // Only a retryable failure is tried again; anything else would fail forever and hold up every later change.
+          this.logger.error({ err, seq, id }, "a shard refused an edge change; it is not on that strategy");
+        }),
+      ),
+    );
+  }
+
+  /**
+   * One write on a shard, retried until it is answered (a shard that died is
+   * replaced by the partition's next owner). Resolves with the strategy, or
+   * rejects with the shard's non-retryable refusal.
+   */
+  private async shardWrite(
+    op: typeof PartitionOps.Link | typeof PartitionOps.Cascade,
+    id: string,
+    body: Record<string, unknown>,
+    cid: string,
+    at: number,
+  ): Promise<Strategy> {
+    let issued = at;
+    for (;;) {
+      if (this.stopped)
+        throw new UnavailableError(ErrorCodes.NotOwner, "the graph leader stopped", { retryable: true });
+      try {
+        const reply = await this.client.send(
+          this.client.partitionOf(id),
+          op,
+          body,
+          { cid, issued, timeoutMs: 5000 },
+          true,
+        );
+        return reply.strategy;
+      } catch (err) {
+        // Past the shards' command window the id is no longer recognised: the edge changes are
+        // idempotent set changes, re-sent in log order, and a cascade step refuses a second suspension.
+        if (isCode(err, ErrorCodes.CommandExpired)) {
+          issued = Date.now();
+          continue;
+        }
+        if (err instanceof StratregError && !err.retryable) throw err;
+        this.logger.debug({ err, id, op }, "shard write failed; trying again");
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+      }
+    }
+  }
+
+  /** Resolves true once `seq` is on the shards, false after the configured wait. */
+  private projectedBy(seq: number): Promise<boolean> {
+    if (this.projectedSeq >= seq) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(seq);
+        resolve(false);
+      }, this.config.projectWaitMs);
+      this.waiters.set(seq, () => {
+        clearTimeout(timer);
+        resolve(this.projectedSeq >= seq);
+      });
+    });
+  }
+
+  /** Records in the log how far projection has gone (`force`: even if little has). */
+  private mark(force: boolean): void {
+    if (this.stopped || this.projectedSeq <= this.markedSeq) return;
+    if (!force && this.projecting) return;
+    const upTo = this.projectedSeq;
+    this.markedSeq = upTo;
+    this.append({ t: "projected", upTo, at: Date.now() }).catch((err: unknown) => {
+      this.markedSeq = Math.min(this.markedSeq, upTo - 1);
+      this.logger.warn({ err }, "could not record the projection's progress");
+    });
+  }
+
+  /** Runs a cascade's steps (again, after a takeover: the same command ids), then closes it. */
+  private async finishCascade(seq: number, entry: CascadeEntry): Promise<CascadeReply> {
+    const verb = entry.action === CascadeActions.Retire ? "retired" : "suspended";
+    const started = performance.now();
+    try {
+      await this.shardWrite(
+        PartitionOps.Cascade,
+        entry.id,
+        { id: entry.id, action: entry.action, by: entry.by, reason: entry.reason },
+        commandId(seq, "root"),
+        entry.at,
+      );
+    } catch (err) {
+      // Moved meanwhile by someone else (only possible once nothing depended on it): its dependents still go.
+      if (!isCode(err, ErrorCodes.InvalidTransition)) throw err;
+    }
+    const reason = `dependency ${entry.id} ${verb}: ${entry.reason}`.slice(0, 1000);
+    const suspended: GraphNode[] = [];
+    const skipped: Array<GraphNode & { state: string }> = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < entry.targets.length) {
+        const index = next++;
+        const target = entry.targets[index] as GraphNode;
+        try {
+          await this.shardWrite(
+            PartitionOps.Cascade,
+            target.id,
+            { id: target.id, action: CascadeActions.Suspend, by: entry.by, reason },
+            commandId(seq, index),
+            entry.at,
+          );
+          suspended.push(target);
+        } catch (err) {
+          if (isCode(err, ErrorCodes.InvalidTransition)) {
+            const state = (err as StratregError).details?.state;
+            skipped.push({ ...target, state: typeof state === "string" ? state : "unknown" });
+          } else if (isCode(err, ErrorCodes.NotFound)) skipped.push({ ...target, state: "missing" });
+          else throw err;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.config.cascadeParallelism, entry.targets.length) }, worker));
+    await this.append({ t: "done", seq, at: Date.now() });
+    const order = (a: GraphNode, b: GraphNode) => a.depth - b.depth || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+    this.logger.info(
+      { id: entry.id, action: entry.action, seq, suspended: suspended.length, skipped: skipped.length },
+      `cascade from ${entry.id} done in ${Math.round(performance.now() - started)} ms`,
+    );
+    return {
+      id: entry.id,
+      action: entry.action as CascadeAction,
+      seq,
+      suspended: suspended.sort(order),
+      skipped: skipped.sort(order),
+    };
+  }
+}
+
+/** A strategy whose dependencies may change: not live (its behaviour would change under it), not retired. */
+function checkSource(source: Strategy): void {
+  if (
+    source.state === LifecycleStates.Active ||
+    source.state === LifecycleStates.Suspended ||
+    source.state === LifecycleStates.Retired
+  ) {
+    throw new ConflictError(
+      ErrorCodes.InvalidTransition,
+      `strategy ${source.id} is ${source.state}: its dependencies cannot change (as with an update of them); retire it and register the changed strategy`,
+      { details: { id: source.id, state: source.state } },
+    );
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The graph's log: one JetStream stream (`<cluster>-graph`, subject
+ * `<cluster>.graphlog`) that only the leader appends to, every append stating
+ * the sequence it expects to follow (`expect.lastSequence`). A leader that lost
+ * its lease, or was paused while another took over, has its next append
+ * refused: two leaders can never both have edges accepted, so the cycle check
+ * of the one whose appends succeed saw every edge there is.
+ */
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  StorageType,
+} from "@nats-io/jetstream";
+import { ensureStream, readSubject } from "@stratreg/fencing";
+import {
+  type CascadeAction,
+  type ClusterSubjects,
+  decode,
+  ErrorCodes,
+  encode,
+  type GraphNode,
+  StratregError,
+  UnavailableError,
+} from "@stratreg/protocol";
+
+/** What the log holds, one record per message. */
+export type GraphEntry =
+  /** A new leader's first append: it fences every older one. */
+  | { t: "epoch"; epoch: number; member: string; at: number }
+  | { t: "link"; from: string; to: string[]; by: string; at: number }
+  | { t: "unlink"; from: string; to: string[]; by: string; at: number }
+  /** A cascade decided: its root's move, then every target suspended, each exactly once. */
+  | {
+      t: "cascade";
+      id: string;
+      action: CascadeAction;
+      by: string;
+      reason: string;
+      targets: GraphNode[];
+      at: number;
+    }
+  /** The cascade logged at `seq` finished. */
+  | { t: "done"; seq: number; at: number }
+  /** Every link and unlink up to `upTo` is on the shards. */
+  | { t: "projected"; upTo: number; at: number };
+
+/** The append found another writer's entry at the head of the log: this process no longer leads. */
+export class FencedError extends StratregError {
+  override name = "FencedError";
+  constructor(expected: number, cause: unknown) {
+    super(ErrorCodes.NotOwner, `the graph log was written by another leader (expected last sequence ${expected})`, {
+      cause,
+      retryable: true,
+    });
+  }
+}
+
+/** Creates the log stream if it is not there yet. */
+export async function ensureGraphLog(
+  jsm: JetStreamManager,
+  subjects: ClusterSubjects,
+  replicas: number,
+): Promise<void> {
+  await ensureStream(jsm, {
+    name: subjects.graphLogStream,
+    subjects: [subjects.graphLog],
+    storage: StorageType.File,
+    num_replicas: Math.max(1, replicas),
+    allow_direct: true,
+  });
+}
+
+export class GraphLog {
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly subjects: ClusterSubjects,
+    private readonly appendTimeoutMs = 5000,
+  ) {}
+
+  /** Appends `entry` provided the log's last sequence is still `expectedLastSeq`; returns its sequence. */
+  async append(entry: GraphEntry, expectedLastSeq: number): Promise<number> {
+    try {
+      const ack = await this.js.publish(this.subjects.graphLog, encode(entry), {
+        expect: { lastSequence: expectedLastSeq },
+        timeout: this.appendTimeoutMs,
+      });
+      return ack.seq;
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) {
+        throw new FencedError(expectedLastSeq, err);
+      }
+      throw new UnavailableError(ErrorCodes.Unavailable, `graph log append failed: ${String(err)}`, { cause: err });
+    }
+  }
+
+  /** The log's last sequence (0 when empty). */
+  async lastSeq(): Promise<number> {
+    const info = await this.jsm.streams.info(this.subjects.graphLogStream);
+    return info.state.last_seq;
+  }
+
+  /** Reads every entry after `fromSeq` up to the last one now, in order; returns the last sequence read. */
+  async readAll(fromSeq: number, onEntry: (entry: GraphEntry, seq: number) => void): Promise<number> {
+    const target = await this.lastSeq();
+    if (target <= fromSeq) return fromSeq;
+    const { seq, stalled } = await readSubject(
+      this.js,
+      this.subjects.graphLogStream,
+      this.subjects.graphLog,
+      fromSeq + 1,
+      target,
+      (data, at) => onEntry(decode(data) as GraphEntry, at),
+      10_000,
+    );
+    if (stalled || seq < target) {
+      throw new UnavailableError(ErrorCodes.Unavailable, `reading the graph log stalled at ${seq} of ${target}`, {
+        retryable: true,
+      });
+    }
+    return seq;
+  }
+}
