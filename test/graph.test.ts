@@ -4,13 +4,14 @@
  * afterwards; cascades that must complete exactly once while a shard and the
  * graph leader are killed in the middle.
  */
-import { type Strategy, StratregError } from "@stratreg/client";
+import { connect } from "@nats-io/transport-node";
+import { type Strategy, StratregClient, StratregError } from "@stratreg/client";
 import { decode, ErrorCodes, encode, PROTOCOL_VERSION } from "@stratreg/protocol";
 import { type ServiceProcess, uniqueClusterName, waitFor } from "@stratreg/testkit";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { goodEvidence } from "./support/evidence.js";
-import { graphLeading, startGraph } from "./support/graph.js";
-import { FAST_MEMBERSHIP, startRegistry, type TestRegistry } from "./support/registry.js";
+import { contextOf, goodEvidence } from "./support/evidence.js";
+import { graphLeading, reachable, readGraphLog, startGraph } from "./support/graph.js";
+import { FAST_MEMBERSHIP, ownership, startRegistry, type TestRegistry, waitForServing } from "./support/registry.js";
 import { activeGuard, riskClient, startGuard } from "./support/risk.js";
 
 const PARTITIONS = 16;
@@ -29,17 +30,21 @@ async function refusal(promise: Promise<unknown>): Promise<StratregError> {
   return err as StratregError;
 }
 
+/** One step at a time, so that a kill lands in the middle of a cascade. */
+const startGraphMember = (member: string) =>
+  startGraph(inject("natsUrl"), cluster, member, { STRATREG_GRAPH_CASCADE_PARALLELISM: "1" });
+
 const register = (id: string) => registry.client.register({ id, name: id, owner: "desk-1" });
 
 /** Takes a registered candidate to active through the gates. */
-async function _activate(id: string, seed: number): Promise<Strategy> {
-  await registry.client.attachEvidence(id, goodEvidence(seed), { by });
+async function activate(id: string): Promise<Strategy> {
+  await registry.client.attachEvidence(id, goodEvidence(), { by });
   await registry.client.transition(id, "validate", { by, reason: "backtests done" });
   return registry.client.transition(id, "activate", { by, reason: "approved" });
 }
 
 /** Edges as the shards show them: every strategy's `dependencies`, and its `dependents`. */
-async function _projection(ids: string[]): Promise<{ out: Map<string, string[]>; into: Map<string, string[]> }> {
+async function projection(ids: string[]): Promise<{ out: Map<string, string[]>; into: Map<string, string[]> }> {
   const out = new Map<string, string[]>();
   const into = new Map<string, string[]>();
   for (const strategy of (await registry.client.getMany(ids)).strategies) {
@@ -55,7 +60,7 @@ beforeAll(async () => {
     partitions: PARTITIONS,
     env: FAST_MEMBERSHIP,
   });
-  for (const member of ["graph-1", "graph-2"]) graphs.set(member, startGraph(inject("natsUrl"), cluster, member));
+  for (const member of ["graph-1", "graph-2"]) graphs.set(member, startGraphMember(member));
   await Promise.race([...graphs.values()].map((g) => graphLeading(g)));
   guard = startGuard(inject("natsUrl"), cluster, "graph-guard");
   const risk = riskClient(registry.nc, cluster);
@@ -141,4 +146,204 @@ describe("edges", () => {
     expect(status).toMatchObject({ leader: true });
     expect(status.edges).toBeGreaterThan(0);
   });
+});
+
+describe("16 clients adding edges across shards at once", () => {
+  it("never stores a cycle, refuses only edges that would close one then, and the shards show exactly the log's graph", async () => {
+    const ids = Array.from({ length: 48 }, (_, i) => `c-${i}`);
+    await registry.client.registerMany(ids.map((id) => ({ id, name: id, owner: "desk-1" })));
+    const owners = await ownership(registry.nc, cluster, PARTITIONS);
+    const ownerOf = (id: string) => owners.get(registry.client.partitionOf(id));
+    const crossShard = ids.flatMap((from) => ids.filter((to) => ownerOf(from) !== ownerOf(to)).map((to) => [from, to]));
+    expect(crossShard.length).toBeGreaterThan(500);
+    const refused: Array<{ from: string; to: string; path: string[]; seq: number }> = [];
+    let linked = 0;
+    let unlinked = 0;
+    const deadline = Date.now() + 30_000;
+    const clients = await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        const nc = await connect({ servers: inject("natsUrl") });
+        return { nc, client: await StratregClient.connect(nc, { cluster }) };
+      }),
+    );
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    await Promise.all(
+      clients.map(async ({ client }) => {
+        while (Date.now() < deadline) {
+          const [from, to] = crossShard[Math.floor(random() * crossShard.length)] as [string, string];
+          if (random() < 0.15) {
+            unlinked += (await client.unlink(from, [to], { by })).changed.length;
+            continue;
+          }
+          try {
+            linked += (await client.link(from, [to], { by })).changed.length;
+          } catch (err) {
+            expect(err).toBeInstanceOf(StratregError);
+            expect((err as StratregError).code).toBe(ErrorCodes.Cycle);
+            const details = (err as StratregError).details as { path: string[]; seq: number };
+            refused.push({ from, to, ...details });
+          }
+        }
+      }),
+    );
+    await Promise.all(clients.map(({ nc }) => nc.close()));
+    expect(linked).toBeGreaterThan(100);
+    expect(unlinked).toBeGreaterThan(10);
+    expect(refused.length).toBeGreaterThan(10);
+    await waitFor(async () => (await registry.client.graphStatus()).pending === 0, { timeoutMs: 20_000 });
+
+    // Replay the log: no link ever closed a cycle, and each refusal's path was there when it was refused.
+    const edges = new Map<string, Set<string>>();
+    const byRefusal = [...refused].sort((a, b) => a.seq - b.seq);
+    let next = 0;
+    const checkRefusalsUpTo = (seq: number) => {
+      for (; next < byRefusal.length && (byRefusal[next]?.seq as number) <= seq; next++) {
+        const { from, to, path } = byRefusal[next] as (typeof byRefusal)[number];
+        expect(path[0]).toBe(from);
+        expect(path[1]).toBe(to);
+        expect(path.at(-1)).toBe(from);
+        for (let i = 1; i < path.length - 1; i++)
+          expect(edges.get(path[i] as string)?.has(path[i + 1] as string)).toBe(true);
+        expect(reachable(edges, to, from)).toBe(true);
+      }
+    };
+    for (const { seq, entry } of await readGraphLog(registry.nc, cluster)) {
+      checkRefusalsUpTo(seq - 1);
+      if (entry.t === "link") {
+        for (const to of entry.to) {
+          expect(reachable(edges, to, entry.from), `${entry.from} → ${to} at ${seq}`).toBe(false);
+          if (!edges.has(entry.from)) edges.set(entry.from, new Set());
+          edges.get(entry.from)?.add(to);
+        }
+      } else if (entry.t === "unlink") {
+        for (const to of entry.to) edges.get(entry.from)?.delete(to);
+      }
+    }
+    checkRefusalsUpTo(Number.POSITIVE_INFINITY);
+    expect(next).toBe(byRefusal.length);
+
+    // The shards hold the same graph, from both ends.
+    const { out, into } = await projection(ids);
+    const expectedOut = new Map<string, string[]>();
+    const expectedIn = new Map<string, string[]>();
+    for (const [from, tos] of edges) {
+      // The log also holds the edges of the tests before this one.
+      if (!from.startsWith("c-")) continue;
+      if (tos.size > 0) expectedOut.set(from, [...tos].sort());
+      for (const to of tos) expectedIn.set(to, [...(expectedIn.get(to) ?? []), from].sort());
+    }
+    expect(out).toEqual(expectedOut);
+    expect(into).toEqual(expectedIn);
+
+    // Impact analysis agrees with a breadth-first search of the replayed graph.
+    const dependents = new Map<string, Set<string>>();
+    for (const [from, tos] of edges)
+      for (const to of tos) dependents.set(to, (dependents.get(to) ?? new Set()).add(from));
+    for (const id of ids.slice(0, 12)) {
+      const want = new Map<string, number>();
+      let frontier = [id];
+      for (let depth = 1; frontier.length > 0; depth++) {
+        frontier = frontier.flatMap((at) => [...(dependents.get(at) ?? [])].filter((d) => d !== id && !want.has(d)));
+        frontier = [...new Set(frontier)];
+        for (const d of frontier) want.set(d, depth);
+      }
+      const got = await registry.client.impact(id);
+      expect(new Map(got.nodes.map((n) => [n.id, n.depth]))).toEqual(want);
+    }
+  }, 120_000);
+});
+
+describe("cascades", () => {
+  /** Registers `root` and a tree of `n` dependents under it (each on one or two of the earlier ones), all active. */
+  async function activeTree(root: string, n: number): Promise<string[]> {
+    const ids = [root, ...Array.from({ length: n }, (_, i) => `${root}-${i}`)];
+    await registry.client.registerMany(ids.map((id) => ({ id, name: id, owner: "desk-1" })));
+    for (let i = 1; i < ids.length; i++) {
+      const parents = [ids[Math.floor((i - 1) / 3)] as string];
+      if (i > 4 && i % 2 === 0) parents.push(ids[i - 2] as string);
+      await registry.client.link(ids[i] as string, parents, { by });
+    }
+    for (const id of ids) await activate(id);
+    return ids;
+  }
+
+  /** The strategies `ids`, in that order. */
+  const fetch = async (ids: string[]) => {
+    const byId = new Map((await registry.client.getMany(ids)).strategies.map((s) => [s.id, s]));
+    return ids.map((id) => byId.get(id) as Strategy);
+  };
+
+  /** Resolves once the cascade has suspended its first dependent (`ids[1]`, nearest first). */
+  const started = (ids: string[]) =>
+    waitFor(async () => (await registry.client.get(ids[1] as string)).state === "suspended", {
+      timeoutMs: 20_000,
+      intervalMs: 5,
+    });
+
+  /** The cascade's SUSPEND moves in a strategy's lifecycle history. */
+  const suspensions = (strategy: Strategy, cause: string) =>
+    (contextOf(strategy).history ?? []).filter(
+      (move) => move.event === "SUSPEND" && (move.reason ?? "").includes(`dependency ${cause}`),
+    );
+
+  it("refuses to suspend or retire a strategy others depend on, naming them", async () => {
+    const ids = await activeTree("h-root", 3);
+    const suspend = await refusal(registry.client.transition("h-root", "suspend", { by, reason: "drawdown" }));
+    expect(suspend.code).toBe(ErrorCodes.HasDependents);
+    expect((suspend.details?.dependents as string[]).sort()).toEqual(ids.slice(1, 4).sort());
+    expect((await refusal(registry.client.retire("h-root"))).code).toBe(ErrorCodes.HasDependents);
+    expect((await registry.client.get("h-root")).state).toBe("active");
+    // A leaf has no dependents: it is suspended directly.
+    expect((await registry.client.transition(ids[3] as string, "suspend", { by, reason: "leaf" })).state).toBe(
+      "suspended",
+    );
+  });
+
+  it("completes exactly once while a shard is killed in the middle", async () => {
+    const ids = await activeTree("k-root", 40);
+    const cascade = registry.client.cascade("k-root", "suspend", { by: "ops-1", reason: "drawdown breach" });
+    await started(ids);
+    const victim = "graph-shard-b";
+    await registry.shards.get(victim)?.kill("SIGKILL");
+    const reply = await cascade;
+    expect(reply.suspended.map((n) => n.id).sort()).toEqual(ids.slice(1).sort());
+    expect(reply.skipped).toEqual([]);
+    registry.startShard(victim);
+    await waitForServing(registry.nc, cluster, PARTITIONS, ["graph-shard-a", victim]);
+    const after = await fetch(ids);
+    expect(after.map((s) => s.state)).toEqual(ids.map(() => "suspended"));
+    expect(suspensions(after[0] as Strategy, "k-root")).toHaveLength(0);
+    for (const strategy of after.slice(1)) expect(suspensions(strategy, "k-root"), strategy.id).toHaveLength(1);
+    // Resuming is explicit: nothing comes back by itself.
+    expect((await registry.client.transition(ids[1] as string, "resume", { by, reason: "checked" })).state).toBe(
+      "active",
+    );
+  }, 120_000);
+
+  it("completes exactly once when the graph leader is killed in the middle, and a retry gets its outcome", async () => {
+    const ids = await activeTree("g-root", 40);
+    const leader = await registry.client.graphStatus();
+    const cascade = registry.client.cascade("g-root", "retire", { by: "ops-1", reason: "decayed", timeoutMs: 60_000 });
+    await started(ids);
+    await graphs.get(leader.member)?.kill("SIGKILL");
+    const reply = await cascade;
+    // The new leader closed it: the cascade's `done` follows the next leader's epoch marker.
+    const log = await readGraphLog(registry.nc, cluster);
+    const opened = log.find(({ entry }) => entry.t === "cascade" && entry.id === "g-root")?.seq as number;
+    const closed = log.find(({ entry }) => entry.t === "done" && entry.seq === opened)?.seq as number;
+    expect(log.some(({ seq, entry }) => entry.t === "epoch" && seq > opened && seq < closed)).toBe(true);
+    expect(reply.suspended.map((n) => n.id).sort()).toEqual(ids.slice(1).sort());
+    expect((await registry.client.graphStatus()).member).not.toBe(leader.member);
+    const after = await fetch(ids);
+    expect(after[0]?.state).toBe("retired");
+    for (const strategy of after.slice(1)) {
+      expect(strategy.state, strategy.id).toBe("suspended");
+      expect(suspensions(strategy, "g-root"), strategy.id).toHaveLength(1);
+    }
+    graphs.set(leader.member, startGraphMember(leader.member));
+  }, 120_000);
 });

@@ -13,7 +13,12 @@ import { type ServiceProcess, spawnService } from "@stratreg/testkit";
 export const GRAPH_ENTRY = fileURLToPath(new URL("../../services/graph/dist/main.js", import.meta.url));
 
 /** Starts one graph process with a short lease, so takeovers happen within a test's patience. */
-export function startGraph(natsUrl: string, cluster: string, member: string): ServiceProcess {
+export function startGraph(
+  natsUrl: string,
+  cluster: string,
+  member: string,
+  env: Record<string, string> = {},
+): ServiceProcess {
   return spawnService({
     entry: GRAPH_ENTRY,
     name: member,
@@ -23,6 +28,7 @@ export function startGraph(natsUrl: string, cluster: string, member: string): Se
       STRATREG_GRAPH_ID: member,
       STRATREG_GRAPH_LEASE_MS: "1000",
       LOG_LEVEL: "info",
+      ...env,
     },
   });
 }

@@ -416,10 +416,11 @@ export class StratregClient {
     action: CascadeAction,
     options: CallOptions & { by: string; reason: string },
   ): Promise<CascadeReply> {
+    // A command id, so that a retry (after a timeout, or the leader's failover) gets this cascade's outcome.
     return this.askSubject(
       this.subjects.graph(GraphOps.Cascade),
       { id, action, by: options.by, reason: options.reason },
-      { timeoutMs: 60_000, ...options },
+      { timeoutMs: 60_000, ...options, cid: options.cid ?? nuid.next() },
     );
   }
 
@@ -591,7 +592,12 @@ export class StratregClient {
       this.nc,
       subject,
       (attemptMs) =>
-        encode({ v: PROTOCOL_VERSION, deadlineMs: Math.min(Math.max(1, Math.ceil(attemptMs)), DEADLINE_MS_MAX), body }),
+        encode({
+          v: PROTOCOL_VERSION,
+          ...(options.cid === undefined ? {} : { cid: options.cid }),
+          deadlineMs: Math.min(Math.max(1, Math.ceil(attemptMs)), DEADLINE_MS_MAX),
+          body,
+        }),
       performance.now() + timeoutMs,
       this.retry,
     );

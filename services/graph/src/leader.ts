@@ -66,6 +66,10 @@ export class GraphState {
   readonly unprojected: Array<{ seq: number; entry: EdgeEntry }> = [];
   /** Cascades without a `done` record. */
   readonly open = new Map<number, CascadeEntry>();
+  /** Every cascade by its request's command id. */
+  readonly cascadeByCid = new Map<string, number>();
+  /** Closed cascades' entries and what they skipped, by sequence (only those with a command id). */
+  readonly closed = new Map<number, { entry: CascadeEntry; skipped: Array<GraphNode & { state: string }> }>();
 
   apply(entry: GraphEntry, seq: number): void {
     this.seq = seq;
@@ -83,10 +87,14 @@ export class GraphState {
         return;
       case "cascade":
         this.open.set(seq, entry);
+        if (entry.cid !== undefined) this.cascadeByCid.set(entry.cid, seq);
         return;
-      case "done":
+      case "done": {
+        const cascade = this.open.get(entry.seq);
         this.open.delete(entry.seq);
+        if (cascade?.cid !== undefined) this.closed.set(entry.seq, { entry: cascade, skipped: entry.skipped });
         return;
+      }
       case "projected": {
         let drop = 0;
         while (drop < this.unprojected.length && (this.unprojected[drop]?.seq as number) <= entry.upTo) drop++;
@@ -119,6 +127,8 @@ export class GraphLeader {
   private markedSeq: number;
   private projecting = false;
   private readonly waiters = new Map<number, () => void>();
+  /** Cascades being carried out, by sequence. */
+  private readonly running = new Map<number, Promise<CascadeReply>>();
   private renewTimer: NodeJS.Timeout | undefined;
   private markTimer: NodeJS.Timeout | undefined;
 
@@ -147,7 +157,9 @@ export class GraphLeader {
     this.renewTimer = setInterval(() => this.renew(), Math.max(20, Math.floor(this.config.leaseMarginMs / 2)));
     this.markTimer = setInterval(() => this.mark(false), 1000);
     this.project();
-    for (const [seq, entry] of this.state.open) void this.finishCascade(seq, entry);
+    for (const [seq, entry] of this.state.open) {
+      this.run(seq, entry).catch((err: unknown) => this.logger.warn({ err, seq }, "a cascade was left open"));
+    }
   }
 
   stop(): void {
@@ -290,8 +302,11 @@ export class GraphLeader {
     return { id: body.id, nodes, truncated, seq: this.state.seq };
   }
 
-  cascade(body: CascadeRequest): Promise<CascadeReply> {
-    const decided = this.decide(async () => {
+  /** `cid`: the request's command id; a retry with it gets the first request's outcome. */
+  cascade(body: CascadeRequest, cid?: string): Promise<CascadeReply> {
+    const decided = this.decide(async (): Promise<{ seq: number; entry?: CascadeEntry }> => {
+      const earlier = cid === undefined ? undefined : this.state.cascadeByCid.get(cid);
+      if (earlier !== undefined) return { seq: earlier };
       const root = await this.strategy(body.id, "body.id");
       if (root.state === LifecycleStates.Retired) {
         throw new ConflictError(ErrorCodes.InvalidTransition, `strategy ${root.id} is already retired`, {
@@ -307,10 +322,31 @@ export class GraphLeader {
       }
       const { nodes } = this.state.graph.reach(body.id, "dependents", GraphLimits.depthMax, Number.MAX_SAFE_INTEGER);
       const entry: CascadeEntry = { t: "cascade", ...body, targets: nodes, at: Date.now() };
+      if (cid !== undefined) entry.cid = cid;
       return { seq: await this.append(entry), entry };
     });
     // The steps run outside the decisions: a long cascade does not hold up edge changes.
-    return decided.then(({ seq, entry }) => this.finishCascade(seq, entry));
+    return decided.then(({ seq, entry }) => {
+      if (entry !== undefined) return this.run(seq, entry);
+      const running = this.running.get(seq);
+      if (running !== undefined) return running;
+      const closed = this.state.closed.get(seq);
+      if (closed !== undefined) return outcome(seq, closed.entry, closed.skipped);
+      const open = this.state.open.get(seq) as CascadeEntry;
+      return this.run(seq, open);
+    });
+  }
+
+  /** Carries out the cascade at `seq`, once: a second call shares the first's outcome. */
+  private run(seq: number, entry: CascadeEntry): Promise<CascadeReply> {
+    let running = this.running.get(seq);
+    if (running === undefined) {
+      running = this.finishCascade(seq, entry);
+      this.running.set(seq, running);
+      const forget = () => this.running.delete(seq);
+      running.then(forget, forget);
+    }
+    return running;
   }
 
   status(): GraphStatus {
@@ -448,7 +484,6 @@ export class GraphLeader {
       if (!isCode(err, ErrorCodes.InvalidTransition)) throw err;
     }
     const reason = `dependency ${entry.id} ${verb}: ${entry.reason}`.slice(0, 1000);
-    const suspended: GraphNode[] = [];
     const skipped: Array<GraphNode & { state: string }> = [];
     let next = 0;
     const worker = async () => {
@@ -463,7 +498,6 @@ export class GraphLeader {
             commandId(seq, index),
             entry.at,
           );
-          suspended.push(target);
         } catch (err) {
           if (isCode(err, ErrorCodes.InvalidTransition)) {
             const state = (err as StratregError).details?.state;
@@ -474,20 +508,26 @@ export class GraphLeader {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.config.cascadeParallelism, entry.targets.length) }, worker));
-    await this.append({ t: "done", seq, at: Date.now() });
-    const order = (a: GraphNode, b: GraphNode) => a.depth - b.depth || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+    await this.append({ t: "done", seq, skipped, at: Date.now() });
     this.logger.info(
-      { id: entry.id, action: entry.action, seq, suspended: suspended.length, skipped: skipped.length },
+      { id: entry.id, action: entry.action, seq, targets: entry.targets.length, skipped: skipped.length },
       `cascade from ${entry.id} done in ${Math.round(performance.now() - started)} ms`,
     );
-    return {
-      id: entry.id,
-      action: entry.action as CascadeAction,
-      seq,
-      suspended: suspended.sort(order),
-      skipped: skipped.sort(order),
-    };
+    return outcome(seq, entry, skipped);
   }
+}
+
+/** A closed cascade's reply: every target it did not skip, it suspended. */
+function outcome(seq: number, entry: CascadeEntry, skipped: Array<GraphNode & { state: string }>): CascadeReply {
+  const order = (a: GraphNode, b: GraphNode) => a.depth - b.depth || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  const left = new Set(skipped.map((node) => node.id));
+  return {
+    id: entry.id,
+    action: entry.action as CascadeAction,
+    seq,
+    suspended: entry.targets.filter((node) => !left.has(node.id)).sort(order),
+    skipped: [...skipped].sort(order),
+  };
 }
 
 /** A strategy whose dependencies may change: not live (its behaviour would change under it), not retired. */

@@ -40,9 +40,11 @@ export type GraphEntry =
       reason: string;
       targets: GraphNode[];
       at: number;
+      /** The request's command id: a retry of it is answered with this cascade's outcome. */
+      cid?: string;
     }
-  /** The cascade logged at `seq` finished. */
-  | { t: "done"; seq: number; at: number }
+  /** The cascade logged at `seq` finished; every target not `skipped` was suspended. */
+  | { t: "done"; seq: number; skipped: Array<GraphNode & { state: string }>; at: number }
   /** Every link and unlink up to `upTo` is on the shards. */
   | { t: "projected"; upTo: number; at: number };
 

@@ -46,18 +46,21 @@ type Bodies = typeof GraphRequestBodies;
 const checks = new Map<GraphOp, TypeCheck<TSchema>>();
 
 /** Checks, decodes and validates a request for `op` the way every stratreg service does (docs/protocol.md). */
-export function parseGraphRequest<Op extends GraphOp>(op: Op, payload: Uint8Array): { body: Static<Bodies[Op]> } {
+export function parseGraphRequest<Op extends GraphOp>(
+  op: Op,
+  payload: Uint8Array,
+): { body: Static<Bodies[Op]>; cid?: string } {
   let check = checks.get(op);
   if (check === undefined) {
     // cid and issued are allowed, never required: every graph op is idempotent or says what it changed.
     check = TypeCompiler.Compile(requestEnvelopeSchema(GraphRequestBodies[op], false));
     checks.set(op, check);
   }
-  return parseWith<{ body: Static<Bodies[Op]> }>(check, payload);
+  return parseWith<{ body: Static<Bodies[Op]>; cid?: string }>(check, payload);
 }
 
 async function answer(leader: GraphLeader, op: GraphOp, data: Uint8Array): Promise<unknown> {
-  const { body } = parseGraphRequest(op, data);
+  const { body, cid } = parseGraphRequest(op, data);
   switch (op) {
     case GraphOps.Link:
       return leader.link(body as LinkRequest);
@@ -68,7 +71,7 @@ async function answer(leader: GraphLeader, op: GraphOp, data: Uint8Array): Promi
     case GraphOps.Dependencies:
       return leader.traverse(body as TraversalRequest, "dependencies");
     case GraphOps.Cascade:
-      return leader.cascade(body as CascadeRequest);
+      return leader.cascade(body as CascadeRequest, cid);
     case GraphOps.Status:
       return leader.status();
   }
