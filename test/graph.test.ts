@@ -294,7 +294,7 @@ describe("cascades", () => {
     const ids = await activeTree("h-root", 3);
     const suspend = await refusal(registry.client.transition("h-root", "suspend", { by, reason: "drawdown" }));
     expect(suspend.code).toBe(ErrorCodes.HasDependents);
-    expect((suspend.details?.dependents as string[]).sort()).toEqual(ids.slice(1, 4).sort());
+    expect([...((suspend.details?.dependents as string[] | undefined) ?? [])].sort()).toEqual(ids.slice(1, 4).sort());
     expect((await refusal(registry.client.retire("h-root"))).code).toBe(ErrorCodes.HasDependents);
     expect((await registry.client.get("h-root")).state).toBe("active");
     // A leaf has no dependents: it is suspended directly.
