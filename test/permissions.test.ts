@@ -45,6 +45,7 @@ const SHARD_MAIN = join(ROOT, "services/registry-shard/dist/main.js");
 const GUARD_MAIN = join(ROOT, "services/risk-guard/dist/main.js");
 const DISCOVERY_MAIN = join(ROOT, "services/discovery/dist/main.js");
 const SEARCH_MAIN = join(ROOT, "services/search/dist/main.js");
+const GRAPH_MAIN = join(ROOT, "services/graph/dist/main.js");
 const subjects = clusterSubjects("stratreg");
 const MEMBER = "perm-shard-1";
 
@@ -538,6 +539,50 @@ describe("config/nats-server.conf permissions", () => {
       await cache.close();
     } finally {
       await search.kill("SIGTERM");
+    }
+  });
+
+  it("lets a trader link strategies through the graph service, never through the shards' own graph writes", async () => {
+    const graph = spawnService({
+      entry: GRAPH_MAIN,
+      name: "perm-graph-1",
+      env: {
+        NATS_URL: server.url,
+        NATS_USER: "shard",
+        NATS_PASSWORD: passwords.shard,
+        STRATREG_CLUSTER: "stratreg",
+        STRATREG_GRAPH_ID: "perm-graph-1",
+        LOG_LEVEL: "info",
+      },
+    });
+    try {
+      await graph.waitForLog((_line, json) => json?.msg === "graph leader", 30_000);
+      const trader = await login("trader");
+      const client = await StratregClient.connect(trader.nc, { timeoutMs: 15_000 });
+      await client.register({ id: "perm-dep-a", name: "A", owner: "desk-c" });
+      await client.register({ id: "perm-dep-b", name: "B", owner: "desk-c" });
+      expect((await client.link("perm-dep-a", ["perm-dep-b"], { by: "trader" })).changed).toEqual(["perm-dep-b"]);
+      expect((await client.impact("perm-dep-b")).nodes).toEqual([{ id: "perm-dep-a", depth: 1 }]);
+      // The shards' own graph writes would skip the cycle check and the cascade: refused by the server.
+      const subjects = clusterSubjects("stratreg");
+      const partition = client.partitionOf("perm-dep-b");
+      const forged = client.send(
+        partition,
+        "link",
+        { id: "perm-dep-b", dependencies: { add: ["perm-dep-a"] }, by: "trader" },
+        { timeoutMs: 3000 },
+        true,
+      );
+      expect(causeOf(await forged.catch((e: unknown) => e), PermissionViolationError)?.operation).toBe("publish");
+      trader.nc.publish(subjects.partition(partition, "cascade"), encode({ v: 1, body: {} }));
+      await violation(trader, "publish", subjects.partition(partition, "cascade"));
+      trader.nc.publish(subjects.graphLog, encode({ t: "link", from: "perm-dep-b", to: ["perm-dep-a"] }));
+      await violation(trader, "publish", subjects.graphLog);
+      expect((await client.get("perm-dep-b")).dependencies).toEqual([]);
+      // The graph service itself, as `shard`, was refused nothing.
+      expect(server.logs().filter((line) => line.includes('User "shard"') && line.includes("graph"))).toEqual([]);
+    } finally {
+      await graph.kill("SIGTERM");
     }
   });
 

@@ -164,6 +164,11 @@ async function main(): Promise<void> {
     );
     supervisor.start("discovery-1", "discovery");
     say("started discovery (mines market data for patterns; nothing it finds trades before the quality gates)");
+    supervisor.start("graph-1", "graph");
+    supervisor.start("graph-2", "graph");
+    say(
+      "started two graph processes (one leads): `npm run stratreg -- deps add <id> <dependency>` refuses cycles; `-- deps impact <id>`",
+    );
     supervisor.start("search-1", "search");
     say(
       'started search (follows the logs): `npm run stratreg -- search "sharpe > 1 ORDER BY sharpe DESC"` or `-- search --text momentum`',
