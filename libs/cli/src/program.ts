@@ -1,6 +1,7 @@
 /** The `stratreg` command line: global options and the commands. */
 import { Command } from "commander";
 import { dataCommand } from "./commands/data.js";
+import { depsCommand } from "./commands/deps.js";
 import { candidatesCommand, discoverCommand, scanCommand } from "./commands/discover.js";
 import { drainCommand } from "./commands/drain.js";
 import { eventsCommand } from "./commands/events.js";
@@ -29,7 +30,7 @@ export const CLI_VERSION = "0.1.0";
 export function buildProgram(): Command {
   const program = new Command("stratreg")
     .description(
-      "stratreg: register, inspect and import trading strategies; instantiate them from templates; take them through backtesting, the quality gates and live trading; rank them; search them by filter, full text and similarity; check, drain and watch the registry cluster; watch risk, set limits, halt and resume trading; import market data and discover candidate strategies in it",
+      "stratreg: register, inspect and import trading strategies; instantiate them from templates; take them through backtesting, the quality gates and live trading; rank them; search them by filter, full text and similarity; keep their dependencies acyclic and see what depends on what; check, drain and watch the registry cluster; watch risk, set limits, halt and resume trading; import market data and discover candidate strategies in it",
     )
     .version(CLI_VERSION)
     .showHelpAfterError();
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
     importCommand(),
     listCommand(),
     searchCommand(),
+    depsCommand(),
     perfCommand(),
     topCommand(),
     rankCommand(),

@@ -5,14 +5,20 @@
 
 export {
   type CandidateMessage,
+  type CascadeAction,
+  CascadeActions,
+  type CascadeReply,
   ConflictError,
   DiscoveryLimits,
   Encodings,
   type ErrorCode,
   ErrorCodes,
+  type GraphNode,
+  type GraphStatus,
   type ImportBarsReply,
   type ImportBarsRequest,
   type InstanceStrategy,
+  type LinkReply,
   NotFoundError,
   type OwnershipEvent,
   type RunOutcome,
@@ -42,6 +48,7 @@ export {
   type TradingState,
   TradingStates,
   type TradingStatus,
+  type TraversalReply,
   UnavailableError,
   ValidationError,
 } from "@stratreg/protocol";

@@ -29,6 +29,8 @@ export interface MoveOptions {
   reason: string;
   by?: string;
   expectedVersion?: number;
+  /** Retire a strategy others depend on, suspending them too. */
+  cascade?: boolean;
 }
 
 /** Prints the gate table of a GATES_FAILED refusal before it is reported as the command's error. */
@@ -49,15 +51,49 @@ export async function runMove(
   globals: GlobalOptions,
 ): Promise<ExitCode> {
   const by = operatorName(options.by);
+  const cascades = action === TransitionActions.Suspend || action === TransitionActions.Retire;
+  if (cascades && options.cascade === true) return runCascade(id, action, by, options.reason, globals);
   const strategy = await withClient(globals, (client) =>
     client.transition(id, action, {
       by,
       reason: options.reason,
       ...(options.expectedVersion === undefined ? {} : { expectedVersion: options.expectedVersion }),
     }),
-  ).catch((err: unknown) => showRefusal(err, globals));
+  ).catch((err: unknown) => {
+    // Suspending a strategy suspends what depends on it: that is a cascade, done by the graph service.
+    if (action === TransitionActions.Suspend && isCode(err, ErrorCodes.HasDependents)) return undefined;
+    if (action === TransitionActions.Retire && isCode(err, ErrorCodes.HasDependents) && !globals.json) {
+      const dependents = ((err as StratregError).details?.dependents as string[] | undefined) ?? [];
+      warn(`${id} has ${dependents.length} dependent${dependents.length === 1 ? "" : "s"}: ${dependents.join(", ")}`);
+      warn("retire it with --cascade, which suspends them too");
+    }
+    return showRefusal(err, globals);
+  });
+  if (strategy === undefined) return runCascade(id, TransitionActions.Suspend, by, options.reason, globals);
   if (globals.json) printJsonLine(strategy);
   else for (const line of strategyLines(strategy)) printLine(line);
+  return ExitCodes.Ok;
+}
+
+const isCode = (err: unknown, code: string) => err instanceof StratregError && err.code === code;
+
+/** Suspends or retires `id` and suspends everything that depends on it, through the graph service. */
+async function runCascade(
+  id: string,
+  action: typeof TransitionActions.Suspend | typeof TransitionActions.Retire,
+  by: string,
+  reason: string,
+  globals: GlobalOptions,
+): Promise<ExitCode> {
+  const reply = await withClient(globals, (client) => client.cascade(id, action, { by, reason }));
+  if (globals.json) {
+    printJsonLine(reply);
+    return ExitCodes.Ok;
+  }
+  printLine(`${id}: ${action === TransitionActions.Retire ? "retired" : "suspended"} (cascade ${reply.seq})`);
+  for (const node of reply.suspended) printLine(`  suspended ${node.id} (depends on it at depth ${node.depth})`);
+  for (const node of reply.skipped) printLine(`  left ${node.id}: ${node.state}`);
+  printLine("resuming is explicit: stratreg move resume <id>");
   return ExitCodes.Ok;
 }
 
@@ -81,6 +117,10 @@ export function moveCommand(): Command {
     .requiredOption("--reason <text>", "why (kept in the strategy's history)")
     .option("--by <name>", "who is asking (default: $STRATREG_OPERATOR, else your user name)")
     .option("--expected-version <n>", "only if the strategy is at this version", integerAtLeast(1))
+    .option(
+      "--cascade",
+      "suspend or retire a strategy others depend on, suspending them too (suspend does so by itself; retire needs this)",
+    )
     .action(async (action: TransitionAction, id: string, options: MoveOptions, command: Command) => {
       process.exitCode = await runMove(id, action, options, globalsOf(command));
     });
