@@ -191,9 +191,9 @@ describe("16 clients adding edges across shards at once", () => {
       }),
     );
     await Promise.all(clients.map(({ nc }) => nc.close()));
-    expect(linked).toBeGreaterThan(100);
-    expect(unlinked).toBeGreaterThan(10);
-    expect(refused.length).toBeGreaterThan(10);
+    expect(linked).toBeGreaterThan(20);
+    expect(unlinked).toBeGreaterThan(5);
+    expect(refused.length).toBeGreaterThan(5);
     await waitFor(async () => (await registry.client.graphStatus()).pending === 0, { timeoutMs: 20_000 });
 
     // Replay the log: no link ever closed a cycle, and each refusal's path was there when it was refused.

@@ -47,6 +47,8 @@ import type { GraphConfig } from "./config.js";
 import { DependencyGraph } from "./graph.js";
 import { FencedError, type GraphEntry, type GraphLog } from "./log.js";
 
+/** Link and unlink entries being carried onto the shards at once. */
+const PROJECT_WINDOW = 64;
 /** Log entries between two `projected` records, at most. */
 const PROJECTED_EVERY = 256;
 /** How long a projection step waits before trying a shard again, ms. */
@@ -125,7 +127,9 @@ export class GraphLeader {
   /** Sequence up to which links and unlinks are on the shards. */
   private projectedSeq: number;
   private markedSeq: number;
-  private projecting = false;
+  /** Entries being projected, and those finished before an earlier one (so not yet under the mark). */
+  private readonly projecting = new Set<number>();
+  private readonly finished = new Set<number>();
   private readonly waiters = new Map<number, () => void>();
   /** Cascades being carried out, by sequence. */
   private readonly running = new Map<number, Promise<CascadeReply>>();
@@ -232,13 +236,31 @@ export class GraphLeader {
     }
   }
 
-  link(body: LinkRequest): Promise<LinkReply> {
-    return this.decide(async () => {
-      const { from, by } = body;
-      const to = [...new Set(body.to)];
+  async link(body: LinkRequest): Promise<LinkReply> {
+    const { from, by } = body;
+    const to = [...new Set(body.to)];
+    // What the strategies are is asked of their shards before the decision, so that decisions
+    // (serial) wait on nothing but the log.
+    const [source, ...targets] = await Promise.all([
+      this.strategy(from, "body.from"),
+      ...to.map((id) => this.strategy(id, `body.to[${body.to.indexOf(id)}]`)),
+    ]);
+    checkSource(source as Strategy);
+    for (const target of targets) {
+      if (target.state === LifecycleStates.Retired) {
+        throw new ConflictError(
+          ErrorCodes.InvalidTransition,
+          `strategy ${target.id} is retired: nothing new may depend on it`,
+          {
+            details: { id: target.id, state: target.state },
+          },
+        );
+      }
+    }
+    const decided = await this.decide(async () => {
       const fresh = to.filter((id) => !this.state.graph.has(from, id));
       const unchanged = to.filter((id) => this.state.graph.has(from, id));
-      if (fresh.length === 0) return { from, changed: [], unchanged, seq: 0, projected: this.isProjected(from) };
+      if (fresh.length === 0) return { from, changed: [], unchanged, seq: 0 };
       // The cycle check needs nothing but the graph: decisions are serial, so it cannot go stale.
       for (const id of fresh) {
         const path = this.state.graph.cycleIf(from, id);
@@ -252,38 +274,31 @@ export class GraphLeader {
           { field: "body.to", details: { count, max: Limits.dependenciesMax } },
         );
       }
-      const [source, ...targets] = await Promise.all([
-        this.strategy(from, "body.from"),
-        ...fresh.map((id, i) => this.strategy(id, `body.to[${body.to.indexOf(id) ?? i}]`)),
-      ]);
-      checkSource(source as Strategy);
-      for (const target of targets) {
-        if (target.state === LifecycleStates.Retired) {
-          throw new ConflictError(
-            ErrorCodes.InvalidTransition,
-            `strategy ${target.id} is retired: nothing new may depend on it`,
-            { details: { id: target.id, state: target.state } },
-          );
-        }
-      }
       const seq = await this.append({ t: "link", from, to: fresh, by, at: Date.now() });
-      this.project();
-      return { from, changed: fresh, unchanged, seq, projected: await this.projectedBy(seq) };
+      return { from, changed: fresh, unchanged, seq };
     });
+    return this.answered(decided);
   }
 
-  unlink(body: LinkRequest): Promise<LinkReply> {
-    return this.decide(async () => {
-      const { from, by } = body;
-      const to = [...new Set(body.to)];
+  async unlink(body: LinkRequest): Promise<LinkReply> {
+    const { from, by } = body;
+    const to = [...new Set(body.to)];
+    checkSource(await this.strategy(from, "body.from"));
+    const decided = await this.decide(async () => {
       const present = to.filter((id) => this.state.graph.has(from, id));
       const unchanged = to.filter((id) => !this.state.graph.has(from, id));
-      if (present.length === 0) return { from, changed: [], unchanged, seq: 0, projected: this.isProjected(from) };
-      checkSource(await this.strategy(from, "body.from"));
+      if (present.length === 0) return { from, changed: [], unchanged, seq: 0 };
       const seq = await this.append({ t: "unlink", from, to: present, by, at: Date.now() });
-      this.project();
-      return { from, changed: present, unchanged, seq, projected: await this.projectedBy(seq) };
+      return { from, changed: present, unchanged, seq };
     });
+    return this.answered(decided);
+  }
+
+  /** The reply to a link or unlink, once the shards show it (or the wait ran out). */
+  private async answered(decided: Omit<LinkReply, "projected">): Promise<LinkReply> {
+    if (decided.seq === 0) return { ...decided, projected: this.isProjected(decided.from) };
+    this.project();
+    return { ...decided, projected: await this.projectedBy(decided.seq) };
   }
 
   /** Whether no change of `from`'s edges is still on its way to the shards. */
@@ -361,25 +376,43 @@ export class GraphLeader {
     };
   }
 
-  /** Carries every unprojected link and unlink onto the shards, in log order. */
+  /**
+   * Carries every unprojected link and unlink onto the shards. Entries start in log order,
+   * up to {@link PROJECT_WINDOW} at once, each only once no earlier unfinished entry touches
+   * any of its strategies: per strategy, changes land in log order.
+   */
   private project(): void {
-    if (this.projecting || this.stopped) return;
-    this.projecting = true;
-    void (async () => {
-      try {
-        for (;;) {
-          const next = this.state.unprojected.find(({ seq }) => seq > this.projectedSeq);
-          if (next === undefined || this.stopped) break;
-          await this.projectEntry(next.seq, next.entry);
-          this.projectedSeq = next.seq;
-          this.waiters.get(next.seq)?.();
-          this.waiters.delete(next.seq);
-          if (this.projectedSeq - this.markedSeq >= PROJECTED_EVERY) this.mark(true);
-        }
-      } finally {
-        this.projecting = false;
+    if (this.stopped) return;
+    const busy = new Set<string>();
+    for (const { seq, entry } of this.state.unprojected) {
+      if (seq <= this.projectedSeq || this.finished.has(seq)) continue;
+      const ids = [entry.from, ...entry.to];
+      if (!this.projecting.has(seq) && this.projecting.size < PROJECT_WINDOW && !ids.some((id) => busy.has(id))) {
+        this.projecting.add(seq);
+        void this.projectEntry(seq, entry).then(() => this.projected(seq));
       }
-    })();
+      for (const id of ids) busy.add(id);
+      if (this.projecting.size >= PROJECT_WINDOW) break;
+    }
+  }
+
+  /** Notes entry `seq` as on the shards, moves the projected mark over every finished entry, and starts more. */
+  private projected(seq: number): void {
+    this.projecting.delete(seq);
+    this.finished.add(seq);
+    for (const { seq: next } of this.state.unprojected) {
+      if (next <= this.projectedSeq) continue;
+      if (!this.finished.has(next)) break;
+      this.finished.delete(next);
+      this.projectedSeq = next;
+    }
+    for (const [waiting, wake] of this.waiters) {
+      if (waiting > this.projectedSeq) continue;
+      this.waiters.delete(waiting);
+      wake();
+    }
+    if (this.projectedSeq - this.markedSeq >= PROJECTED_EVERY) this.mark(true);
+    this.project();
   }
 
   private async projectEntry(seq: number, entry: EdgeEntry): Promise<void> {
@@ -394,6 +427,8 @@ export class GraphLeader {
     await Promise.all(
       steps.map(([id, body], i) =>
         this.shardWrite(PartitionOps.Link, id, body, commandId(seq, i), entry.at).catch((err: unknown) => {
+          // A leader that stopped leaves the step to the next one, which redoes the tail.
+          if (this.stopped) return;
           // Only a retryable failure is tried again; anything else would fail forever and hold up every later change.
           this.logger.error({ err, seq, id }, "a shard refused an edge change; it is not on that strategy");
         }),
@@ -458,7 +493,7 @@ export class GraphLeader {
   /** Records in the log how far projection has gone (`force`: even if little has). */
   private mark(force: boolean): void {
     if (this.stopped || this.projectedSeq <= this.markedSeq) return;
-    if (!force && this.projecting) return;
+    if (!force && this.projecting.size > 0) return;
     const upTo = this.projectedSeq;
     this.markedSeq = upTo;
     this.append({ t: "projected", upTo, at: Date.now() }).catch((err: unknown) => {
