@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --json FILE] [--quick] [--memory-strategies N] [--only join|recovery|ranking|risk|lifecycle|discovery|near-cache] [--noise-runs N] [--cache-strategies N] [--skip-search]
+ * npm run bench [-- --json FILE] [--quick] [--memory-strategies N] [--only join|recovery|ranking|risk|lifecycle|discovery|near-cache|graph] [--noise-runs N] [--cache-strategies N] [--skip-search]
  *
  * Starts a nats-server, 4 registry shards and a raw echo responder, then
  * measures each registry figure beside its raw NATS baseline on the same
@@ -23,6 +23,7 @@ import { type EncodedBatch, encodedBatches } from "./batches.js";
 import { decodeComparison } from "./decode.js";
 import { discoveryFigures, discoveryTable } from "./discovery.js";
 import { discoveryRunFigures, discoveryRunTable } from "./discovery-runs.js";
+import { graphFigures, graphTable } from "./graph.js";
 import { lifecycleFigures, lifecycleTable } from "./lifecycle.js";
 import { closedLoop, drain, type LoopResult } from "./loop.js";
 import { type ModeFigures, modeFigures } from "./modes.js";
@@ -102,6 +103,16 @@ async function main() {
       const lifecycle = await lifecycleFigures(server, say, quick);
       process.stdout.write(lifecycleTable(lifecycle));
       if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify({ lifecycle }, null, 2)}\n`);
+    } finally {
+      await server.stop();
+    }
+    return;
+  }
+  if (values.only === "graph") {
+    try {
+      const graph = await graphFigures(server, say, quick);
+      process.stdout.write(graphTable(graph));
+      if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify({ graph }, null, 2)}\n`);
     } finally {
       await server.stop();
     }

@@ -14,7 +14,7 @@
 import { PerformanceObserver, performance } from "node:perf_hooks";
 import v8 from "node:v8";
 import vm from "node:vm";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect } from "@nats-io/transport-node";
 import { type NearCache, StratregClient } from "@stratreg/client";
 import { sampleId } from "@stratreg/launcher";
 import { encodedBatches } from "./batches.js";
