@@ -8,11 +8,16 @@
 import { type NatsConnection, headers as natsHeaders, nuid } from "@nats-io/transport-node";
 import {
   type BacktestEvidenceInput,
+  // Genealogy
+  type BreedingQuery,
+  type BreedingReply,
   type ClusterConfig,
   type ClusterSubjects,
   clusterSubjects,
   DEADLINE_MS_MAX,
   DEFAULT_CLUSTER,
+  type DynastiesQuery,
+  type DynastiesReply,
   ENCODING_HEADER,
   type Encoding,
   Encodings,
@@ -20,6 +25,8 @@ import {
   encode,
   encodeRecords,
   errorFromWire,
+  type FamilyQuery,
+  type FamilyReply,
   type ForecastQuery,
   type ForecastReply,
   type GateScope,
@@ -28,6 +35,8 @@ import {
   type HistoryQuery,
   type HistoryReply,
   Limits,
+  type LineageQuery,
+  type LineageReply,
   type PartitionOp,
   PartitionOps,
   type PerformanceReply,
@@ -375,6 +384,32 @@ export class StratregClient {
   /** A search process's size and lag. */
   searchStatus(options: CallOptions = {}): Promise<SearchStatus> {
     return this.askSubject(this.subjects.search(SearchOps.Status), {}, options);
+  }
+
+  // ---- Genealogy (docs/protocol.md, Genealogy), from a search process ------------------------------
+
+  /**
+   * A strategy's ancestors and/or descendants through `parents`, to `depth`
+   * generations (default 8): each strategy once at its shortest depth, the
+   * parent edges among them, parents registered nowhere as `missing`.
+   */
+  lineage(query: LineageQuery, options: CallOptions = {}): Promise<LineageReply> {
+    return this.askSubject(this.subjects.search(SearchOps.Lineage), { ...query }, options);
+  }
+
+  /** A family's tree (members, parent edges among them, roots), its performance by a metric and its survival through the gates. */
+  family(query: FamilyQuery, options: CallOptions = {}): Promise<FamilyReply> {
+    return this.askSubject(this.subjects.search(SearchOps.Family), { ...query }, options);
+  }
+
+  /** Children whose parents are in different families, in id order, a page at a time. */
+  breeding(query: BreedingQuery = {}, options: CallOptions = {}): Promise<BreedingReply> {
+    return this.askSubject(this.subjects.search(SearchOps.Breeding), { ...query }, options);
+  }
+
+  /** Roots whose descendants passed the gates at least `k` generations in a row (default 3). */
+  dynasties(query: DynastiesQuery = {}, options: CallOptions = {}): Promise<DynastiesReply> {
+    return this.askSubject(this.subjects.search(SearchOps.Dynasties), { ...query }, options);
   }
 
   /** Ids of a family's members (up to 1000), from a search process. */
