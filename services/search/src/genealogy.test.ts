@@ -322,6 +322,7 @@ describe("family", () => {
       values.map((value, i) => ({
         strategy: strategyOf(i, { parents: [], ghosts: 0, family: 0, lifecycle: 0 }),
         metric: (_: Metric) => value,
+        walk: 0,
       }));
     expect(familyPerformance(docs([1.5, null, -0.5, 3, 1]), "sharpe")).toEqual({
       metric: "sharpe",

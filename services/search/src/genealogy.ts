@@ -35,13 +35,19 @@ import {
 export interface GenealogyDoc {
   readonly strategy: Readonly<Strategy>;
   metric(name: Metric): number | null;
+  /**
+   * The last walk that reached it ({@link nextWalk}): a walk marks what it
+   * visited on the documents themselves, so a walk of 100,000 strategies builds
+   * no set of 100,000 strings.
+   */
+  walk: number;
 }
 
 /** What the queries read: the strategies, and indexes kept as the logs are applied. */
 export interface Pedigree {
   doc(id: string): GenealogyDoc | undefined;
-  /** Strategies naming `id` among their parents (registered or not). */
-  childrenOf(id: string): ReadonlySet<string>;
+  /** Strategies naming `id` (registered or not) among their parents; only strategies held. */
+  childrenOf(id: string): ReadonlySet<GenealogyDoc>;
   /** Ids that name at least one parent: the keys of the children index. */
   parentIds(): Iterable<string>;
   /** Members of a family. */
@@ -58,6 +64,14 @@ export const DYNASTIES_DEFAULT_K = 3;
 export const BREEDING_DEFAULT_LIMIT = 100;
 
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const byId = (a: GenealogyDoc, b: GenealogyDoc) => byText(a.strategy.id, b.strategy.id);
+
+let walks = 0;
+/** A number no document is marked with yet: the visited mark of a new walk (walks run one at a time). */
+export function nextWalk(): number {
+  walks = (walks + 1) % Number.MAX_SAFE_INTEGER;
+  return walks;
+}
 
 /** A node of a reply. */
 export function nodeOf(strategy: Readonly<Strategy>, depth?: number): GenealogyNode {
@@ -82,7 +96,10 @@ function parentsOf(strategy: Readonly<Strategy>): string[] {
 
 /** What a lineage found, before it is shaped into a reply. */
 export interface LineageWalk {
-  /** Each strategy reached with its shortest depth (ancestors negative), in the order reached; the strategy itself first. */
+  /**
+   * The strategies reached with their shortest depth (ancestors negative), in
+   * the order reached, the strategy itself first: at most `limit` besides it.
+   */
   reached: Array<{ id: string; depth: number }>;
   /** Parents named by an ancestor walked but not held. */
   missing: string[];
@@ -91,51 +108,72 @@ export interface LineageWalk {
 }
 
 /**
- * Breadth first from `id` through parents (ancestors) and/or the children
- * index (descendants), to `depth` generations, each strategy at its shortest
- * depth and once, descendants before ancestors. Each way has its own visited set; a strategy both ancestor
- * and descendant (a loop) is listed once, as a descendant.
+ * Breadth first from `id` through the children index (descendants, in id
+ * order) and/or parents (ancestors, in the order named), to `depth`
+ * generations, each strategy at its shortest depth and once, descendants
+ * before ancestors. Each way has its own visited marks; a strategy both
+ * ancestor and descendant (a loop) is listed once, as a descendant. Every strategy within the depth is counted; only the first
+ * `limit` are kept.
  */
 export function walkLineage(
   pedigree: Pedigree,
   id: string,
   direction: LineageQuery["direction"],
   depth: number,
+  limit = Number.POSITIVE_INFINITY,
 ): LineageWalk {
-  if (pedigree.doc(id) === undefined) throw new NotFoundError(`no strategy ${id}`, { details: { id } });
+  const root = pedigree.doc(id);
+  if (root === undefined) throw new NotFoundError(`no strategy ${id}`, { details: { id } });
   const reached: LineageWalk["reached"] = [{ id, depth: 0 }];
-  const listed = new Set<string>([id]);
   const missing = new Set<string>();
-  const walk = (sign: 1 | -1, next: (id: string) => Iterable<string>) => {
-    const seen = new Set<string>([id]);
-    let frontier = [id];
+  let total = 0;
+  const add = (to: string, at: number) => {
+    total++;
+    if (total <= limit) reached.push({ id: to, depth: at });
+  };
+  // Listed: the strategy and its descendants carry this walk's mark; ancestors are in `ancestors`.
+  const listed = nextWalk();
+  root.walk = listed;
+  if (direction !== LineageDirections.Ancestors) {
+    let frontier = [root];
     for (let d = 1; d <= depth && frontier.length > 0; d++) {
-      const following: string[] = [];
+      const following: GenealogyDoc[] = [];
       for (const from of frontier) {
-        for (const to of next(from)) {
-          if (seen.has(to)) continue;
-          seen.add(to);
-          if (pedigree.doc(to) === undefined) {
-            missing.add(to);
-            continue;
-          }
+        const children = pedigree.childrenOf(from.strategy.id);
+        // In id order while the reply still lists (the same lineage always lists the same way); past the limit only counted.
+        const next = total < limit && children.size > 1 ? [...children].sort(byId) : children;
+        for (const to of next) {
+          if (to.walk === listed) continue;
+          to.walk = listed;
+          add(to.strategy.id, d);
           following.push(to);
-          if (!listed.has(to)) {
-            listed.add(to);
-            reached.push({ id: to, depth: sign * d });
-          }
         }
       }
       frontier = following;
     }
-  };
-  // The children index names children that are held (an entry goes with its strategy), so `missing` is only ever a parent.
-  // Children in id order, parents in the order named: the same lineage always lists the same way.
-  if (direction !== LineageDirections.Ancestors) walk(1, (from) => [...pedigree.childrenOf(from)].sort(byText));
-  if (direction !== LineageDirections.Descendants) {
-    walk(-1, (from) => parentsOf((pedigree.doc(from) as GenealogyDoc).strategy));
   }
-  return { reached, missing: [...missing].sort(byText), total: reached.length - 1 };
+  if (direction !== LineageDirections.Descendants) {
+    const seen = new Set<string>([id]);
+    let frontier = [root];
+    for (let d = 1; d <= depth && frontier.length > 0; d++) {
+      const following: GenealogyDoc[] = [];
+      for (const from of frontier) {
+        for (const parent of parentsOf(from.strategy)) {
+          if (seen.has(parent)) continue;
+          seen.add(parent);
+          const to = pedigree.doc(parent);
+          if (to === undefined) {
+            missing.add(parent);
+            continue;
+          }
+          following.push(to);
+          if (to.walk !== listed) add(parent, -d);
+        }
+      }
+      frontier = following;
+    }
+  }
+  return { reached, missing: [...missing].sort(byText), total };
 }
 
 /** Parent edges among `ids` (and to `missing` parents), child by child in the order given. */
@@ -157,14 +195,22 @@ export function edgesAmong(
 }
 
 /**
- * The first nodes whose encoded size (with an edge or two each) stays within
- * `maxBytes`, at least one: a reply never passes max_payload.
+ * Bytes a node takes in a reply, at most: its strings, the keys and numbers
+ * around them (under 100 bytes), and an edge per parent.
  */
+function nodeBytes(node: GenealogyNode): number {
+  let bytes = 100 + Buffer.byteLength(node.id) + Buffer.byteLength(node.name);
+  if (node.family !== null) bytes += Buffer.byteLength(node.family);
+  for (const parent of node.parents) bytes += 2 * (Buffer.byteLength(parent) + 16);
+  return bytes;
+}
+
+/** The first nodes that fit `maxBytes`, at least one: a reply never passes max_payload. */
 function withinBytes(nodes: GenealogyNode[], maxBytes: number): GenealogyNode[] {
   if (!Number.isFinite(maxBytes)) return nodes;
   let bytes = 0;
   const over = nodes.findIndex((node) => {
-    bytes += encode(node).length + 32 * Math.max(1, node.parents.length);
+    bytes += nodeBytes(node);
     return bytes > maxBytes;
   });
   return over < 0 ? nodes : nodes.slice(0, Math.max(1, over));
@@ -174,11 +220,9 @@ function withinBytes(nodes: GenealogyNode[], maxBytes: number): GenealogyNode[] 
 export function lineage(pedigree: Pedigree, query: LineageQuery, maxReplyBytes = Number.POSITIVE_INFINITY) {
   const depth = query.depth ?? SearchLimits.depthDefault;
   const limit = query.limit ?? SearchLimits.nodesDefault;
-  const walk = walkLineage(pedigree, query.id, query.direction, depth);
+  const walk = walkLineage(pedigree, query.id, query.direction, depth, limit);
   const nodes = withinBytes(
-    walk.reached
-      .slice(0, limit + 1)
-      .map((node) => nodeOf((pedigree.doc(node.id) as GenealogyDoc).strategy, node.depth)),
+    walk.reached.map((node) => nodeOf((pedigree.doc(node.id) as GenealogyDoc).strategy, node.depth)),
     maxReplyBytes,
   );
   return {
@@ -193,7 +237,7 @@ export function lineage(pedigree: Pedigree, query: LineageQuery, maxReplyBytes =
     ),
     missing: walk.missing,
     total: walk.total,
-    truncated: nodes.length < walk.reached.length,
+    truncated: nodes.length - 1 < walk.total,
   };
 }
 
@@ -328,19 +372,25 @@ export function isRoot(pedigree: Pedigree, id: string): boolean {
  * row have a member that passed the gates, with those members per generation.
  */
 export function dynastyRun(pedigree: Pedigree, root: string): string[][] {
-  const seen = new Set<string>([root]);
+  const start = pedigree.doc(root);
+  if (start === undefined) return [];
+  const seen = nextWalk();
+  start.walk = seen;
   const generations: string[][] = [];
-  let frontier = [root];
+  let frontier = [start];
   while (frontier.length > 0) {
-    const following: string[] = [];
+    const following: GenealogyDoc[] = [];
     for (const from of frontier) {
-      for (const to of pedigree.childrenOf(from)) {
-        if (seen.has(to) || pedigree.doc(to) === undefined) continue;
-        seen.add(to);
+      for (const to of pedigree.childrenOf(from.strategy.id)) {
+        if (to.walk === seen) continue;
+        to.walk = seen;
         following.push(to);
       }
     }
-    const passed = following.filter((id) => passedGates((pedigree.doc(id) as GenealogyDoc).strategy)).sort(byText);
+    const passed = following
+      .filter((doc) => passedGates(doc.strategy))
+      .map((doc) => doc.strategy.id)
+      .sort(byText);
     if (passed.length === 0) break;
     generations.push(passed);
     frontier = following;

@@ -25,10 +25,13 @@ import {
   type SearchDocument,
   TextIndex,
 } from "@stratreg/search";
-import type { Pedigree } from "./genealogy.js";
+import type { GenealogyDoc, Pedigree } from "./genealogy.js";
 
 /** One strategy as search holds it. */
-export class StrategyDoc implements SearchDocument {
+export class StrategyDoc implements SearchDocument, GenealogyDoc {
+  /** The last genealogy walk that reached it (genealogy.ts). */
+  walk = 0;
+
   constructor(
     public strategy: Readonly<Strategy>,
     readonly partition: number,
@@ -59,6 +62,7 @@ function valuesOf(strategy: Readonly<Strategy>, field: IndexedField): string[] {
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
+const NO_DOCS: ReadonlySet<StrategyDoc> = new Set();
 
 const INDEXED: readonly IndexedField[] = ["state", "owner", "family", "template", "tags"];
 
@@ -90,8 +94,8 @@ export class StrategyIndex implements ReplicaTarget, Pedigree {
   private readonly inverted = new Map<IndexedField, Map<string, Set<string>>>(
     INDEXED.map((field) => [field, new Map()]),
   );
-  /** Parent id (held or not) → strategies naming it among their parents. */
-  private readonly children = new Map<string, Set<string>>();
+  /** Parent id (held or not) → the strategies held naming it among their parents. */
+  private readonly children = new Map<string, Set<StrategyDoc>>();
   /** Strategies naming two or more distinct parents. */
   private readonly crossable = new Set<string>();
 
@@ -206,8 +210,8 @@ export class StrategyIndex implements ReplicaTarget, Pedigree {
     return this.docs.get(id);
   }
 
-  childrenOf(id: string): ReadonlySet<string> {
-    return this.children.get(id) ?? EMPTY;
+  childrenOf(id: string): ReadonlySet<StrategyDoc> {
+    return this.children.get(id) ?? NO_DOCS;
   }
 
   parentIds(): Iterable<string> {
@@ -224,13 +228,14 @@ export class StrategyIndex implements ReplicaTarget, Pedigree {
 
   private index(strategy: Readonly<Strategy>): void {
     const parents = distinctParents(strategy);
+    const doc = this.docs.get(strategy.id) as StrategyDoc;
     for (const parent of parents) {
-      let ids = this.children.get(parent);
-      if (ids === undefined) {
-        ids = new Set();
-        this.children.set(parent, ids);
+      let docs = this.children.get(parent);
+      if (docs === undefined) {
+        docs = new Set();
+        this.children.set(parent, docs);
       }
-      ids.add(strategy.id);
+      docs.add(doc);
     }
     if (parents.length >= 2) this.crossable.add(strategy.id);
     for (const field of INDEXED) {
@@ -247,10 +252,11 @@ export class StrategyIndex implements ReplicaTarget, Pedigree {
   }
 
   private unindex(strategy: Readonly<Strategy>): void {
+    const doc = this.docs.get(strategy.id) as StrategyDoc;
     for (const parent of distinctParents(strategy)) {
-      const ids = this.children.get(parent);
-      ids?.delete(strategy.id);
-      if (ids?.size === 0) this.children.delete(parent);
+      const docs = this.children.get(parent);
+      docs?.delete(doc);
+      if (docs?.size === 0) this.children.delete(parent);
     }
     this.crossable.delete(strategy.id);
     for (const field of INDEXED) {
