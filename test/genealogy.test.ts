@@ -125,6 +125,9 @@ describe("origin", () => {
     const update = await registry.client.update("g-x1", stored.version, { parents: ["g-a2"] }).catch((e: unknown) => e);
     expect(update).toMatchObject({ code: ErrorCodes.InvalidField, field: "body.patch.parents" });
     expect((await registry.client.get("g-x1")).version).toBe(stored.version);
+    // One registered without an origin reads as its parents say, and `stratreg get` says so.
+    expect(await cli("get", "g-legacy")).toContain("origin:       variation (read from its parents)\n");
+    expect(await cli("get", "g-x1")).toContain("origin:       crossover\n");
   });
 });
 

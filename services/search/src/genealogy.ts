@@ -3,7 +3,7 @@
  * `parents` and the children index, a family's tree and performance,
  * cross-family breeding, and dynasties. Parents may name strategies registered
  * nowhere, and may loop (a parent can be updated to name its own descendant):
- * every walk keeps a visited set, and a parent not held is reported missing.
+ * every walk marks what it visited, and a parent not held is reported missing.
  */
 import {
   type BreedingQuery,
@@ -368,7 +368,7 @@ export function isRoot(pedigree: Pedigree, id: string): boolean {
 
 /**
  * The run of a root: generation g is its descendants at shortest depth g
- * (a visited set, so loops end); the run is how many generations from 1 in a
+ * (visited marks, so loops end); the run is how many generations from 1 in a
  * row have a member that passed the gates, with those members per generation.
  */
 export function dynastyRun(pedigree: Pedigree, root: string): string[][] {
