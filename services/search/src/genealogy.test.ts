@@ -312,6 +312,10 @@ describe("family", () => {
         const evaluated = members.filter((s) => life(s).evaluated).length;
         expect(reply.survival).toEqual({ passed, evaluated, rate: evaluated === 0 ? null : passed / evaluated });
         expect(reply.origins.variation + reply.origins.crossover + reply.origins.manual).toBe(members.length);
+        const page = family(index, { family: name, limit: 2 });
+        expect(page.members.map((m) => m.id)).toEqual(members.slice(0, 2).map((s) => s.id));
+        expect(page.truncated).toBe(members.length > 2);
+        expect(page.survival).toEqual(reply.survival);
       }),
       { numRuns: 200 },
     );

@@ -30,6 +30,7 @@ import {
   type Strategy,
   stateOfValue,
 } from "@stratreg/protocol";
+import { topK } from "./heap.js";
 
 /** A strategy as genealogy reads it. */
 export interface GenealogyDoc {
@@ -242,7 +243,7 @@ export function lineage(pedigree: Pedigree, query: LineageQuery, maxReplyBytes =
 }
 
 /** The median of values sorted ascending. */
-function median(sorted: readonly number[]): number | null {
+function median(sorted: Float64Array): number | null {
   if (sorted.length === 0) return null;
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1
@@ -270,7 +271,7 @@ export function familyPerformance(docs: readonly GenealogyDoc[], metric: Metric)
       best = v;
     }
   }
-  const sorted = values.map((v) => v.value).sort((a, b) => a - b);
+  const sorted = Float64Array.from(values, (v) => v.value).sort();
   return {
     metric,
     count: values.length,
@@ -288,8 +289,7 @@ export function family(pedigree: Pedigree, query: FamilyQuery, maxReplyBytes = N
   if (memberIds.size === 0) {
     throw new NotFoundError(`no strategy is in family ${query.family}`, { details: { family: query.family } });
   }
-  const ids = [...memberIds].sort(byText);
-  const docs = ids.map((id) => pedigree.doc(id) as GenealogyDoc);
+  const docs = [...memberIds].map((id) => pedigree.doc(id) as GenealogyDoc);
   const origins: Record<Origin, number> = { variation: 0, crossover: 0, manual: 0 };
   let passed = 0;
   let evaluated = 0;
@@ -300,18 +300,19 @@ export function family(pedigree: Pedigree, query: FamilyQuery, maxReplyBytes = N
     if (gatesEvaluated(doc.strategy)) evaluated++;
     if (!doc.strategy.parents.some((parent) => memberIds.has(parent))) roots.push(doc.strategy.id);
   }
+  // Only the page listed is put in order (a bounded heap): a family of 250,000 costs a pass, not a sort.
   const members = withinBytes(
-    ids.slice(0, limit).map((id) => nodeOf((pedigree.doc(id) as GenealogyDoc).strategy)),
+    topK(docs, limit, byId).map((doc) => nodeOf(doc.strategy)),
     maxReplyBytes,
   );
   const listed = members.map((member) => member.id);
   return {
     family: query.family,
-    size: ids.length,
+    size: docs.length,
     members,
     edges: edgesAmong(pedigree, listed),
-    roots: roots.slice(0, limit),
-    truncated: listed.length < ids.length,
+    roots: topK(roots, limit, byText),
+    truncated: listed.length < docs.length,
     performance: familyPerformance(docs, metric),
     survival: { passed, evaluated, rate: evaluated === 0 ? null : passed / evaluated },
     origins,
