@@ -169,6 +169,13 @@ function build(world: { first: Shape[]; changes: Array<[number, Shape]> }) {
   return { index, held: new Map(held.map((s) => [s.id, s])) };
 }
 
+/** The world with partition 0 loaded again from an empty snapshot (its strategies compacted away under the follower). */
+function reloaded(built: ReturnType<typeof build>) {
+  built.index.restore(0, undefined);
+  for (const id of [...built.held.keys()]) if (partitionOf(id, PARTITIONS) === 0) built.held.delete(id);
+  return built;
+}
+
 /** Shortest distances from `id` following `next`, to `depth`: every edge relaxed until nothing changes. */
 function distances(all: Map<string, Strategy>, id: string, depth: number, up: boolean): Map<string, number> {
   const dist = new Map<string, number>([[id, 0]]);
@@ -200,16 +207,19 @@ function passedOf(s: Strategy): boolean {
 const sortById = <T extends { id: string }>(xs: T[]) => [...xs].sort((a, b) => (a.id < b.id ? -1 : 1));
 
 describe("lineage", () => {
-  test("reaches every ancestor and descendant at its shortest depth, once, across loops; dangling parents are missing", () => {
+  test("reaches every ancestor and descendant at its shortest depth, once, across loops and reloads; dangling parents are missing", () => {
     fc.assert(
       fc.property(
         worldArb,
         fc.nat(),
         fc.constantFrom<LineageDirection>("ancestors", "descendants", "both"),
         fc.integer({ min: 1, max: 6 }),
-        (world, pick, direction, depth) => {
-          const { index, held } = build(world);
-          const id = `s${pick % world.first.length}`;
+        fc.boolean(),
+        (world, pick, direction, depth, reload) => {
+          const { index, held } = reload ? reloaded(build(world)) : build(world);
+          const ids = [...held.keys()];
+          if (ids.length === 0) return;
+          const id = ids[pick % ids.length] as string;
           const reply = lineage(index, { id, direction, depth, limit: 10_000 });
           const down = direction === "ancestors" ? new Map<string, number>() : distances(held, id, depth, false);
           const up = direction === "descendants" ? new Map<string, number>() : distances(held, id, depth, true);
@@ -352,27 +362,32 @@ describe("family", () => {
 describe("breeding", () => {
   test("lists exactly the children whose registered parents span two families, in id order, a page at a time", () => {
     fc.assert(
-      fc.property(worldArb, fc.option(fc.constantFrom(...FAMILIES), { nil: undefined }), (world, only) => {
-        const { index, held } = build(world);
-        const expected = sortById(
-          [...held.values()].flatMap((s) => {
-            const parents = [...new Set(s.parents)].flatMap((p) => {
-              const parent = held.get(p);
-              return parent === undefined ? [] : [{ id: p, family: parent.family }];
-            });
-            const families = new Set(parents.flatMap((p) => (p.family === null ? [] : [p.family])));
-            if (families.size < 2) return [];
-            if (only !== undefined && s.family !== only && !families.has(only)) return [];
-            return [{ id: s.id, family: s.family, parents }];
-          }),
-        );
-        const all = breeding(index, { ...(only === undefined ? {} : { family: only }), limit: 1000 });
-        expect(all.total).toBe(expected.length);
-        expect(all.children.map(({ id, family, parents }) => ({ id, family, parents }))).toEqual(expected);
-        const page = breeding(index, { ...(only === undefined ? {} : { family: only }), limit: 2, offset: 1 });
-        expect(page.children.map((c) => c.id)).toEqual(expected.slice(1, 3).map((c) => c.id));
-        expect(page.next).toBe(expected.length > 3 ? 3 : null);
-      }),
+      fc.property(
+        worldArb,
+        fc.option(fc.constantFrom(...FAMILIES), { nil: undefined }),
+        fc.boolean(),
+        (world, only, reload) => {
+          const { index, held } = reload ? reloaded(build(world)) : build(world);
+          const expected = sortById(
+            [...held.values()].flatMap((s) => {
+              const parents = [...new Set(s.parents)].flatMap((p) => {
+                const parent = held.get(p);
+                return parent === undefined ? [] : [{ id: p, family: parent.family }];
+              });
+              const families = new Set(parents.flatMap((p) => (p.family === null ? [] : [p.family])));
+              if (families.size < 2) return [];
+              if (only !== undefined && s.family !== only && !families.has(only)) return [];
+              return [{ id: s.id, family: s.family, parents }];
+            }),
+          );
+          const all = breeding(index, { ...(only === undefined ? {} : { family: only }), limit: 1000 });
+          expect(all.total).toBe(expected.length);
+          expect(all.children.map(({ id, family, parents }) => ({ id, family, parents }))).toEqual(expected);
+          const page = breeding(index, { ...(only === undefined ? {} : { family: only }), limit: 2, offset: 1 });
+          expect(page.children.map((c) => c.id)).toEqual(expected.slice(1, 3).map((c) => c.id));
+          expect(page.next).toBe(expected.length > 3 ? 3 : null);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -381,8 +396,8 @@ describe("breeding", () => {
 describe("dynasties", () => {
   test("finds every root whose generations passed the gates k in a row from the first", () => {
     fc.assert(
-      fc.property(worldArb, fc.integer({ min: 1, max: 3 }), (world, k) => {
-        const { index, held } = build(world);
+      fc.property(worldArb, fc.integer({ min: 1, max: 3 }), fc.boolean(), (world, k, reload) => {
+        const { index, held } = reload ? reloaded(build(world)) : build(world);
         const expected = [...held.values()]
           .filter((s) => !s.parents.some((p) => held.has(p)))
           .flatMap((root) => {
