@@ -10,7 +10,6 @@ import {
   type CrossBreed,
   type DynastiesQuery,
   type Dynasty,
-  encode,
   type FamilyPerformance,
   type FamilyQuery,
   type GenealogyEdge,
@@ -113,8 +112,8 @@ export interface LineageWalk {
  * order) and/or parents (ancestors, in the order named), to `depth`
  * generations, each strategy at its shortest depth and once, descendants
  * before ancestors. Each way has its own visited marks; a strategy both
- * ancestor and descendant (a loop) is listed once, as a descendant. Every strategy within the depth is counted; only the first
- * `limit` are kept.
+ * ancestor and descendant (a loop) is listed once, as a descendant. Every
+ * strategy within the depth is counted; only the first `limit` are kept.
  */
 export function walkLineage(
   pedigree: Pedigree,
@@ -132,7 +131,7 @@ export function walkLineage(
     total++;
     if (total <= limit) reached.push({ id: to, depth: at });
   };
-  // Listed: the strategy and its descendants carry this walk's mark; ancestors are in `ancestors`.
+  // Listed: the strategy and its descendants carry this walk's mark (ancestors walked are in `seen`).
   const listed = nextWalk();
   root.walk = listed;
   if (direction !== LineageDirections.Ancestors) {
