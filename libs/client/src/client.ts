@@ -8,7 +8,6 @@
 import { type NatsConnection, headers as natsHeaders, nuid } from "@nats-io/transport-node";
 import {
   type BacktestEvidenceInput,
-  // Genealogy
   type BreedingQuery,
   type BreedingReply,
   type ClusterConfig,
