@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --json FILE] [--quick] [--memory-strategies N] [--only join|recovery|ranking|risk|lifecycle|discovery|near-cache|graph] [--noise-runs N] [--cache-strategies N] [--skip-search]
+ * npm run bench [-- --json FILE] [--quick] [--memory-strategies N] [--only join|recovery|ranking|risk|lifecycle|discovery|near-cache|genealogy|graph] [--noise-runs N] [--cache-strategies N] [--skip-search] [--genealogy-descendants N]
  *
  * Starts a nats-server, 4 registry shards and a raw echo responder, then
  * measures each registry figure beside its raw NATS baseline on the same
@@ -23,6 +23,7 @@ import { type EncodedBatch, encodedBatches } from "./batches.js";
 import { decodeComparison } from "./decode.js";
 import { discoveryFigures, discoveryTable } from "./discovery.js";
 import { discoveryRunFigures, discoveryRunTable } from "./discovery-runs.js";
+import { genealogyFigures, genealogyTable } from "./genealogy.js";
 import { graphFigures, graphTable } from "./graph.js";
 import { lifecycleFigures, lifecycleTable } from "./lifecycle.js";
 import { closedLoop, drain, type LoopResult } from "./loop.js";
@@ -45,6 +46,7 @@ const { values } = parseArgs({
     "noise-runs": { type: "string" },
     "cache-strategies": { type: "string" },
     "skip-search": { type: "boolean", default: false },
+    "genealogy-descendants": { type: "string" },
   },
 });
 const quick = values.quick === true;
@@ -103,6 +105,24 @@ async function main() {
       const lifecycle = await lifecycleFigures(server, say, quick);
       process.stdout.write(lifecycleTable(lifecycle));
       if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify({ lifecycle }, null, 2)}\n`);
+    } finally {
+      await server.stop();
+    }
+    return;
+  }
+  if (values.only === "genealogy") {
+    try {
+      const genealogy = await genealogyFigures(server, say, {
+        descendants: Number(values["genealogy-descendants"] ?? (quick ? 10_000 : 100_000)),
+        quick,
+      });
+      process.stdout.write(genealogyTable(genealogy));
+      if (values.json !== undefined)
+        writeFileSync(
+          values.json,
+          `${JSON.stringify({ genealogy }, null, 2)}
+`,
+        );
     } finally {
       await server.stop();
     }

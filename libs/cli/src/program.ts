@@ -5,6 +5,7 @@ import { depsCommand } from "./commands/deps.js";
 import { candidatesCommand, discoverCommand, scanCommand } from "./commands/discover.js";
 import { drainCommand } from "./commands/drain.js";
 import { eventsCommand } from "./commands/events.js";
+import { familyCommand, lineageCommand } from "./commands/genealogy.js";
 import { getCommand } from "./commands/get.js";
 import { importCommand } from "./commands/import.js";
 import {
@@ -30,7 +31,7 @@ export const CLI_VERSION = "0.1.0";
 export function buildProgram(): Command {
   const program = new Command("stratreg")
     .description(
-      "stratreg: register, inspect and import trading strategies; instantiate them from templates; take them through backtesting, the quality gates and live trading; rank them; search them by filter, full text and similarity; keep their dependencies acyclic and see what depends on what; check, drain and watch the registry cluster; watch risk, set limits, halt and resume trading; import market data and discover candidate strategies in it",
+      "stratreg: register, inspect and import trading strategies; instantiate them from templates; take them through backtesting, the quality gates and live trading; rank them; search them by filter, full text and similarity; trace their lineage and families; keep their dependencies acyclic and see what depends on what; check, drain and watch the registry cluster; watch risk, set limits, halt and resume trading; import market data and discover candidate strategies in it",
     )
     .version(CLI_VERSION)
     .showHelpAfterError();
@@ -52,6 +53,8 @@ export function buildProgram(): Command {
   ];
   const lifecycle = [moveCommand(), evidenceCommand(), gatesCommand(), lifecycleCommand(), thresholdsCommand()];
   const discovery = [dataCommand(), discoverCommand(), candidatesCommand(), scanCommand()];
+  // Genealogy, from a search process.
+  commands.push(lineageCommand(), familyCommand());
   for (const command of [...commands, ...lifecycle, drainCommand(), eventsCommand(), ...riskCommands(), ...discovery]) {
     program.addCommand(command);
   }

@@ -1,6 +1,6 @@
 /** A registered strategy as text for people: one field per line, empty fields shown as `-`. */
 import type { Strategy } from "@stratreg/client";
-import type { Params, VenueVariant } from "@stratreg/protocol";
+import { originOf, type Params, type VenueVariant } from "@stratreg/protocol";
 
 function paramsText(params: Params | undefined): string {
   if (params === undefined || Object.keys(params).length === 0) return "";
@@ -33,6 +33,8 @@ export function strategyLines(strategy: Strategy): string[] {
     ["tags", listText(strategy.tags)],
     ["description", strategy.description === "" ? "-" : strategy.description],
     ["parents", listText(strategy.parents)],
+    // Strategies registered without an origin read as their parents say (docs/protocol.md, Genealogy).
+    ["origin", `${originOf(strategy)}${strategy.origin === undefined ? " (read from its parents)" : ""}`],
     ["dependencies", listText(strategy.dependencies)],
     ["template", template],
     ["venues", strategy.venues.length === 0 ? "-" : strategy.venues.map(venueText).join("; ")],

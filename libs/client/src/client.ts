@@ -8,6 +8,8 @@
 import { type NatsConnection, headers as natsHeaders, nuid } from "@nats-io/transport-node";
 import {
   type BacktestEvidenceInput,
+  type BreedingQuery,
+  type BreedingReply,
   type CascadeAction,
   type CascadeReply,
   type ClusterConfig,
@@ -15,6 +17,8 @@ import {
   clusterSubjects,
   DEADLINE_MS_MAX,
   DEFAULT_CLUSTER,
+  type DynastiesQuery,
+  type DynastiesReply,
   ENCODING_HEADER,
   type Encoding,
   Encodings,
@@ -22,6 +26,8 @@ import {
   encode,
   encodeRecords,
   errorFromWire,
+  type FamilyQuery,
+  type FamilyReply,
   type ForecastQuery,
   type ForecastReply,
   type GateScope,
@@ -32,6 +38,8 @@ import {
   type HistoryQuery,
   type HistoryReply,
   Limits,
+  type LineageQuery,
+  type LineageReply,
   type LinkReply,
   type PartitionOp,
   PartitionOps,
@@ -427,6 +435,32 @@ export class StratregClient {
   /** The graph leader's epoch, log position and size. */
   graphStatus(options: CallOptions = {}): Promise<GraphStatus> {
     return this.askSubject(this.subjects.graph(GraphOps.Status), {}, options);
+  }
+
+  // ---- Genealogy (docs/protocol.md, Genealogy), from a search process ------------------------------
+
+  /**
+   * A strategy's ancestors and/or descendants through `parents`, to `depth`
+   * generations (default 8): each strategy once at its shortest depth, the
+   * parent edges among them, parents registered nowhere as `missing`.
+   */
+  lineage(query: LineageQuery, options: CallOptions = {}): Promise<LineageReply> {
+    return this.askSubject(this.subjects.search(SearchOps.Lineage), { ...query }, options);
+  }
+
+  /** A family's tree (members, parent edges among them, roots), its performance by a metric and its survival through the gates. */
+  family(query: FamilyQuery, options: CallOptions = {}): Promise<FamilyReply> {
+    return this.askSubject(this.subjects.search(SearchOps.Family), { ...query }, options);
+  }
+
+  /** Children whose parents are in different families, in id order, a page at a time. */
+  breeding(query: BreedingQuery = {}, options: CallOptions = {}): Promise<BreedingReply> {
+    return this.askSubject(this.subjects.search(SearchOps.Breeding), { ...query }, options);
+  }
+
+  /** Roots whose descendants passed the gates at least `k` generations in a row (default 3). */
+  dynasties(query: DynastiesQuery = {}, options: CallOptions = {}): Promise<DynastiesReply> {
+    return this.askSubject(this.subjects.search(SearchOps.Dynasties), { ...query }, options);
   }
 
   /** Ids of a family's members (up to 1000), from a search process. */

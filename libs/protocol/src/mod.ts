@@ -79,6 +79,8 @@ export {
   type TransitionAction,
   TransitionActions,
 } from "./gates.js";
+// Genealogy: how a strategy was made, and the queries over parents and families (docs/adr/015).
+export { gatesEvaluated, passedGates } from "./genealogy.js";
 /** The dependency graph: edges changed through one fenced writer, impact analysis, cascades. */
 export {
   type CascadeAction,
@@ -276,6 +278,21 @@ export {
 } from "./risk.js";
 /** Search: filter, full text and similarity, answered by search processes that follow the logs. */
 export {
+  type BreedingQuery,
+  type BreedingReply,
+  type CrossBreed,
+  type DynastiesQuery,
+  type DynastiesReply,
+  type Dynasty,
+  type FamilyPerformance,
+  type FamilyQuery,
+  type FamilyReply,
+  type GenealogyEdge,
+  type GenealogyNode,
+  type LineageDirection,
+  LineageDirections,
+  type LineageQuery,
+  type LineageReply,
   SEARCH_SERVICE_NAME,
   type SearchHit,
   type SearchLag,
@@ -300,6 +317,10 @@ export {
   type MaturityPhase,
   MaturityPhases,
   newStrategy,
+  type Origin,
+  Origins,
+  originOf,
+  originProblem,
   type Params,
   type ParamValue,
   patchStrategy,

@@ -4,6 +4,7 @@
  * and double as the documentation of each field.
  */
 import { type Static, Type } from "@sinclair/typebox";
+import { ErrorCodes, ValidationError } from "./errors.js";
 
 /** Size limits of a strategy's fields. */
 export const Limits = {
@@ -121,6 +122,20 @@ export const MaturityPhases = {
 } as const;
 export type MaturityPhase = (typeof MaturityPhases)[keyof typeof MaturityPhases];
 
+/**
+ * How a strategy was made from its parents (docs/protocol.md, Genealogy):
+ * a variation of one parent, a crossover of two, or by hand (any parents).
+ */
+export const Origins = {
+  /** Made from one parent (parameters or rules varied). */
+  Variation: "variation",
+  /** Made from exactly two parents. */
+  Crossover: "crossover",
+  /** Written by hand; may name any parents, or none. */
+  Manual: "manual",
+} as const;
+export type Origin = (typeof Origins)[keyof typeof Origins];
+
 /** The descriptive fields a quant sets and may later change. */
 const mutableFields = {
   name: Type.String({ minLength: 1, maxLength: Limits.nameMaxLength }),
@@ -129,6 +144,7 @@ const mutableFields = {
   owner: Label,
   family: Type.Union([Label, Type.Null()]),
   parents: Type.Array(StrategyIdSchema, { maxItems: Limits.parentsMax }),
+  origin: Type.Union([Type.Literal(Origins.Variation), Type.Literal(Origins.Crossover), Type.Literal(Origins.Manual)]),
   template: Type.Union([TemplateRefSchema, Type.Null()]),
   venues: Type.Array(VenueVariantSchema, { maxItems: Limits.venuesMax }),
   dependencies: Type.Array(StrategyIdSchema, { maxItems: Limits.dependenciesMax }),
@@ -144,6 +160,7 @@ export const StrategyInputSchema = Type.Object(
     tags: Type.Optional(mutableFields.tags),
     family: Type.Optional(mutableFields.family),
     parents: Type.Optional(mutableFields.parents),
+    origin: Type.Optional(mutableFields.origin),
     template: Type.Optional(mutableFields.template),
     venues: Type.Optional(mutableFields.venues),
     dependencies: Type.Optional(mutableFields.dependencies),
@@ -161,6 +178,7 @@ export const StrategyPatchSchema = Type.Object(
     tags: Type.Optional(mutableFields.tags),
     family: Type.Optional(mutableFields.family),
     parents: Type.Optional(mutableFields.parents),
+    origin: Type.Optional(mutableFields.origin),
     template: Type.Optional(mutableFields.template),
     venues: Type.Optional(mutableFields.venues),
     dependencies: Type.Optional(mutableFields.dependencies),
@@ -189,6 +207,11 @@ export interface Strategy {
   owner: string;
   family: string | null;
   parents: string[];
+  /**
+   * How it was made. Strategies stored before it existed (and those registered
+   * without it) lack it: read it with {@link originOf}.
+   */
+  origin?: Origin;
   template: TemplateRef | null;
   venues: VenueVariant[];
   /** What it depends on: set by the graph service only (`link`), which keeps the graph acyclic. */
@@ -219,6 +242,7 @@ export function newStrategy(input: StrategyInput, now: number): Strategy {
     owner: input.owner,
     family: input.family ?? null,
     parents: input.parents ?? [],
+    ...(input.origin === undefined ? {} : { origin: input.origin }),
     template: input.template ?? null,
     venues: input.venues ?? [],
     dependencies: input.dependencies ?? [],
@@ -235,7 +259,49 @@ export function lifecycleOf(strategy: Pick<Strategy, "state" | "lifecycle">): St
   return strategy.lifecycle ?? { value: strategy.state, context: {} };
 }
 
-/** `current` with `patch` applied, the version bumped and `updatedAt` set. */
+/**
+ * How a strategy was made: its stored `origin`, or for one that has none, what
+ * its parents say (none: manual, one: a variation, two: a crossover, more: manual).
+ */
+export function originOf(strategy: Pick<Strategy, "origin" | "parents">): Origin {
+  if (strategy.origin !== undefined) return strategy.origin;
+  const parents = strategy.parents.length;
+  return parents === 1 ? Origins.Variation : parents === 2 ? Origins.Crossover : Origins.Manual;
+}
+
+/** Parents each origin needs (manual: any). */
+const ORIGIN_PARENTS: Readonly<Record<Origin, number | undefined>> = {
+  variation: 1,
+  crossover: 2,
+  manual: undefined,
+};
+
+/**
+ * Why `origin` cannot go with `parents` (a variation has exactly one parent, a
+ * crossover exactly two), or undefined when it can.
+ */
+export function originProblem(origin: Origin | undefined, parents: readonly string[]): string | undefined {
+  if (origin === undefined) return undefined;
+  const needed = ORIGIN_PARENTS[origin];
+  if (needed === undefined || parents.length === needed) return undefined;
+  return `origin ${origin} needs exactly ${needed === 1 ? "one parent" : `${needed} parents`}; parents has ${parents.length}`;
+}
+
+/**
+ * `current` with `patch` applied, the version bumped and `updatedAt` set.
+ * Throws INVALID_FIELD when the result's origin does not fit its parents (a
+ * patch that changes parents must change a stored origin with them).
+ */
 export function patchStrategy(current: Strategy, patch: StrategyPatch, now: number): Strategy {
-  return { ...current, ...patch, version: current.version + 1, updatedAt: now };
+  const next = { ...current, ...patch, version: current.version + 1, updatedAt: now };
+  const problem = originProblem(next.origin, next.parents);
+  if (problem !== undefined) {
+    const field = patch.origin !== undefined ? "body.patch.origin" : "body.patch.parents";
+    throw new ValidationError(
+      ErrorCodes.InvalidField,
+      `${field}: ${problem}${patch.origin === undefined ? " (the stored origin; give origin with the new parents)" : ""}`,
+      { field, details: { origin: next.origin, parents: next.parents.length } },
+    );
+  }
+  return next;
 }

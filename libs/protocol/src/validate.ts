@@ -25,9 +25,10 @@ import {
   standardMsgpackProblem,
   stringAt,
 } from "./msgpack-read.js";
+import { MsgpackScanner } from "./msgpack-scan.js";
 import { RiskLimitsSchema } from "./risk.js";
-import { Limits } from "./strategy.js";
-import { type Encoding, Encodings, type PartitionOp } from "./subjects.js";
+import { Limits, type Origin, originProblem, type StrategyInput, type StrategyPatch } from "./strategy.js";
+import { type Encoding, Encodings, type PartitionOp, PartitionOps } from "./subjects.js";
 
 /** Array fields whose length is a batch size: too many items is BATCH_TOO_LARGE. */
 const BATCH_PATHS = new Set(["/body/strategies", "/body/ids", "/body/reports"]);
@@ -132,9 +133,57 @@ export function acceptsBytes(op: PartitionOp, payload: Buffer): boolean {
   if (payload.length > Limits.payloadMaxBytes) return false;
   const check = bytesCheckFor(op);
   if (check.check(payload, 0) !== payload.length) return false;
+  if (!originsFitBytes(op, payload)) return false;
   acceptedBytes = payload;
   acceptedBy = check;
   return true;
+}
+
+// ---- Origin and parents: the one rule across fields of a strategy ------------------------------
+
+const ORIGIN_KEY = Buffer.from([0xa6, ...Buffer.from("origin")]);
+
+/**
+ * On the bytes of a register or register-batch request the bytes check
+ * accepted: whether every strategy's origin fits its parents. Requests that
+ * name no origin (the key's bytes appear nowhere) cost one search of the payload.
+ */
+function originsFitBytes(op: PartitionOp, payload: Buffer): boolean {
+  if (op !== PartitionOps.Register && op !== PartitionOps.RegisterBatch) return true;
+  if (payload.indexOf(ORIGIN_KEY) < 0) return true;
+  const scanner = new MsgpackScanner(payload, true);
+  const body = scanner.mapValue(0, "body") as number;
+  const single = op === PartitionOps.Register;
+  const at = scanner.mapValue(body, single ? "strategy" : "strategies") as number;
+  const ranges = single ? [[at]] : scanner.arrayItems(at);
+  return ranges.every(([start]) => {
+    const originAt = scanner.mapValue(start as number, "origin");
+    if (originAt === undefined) return true;
+    const parentsAt = scanner.mapValue(start as number, "parents");
+    const parents = parentsAt === undefined ? 0 : (scanner.arrayHeader(parentsAt)?.count ?? 0);
+    return originProblem(scanner.string(originAt) as Origin, new Array<string>(parents)) === undefined;
+  });
+}
+
+/** Throws INVALID_FIELD naming the first strategy (or patch) of a valid request whose origin does not fit its parents. */
+function checkOrigins(op: PartitionOp, body: unknown): void {
+  const check = (fields: Pick<StrategyInput, "origin" | "parents">, field: string) => {
+    // A patch without parents is checked against the stored ones when it is applied (patchStrategy).
+    if (fields.parents === undefined && op === PartitionOps.Update) return;
+    const problem = originProblem(fields.origin, fields.parents ?? []);
+    if (problem !== undefined) {
+      throw new ValidationError(ErrorCodes.InvalidField, `${field}: ${problem}`, {
+        field,
+        details: { origin: fields.origin, parents: fields.parents?.length ?? 0 },
+      });
+    }
+  };
+  if (op === PartitionOps.Register) check((body as { strategy: StrategyInput }).strategy, "body.strategy.origin");
+  else if (op === PartitionOps.RegisterBatch) {
+    (body as { strategies: StrategyInput[] }).strategies.forEach((strategy, i) => {
+      check(strategy, `body.strategies[${i}].origin`);
+    });
+  } else if (op === PartitionOps.Update) check((body as { patch: StrategyPatch }).patch, "body.patch.origin");
 }
 
 const ENVELOPE_FIELDS = ["cid", "issued", "deadlineMs"] as const;
@@ -282,6 +331,7 @@ export function validateRequest<Op extends PartitionOp>(
   checkEnvelope(value);
   const check = checkFor(op);
   if (!check.Check(value)) throw validationErrorOf(check, value);
+  checkOrigins(op, value.body);
   return value as unknown as Request<Static<(typeof RequestBodies)[Op]>>;
 }
 
@@ -300,7 +350,13 @@ export function parseRequest<Op extends PartitionOp>(
   payload: Uint8Array,
   encoding: Encoding = Encodings.Msgpack,
 ): Request<Static<(typeof RequestBodies)[Op]>> {
-  return parseWith(checkFor(op), payload, encoding === Encodings.Records);
+  const request = parseWith<Request<Static<(typeof RequestBodies)[Op]>>>(
+    checkFor(op),
+    payload,
+    encoding === Encodings.Records,
+  );
+  checkOrigins(op, request.body);
+  return request;
 }
 
 /**

@@ -5,6 +5,18 @@
  * @module
  */
 export { loadConfig, type SearchConfig } from "./config.js";
+export {
+  breeding,
+  dynasties,
+  dynastyRun,
+  family,
+  familyPerformance,
+  type GenealogyDoc,
+  isRoot,
+  lineage,
+  type Pedigree,
+  walkLineage,
+} from "./genealogy.js";
 export { topK } from "./heap.js";
 export { answers, createSearchMachine, SearchEvents, type SearchState, SearchStates } from "./machine.js";
 export { runQuery, runSimilar } from "./query.js";

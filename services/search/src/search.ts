@@ -1,7 +1,7 @@
 /**
  * A search process: connects, learns the partition count from the cluster,
  * follows every partition log into its index (snapshots first), and answers
- * `query`, `similar` and `status`. Its lifecycle is an xstate actor
+ * `query`, `similar`, `status` and the genealogy ops. Its lifecycle is an xstate actor
  * (machine.ts); this class carries out the effects around it.
  */
 
@@ -15,6 +15,7 @@ import { LogFollower } from "@stratreg/replica";
 import type { Logger } from "pino";
 import { type Actor, createActor } from "xstate";
 import type { SearchConfig } from "./config.js";
+import { breeding, dynasties, family, lineage } from "./genealogy.js";
 import { answers, createSearchMachine, SearchEvents, type SearchState } from "./machine.js";
 import { runQuery, runSimilar } from "./query.js";
 import { registerSearchService, SearchCounters } from "./service.js";
@@ -99,6 +100,10 @@ export class SearchProcess {
           member: this.config.member,
         }),
         status: () => this.status(),
+        lineage: (body) => ({ ...lineage(this.index, body, this.maxReplyBytes()), ...this.answeredBy() }),
+        family: (body) => ({ ...family(this.index, body, this.maxReplyBytes()), ...this.answeredBy() }),
+        breeding: (body) => ({ ...breeding(this.index, body), ...this.answeredBy() }),
+        dynasties: (body) => ({ ...dynasties(this.index, body), ...this.answeredBy() }),
       },
     });
     this.actor.send({ type: SearchEvents.Connected });
@@ -112,6 +117,16 @@ export class SearchProcess {
     );
     this.timer = setInterval(() => this.actor.send({ type: SearchEvents.Lag, ms: this.follower.lag().ms }), TICK_MS);
     this.timer.unref();
+  }
+
+  /** Bytes a reply may spend on its results. */
+  private maxReplyBytes(): number {
+    return (this.nc.info?.max_payload ?? 1024 * 1024) - REPLY_ALLOWANCE;
+  }
+
+  /** What every reply ends with: how far behind the logs, and who answered. */
+  private answeredBy(): { lag: SearchLag; member: string } {
+    return { lag: this.lag(), member: this.config.member };
   }
 
   private lag(): SearchLag {

@@ -33,6 +33,10 @@ const handlers: SearchHandlers = {
   },
   similar: () => ({ hits: [], by: "content" }),
   status: () => ({ member: "svc-test", ready }),
+  lineage: (body) => ({ id: body.id, direction: body.direction, depth: body.depth ?? 8 }),
+  family: (body) => ({ family: body.family }),
+  breeding: () => ({ children: [], total: 0, next: null }),
+  dynasties: (body) => ({ k: body.k ?? 3, dynasties: [], total: 0 }),
 };
 
 beforeAll(async () => {
@@ -98,6 +102,28 @@ it("refuses bad input with stable codes and keeps serving", async () => {
   const garbage = await nc.request(`${cluster}.search.query`, new Uint8Array([0xc1]), { timeout: 5000 });
   expect(decode(garbage.data)).toMatchObject({ ok: false, error: { code: ErrorCodes.Malformed } });
   expect(await ask("query", {})).toMatchObject({ ok: true });
+});
+
+it("refuses bad genealogy requests with stable codes naming the field, and keeps serving", async () => {
+  ready = true;
+  const refused = async (op: string, body: unknown, code: string, field: string) =>
+    expect(await ask(op, body)).toMatchObject({ ok: false, error: { code, field } });
+  await refused("lineage", { id: "a", direction: "both", colour: "red" }, ErrorCodes.UnknownField, "body.colour");
+  await refused("lineage", { id: "a", direction: "sideways" }, ErrorCodes.InvalidField, "body.direction");
+  await refused("lineage", { id: "a", direction: "both", depth: 65 }, ErrorCodes.InvalidField, "body.depth");
+  await refused("lineage", { id: "a", direction: "both", depth: 0 }, ErrorCodes.InvalidField, "body.depth");
+  await refused("lineage", { id: "a", direction: "up", depth: "3" }, ErrorCodes.InvalidField, "body.direction");
+  await refused("lineage", { direction: "both" }, ErrorCodes.MissingField, "body.id");
+  await refused("family", { family: "f", metric: "luck" }, ErrorCodes.InvalidField, "body.metric");
+  await refused("family", { family: 7 }, ErrorCodes.InvalidField, "body.family");
+  await refused("breeding", { limit: 1001 }, ErrorCodes.InvalidField, "body.limit");
+  await refused("dynasties", { k: 0 }, ErrorCodes.InvalidField, "body.k");
+  await refused("dynasties", { k: 2, generations: 1 }, ErrorCodes.UnknownField, "body.generations");
+  expect(await ask("lineage", { id: "a", direction: "ancestors", depth: 64 })).toMatchObject({
+    ok: true,
+    body: { id: "a", direction: "ancestors", depth: 64 },
+  });
+  expect(await ask("dynasties", {})).toMatchObject({ ok: true, body: { k: 3 } });
 });
 
 it("is found by the NATS services framework", async () => {

@@ -1,8 +1,9 @@
 /**
  * The search process's NATS endpoints, registered with the NATS services
  * framework (`$SRV.PING/INFO/STATS` find every search process): `query`,
- * `similar` and `status` on `<cluster>.search.<op>`, in the queue group
- * "search" (any one process answers).
+ * `similar`, `status` and the genealogy ops (`lineage`, `family`, `breeding`,
+ * `dynasties`) on `<cluster>.search.<op>`, in the queue group "search" (any
+ * one process answers).
  *
  * Queries run on the event loop one at a time, from a bounded queue: past
  * `maxInFlight` a request is answered OVERLOADED at once, and a request whose
@@ -13,9 +14,13 @@ import { type Service, Svcm } from "@nats-io/services";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { replies } from "@stratreg/process";
 import {
+  type BreedingQuery,
   clusterSubjects,
+  type DynastiesQuery,
   ErrorCodes,
   encode,
+  type FamilyQuery,
+  type LineageQuery,
   PROTOCOL_VERSION,
   SEARCH_SERVICE_NAME,
   type SearchOp,
@@ -37,11 +42,23 @@ export interface SearchHandlers {
   query(body: SearchQuery): unknown;
   similar(body: SimilarQuery): unknown;
   status(): unknown;
+  lineage(body: LineageQuery): unknown;
+  family(body: FamilyQuery): unknown;
+  breeding(body: BreedingQuery): unknown;
+  dynasties(body: DynastiesQuery): unknown;
 }
 
 /** Requests and errors by operation. */
 export class SearchCounters {
-  readonly requests: Record<SearchOp, number> = { query: 0, similar: 0, status: 0 };
+  readonly requests: Record<SearchOp, number> = {
+    query: 0,
+    similar: 0,
+    status: 0,
+    lineage: 0,
+    family: 0,
+    breeding: 0,
+    dynasties: 0,
+  };
   errors = 0;
   overloaded = 0;
   internalErrors = 0;
@@ -88,8 +105,20 @@ export async function registerSearchService(
     if (!handlers.ready()) {
       throw new UnavailableError(ErrorCodes.Unavailable, "search is still loading the partitions", { retryable: true });
     }
-    if (op === SearchOps.Query) return handlers.query(request.body as SearchQuery);
-    return handlers.similar(request.body as SimilarQuery);
+    switch (op) {
+      case SearchOps.Query:
+        return handlers.query(request.body as SearchQuery);
+      case SearchOps.Similar:
+        return handlers.similar(request.body as SimilarQuery);
+      case SearchOps.Lineage:
+        return handlers.lineage(request.body as LineageQuery);
+      case SearchOps.Family:
+        return handlers.family(request.body as FamilyQuery);
+      case SearchOps.Breeding:
+        return handlers.breeding(request.body as BreedingQuery);
+      default:
+        return handlers.dynasties(request.body as DynastiesQuery);
+    }
   };
   const queue: Queued[] = [];
   let draining = false;

@@ -4,7 +4,8 @@
  * its partition's performance book (metrics exactly as the shards compute
  * them), the full-text and content indexes, recent returns for similarity by
  * behaviour, and small inverted maps for the fields filters most often pin
- * (state, owner, family, template, tags).
+ * (state, owner, family, template, tags), and the children index of
+ * genealogy (parent → the strategies naming it).
  */
 import {
   decode,
@@ -24,9 +25,13 @@ import {
   type SearchDocument,
   TextIndex,
 } from "@stratreg/search";
+import type { GenealogyDoc, Pedigree } from "./genealogy.js";
 
 /** One strategy as search holds it. */
-export class StrategyDoc implements SearchDocument {
+export class StrategyDoc implements SearchDocument, GenealogyDoc {
+  /** The last genealogy walk that reached it (genealogy.ts). */
+  walk = 0;
+
   constructor(
     public strategy: Readonly<Strategy>,
     readonly partition: number,
@@ -57,6 +62,7 @@ function valuesOf(strategy: Readonly<Strategy>, field: IndexedField): string[] {
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
+const NO_DOCS: ReadonlySet<StrategyDoc> = new Set();
 
 const INDEXED: readonly IndexedField[] = ["state", "owner", "family", "template", "tags"];
 
@@ -72,8 +78,13 @@ function textChanged(a: Readonly<Strategy>, b: Readonly<Strategy>): boolean {
   );
 }
 
+/** Distinct parents of a strategy. */
+function distinctParents(strategy: Readonly<Strategy>): readonly string[] {
+  return strategy.parents.length < 2 ? strategy.parents : [...new Set(strategy.parents)];
+}
+
 /** Every strategy of the cluster with its indexes; a {@link ReplicaTarget} of every partition. */
-export class StrategyIndex implements ReplicaTarget {
+export class StrategyIndex implements ReplicaTarget, Pedigree {
   readonly docs = new Map<string, StrategyDoc>();
   readonly text = new TextIndex();
   readonly content = new ContentIndex();
@@ -83,6 +94,10 @@ export class StrategyIndex implements ReplicaTarget {
   private readonly inverted = new Map<IndexedField, Map<string, Set<string>>>(
     INDEXED.map((field) => [field, new Map()]),
   );
+  /** Parent id (held or not) → the strategies held naming it among their parents. */
+  private readonly children = new Map<string, Set<StrategyDoc>>();
+  /** Strategies naming two or more distinct parents. */
+  private readonly crossable = new Set<string>();
 
   constructor(partitions: number) {
     this.books = Array.from({ length: partitions }, () => new PerformanceBook(() => undefined));
@@ -189,7 +204,40 @@ export class StrategyIndex implements ReplicaTarget {
     this.content.remove(id);
   }
 
+  // ---- Pedigree (genealogy.ts) -------------------------------------------------------------------
+
+  doc(id: string): StrategyDoc | undefined {
+    return this.docs.get(id);
+  }
+
+  childrenOf(id: string): ReadonlySet<StrategyDoc> {
+    return this.children.get(id) ?? NO_DOCS;
+  }
+
+  parentIds(): Iterable<string> {
+    return this.children.keys();
+  }
+
+  membersOf(family: string): ReadonlySet<string> {
+    return (this.inverted.get("family") as Map<string, Set<string>>).get(family) ?? EMPTY;
+  }
+
+  multiParent(): Iterable<string> {
+    return this.crossable;
+  }
+
   private index(strategy: Readonly<Strategy>): void {
+    const parents = distinctParents(strategy);
+    const doc = this.docs.get(strategy.id) as StrategyDoc;
+    for (const parent of parents) {
+      let docs = this.children.get(parent);
+      if (docs === undefined) {
+        docs = new Set();
+        this.children.set(parent, docs);
+      }
+      docs.add(doc);
+    }
+    if (parents.length >= 2) this.crossable.add(strategy.id);
     for (const field of INDEXED) {
       const map = this.inverted.get(field) as Map<string, Set<string>>;
       for (const value of valuesOf(strategy, field)) {
@@ -204,6 +252,13 @@ export class StrategyIndex implements ReplicaTarget {
   }
 
   private unindex(strategy: Readonly<Strategy>): void {
+    const doc = this.docs.get(strategy.id) as StrategyDoc;
+    for (const parent of distinctParents(strategy)) {
+      const docs = this.children.get(parent);
+      docs?.delete(doc);
+      if (docs?.size === 0) this.children.delete(parent);
+    }
+    this.crossable.delete(strategy.id);
     for (const field of INDEXED) {
       const map = this.inverted.get(field) as Map<string, Set<string>>;
       for (const value of valuesOf(strategy, field)) {

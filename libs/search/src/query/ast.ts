@@ -32,6 +32,8 @@ export const BUILTIN_FIELDS = {
   description: { type: "string", multi: false },
   owner: { type: "string", multi: false },
   family: { type: "string", multi: false },
+  /** How it was made (variation, crossover, manual), read by its parents when not stored. */
+  origin: { type: "string", multi: false },
   state: { type: "string", multi: false },
   phase: { type: "string", multi: false },
   template: { type: "string", multi: false },

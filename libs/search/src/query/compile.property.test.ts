@@ -200,6 +200,9 @@ function valuesOf(doc: Doc, field: FieldRef): Value[] {
       return one(s.template?.id);
     case "template.version":
       return one(s.template?.version);
+    case "origin":
+      // Not stored by the arbitrary strategies: read by their parents.
+      return one(s.parents.length === 1 ? "variation" : s.parents.length === 2 ? "crossover" : "manual");
     case "phase": {
       const value = s.lifecycle?.value;
       return typeof value === "object" ? one(value.active) : [];

@@ -13,7 +13,7 @@
  * nullness. Equality across types is "different" (`param.x != 5` holds for
  * x = 'a'); ordering comparisons (`<`, BETWEEN) across types are false.
  */
-import { lifecycleOf, type Metric, type Strategy } from "@stratreg/protocol";
+import { lifecycleOf, type Metric, originOf, type Strategy } from "@stratreg/protocol";
 import {
   type BuiltinField,
   type CompareOp,
@@ -179,6 +179,8 @@ function scalarReader(field: FieldRef): (doc: SearchDocument) => Value | null {
   switch (field.name) {
     case "family":
       return ({ strategy }) => strategy.family;
+    case "origin":
+      return ({ strategy }) => originOf(strategy);
     case "phase":
       return ({ strategy }) => {
         const value = lifecycleOf(strategy).value;
