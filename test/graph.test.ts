@@ -156,7 +156,7 @@ describe("16 clients adding edges across shards at once", () => {
     const ownerOf = (id: string) => owners.get(registry.client.partitionOf(id));
     const crossShard = ids.flatMap((from) => ids.filter((to) => ownerOf(from) !== ownerOf(to)).map((to) => [from, to]));
     expect(crossShard.length).toBeGreaterThan(500);
-    const refused: Array<{ from: string; to: string; path: string[]; seq: number }> = [];
+    const refused: Array<{ from: string; to: string; path: string[]; seq: number; changes: number }> = [];
     let linked = 0;
     let unlinked = 0;
     const deadline = Date.now() + 30_000;
@@ -183,8 +183,8 @@ describe("16 clients adding edges across shards at once", () => {
             linked += (await client.link(from, [to], { by })).changed.length;
           } catch (err) {
             expect(err).toBeInstanceOf(StratregError);
-            expect((err as StratregError).code).toBe(ErrorCodes.Cycle);
-            const details = (err as StratregError).details as { path: string[]; seq: number };
+            expect((err as StratregError).code, (err as Error).message).toBe(ErrorCodes.Cycle);
+            const details = (err as StratregError).details as { path: string[]; seq: number; changes: number };
             refused.push({ from, to, ...details });
           }
         }
@@ -196,12 +196,13 @@ describe("16 clients adding edges across shards at once", () => {
     expect(refused.length).toBeGreaterThan(5);
     await waitFor(async () => (await registry.client.graphStatus()).pending === 0, { timeoutMs: 20_000 });
 
-    // Replay the log: no link ever closed a cycle, and each refusal's path was there when it was refused.
+    // Replay the log: no link ever closed a cycle, and each refusal's path was there when it was refused:
+    // at its `seq`, after the first `changes` changes of that record (those decided before it, together).
     const edges = new Map<string, Set<string>>();
-    const byRefusal = [...refused].sort((a, b) => a.seq - b.seq);
+    const byRefusal = [...refused].sort((a, b) => a.seq - b.seq || a.changes - b.changes);
     let next = 0;
-    const checkRefusalsUpTo = (seq: number) => {
-      for (; next < byRefusal.length && (byRefusal[next]?.seq as number) <= seq; next++) {
+    const checkRefusals = (upTo: (refusal: (typeof byRefusal)[number]) => boolean) => {
+      for (; next < byRefusal.length && upTo(byRefusal[next] as (typeof byRefusal)[number]); next++) {
         const { from, to, path } = byRefusal[next] as (typeof byRefusal)[number];
         expect(path[0]).toBe(from);
         expect(path[1]).toBe(to);
@@ -212,18 +213,22 @@ describe("16 clients adding edges across shards at once", () => {
       }
     };
     for (const { seq, entry } of await readGraphLog(registry.nc, cluster)) {
-      checkRefusalsUpTo(seq - 1);
-      if (entry.t === "link") {
-        for (const to of entry.to) {
-          expect(reachable(edges, to, entry.from), `${entry.from} → ${to} at ${seq}`).toBe(false);
-          if (!edges.has(entry.from)) edges.set(entry.from, new Set());
-          edges.get(entry.from)?.add(to);
+      checkRefusals((r) => r.seq < seq);
+      if (entry.t !== "edges") continue;
+      for (const [index, change] of entry.changes.entries()) {
+        checkRefusals((r) => r.seq === seq && r.changes <= index);
+        for (const to of change.to) {
+          if (change.t === "unlink") {
+            edges.get(change.from)?.delete(to);
+            continue;
+          }
+          expect(reachable(edges, to, change.from), `${change.from} → ${to} at ${seq}`).toBe(false);
+          if (!edges.has(change.from)) edges.set(change.from, new Set());
+          edges.get(change.from)?.add(to);
         }
-      } else if (entry.t === "unlink") {
-        for (const to of entry.to) edges.get(entry.from)?.delete(to);
       }
     }
-    checkRefusalsUpTo(Number.POSITIVE_INFINITY);
+    checkRefusals(() => true);
     expect(next).toBe(byRefusal.length);
 
     // The shards hold the same graph, from both ends.

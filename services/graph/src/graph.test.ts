@@ -125,10 +125,10 @@ describe("GraphState (the log replayed)", () => {
   test("keeps the changes after the last projected mark, and cascades until done", () => {
     const state = new GraphState();
     state.apply({ t: "epoch", epoch: 3, member: "g", at: 1 }, 1);
-    state.apply({ t: "link", from: "a", to: ["b", "c"], by: "q", at: 2 }, 2);
-    state.apply({ t: "link", from: "b", to: ["c"], by: "q", at: 3 }, 3);
+    state.apply({ t: "edges", changes: [{ t: "link", from: "a", to: ["b", "c"], by: "q" }], at: 2 }, 2);
+    state.apply({ t: "edges", changes: [{ t: "link", from: "b", to: ["c"], by: "q" }], at: 3 }, 3);
     state.apply({ t: "projected", upTo: 2, at: 4 }, 4);
-    state.apply({ t: "unlink", from: "a", to: ["c"], by: "q", at: 5 }, 5);
+    state.apply({ t: "edges", changes: [{ t: "unlink", from: "a", to: ["c"], by: "q" }], at: 5 }, 5);
     expect(state.unprojected.map(({ seq }) => seq)).toEqual([3, 5]);
     expect([...state.graph.allEdges()]).toEqual([
       ["a", "b"],

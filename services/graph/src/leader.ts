@@ -45,9 +45,9 @@ import {
 import type { Logger } from "pino";
 import type { GraphConfig } from "./config.js";
 import { DependencyGraph } from "./graph.js";
-import { FencedError, type GraphEntry, type GraphLog } from "./log.js";
+import { type EdgeChange, FencedError, type GraphEntry, type GraphLog } from "./log.js";
 
-/** Link and unlink entries being carried onto the shards at once. */
+/** Shard writes carrying edge changes onto the shards at once. */
 const PROJECT_WINDOW = 64;
 /** Log entries between two `projected` records, at most. */
 const PROJECTED_EVERY = 256;
@@ -56,13 +56,15 @@ const RETRY_MS = 200;
 /** Default traversal size. */
 const DEFAULT_LIMIT = 10_000;
 
-type EdgeEntry = Extract<GraphEntry, { t: "link" | "unlink" }>;
+type EdgeEntry = Extract<GraphEntry, { t: "edges" }>;
 type CascadeEntry = Extract<GraphEntry, { t: "cascade" }>;
 
 /** The graph as a log replay leaves it: edges, and the work a leader must finish. */
 export class GraphState {
   readonly graph = new DependencyGraph();
   seq = 0;
+  /** How many edge changes the record at `seq` holds (0 for other records). */
+  lastChanges = 0;
   epoch = 0;
   /** Link and unlink entries after the last `projected` record. */
   readonly unprojected: Array<{ seq: number; entry: EdgeEntry }> = [];
@@ -75,16 +77,13 @@ export class GraphState {
 
   apply(entry: GraphEntry, seq: number): void {
     this.seq = seq;
+    this.lastChanges = entry.t === "edges" ? entry.changes.length : 0;
     switch (entry.t) {
       case "epoch":
         this.epoch = Math.max(this.epoch, entry.epoch);
         return;
-      case "link":
-        for (const to of entry.to) this.graph.add(entry.from, to);
-        this.unprojected.push({ seq, entry });
-        return;
-      case "unlink":
-        for (const to of entry.to) this.graph.remove(entry.from, to);
+      case "edges":
+        for (const change of entry.changes) applyChange(this.graph, change);
         this.unprojected.push({ seq, entry });
         return;
       case "cascade":
@@ -107,9 +106,37 @@ export class GraphState {
   }
 }
 
-function cycleError(path: string[], seq: number): ConflictError {
+/** Applies one edge change to `graph`; returns the edges it actually changed. */
+function applyChange(graph: DependencyGraph, change: EdgeChange): string[] {
+  return change.to.filter((to) => (change.t === "link" ? graph.add(change.from, to) : graph.remove(change.from, to)));
+}
+
+/** Undoes what {@link applyChange} changed. */
+function undoChange(graph: DependencyGraph, change: EdgeChange, changed: string[]): void {
+  for (const to of changed) {
+    if (change.t === "link") graph.remove(change.from, to);
+    else graph.add(change.from, to);
+  }
+}
+
+/** An edge change asked for, waiting for the next group of decisions. */
+interface PendingChange {
+  change: EdgeChange;
+  resolve(reply: Omit<LinkReply, "projected">): void;
+  reject(err: unknown): void;
+}
+
+/** Most edge changes decided together in one append. */
+const DECISIONS_MAX = 256;
+
+/**
+ * The refusal of an edge that would close the cycle `path`. The path is in the graph log
+ * at `seq`, after the first `changes` changes of that record (the changes decided before
+ * the refused one, in the same group).
+ */
+function cycleError(path: string[], seq: number, changes = 0): ConflictError {
   return new ConflictError(ErrorCodes.Cycle, `${path[0]} → ${path[1]} would close a cycle: ${path.join(" → ")}`, {
-    details: { path, seq },
+    details: { path, seq, changes },
   });
 }
 
@@ -128,9 +155,15 @@ export class GraphLeader {
   private projectedSeq: number;
   private markedSeq: number;
   /** Entries being projected, and those finished before an earlier one (so not yet under the mark). */
-  private readonly projecting = new Set<number>();
+  private readonly projecting = new Map<number, number>();
+  /** Shard writes of the entries being projected. */
+  private writesInFlight = 0;
   private readonly finished = new Set<number>();
-  private readonly waiters = new Map<number, () => void>();
+  /** Replies waiting for the shards to show a log entry, by its sequence (a group's replies share one). */
+  private readonly waiters = new Map<number, Array<() => void>>();
+  /** Edge changes waiting for the next group of decisions. */
+  private readonly pendingChanges: PendingChange[] = [];
+  private decidingChanges = false;
   /** Cascades being carried out, by sequence. */
   private readonly running = new Map<number, Promise<CascadeReply>>();
   private renewTimer: NodeJS.Timeout | undefined;
@@ -170,7 +203,7 @@ export class GraphLeader {
     this.stopped = true;
     clearInterval(this.renewTimer);
     clearInterval(this.markTimer);
-    for (const wake of this.waiters.values()) wake();
+    for (const wakes of this.waiters.values()) for (const wake of wakes) wake();
     this.waiters.clear();
   }
 
@@ -257,16 +290,107 @@ export class GraphLeader {
         );
       }
     }
-    const decided = await this.decide(async () => {
-      const fresh = to.filter((id) => !this.state.graph.has(from, id));
-      const unchanged = to.filter((id) => this.state.graph.has(from, id));
-      if (fresh.length === 0) return { from, changed: [], unchanged, seq: 0 };
+    return this.answered(await this.change({ t: "link", from, to, by }));
+  }
+
+  async unlink(body: LinkRequest): Promise<LinkReply> {
+    const { from, by } = body;
+    const to = [...new Set(body.to)];
+    checkSource(await this.strategy(from, "body.from"));
+    return this.answered(await this.change({ t: "unlink", from, to, by }));
+  }
+
+  /** Queues `change` for the next group of decisions. */
+  private change(change: EdgeChange): Promise<Omit<LinkReply, "projected">> {
+    return new Promise((resolve, reject) => {
+      this.pendingChanges.push({ change, resolve, reject });
+      if (!this.decidingChanges) {
+        this.decidingChanges = true;
+        this.decideChanges().catch((err: unknown) => {
+          this.decidingChanges = false;
+          this.logger.error({ err }, "deciding edge changes failed");
+        });
+      }
+    });
+  }
+
+  /**
+   * Decides every edge change in hand, in the order asked, against the graph as the
+   * earlier ones leave it (a cycle through an edge decided a moment before is refused
+   * too), appends the accepted ones as one record, then answers all of them. A refusal
+   * is answered only once that append is stored, naming its sequence: the path it
+   * shows is in the log there. If the append fails, the tentative edges are undone and
+   * every change of the group fails with it.
+   */
+  private async decideChanges(): Promise<void> {
+    for (;;) {
+      // Cleared in the same turn as the queue is found empty: a change queued after this sees it clear.
+      if (this.pendingChanges.length === 0) {
+        this.decidingChanges = false;
+        return;
+      }
+      const group = this.pendingChanges.splice(0, DECISIONS_MAX);
+      const outcomes = await this.decide(async () => {
+        const applied: Array<{ change: EdgeChange; changed: string[] }> = [];
+        const decided = group.map((pending) => {
+          const before = applied.filter(({ changed }) => changed.length > 0).length;
+          try {
+            return { pending, before, result: this.decideChange(pending.change, applied) };
+          } catch (err) {
+            return { pending, before, error: err };
+          }
+        });
+        const changes = applied.filter(({ changed }) => changed.length > 0);
+        let seq = 0;
+        if (changes.length > 0) {
+          const entry: EdgeEntry = {
+            t: "edges",
+            changes: changes.map(({ change, changed }) => ({ ...change, to: changed })),
+            at: Date.now(),
+          };
+          try {
+            seq = await this.append(entry);
+          } catch (err) {
+            for (const { change, changed } of [...applied].reverse()) undoChange(this.state.graph, change, changed);
+            return decided.map(({ pending }) => ({ pending, error: err }));
+          }
+        }
+        return decided.map((outcome) => {
+          if (outcome.error instanceof StratregError && outcome.error.code === ErrorCodes.Cycle) {
+            const path = outcome.error.details?.path as string[];
+            return {
+              ...outcome,
+              error:
+                seq === 0
+                  ? cycleError(path, this.state.seq, this.state.lastChanges)
+                  : cycleError(path, seq, outcome.before),
+            };
+          }
+          return outcome.result === undefined ? outcome : { ...outcome, result: { ...outcome.result, seq } };
+        });
+      }).catch((err: unknown) => group.map((pending) => ({ pending, error: err })));
+      for (const outcome of outcomes) {
+        if ("result" in outcome && outcome.result !== undefined) outcome.pending.resolve(outcome.result);
+        else outcome.pending.reject((outcome as { error: unknown }).error);
+      }
+    }
+  }
+
+  /** One change against the graph as it is now; applies it (tentatively) when accepted. */
+  private decideChange(
+    change: EdgeChange,
+    applied: Array<{ change: EdgeChange; changed: string[] }>,
+  ): Omit<LinkReply, "projected"> {
+    const { from, to } = change;
+    const graph = this.state.graph;
+    if (change.t === "link") {
+      const fresh = to.filter((id) => !graph.has(from, id));
       // The cycle check needs nothing but the graph: decisions are serial, so it cannot go stale.
       for (const id of fresh) {
-        const path = this.state.graph.cycleIf(from, id);
-        if (path !== undefined) throw cycleError(path, this.state.seq);
+        const path = graph.cycleIf(from, id);
+        if (path !== undefined) throw cycleError(path, this.state.seq, this.state.lastChanges);
       }
-      const count = this.state.graph.dependenciesOf(from).size + fresh.length;
+      const count = graph.dependenciesOf(from).size + fresh.length;
       if (count > Limits.dependenciesMax) {
         throw new ValidationError(
           ErrorCodes.InvalidField,
@@ -274,24 +398,10 @@ export class GraphLeader {
           { field: "body.to", details: { count, max: Limits.dependenciesMax } },
         );
       }
-      const seq = await this.append({ t: "link", from, to: fresh, by, at: Date.now() });
-      return { from, changed: fresh, unchanged, seq };
-    });
-    return this.answered(decided);
-  }
-
-  async unlink(body: LinkRequest): Promise<LinkReply> {
-    const { from, by } = body;
-    const to = [...new Set(body.to)];
-    checkSource(await this.strategy(from, "body.from"));
-    const decided = await this.decide(async () => {
-      const present = to.filter((id) => this.state.graph.has(from, id));
-      const unchanged = to.filter((id) => !this.state.graph.has(from, id));
-      if (present.length === 0) return { from, changed: [], unchanged, seq: 0 };
-      const seq = await this.append({ t: "unlink", from, to: present, by, at: Date.now() });
-      return { from, changed: present, unchanged, seq };
-    });
-    return this.answered(decided);
+    }
+    const changed = applyChange(graph, change);
+    applied.push({ change, changed });
+    return { from, changed, unchanged: to.filter((id) => !changed.includes(id)), seq: 0 };
   }
 
   /** The reply to a link or unlink, once the shards show it (or the wait ran out). */
@@ -303,7 +413,9 @@ export class GraphLeader {
 
   /** Whether no change of `from`'s edges is still on its way to the shards. */
   private isProjected(from: string): boolean {
-    return !this.state.unprojected.some(({ seq, entry }) => seq > this.projectedSeq && entry.from === from);
+    return !this.state.unprojected.some(
+      ({ seq, entry }) => seq > this.projectedSeq && entry.changes.some((change) => change.from === from),
+    );
   }
 
   traverse(body: TraversalRequest, direction: "dependents" | "dependencies"): TraversalReply {
@@ -386,18 +498,22 @@ export class GraphLeader {
     const busy = new Set<string>();
     for (const { seq, entry } of this.state.unprojected) {
       if (seq <= this.projectedSeq || this.finished.has(seq)) continue;
-      const ids = [entry.from, ...entry.to];
-      if (!this.projecting.has(seq) && this.projecting.size < PROJECT_WINDOW && !ids.some((id) => busy.has(id))) {
-        this.projecting.add(seq);
+      const ids = new Set(entry.changes.flatMap((change) => [change.from, ...change.to]));
+      if (!this.projecting.has(seq) && ![...ids].some((id) => busy.has(id))) {
+        // Bounded by shard writes in flight, so projection cannot crowd out the shards' other work;
+        // a record larger than the window goes alone.
+        if (this.projecting.size > 0 && this.writesInFlight + ids.size > PROJECT_WINDOW) break;
+        this.projecting.set(seq, ids.size);
+        this.writesInFlight += ids.size;
         void this.projectEntry(seq, entry).then(() => this.projected(seq));
       }
       for (const id of ids) busy.add(id);
-      if (this.projecting.size >= PROJECT_WINDOW) break;
     }
   }
 
   /** Notes entry `seq` as on the shards, moves the projected mark over every finished entry, and starts more. */
   private projected(seq: number): void {
+    this.writesInFlight -= this.projecting.get(seq) ?? 0;
     this.projecting.delete(seq);
     this.finished.add(seq);
     for (const { seq: next } of this.state.unprojected) {
@@ -406,33 +522,64 @@ export class GraphLeader {
       this.finished.delete(next);
       this.projectedSeq = next;
     }
-    for (const [waiting, wake] of this.waiters) {
+    for (const [waiting, wakes] of this.waiters) {
       if (waiting > this.projectedSeq) continue;
       this.waiters.delete(waiting);
-      wake();
+      for (const wake of wakes) wake();
     }
     if (this.projectedSeq - this.markedSeq >= PROJECTED_EVERY) this.mark(true);
     this.project();
   }
 
   private async projectEntry(seq: number, entry: EdgeEntry): Promise<void> {
-    const side = entry.t === "link" ? "add" : "remove";
-    const steps: Array<[string, Record<string, unknown>]> = [
-      [entry.from, { id: entry.from, dependencies: { [side]: entry.to }, by: entry.by }],
-      ...entry.to.map((to): [string, Record<string, unknown>] => [
-        to,
-        { id: to, dependents: { [side]: [entry.from] }, by: entry.by },
-      ]),
-    ];
+    // Per strategy, what the record leaves each of its edges as (a later change of one edge wins),
+    // so that each strategy takes one write whatever order its changes came in.
+    const net = new Map<string, { dependencies: Map<string, boolean>; dependents: Map<string, boolean> }>();
+    const sides = (id: string) => {
+      let found = net.get(id);
+      if (found === undefined) {
+        found = { dependencies: new Map(), dependents: new Map() };
+        net.set(id, found);
+      }
+      return found;
+    };
+    const askedBy = new Map<string, Set<string>>();
+    const note = (id: string, by: string) => askedBy.set(id, (askedBy.get(id) ?? new Set()).add(by));
+    for (const change of entry.changes) {
+      note(change.from, change.by);
+      for (const to of change.to) {
+        sides(change.from).dependencies.set(to, change.t === "link");
+        sides(to).dependents.set(change.from, change.t === "link");
+        note(to, change.by);
+      }
+    }
+    const setOf = (edges: Map<string, boolean>) => {
+      const add = [...edges].filter(([, present]) => present).map(([id]) => id);
+      const remove = [...edges].filter(([, present]) => !present).map(([id]) => id);
+      return edges.size === 0
+        ? undefined
+        : { ...(add.length > 0 ? { add } : {}), ...(remove.length > 0 ? { remove } : {}) };
+    };
+    const ids = [...net.keys()].sort();
     await Promise.all(
-      steps.map(([id, body], i) =>
-        this.shardWrite(PartitionOps.Link, id, body, commandId(seq, i), entry.at).catch((err: unknown) => {
+      ids.map((id, step) => {
+        const { dependencies, dependents } = net.get(id) as {
+          dependencies: Map<string, boolean>;
+          dependents: Map<string, boolean>;
+        };
+        const by = [...(askedBy.get(id) ?? [])].join(", ").slice(0, Limits.labelMaxLength);
+        const body: Record<string, unknown> = { id, by };
+        const out = setOf(dependencies);
+        const into = setOf(dependents);
+        if (out !== undefined) body.dependencies = out;
+        if (into !== undefined) body.dependents = into;
+        return this.shardWrite(PartitionOps.Link, id, body, commandId(seq, step), entry.at).catch((err: unknown) => {
           // A leader that stopped leaves the step to the next one, which redoes the tail.
           if (this.stopped) return;
           // Only a retryable failure is tried again; anything else would fail forever and hold up every later change.
           this.logger.error({ err, seq, id }, "a shard refused an edge change; it is not on that strategy");
-        }),
-      ),
+        });
+      }),
     );
   }
 
@@ -479,14 +626,17 @@ export class GraphLeader {
   private projectedBy(seq: number): Promise<boolean> {
     if (this.projectedSeq >= seq) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(seq);
-        resolve(false);
-      }, this.config.projectWaitMs);
-      this.waiters.set(seq, () => {
+      const wake = () => {
         clearTimeout(timer);
         resolve(this.projectedSeq >= seq);
-      });
+      };
+      const timer = setTimeout(() => {
+        const left = (this.waiters.get(seq) ?? []).filter((other) => other !== wake);
+        if (left.length > 0) this.waiters.set(seq, left);
+        else this.waiters.delete(seq);
+        resolve(false);
+      }, this.config.projectWaitMs);
+      this.waiters.set(seq, [...(this.waiters.get(seq) ?? []), wake]);
     });
   }
 

@@ -25,12 +25,20 @@ import {
   UnavailableError,
 } from "@stratreg/protocol";
 
+/** One request's edge change: `from → to[i]` added (link) or removed (unlink). */
+export interface EdgeChange {
+  t: "link" | "unlink";
+  from: string;
+  to: string[];
+  by: string;
+}
+
 /** What the log holds, one record per message. */
 export type GraphEntry =
   /** A new leader's first append: it fences every older one. */
   | { t: "epoch"; epoch: number; member: string; at: number }
-  | { t: "link"; from: string; to: string[]; by: string; at: number }
-  | { t: "unlink"; from: string; to: string[]; by: string; at: number }
+  /** Edge changes decided together (one append for every request in hand), applied in order. */
+  | { t: "edges"; changes: EdgeChange[]; at: number }
   /** A cascade decided: its root's move, then every target suspended, each exactly once. */
   | {
       t: "cascade";
