@@ -13,4 +13,4 @@ export { readSubject } from "./read.js";
 /** Snapshots of a log's state in chunks in a KV bucket, with a pointer that only moves forwards. */
 export { CHUNK_BYTES, ChunkedSnapshots, SnapshotError, type SnapshotPointer } from "./snapshots.js";
 /** A log's stream, created once by whichever process gets there first. */
-export { ensureStream } from "./stream.js";
+export { appendFenced, ensureStream, FencedAppendError } from "./stream.js";

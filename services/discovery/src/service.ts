@@ -9,7 +9,7 @@
  */
 import { type Service, Svcm } from "@nats-io/services";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
-import { replies } from "@stratreg/process";
+import { replies, serveEndpoints } from "@stratreg/process";
 import {
   type ClusterSubjects,
   DISCOVERY_SERVICE_NAME,
@@ -102,27 +102,20 @@ export async function registerDiscoveryService(
         inFlight--;
       });
   };
-  for (const op of Object.values(DiscoveryOps)) {
-    service.addEndpoint(op, {
-      subject: subjects.discovery(op),
-      handler: (err, msg) => {
-        if (err === null) handle(op, msg);
-      },
-    });
-  }
-  for (const op of Object.values(DiscoveryControlOps)) {
-    service.addEndpoint(`control-${op}`, {
-      subject: subjects.discoveryControl(op),
-      handler: (err, msg) => {
-        if (err === null) handle(op, msg);
-      },
-    });
-  }
-  service.stopped.then(
-    (err) => {
-      if (err) logger.error({ err }, "service framework registration stopped");
-    },
-    () => undefined,
+  return serveEndpoints(
+    service,
+    [
+      ...Object.values(DiscoveryOps).map((op) => ({
+        name: op,
+        subject: subjects.discovery(op),
+        handle: (msg: Msg) => handle(op, msg),
+      })),
+      ...Object.values(DiscoveryControlOps).map((op) => ({
+        name: `control-${op}`,
+        subject: subjects.discoveryControl(op),
+        handle: (msg: Msg) => handle(op, msg),
+      })),
+    ],
+    logger,
   );
-  return service;
 }

@@ -19,7 +19,7 @@
  */
 import { performance } from "node:perf_hooks";
 import type { StratregClient } from "@stratreg/client";
-import type { Lease, LeaseTable } from "@stratreg/fencing";
+import { FencedAppendError, type Lease, type LeaseTable } from "@stratreg/fencing";
 import {
   type CascadeAction,
   CascadeActions,
@@ -45,7 +45,7 @@ import {
 import type { Logger } from "pino";
 import type { GraphConfig } from "./config.js";
 import { DependencyGraph } from "./graph.js";
-import { type EdgeChange, FencedError, type GraphEntry, type GraphLog } from "./log.js";
+import type { EdgeChange, GraphEntry, GraphLog } from "./log.js";
 
 /** Shard writes carrying edge changes onto the shards at once. */
 const PROJECT_WINDOW = 64;
@@ -241,7 +241,7 @@ export class GraphLeader {
         this.state.apply(entry, seq);
         return seq;
       } catch (err) {
-        if (err instanceof FencedError) this.lost(err.message);
+        if (err instanceof FencedAppendError) this.lost(err.message);
         throw err;
       }
     });

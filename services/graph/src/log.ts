@@ -6,14 +6,8 @@
  * refused: two leaders can never both have edges accepted, so the cycle check
  * of the one whose appends succeed saw every edge there is.
  */
-import {
-  JetStreamApiCodes,
-  JetStreamApiError,
-  type JetStreamClient,
-  type JetStreamManager,
-  StorageType,
-} from "@nats-io/jetstream";
-import { ensureStream, readSubject } from "@stratreg/fencing";
+import { type JetStreamClient, type JetStreamManager, StorageType } from "@nats-io/jetstream";
+import { appendFenced, ensureStream, readSubject } from "@stratreg/fencing";
 import {
   type CascadeAction,
   type ClusterSubjects,
@@ -21,7 +15,6 @@ import {
   ErrorCodes,
   encode,
   type GraphNode,
-  StratregError,
   UnavailableError,
 } from "@stratreg/protocol";
 
@@ -56,17 +49,6 @@ export type GraphEntry =
   /** Every link and unlink up to `upTo` is on the shards. */
   | { t: "projected"; upTo: number; at: number };
 
-/** The append found another writer's entry at the head of the log: this process no longer leads. */
-export class FencedError extends StratregError {
-  override name = "FencedError";
-  constructor(expected: number, cause: unknown) {
-    super(ErrorCodes.NotOwner, `the graph log was written by another leader (expected last sequence ${expected})`, {
-      cause,
-      retryable: true,
-    });
-  }
-}
-
 /** Creates the log stream if it is not there yet. */
 export async function ensureGraphLog(
   jsm: JetStreamManager,
@@ -92,18 +74,14 @@ export class GraphLog {
 
   /** Appends `entry` provided the log's last sequence is still `expectedLastSeq`; returns its sequence. */
   async append(entry: GraphEntry, expectedLastSeq: number): Promise<number> {
-    try {
-      const ack = await this.js.publish(this.subjects.graphLog, encode(entry), {
-        expect: { lastSequence: expectedLastSeq },
-        timeout: this.appendTimeoutMs,
-      });
-      return ack.seq;
-    } catch (err) {
-      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) {
-        throw new FencedError(expectedLastSeq, err);
-      }
-      throw new UnavailableError(ErrorCodes.Unavailable, `graph log append failed: ${String(err)}`, { cause: err });
-    }
+    return appendFenced(
+      this.js,
+      "graph log",
+      this.subjects.graphLog,
+      encode(entry),
+      expectedLastSeq,
+      this.appendTimeoutMs,
+    );
   }
 
   /** The log's last sequence (0 when empty). */

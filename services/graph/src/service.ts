@@ -9,7 +9,7 @@ import { type Service, Svcm } from "@nats-io/services";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import type { Static, TSchema } from "@sinclair/typebox";
 import { type TypeCheck, TypeCompiler } from "@sinclair/typebox/compiler";
-import { replies } from "@stratreg/process";
+import { replies, serveEndpoints } from "@stratreg/process";
 import {
   type CascadeRequest,
   clusterSubjects,
@@ -106,19 +106,13 @@ export async function registerGraphService(
       (err: unknown) => fail(msg, op, err),
     );
   };
-  for (const op of Object.values(GraphOps)) {
-    service.addEndpoint(op, {
+  return serveEndpoints(
+    service,
+    Object.values(GraphOps).map((op) => ({
+      name: op,
       subject: subjects.graph(op),
-      handler: (err, msg) => {
-        if (err === null) handle(op, msg);
-      },
-    });
-  }
-  service.stopped.then(
-    (err) => {
-      if (err) logger.error({ err }, "service framework registration stopped");
-    },
-    () => undefined,
+      handle: (msg: Msg) => handle(op, msg),
+    })),
+    logger,
   );
-  return service;
 }

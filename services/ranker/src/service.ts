@@ -8,7 +8,7 @@
  */
 import { type Service, Svcm } from "@nats-io/services";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
-import { replies } from "@stratreg/process";
+import { replies, serveEndpoints } from "@stratreg/process";
 import {
   clusterSubjects,
   encodeWithRaw,
@@ -112,26 +112,18 @@ export async function registerRankerService(
     );
   };
 
-  for (const op of Object.values(RankerOps)) {
-    service.addEndpoint(op, {
-      subject: subjects.ranker(op),
-      handler: (err, msg) => {
-        if (err === null) handle(op, msg);
+  return serveEndpoints(
+    service,
+    Object.values(RankerOps).flatMap((op) => [
+      { name: op, subject: subjects.ranker(op), handle: (msg: Msg) => handle(op, msg) },
+      // Every ranker answers its own member subject.
+      {
+        name: `member-${op}`,
+        subject: subjects.rankerMember(options.member, op),
+        queue: "",
+        handle: (msg: Msg) => handle(op, msg),
       },
-    });
-    service.addEndpoint(`member-${op}`, {
-      subject: subjects.rankerMember(options.member, op),
-      queue: "",
-      handler: (err, msg) => {
-        if (err === null) handle(op, msg);
-      },
-    });
-  }
-  service.stopped.then(
-    (err) => {
-      if (err) logger.error({ err }, "service framework registration stopped");
-    },
-    () => undefined,
+    ]),
+    logger,
   );
-  return service;
 }

@@ -8,6 +8,7 @@
 
 import { type Service, Svcm } from "@nats-io/services";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
+import { watchService } from "@stratreg/process";
 import {
   type ClusterConfig,
   clusterSubjects,
@@ -212,11 +213,6 @@ export async function registerService(
     logger: options.logger,
   });
   templates.addTo(service);
-  service.stopped.then(
-    (err) => {
-      if (err) options.logger.error({ err }, "service framework registration stopped");
-    },
-    () => undefined,
-  );
+  watchService(service, options.logger);
   return service;
 }

@@ -7,7 +7,7 @@
  */
 import { type Service, Svcm } from "@nats-io/services";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
-import { replies } from "@stratreg/process";
+import { replies, watchService } from "@stratreg/process";
 import {
   type ClusterSubjects,
   encode,
@@ -88,16 +88,6 @@ export const DROPPED = Symbol("dropped");
 /** What a handler returns when it answers through its `reply` itself. */
 export const REPLYING = Symbol("replying");
 
-function watch(service: Service, logger: Logger): Service {
-  service.stopped.then(
-    (err) => {
-      if (err) logger.error({ err }, "service framework registration stopped");
-    },
-    () => undefined,
-  );
-  return service;
-}
-
 /**
  * Registers the guard: its own status always (`<cluster>.riskguard.<member>.status`); while
  * active, also every risk operation and operator control. One registration per process at a
@@ -133,5 +123,5 @@ export async function registerGuardService(
     for (const op of Object.values(RiskOps)) serve(op, options.subjects.risk(op), op);
     for (const op of Object.values(RiskControlOps)) serve(`control-${op}`, options.subjects.riskControl(op), op);
   }
-  return watch(service, options.logger);
+  return watchService(service, options.logger);
 }

@@ -12,7 +12,7 @@
  */
 import { type Service, Svcm } from "@nats-io/services";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
-import { replies } from "@stratreg/process";
+import { replies, serveEndpoints } from "@stratreg/process";
 import {
   type BreedingQuery,
   clusterSubjects,
@@ -154,19 +154,13 @@ export async function registerSearchService(
       setImmediate(drain);
     }
   };
-  for (const op of Object.values(SearchOps)) {
-    service.addEndpoint(op, {
+  return serveEndpoints(
+    service,
+    Object.values(SearchOps).map((op) => ({
+      name: op,
       subject: subjects.search(op),
-      handler: (err, msg) => {
-        if (err === null) handle(op, msg);
-      },
-    });
-  }
-  service.stopped.then(
-    (err) => {
-      if (err) logger.error({ err }, "service framework registration stopped");
-    },
-    () => undefined,
+      handle: (msg: Msg) => handle(op, msg),
+    })),
+    logger,
   );
-  return service;
 }

@@ -10,35 +10,11 @@
  * the leader's state within milliseconds; taking over means reading the tail
  * it has not seen yet, then appending the marker.
  */
-import {
-  DeliverPolicy,
-  JetStreamApiCodes,
-  JetStreamApiError,
-  type JetStreamClient,
-  type JetStreamManager,
-  StorageType,
-} from "@nats-io/jetstream";
-import { ensureStream, readSubject } from "@stratreg/fencing";
-import {
-  type ClusterSubjects,
-  ErrorCodes,
-  type RiskLogKind,
-  StratregError,
-  UnavailableError,
-} from "@stratreg/protocol";
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager, StorageType } from "@nats-io/jetstream";
+import { appendFenced, ensureStream, readSubject } from "@stratreg/fencing";
+import { type ClusterSubjects, ErrorCodes, type RiskLogKind, UnavailableError } from "@stratreg/protocol";
 import type { Logger } from "pino";
 import { decodeEntry, type RiskEntry } from "../book/records.js";
-
-/** The append found another writer's entry at the head of the log: this guard is no longer the leader. */
-export class FencedError extends StratregError {
-  override name = "FencedError";
-  constructor(expected: number, cause: unknown) {
-    super(ErrorCodes.NotOwner, `the risk log was written by another guard (expected last sequence ${expected})`, {
-      cause,
-      retryable: true,
-    });
-  }
-}
 
 /** Creates the risk log stream if it is not there yet. */
 export async function ensureRiskLog(jsm: JetStreamManager, subjects: ClusterSubjects, replicas: number): Promise<void> {
@@ -63,18 +39,7 @@ export class RiskLog {
 
   /** Appends `bytes` under `kind`, provided the log's last entry is still `expectedLastSeq`; returns its sequence. */
   async append(kind: RiskLogKind, bytes: Uint8Array, expectedLastSeq: number): Promise<number> {
-    try {
-      const ack = await this.js.publish(this.subjects.riskLog(kind), bytes, {
-        expect: { lastSequence: expectedLastSeq },
-        timeout: this.appendTimeoutMs,
-      });
-      return ack.seq;
-    } catch (err) {
-      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) {
-        throw new FencedError(expectedLastSeq, err);
-      }
-      throw new UnavailableError(ErrorCodes.Unavailable, `risk log append failed: ${String(err)}`, { cause: err });
-    }
+    return appendFenced(this.js, "risk log", this.subjects.riskLog(kind), bytes, expectedLastSeq, this.appendTimeoutMs);
   }
 
   /** The last sequence of the log (0 when empty). */
