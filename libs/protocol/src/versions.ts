@@ -63,7 +63,7 @@ export const versionBuckets = (cluster: string) => ({
   /** `<base64url(id)>.<base64url(tag)>`: one tag (msgpack {@link VersionTag}). */
   tags: `${cluster}-tags`,
   /** `cursor`: how far through the history stream the copy has gone. */
-  state: `${cluster}-versions`,
+  state: `${cluster}-versions-state`,
 });
 
 /** Limits of version-control requests. */

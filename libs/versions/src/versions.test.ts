@@ -105,7 +105,7 @@ describe("rollback", () => {
         const current = versions.at(-1) as Obj;
         const old = versions[pick % versions.length] as Obj;
         const p = rollbackPatch(current, old);
-        const rolled = { ...current, ...p, version: (current.version as number) + 1 };
+        const rolled: Obj = { ...current, ...p, version: (current.version as number) + 1 };
         expect(strip(mutableFieldsOf(rolled))).toEqual(strip(mutableFieldsOf(old)));
         expect(rolled.state).toBe(current.state);
         // Only what differs is sent.
