@@ -20,6 +20,7 @@ import { riskCommands } from "./commands/risk.js";
 import { searchCommand } from "./commands/search.js";
 import { statusCommand } from "./commands/status.js";
 import { templateCommand } from "./commands/template.js";
+import { versionCommands } from "./commands/versions.js";
 import { globalOptions } from "./options.js";
 
 /** The CLI's version, shown by `--version`. */
@@ -29,7 +30,7 @@ export const CLI_VERSION = "0.1.0";
 export function buildProgram(): Command {
   const program = new Command("stratreg")
     .description(
-      "stratreg: register, inspect and import trading strategies; instantiate them from templates; take them through backtesting, the quality gates and live trading; rank them; search them by filter, full text and similarity; check, drain and watch the registry cluster; watch risk, set limits, halt and resume trading; import market data and discover candidate strategies in it",
+      "stratreg: register, inspect and import trading strategies; instantiate them from templates; take them through backtesting, the quality gates and live trading; rank them; search them by filter, full text and similarity; check, drain and watch the registry cluster; watch risk, set limits, halt and resume trading; import market data and discover candidate strategies in it; keep every version of a strategy: log, diff, rollback, branch, merge and tag",
     )
     .version(CLI_VERSION)
     .showHelpAfterError();
@@ -53,5 +54,7 @@ export function buildProgram(): Command {
   for (const command of [...commands, ...lifecycle, drainCommand(), eventsCommand(), ...riskCommands(), ...discovery]) {
     program.addCommand(command);
   }
+  // Version control (a versions process answers).
+  for (const command of versionCommands()) program.addCommand(command);
   return program;
 }
