@@ -1,5 +1,5 @@
 /**
- * Runs registry shards, rankers, risk guards, discovery and search as child processes: logs to files, restarts a shard that
+ * Runs registry shards, rankers, risk guards, discovery, search and versions as child processes: logs to files, restarts a shard that
  * dies unexpectedly, stops them all gracefully.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -18,6 +18,7 @@ export const Services = {
   "risk-guard": { package: "@stratreg/risk-guard", memberVariable: "STRATREG_RISK_GUARD_ID" },
   discovery: { package: "@stratreg/discovery", memberVariable: "STRATREG_DISCOVERY_ID" },
   search: { package: "@stratreg/search-service", memberVariable: "STRATREG_SEARCH_ID" },
+  versions: { package: "@stratreg/versions-service", memberVariable: "STRATREG_VERSIONS_ID" },
 } as const;
 export type ServiceKind = keyof typeof Services;
 
