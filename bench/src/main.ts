@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --json FILE] [--quick] [--memory-strategies N] [--only join|recovery|ranking|risk|lifecycle|discovery|near-cache] [--noise-runs N] [--cache-strategies N] [--skip-search]
+ * npm run bench [-- --json FILE] [--quick] [--memory-strategies N] [--only join|recovery|ranking|risk|lifecycle|discovery|near-cache|versions] [--noise-runs N] [--cache-strategies N] [--skip-search] [--versions-subjects N]
  *
  * Starts a nats-server, 4 registry shards and a raw echo responder, then
  * measures each registry figure beside its raw NATS baseline on the same
@@ -30,6 +30,7 @@ import { nearCacheFigures, nearCacheTable } from "./near-cache.js";
 import { type JoinFigures, joinFigures, type RecoveryFigures, recoveryFigures } from "./ownership.js";
 import { rankingFigures, rankingTable } from "./ranking.js";
 import { riskFigures, riskTable } from "./risk.js";
+import { versionsFigures, versionsTable } from "./versions.js";
 
 const { values } = parseArgs({
   options: {
@@ -44,6 +45,7 @@ const { values } = parseArgs({
     "noise-runs": { type: "string" },
     "cache-strategies": { type: "string" },
     "skip-search": { type: "boolean", default: false },
+    "versions-subjects": { type: "string" },
   },
 });
 const quick = values.quick === true;
@@ -102,6 +104,19 @@ async function main() {
       const lifecycle = await lifecycleFigures(server, say, quick);
       process.stdout.write(lifecycleTable(lifecycle));
       if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify({ lifecycle }, null, 2)}\n`);
+    } finally {
+      await server.stop();
+    }
+    return;
+  }
+  if (values.only === "versions") {
+    try {
+      const versions = await versionsFigures(server, say, {
+        quick,
+        subjects: Number(values["versions-subjects"] ?? (quick ? 100_000 : 1_000_000)),
+      });
+      process.stdout.write(versionsTable(versions));
+      if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify({ versions }, null, 2)}\n`);
     } finally {
       await server.stop();
     }

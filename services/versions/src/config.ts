@@ -11,6 +11,8 @@ export interface VersionsConfig extends MemberSettings {
   maxInFlight: number;
   /** Requests worked on at once (each waits on JetStream or a shard). */
   concurrency: number;
+  /** Strategies whose versions stay cached in memory (decoded), least recently read let go first. */
+  cacheStrategies: number;
   /** How often the copy's position is saved, ms. */
   checkpointMs: number;
   /** How long to wait at start for a shard to say the cluster's config, ms. */
@@ -35,6 +37,13 @@ export function loadConfig(
     ),
     maxInFlight: intSetting("STRATREG_VERSIONS_MAX_IN_FLIGHT", env.STRATREG_VERSIONS_MAX_IN_FLIGHT, 256, 1, 100_000),
     concurrency: intSetting("STRATREG_VERSIONS_CONCURRENCY", env.STRATREG_VERSIONS_CONCURRENCY, 16, 1, 1024),
+    cacheStrategies: intSetting(
+      "STRATREG_VERSIONS_CACHE_STRATEGIES",
+      env.STRATREG_VERSIONS_CACHE_STRATEGIES,
+      4096,
+      0,
+      10_000_000,
+    ),
     checkpointMs: intSetting("STRATREG_VERSIONS_CHECKPOINT_MS", env.STRATREG_VERSIONS_CHECKPOINT_MS, 250, 10, 60_000),
     startTimeoutMs: intSetting(
       "STRATREG_VERSIONS_START_TIMEOUT_MS",

@@ -90,14 +90,20 @@ export class VersionControl {
     });
   }
 
-  private async resolve(id: string, ref: Ref, field: string, call: CallContext): Promise<Resolved> {
+  private async resolve(
+    id: string,
+    ref: Ref,
+    field: string,
+    call: CallContext,
+    kept?: Promise<KeptVersion[]>,
+  ): Promise<Resolved> {
     const ofStrategy = (label: string, strategy: Strategy): Resolved => ({
       label,
       version: strategy.version,
       strategy,
       content: { ...mutableFieldsOf(strategy as unknown as Record<string, unknown>), state: strategy.state },
     });
-    if (typeof ref === "number") return ofStrategy(String(ref), await this.version(id, ref, call));
+    if (typeof ref === "number") return ofStrategy(String(ref), await this.version(id, ref, call, await kept));
     if (ref === MAIN) {
       const current = await this.current(id, call);
       return ofStrategy(`main (${current.version})`, current);
@@ -107,7 +113,7 @@ export class VersionControl {
       const tag = await this.tags.get(id, name);
       if (tag === undefined)
         throw new NotFoundError(`strategy ${id} has no tag ${name}`, { field, details: { id, tag: name } });
-      return ofStrategy(`${ref} (${tag.version})`, await this.version(id, tag.version, call));
+      return ofStrategy(`${ref} (${tag.version})`, await this.version(id, tag.version, call, await kept));
     }
     const { branch } = await this.branches.get(id, name);
     return { label: ref, version: null, strategy: null, content: { ...branch.fields } };
@@ -161,9 +167,12 @@ export class VersionControl {
   }
 
   async diff(body: Body<"Diff">, call: CallContext): Promise<Record<string, unknown>> {
+    // One read of the kept versions serves both sides.
+    const kept = this.store.read(body.id);
+    kept.catch(() => undefined);
     const [from, to] = await Promise.all([
-      this.resolve(body.id, body.from, "body.from", call),
-      this.resolve(body.id, body.to, "body.to", call),
+      this.resolve(body.id, body.from, "body.from", call, kept),
+      this.resolve(body.id, body.to, "body.to", call, kept),
     ]);
     // A branch head has no lifecycle: compare states only between versions.
     const fields: string[] =

@@ -78,7 +78,7 @@ export class VersionsProcess {
         bucket(buckets.state),
         ensureVersionsStream(jsm, config.cluster, replicas),
       ]);
-      const store = new VersionsStore(js, jsm, config.cluster);
+      const store = new VersionsStore(js, jsm, config.cluster, config.cacheStrategies);
       const control = new VersionControl(store, new BranchStore(branches), new TagStore(tags), client);
       let process: VersionsProcess | undefined;
       const copy = new VersionCopy(js, jsm, state, {

@@ -85,64 +85,90 @@ export function ensureVersionsStream(jsm: JetStreamManager, cluster: string, rep
   });
 }
 
+/** The versions of one strategy read so far, up to stream sequence `seq`. */
+interface CachedVersions {
+  seq: number;
+  versions: KeptVersion[];
+  notes: VersionNote[];
+}
+
 /** Reads and writes one cluster's versions stream. */
 export class VersionsStore {
   private readonly stream: string;
+  /** Strategies whose versions were read lately, least recently read first. */
+  private readonly cache = new Map<string, CachedVersions>();
 
   constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     private readonly cluster: string,
+    /** Strategies whose versions stay cached (each kept version is its decoded strategy). */
+    private readonly cacheMax = 4096,
     private readonly idleMs = 5000,
   ) {
     this.stream = versionsStream(cluster);
   }
 
-  /** Every version of `id` kept, ascending (empty when none is). */
+  /**
+   * Every version of `id` kept, ascending (empty when none is). One direct get
+   * of the subject's last message says whether the versions cached for `id` are
+   * still all of them; only what came after them is read (an ordered consumer
+   * filtered to the subject).
+   */
   async read(id: string): Promise<KeptVersion[]> {
     const subject = versionSubject(this.cluster, id);
     const last = await this.jsm.streams.getMessage(this.stream, { last_by_subj: subject }).catch(() => null);
     if (last === null) return [];
-    const versions: KeptVersion[] = [];
-    const notes: VersionNote[] = [];
-    const read = await readSubject(
-      this.js,
-      this.stream,
-      subject,
-      1,
-      last.seq,
-      (data) => {
-        const message = decode(data) as Record<string, unknown>;
-        if (message.v !== RECORD_FORMAT) return;
-        if (message.kind === "note") notes.push(message as unknown as VersionNote);
-        else if (message.kind === "version") {
-          const version = message.version as number;
-          // A copy started again (or a second process) may have written a version twice after the window.
-          if (versions.length > 0 && version <= (versions.at(-1) as KeptVersion).version) return;
-          const kept: KeptVersion = {
-            version,
-            at: message.at as number,
-            op: message.op as string,
-            strategy: decode(message.strategy as Uint8Array) as Strategy,
-          };
-          if (typeof message.by === "string") kept.by = message.by;
-          if (typeof message.note === "string") kept.note = message.note;
-          versions.push(kept);
-        }
-      },
-      this.idleMs,
-    );
-    if (read.stalled) {
-      throw new UnavailableError(ErrorCodes.Unavailable, `reading the versions of ${id} stalled`, { retryable: true });
+    let cached = this.cache.get(id);
+    this.cache.delete(id);
+    if (cached === undefined) cached = { seq: 0, versions: [], notes: [] };
+    if (cached.seq < last.seq) {
+      const entry = cached;
+      const read = await readSubject(
+        this.js,
+        this.stream,
+        subject,
+        entry.seq + 1,
+        last.seq,
+        (data) => this.take(entry, decode(data) as Record<string, unknown>),
+        this.idleMs,
+      );
+      if (read.stalled) {
+        throw new UnavailableError(ErrorCodes.Unavailable, `reading the versions of ${id} stalled`, {
+          retryable: true,
+        });
+      }
+      entry.seq = last.seq;
     }
-    for (const note of notes) {
-      const kept = versions.find((v) => v.version === note.version);
-      if (kept === undefined) continue;
-      kept.op = note.op;
-      kept.by = note.by;
-      if (note.note !== undefined) kept.note = note.note;
-    }
-    return versions;
+    // Most recently read last: the first key is the one to let go.
+    this.cache.set(id, cached);
+    if (this.cache.size > this.cacheMax) this.cache.delete(this.cache.keys().next().value as string);
+    const byVersion = new Map(cached.notes.map((note) => [note.version, note]));
+    return cached.versions.map((kept) => {
+      const note = byVersion.get(kept.version);
+      if (note === undefined) return kept;
+      const noted: KeptVersion = { ...kept, op: note.op, by: note.by };
+      if (note.note !== undefined) noted.note = note.note;
+      return noted;
+    });
+  }
+
+  private take(entry: CachedVersions, message: Record<string, unknown>): void {
+    if (message.v !== RECORD_FORMAT) return;
+    if (message.kind === "note") entry.notes.push(message as unknown as VersionNote);
+    if (message.kind !== "version") return;
+    const version = message.version as number;
+    // A copy started again (or a second process) may have written a version twice after the window.
+    if (entry.versions.length > 0 && version <= (entry.versions.at(-1) as KeptVersion).version) return;
+    const kept: KeptVersion = {
+      version,
+      at: message.at as number,
+      op: message.op as string,
+      strategy: decode(message.strategy as Uint8Array) as Strategy,
+    };
+    if (typeof message.by === "string") kept.by = message.by;
+    if (typeof message.note === "string") kept.note = message.note;
+    entry.versions.push(kept);
   }
 
   /** Says what made version `note.version` (a rollback, a merge) and who asked. Written once per version. */
