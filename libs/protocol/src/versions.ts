@@ -60,7 +60,7 @@ export function versionSubject(cluster: string, id: string): string {
 export const versionBuckets = (cluster: string) => ({
   /** `<base64url(id)>.<base64url(branch)>`: one branch (msgpack {@link Branch}). */
   branches: `${cluster}-branches`,
-  /** `<base64url(id)>.<base64url(tag)>`: one tag (msgpack {@link VersionTag}). */
+  /** `<base64url(id)>`: every tag of one strategy (msgpack `{ tags: { <tag>: VersionTag } }`). */
   tags: `${cluster}-tags`,
   /** `cursor`: how far through the history stream the copy has gone. */
   state: `${cluster}-versions-state`,

@@ -1,9 +1,9 @@
 /**
  * Branches and tags, each a KV bucket of the cluster's replication, one key per
- * strategy and name: `<base64url(id)>.<base64url(name)>` (ids and names may
- * hold dots). Every change of a branch is a compare-and-set on the key's
- * revision, so of two concurrent edits of one branch one is refused CONFLICT;
- * a tag is created once and moved only when asked to (`force`).
+ * branch (`<base64url(id)>.<base64url(name)>`: ids and names may hold dots) and
+ * one key per strategy for all its tags. Every change of a branch is a
+ * compare-and-set on the key's revision, so of two concurrent edits of one
+ * branch one is refused CONFLICT; a tag moves only when asked to (`force`).
  */
 import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
@@ -97,54 +97,80 @@ export class BranchStore {
   }
 }
 
-/** Tags of strategy versions, in KV. */
+/** How many times a tag change is tried again after another change of the same strategy's tags won. */
+const TAG_ATTEMPTS = 16;
+
+/**
+ * Tags of strategy versions, in KV: one key per strategy (`<base64url(id)>`)
+ * holding all its tags, so `log` reads them with one get. Every change is a
+ * compare-and-set on the key's revision, tried again when another change of
+ * the same strategy's tags came first.
+ */
 export class TagStore {
   constructor(private readonly kv: KV) {}
 
+  private async read(id: string): Promise<{ tags: Record<string, VersionTag>; revision: number }> {
+    const entry = await this.kv.get(keyToken(id));
+    if (entry === null || entry.operation !== "PUT") return { tags: {}, revision: 0 };
+    return { tags: (decode(entry.value) as { tags: Record<string, VersionTag> }).tags, revision: entry.revision };
+  }
+
+  /** Applies `change` to `id`'s tags by compare-and-set, trying again when another change came first. */
+  private async change<T>(
+    id: string,
+    change: (tags: Record<string, VersionTag>) => { write: boolean; result: T },
+  ): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const { tags, revision } = await this.read(id);
+      const { write, result } = change(tags);
+      if (!write) return result;
+      try {
+        const value = encode({ tags });
+        if (revision === 0) await this.kv.create(keyToken(id), value);
+        else await this.kv.update(keyToken(id), value, revision);
+        return result;
+      } catch (err) {
+        if (!isWrongLastSequence(err) || attempt >= TAG_ATTEMPTS) throw err;
+      }
+    }
+  }
+
   async get(id: string, tag: string): Promise<VersionTag | undefined> {
-    const entry = await this.kv.get(keyOf(id, tag));
-    if (entry === null || entry.operation !== "PUT") return undefined;
-    return decode(entry.value) as VersionTag;
+    return (await this.read(id)).tags[tag];
   }
 
   /** Every tag of `id`. */
-  list(id: string): Promise<VersionTag[]> {
-    return valuesUnder<VersionTag>(this.kv, id);
+  async list(id: string): Promise<VersionTag[]> {
+    return Object.values((await this.read(id)).tags);
   }
 
   /**
    * Names `version` of `id` `tag`. A tag naming another version already is
    * CONFLICT (with the version it names) unless `force` moves it.
    */
-  async put(id: string, value: VersionTag, force: boolean): Promise<VersionTag> {
-    const key = keyOf(id, value.tag);
-    const entry = await this.kv.get(key);
-    const existing = entry === null || entry.operation !== "PUT" ? undefined : (decode(entry.value) as VersionTag);
-    if (existing !== undefined && existing.version === value.version) return existing;
-    if (existing !== undefined && !force) {
-      throw new ConflictError(
-        ErrorCodes.Conflict,
-        `tag ${value.tag} of ${id} names version ${existing.version}; move it with force`,
-        { details: { id, tag: value.tag, version: existing.version } },
-      );
-    }
-    try {
-      if (entry === null) await this.kv.create(key, encode(value));
-      else await this.kv.update(key, encode(value), entry.revision);
-    } catch (err) {
-      if (!isWrongLastSequence(err)) throw err;
-      throw new ConflictError(ErrorCodes.Conflict, `tag ${value.tag} of ${id} changed while it was being set`, {
-        details: { id, tag: value.tag },
-      });
-    }
-    return value;
+  put(id: string, value: VersionTag, force: boolean): Promise<VersionTag> {
+    return this.change(id, (tags) => {
+      const existing = tags[value.tag];
+      if (existing !== undefined && existing.version === value.version) return { write: false, result: existing };
+      if (existing !== undefined && !force) {
+        throw new ConflictError(
+          ErrorCodes.Conflict,
+          `tag ${value.tag} of ${id} names version ${existing.version}; move it with force`,
+          { details: { id, tag: value.tag, version: existing.version } },
+        );
+      }
+      tags[value.tag] = value;
+      return { write: true, result: value };
+    });
   }
 
   /** Removes a tag; NOT_FOUND if there is none. */
-  async delete(id: string, tag: string): Promise<VersionTag> {
-    const existing = await this.get(id, tag);
-    if (existing === undefined) throw new NotFoundError(`strategy ${id} has no tag ${tag}`, { details: { id, tag } });
-    await this.kv.purge(keyOf(id, tag));
-    return existing;
+  delete(id: string, tag: string): Promise<VersionTag> {
+    return this.change(id, (tags) => {
+      const existing = tags[tag];
+      if (existing === undefined) throw new NotFoundError(`strategy ${id} has no tag ${tag}`, { details: { id, tag } });
+      delete tags[tag];
+      return { write: true, result: existing };
+    });
   }
 }
