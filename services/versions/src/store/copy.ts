@@ -7,15 +7,16 @@
  * position, or a second process copying too, is de-duplicated by the server
  * within its window, and by readers (versions ascend on a subject) after it.
  *
- * Where the copy stands (the history sequence, and for each partition the last
- * log sequence it saw) is saved in KV every `checkpointMs`, so a restart reads
- * on from there instead of from the beginning.
+ * Where the copy stands (the history sequence, and the last log sequence it
+ * saw) is saved in KV every `checkpointMs`, so a restart reads on from there
+ * instead of from the beginning.
  *
- * Every log entry names its predecessor on its partition
- * (`Nats-Expected-Last-Subject-Sequence`), and each sourced message says which
- * log sequence it was (`Nats-Stream-Source`). When the predecessor is not the
- * last one seen, entries left the log before the history copied them: a gap,
- * counted and logged (the versions in it are not known).
+ * The history sources the whole log stream, in order, and each copy says
+ * which log sequence it was (`Nats-Stream-Source`). So the log sequences the
+ * copy meets are consecutive, unless entries left the log before the history
+ * copied them: a gap, counted and logged (the versions in it are not known).
+ * (The writers' `Nats-Expected-Last-Subject-Sequence` would name each entry's
+ * predecessor, but nats-server 2.10 drops it from sourced messages.)
  */
 import {
   type ConsumerMessages,
@@ -38,7 +39,6 @@ import {
 } from "@stratreg/protocol";
 import { encodeVersionRecord } from "./records.js";
 
-const EXPECTED_HEADER = "Nats-Expected-Last-Subject-Sequence";
 const SOURCE_HEADER = "Nats-Stream-Source";
 const CURSOR_KEY = "cursor";
 /** History entries in flight from the consumer at once. */
@@ -60,8 +60,8 @@ const VERSION_OPS: ReadonlySet<string> = new Set([
 interface Cursor {
   /** The last history sequence copied. */
   seq: number;
-  /** By history subject (one per partition): the last partition-log sequence seen. */
-  origin: Record<string, number>;
+  /** The last log-stream sequence seen (0: none yet). */
+  origin: number;
 }
 
 /** What the copy has done, for the status endpoint. */
@@ -101,7 +101,7 @@ function moveText(move: LogMove): string {
 /** Copies every version from the history stream into the versions stream, from where it last stood. */
 export class VersionCopy {
   readonly progress: CopyProgress = { seq: 0, pending: Number.POSITIVE_INFINITY, written: 0, gaps: 0 };
-  private cursor: Cursor = { seq: 0, origin: {} };
+  private cursor: Cursor = { seq: 0, origin: 0 };
   private savedSeq = 0;
   private savedAt = 0;
   private messages: ConsumerMessages | undefined;
@@ -165,20 +165,17 @@ export class VersionCopy {
 
   /** Publishes the versions one history entry holds. */
   private copy(msg: JsMsg, acks: Array<Promise<PubAck>>): void {
-    const subject = msg.subject;
     const origin = originSeq(msg);
-    const expected = Number(msg.headers?.get(EXPECTED_HEADER) || Number.NaN);
-    const before = this.cursor.origin[subject];
-    if (before !== undefined && origin !== undefined && Number.isInteger(expected) && expected !== before) {
-      if (expected > before) {
+    if (origin !== undefined) {
+      if (this.cursor.origin > 0 && origin > this.cursor.origin + 1) {
         this.progress.gaps++;
         this.options.warn(
-          { subject, after: before, before: expected, historySeq: msg.seq },
-          "log entries left the partition log before the history copied them: their versions are not kept",
+          { from: this.cursor.origin + 1, to: origin - 1, historySeq: msg.seq },
+          "log entries left the partition logs before the history copied them: their versions are not kept",
         );
       }
+      if (origin > this.cursor.origin) this.cursor.origin = origin;
     }
-    if (origin !== undefined) this.cursor.origin[subject] = origin;
     let entry: ReturnType<typeof readLogEntry>;
     try {
       const data = msg.data;
