@@ -4,8 +4,9 @@
  *
  * - catch-up: strategies registered and edited before the versions process
  *   starts; how long it takes to copy every version from the history stream;
- * - diff latency: `diff <id> 1 <latest>` one at a time (two kept versions read
- *   from the versions stream, diffed), p50 / p99, beside a shard `get`;
+ * - diff latency: `diff <id> 1 <latest>` one at a time, p50 / p99, beside a
+ *   shard `get`: first for strategies whose versions the process has not read
+ *   yet (a consumer on the subject), then again (cached: one direct get);
  * - rollback latency: `rollback <id> 1` one at a time (a versions read, a
  *   shard get and a fenced update), p50 / p99, beside a plain shard `update`;
  * - the versions stream at scale: one subject per strategy. N subjects with a
@@ -28,6 +29,9 @@ export interface VersionsFigures {
   /** Versions copied from the history per second while catching up. */
   catchUpPerSecond: number;
   catchUpMs: number;
+  /** The first diff of a strategy since the process started: its versions read from the stream. */
+  diffCold: { p50Us: number; p99Us: number };
+  /** Its versions cached: one direct get says they are still all of them. */
   diff: { p50Us: number; p99Us: number };
   get: { p50Us: number; p99Us: number };
   rollback: { p50Us: number; p99Us: number };
@@ -106,8 +110,15 @@ export async function versionsFigures(
 
     const pick = (i: number) => ids[(i * 7919) % ids.length] as string;
     const sampleIds = Array.from({ length: samples }, (_, i) => pick(i));
-    await timed(sampleIds.slice(0, 20), (id) => client.diffVersions(id, 1, edits + 1));
-    const diff = await timed(sampleIds, (id) => client.diffVersions(id, 1, edits + 1));
+    // Warm the paths up on one strategy, then diff each sampled strategy twice: the first read of
+    // its versions since the process started (a consumer on its subject), then again (cached).
+    await timed(
+      Array.from({ length: 20 }, () => ids[0] as string),
+      (id) => client.diffVersions(id, 1, edits + 1),
+    );
+    const cold = sampleIds.filter((id) => id !== ids[0]);
+    const diffCold = await timed(cold, (id) => client.diffVersions(id, 1, edits + 1));
+    const diff = await timed(cold, (id) => client.diffVersions(id, 1, edits + 1));
     const get = await timed(sampleIds, (id) => client.get(id));
     // Each strategy rolled back once, to its first version; updates on the others.
     const rollbackIds = ids.slice(0, Math.min(samples, strategies / 2));
@@ -121,6 +132,7 @@ export async function versionsFigures(
       versionsEach: edits + 1,
       catchUpPerSecond: total / (catchUpMs / 1000),
       catchUpMs,
+      diffCold: percentiles(diffCold),
       diff: percentiles(diff),
       get: percentiles(get),
       rollback: percentiles(rollback),
