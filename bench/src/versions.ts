@@ -220,10 +220,11 @@ export function versionsTable(f: VersionsFigures): string {
       `${fmt(f.catchUpMs)} ms, process start included`,
     ]),
     row([
-      `diff latency, ${f.versionsEach} versions kept, one at a time, p50 / p99 (µs)`,
+      `diff latency, ${f.versionsEach} versions kept, cached, one at a time, p50 / p99 (µs)`,
       pair(f.diff),
       `${pair(f.get)} (shard get)`,
     ]),
+    row(["  first diff of a strategy (its versions read from the stream), p50 / p99 (µs)", pair(f.diffCold), ""]),
     row(["rollback latency, one at a time, p50 / p99 (µs)", pair(f.rollback), `${pair(f.update)} (shard update)`]),
     row([
       `versions stream at ${fmt(f.scale.subjects)} subjects: publish one version each (per s)`,

@@ -135,8 +135,12 @@ export class VersionsProcess {
     const call: CallContext = { timeoutMs: Math.max(1, timeoutMs), cid: request.cid, issued: request.issued };
     const body = request.body as never;
     const by = (request.body as { by?: string }).by ?? "";
+    const id = (request.body as { id: string }).id;
+    // The version is written by then: a note that cannot be written costs its author, not the answer.
     const note = (what: string, text: string) => (version: number) =>
-      this.store.note({ id: (request.body as { id: string }).id, version, op: what, by, note: text });
+      this.store
+        .note({ id, version, op: what, by, note: text })
+        .catch((err: unknown) => this.logger.warn({ err, id, version }, `the ${what} note could not be written`));
     const c = this.control;
     switch (op) {
       case VersionOps.Log:
