@@ -24,14 +24,14 @@ const seen = new Map<number, Strategy>();
 const EDITED = "vc-edited";
 const EARLY = "vc-early";
 
-function startVersions(): ServiceProcess {
+function startVersions(member = "versions-1"): ServiceProcess {
   return spawnService({
     entry: VERSIONS_MAIN,
-    name: "versions-1",
+    name: member,
     env: {
       NATS_URL: inject("natsUrl"),
       STRATREG_CLUSTER: cluster,
-      STRATREG_VERSIONS_ID: "versions-1",
+      STRATREG_VERSIONS_ID: member,
       STRATREG_VERSIONS_CHECKPOINT_MS: "50",
       LOG_LEVEL: "info",
     },
@@ -327,6 +327,26 @@ describe("faults and bad input", () => {
     expect(after.versions[0]).toMatchObject({ version: s.version, op: "update" });
     expect(await registry.client.showVersion(EDITED, 5)).toEqual(shownBefore);
     expect((await registry.client.showVersion(EDITED, s.version)).strategy).toEqual(s);
+  });
+
+  it("keeps each version once while two processes copy and answer at once", async () => {
+    const second = startVersions("versions-2");
+    try {
+      await caughtUp(second);
+      let s = await registry.client.get(EDITED);
+      const first = s.version;
+      for (let i = 0; i < 10; i++) s = await registry.client.update(EDITED, s.version, { description: `burst ${i}` });
+      const log = await logReaching(EDITED, s.version);
+      const listed = log.versions.map((v) => v.version);
+      expect(listed).toEqual(Array.from({ length: s.version }, (_, i) => s.version - i));
+      // Either process may answer (one queue group): both say the same.
+      for (let i = 0; i < 6; i++) {
+        expect((await registry.client.versionLog(EDITED, { limit: 1000 })).versions).toEqual(log.versions);
+        expect((await registry.client.showVersion(EDITED, first + 5)).strategy?.description).toBe("burst 4");
+      }
+    } finally {
+      await second.kill("SIGTERM");
+    }
   });
 
   it("refuses bad requests with stable codes and keeps serving", async () => {
