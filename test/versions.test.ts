@@ -202,7 +202,12 @@ describe("diff and rollback", () => {
   });
 
   it("rolls back with a new version equal to the old one's fields; the lifecycle state stays", async () => {
+    // A near-cache of this client never shows the version a rollback left behind.
+    const cache = await registry.client.nearCache({ ids: [EDITED], maxLagMs: 60_000 });
+    await waitFor(() => cache.lookup(EDITED)?.version === 12, { timeoutMs: 15_000, message: "the cache to hold v12" });
     const result = await registry.client.rollback(EDITED, 3, { by: "alice" });
+    expect(cache.lookup(EDITED)?.version ?? 13).toBe(13);
+    await cache.close();
     expect(result).toMatchObject({ rolledBack: true, from: 3 });
     expect(result.changed.sort()).toEqual(
       ["dependencies", "description", "family", "name", "owner", "tags", "template", "venues"].sort(),

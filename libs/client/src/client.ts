@@ -569,7 +569,9 @@ export class StratregClient {
   ): Promise<RollbackResult> {
     const body: Record<string, unknown> = { id, version, by: options.by };
     if (options.expectedVersion !== undefined) body.expectedVersion = options.expectedVersion;
-    return this.askVersions(VersionOps.Rollback, body, options);
+    return this.askVersions<RollbackResult>(VersionOps.Rollback, body, options).then((reply) =>
+      this.toldWritten(reply),
+    );
   }
 
   /** Starts branch `name` of `id` from version `from` (default: the current one). */
@@ -620,7 +622,13 @@ export class StratregClient {
   ): Promise<MergeOutcome> {
     const body: Record<string, unknown> = { id, branch, by: options.by };
     if (options.expectedVersion !== undefined) body.expectedVersion = options.expectedVersion;
-    return this.askVersions(VersionOps.Merge, body, options);
+    return this.askVersions<MergeOutcome>(VersionOps.Merge, body, options).then((reply) => this.toldWritten(reply));
+  }
+
+  /** A rollback or merge is an update by another hand: the near-caches still owe it to their reader. */
+  private toldWritten<R extends { strategy: Strategy }>(reply: R): R {
+    for (const observer of this.writeObservers) observer.written(reply.strategy.id, reply.strategy.version);
+    return reply;
   }
 
   /** Names `version` of `id` `tag`; a tag naming another version moves only with `force`. */
