@@ -205,11 +205,12 @@ describe("diff and rollback", () => {
     // A near-cache of this client never shows the version a rollback left behind.
     const cache = await registry.client.nearCache({ ids: [EDITED], maxLagMs: 60_000 });
     await waitFor(() => cache.lookup(EDITED)?.version === 12, { timeoutMs: 15_000, message: "the cache to hold v12" });
-    const result = await registry.client.rollback(EDITED, 3, { by: "alice" });
+    const command = { by: "alice", cid: "rollback-to-3", issued: Date.now() };
+    const result = await registry.client.rollback(EDITED, 3, command);
     expect(cache.lookup(EDITED)?.version ?? 13).toBe(13);
     await cache.close();
     expect(result).toMatchObject({ rolledBack: true, from: 3 });
-    expect(result.changed.sort()).toEqual(
+    expect([...result.changed].sort()).toEqual(
       ["dependencies", "description", "family", "name", "owner", "tags", "template", "venues"].sort(),
     );
     const now = await registry.client.get(EDITED);
@@ -232,6 +233,9 @@ describe("diff and rollback", () => {
     const log = await logReaching(EDITED, 13);
     expect(log.versions[0]).toMatchObject({ version: 13, op: "rollback", by: "alice", note: "to 3" });
     expect(log.versions).toHaveLength(13);
+    // The same command sent again: answered as the first time, nothing written.
+    expect(await registry.client.rollback(EDITED, 3, command)).toEqual(result);
+    expect((await registry.client.get(EDITED)).version).toBe(13);
     expect((await registry.client.diffVersions(EDITED, 3, 13)).changes).toEqual([
       { path: "state", at: ["state"], kind: "changed", old: "candidate", new: "backtesting" },
     ]);

@@ -187,10 +187,8 @@ export class VersionControl {
    * lifecycle state is not rolled back (moves have their own rules and gates).
    */
   async rollback(body: Body<"Rollback">, call: CallContext, note: (version: number) => Promise<void>) {
-    const [target, current] = await Promise.all([
-      this.version(body.id, body.version, call),
-      this.current(body.id, call),
-    ]);
+    const [kept, current] = await Promise.all([this.store.read(body.id), this.current(body.id, call)]);
+    const target = await this.version(body.id, body.version, call, kept);
     if (body.expectedVersion !== undefined && body.expectedVersion !== current.version) {
       throw conflict(body.id, body.expectedVersion, current.version);
     }
@@ -199,7 +197,17 @@ export class VersionControl {
       target as unknown as Record<string, unknown>,
     );
     const changed = Object.keys(patch);
-    if (changed.length === 0) return { strategy: current, rolledBack: false, from: body.version, changed };
+    if (changed.length === 0) {
+      // This very command may have made the current version: a retry answers as the first attempt did.
+      const made = call.cid === undefined ? undefined : kept.find((v) => v.cid === call.cid);
+      if (made !== undefined) {
+        const before = kept.find((v) => v.version === made.version - 1)?.strategy;
+        const fields =
+          before === undefined ? [] : Object.keys(rollbackPatch(asRecord(before), asRecord(made.strategy)));
+        return { strategy: made.strategy, rolledBack: true, from: body.version, changed: fields };
+      }
+      return { strategy: current, rolledBack: false, from: body.version, changed };
+    }
     const strategy = await this.client.update(body.id, body.expectedVersion ?? current.version, patch, {
       timeoutMs: call.timeoutMs,
       cid: call.cid,
@@ -345,6 +353,8 @@ export class VersionControl {
     return { id: body.id, removed: await this.tags.delete(body.id, body.tag) };
   }
 }
+
+const asRecord = (strategy: Strategy) => strategy as unknown as Record<string, unknown>;
 
 function conflict(id: string, expected: number, actual: number): ConflictError {
   return new ConflictError(ErrorCodes.Conflict, `strategy ${id} is at version ${actual}, not ${expected}`, {

@@ -197,6 +197,7 @@ export class VersionCopy {
         op: entry.op,
         by: move?.by,
         note: move !== undefined ? moveText(move) : entry.head.note,
+        cid: entry.cid,
         historySeq: msg.seq,
         strategy: record,
       });

@@ -4,7 +4,7 @@
  * version when the log entry cannot (a rollback, a merge, and who asked). The
  * one reader and writer of that format.
  *
- *   version: { v: 1, kind: "version", id, version, at, op, by?, note?, hseq, strategy: bin }
+ *   version: { v: 1, kind: "version", id, version, at, op, by?, note?, cid?, hseq, strategy: bin }
  *   note:    { v: 1, kind: "note", id, version, op, by, note? }
  */
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
@@ -32,6 +32,8 @@ export interface VersionRecord {
   op: string;
   by?: string | undefined;
   note?: string | undefined;
+  /** The command id of the write that made it. */
+  cid?: string | undefined;
   /** The history stream sequence it was copied from. */
   historySeq: number;
   /** The stored strategy's msgpack bytes, as the log held them. */
@@ -60,6 +62,7 @@ export function encodeVersionRecord(record: VersionRecord): Uint8Array {
   };
   if (record.by !== undefined) out.by = record.by;
   if (record.note !== undefined) out.note = record.note;
+  if (record.cid !== undefined) out.cid = record.cid;
   out.strategy = record.strategy;
   return encode(out);
 }
@@ -71,6 +74,8 @@ export interface KeptVersion {
   op: string;
   by?: string;
   note?: string;
+  /** The command id of the write that made it. */
+  cid?: string;
   strategy: Strategy;
 }
 
@@ -168,6 +173,7 @@ export class VersionsStore {
     };
     if (typeof message.by === "string") kept.by = message.by;
     if (typeof message.note === "string") kept.note = message.note;
+    if (typeof message.cid === "string") kept.cid = message.cid;
     entry.versions.push(kept);
   }
 
