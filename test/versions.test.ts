@@ -274,7 +274,8 @@ describe("branches and merge", () => {
     const main = await registry.client.update(EDITED, 13, { tags: ["fx", "g10"] });
     const vsMain = await registry.client.diffVersions(EDITED, "main", "branch:slow");
     expect(vsMain.changes.map((c) => c.path).sort()).toEqual(["description", "tags[1]", "template.params.lookback"]);
-    const merged = await registry.client.merge(EDITED, "slow", { by: "bob", expectedVersion: main.version });
+    const mergeCommand = { by: "bob", expectedVersion: main.version, cid: "merge-slow", issued: Date.now() };
+    const merged = await registry.client.merge(EDITED, "slow", mergeCommand);
     expect(merged).toMatchObject({ merged: true, branch: { base: 15, version: 4, mergedAs: 15 } });
     expect(merged.changed.sort()).toEqual(["description", "template"]);
     const after = await registry.client.get(EDITED);
@@ -282,6 +283,10 @@ describe("branches and merge", () => {
     expect(after.template?.params).toEqual({ lookback: 60, threshold: 1.5 });
     const log = await logReaching(EDITED, 15);
     expect(log.versions[0]).toMatchObject({ version: 15, op: "merge", by: "bob", note: "branch slow" });
+    // Sent again: answered as the first time, nothing written.
+    const again = await registry.client.merge(EDITED, "slow", mergeCommand);
+    expect(again).toMatchObject({ merged: true, strategy: merged.strategy, changed: merged.changed });
+    expect((await registry.client.get(EDITED)).version).toBe(15);
     expect((await registry.client.branches(EDITED)).map((b) => b.name)).toEqual(["slow"]);
   });
 

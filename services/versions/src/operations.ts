@@ -188,6 +188,9 @@ export class VersionControl {
    */
   async rollback(body: Body<"Rollback">, call: CallContext, note: (version: number) => Promise<void>) {
     const [kept, current] = await Promise.all([this.store.read(body.id), this.current(body.id, call)]);
+    // Sent again after it was applied: the first answer, before any check of the state it changed.
+    const made = await this.madeBy(body.id, call, kept);
+    if (made !== undefined) return { ...made, rolledBack: true, from: body.version };
     const target = await this.version(body.id, body.version, call, kept);
     if (body.expectedVersion !== undefined && body.expectedVersion !== current.version) {
       throw conflict(body.id, body.expectedVersion, current.version);
@@ -197,17 +200,7 @@ export class VersionControl {
       target as unknown as Record<string, unknown>,
     );
     const changed = Object.keys(patch);
-    if (changed.length === 0) {
-      // This very command may have made the current version: a retry answers as the first attempt did.
-      const made = call.cid === undefined ? undefined : kept.find((v) => v.cid === call.cid);
-      if (made !== undefined) {
-        const before = kept.find((v) => v.version === made.version - 1)?.strategy;
-        const fields =
-          before === undefined ? [] : Object.keys(rollbackPatch(asRecord(before), asRecord(made.strategy)));
-        return { strategy: made.strategy, rolledBack: true, from: body.version, changed: fields };
-      }
-      return { strategy: current, rolledBack: false, from: body.version, changed };
-    }
+    if (changed.length === 0) return { strategy: current, rolledBack: false, from: body.version, changed };
     const strategy = await this.client.update(body.id, body.expectedVersion ?? current.version, patch, {
       timeoutMs: call.timeoutMs,
       cid: call.cid,
@@ -215,6 +208,26 @@ export class VersionControl {
     });
     await note(strategy.version);
     return { strategy, rolledBack: true, from: body.version, changed };
+  }
+
+  /**
+   * The version this very command made, if the copy holds one, and the fields
+   * it changed: a rollback or merge sent again after it was applied answers as
+   * the first attempt did (before the copy has it, the shard's own command
+   * window still applies it once).
+   */
+  private async madeBy(
+    id: string,
+    call: CallContext,
+    kept?: KeptVersion[],
+  ): Promise<{ strategy: Strategy; changed: string[] } | undefined> {
+    if (call.cid === undefined) return undefined;
+    const versions = kept ?? (await this.store.read(id));
+    const made = versions.find((v) => v.cid === call.cid);
+    if (made === undefined) return undefined;
+    const before = versions.find((v) => v.version === made.version - 1)?.strategy;
+    const changed = before === undefined ? [] : Object.keys(rollbackPatch(asRecord(before), asRecord(made.strategy)));
+    return { strategy: made.strategy, changed };
   }
 
   async branchCreate(body: Body<"BranchCreate">, call: CallContext): Promise<{ branch: Branch }> {
@@ -303,6 +316,8 @@ export class VersionControl {
    */
   async merge(body: Body<"Merge">, call: CallContext, note: (version: number) => Promise<void>) {
     const { branch, revision } = await this.branches.get(body.id, body.branch);
+    const made = await this.madeBy(body.id, call);
+    if (made !== undefined) return { ...made, merged: true, branch };
     const [base, ours] = await Promise.all([this.version(body.id, branch.base, call), this.current(body.id, call)]);
     if (body.expectedVersion !== undefined && body.expectedVersion !== ours.version) {
       throw conflict(body.id, body.expectedVersion, ours.version);
