@@ -120,15 +120,18 @@ export class VersionControl {
   }
 
   async log(body: Body<"Log">, call: CallContext): Promise<VersionLogReply & { current: number | null }> {
+    // The kept history answers even while the strategy's shard does not; only `current` is then unknown.
+    let shardError: unknown;
     const [kept, current, tags] = await Promise.all([
       this.store.read(body.id),
       this.current(body.id, call).catch((err: unknown) => {
-        if (err instanceof NotFoundError) return undefined;
-        throw err;
+        if (!(err instanceof NotFoundError)) shardError = err;
+        return undefined;
       }),
       this.tags.list(body.id),
     ]);
     if (kept.length === 0 && current === undefined) {
+      if (shardError !== undefined) throw shardError;
       throw new NotFoundError(`no strategy ${body.id}`, { field: "body.id", details: { id: body.id } });
     }
     const tagsOf = new Map<number, string[]>();
