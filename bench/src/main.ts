@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --json FILE] [--quick] [--memory-strategies N] [--only join|recovery|ranking|risk|lifecycle|discovery|near-cache|genealogy|graph] [--noise-runs N] [--cache-strategies N] [--skip-search] [--genealogy-descendants N]
+ * npm run bench [-- --json FILE] [--quick] [--memory-strategies N] [--only join|recovery|ranking|risk|lifecycle|discovery|near-cache|genealogy|graph|versions] [--noise-runs N] [--cache-strategies N] [--skip-search] [--genealogy-descendants N] [--versions-subjects N]
  *
  * Starts a nats-server, 4 registry shards and a raw echo responder, then
  * measures each registry figure beside its raw NATS baseline on the same
@@ -32,6 +32,7 @@ import { nearCacheFigures, nearCacheTable } from "./near-cache.js";
 import { type JoinFigures, joinFigures, type RecoveryFigures, recoveryFigures } from "./ownership.js";
 import { rankingFigures, rankingTable } from "./ranking.js";
 import { riskFigures, riskTable } from "./risk.js";
+import { versionsFigures, versionsTable } from "./versions.js";
 
 const { values } = parseArgs({
   options: {
@@ -47,6 +48,7 @@ const { values } = parseArgs({
     "cache-strategies": { type: "string" },
     "skip-search": { type: "boolean", default: false },
     "genealogy-descendants": { type: "string" },
+    "versions-subjects": { type: "string" },
   },
 });
 const quick = values.quick === true;
@@ -133,6 +135,19 @@ async function main() {
       const graph = await graphFigures(server, say, quick);
       process.stdout.write(graphTable(graph));
       if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify({ graph }, null, 2)}\n`);
+    } finally {
+      await server.stop();
+    }
+    return;
+  }
+  if (values.only === "versions") {
+    try {
+      const versions = await versionsFigures(server, say, {
+        quick,
+        subjects: Number(values["versions-subjects"] ?? (quick ? 100_000 : 1_000_000)),
+      });
+      process.stdout.write(versionsTable(versions));
+      if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify({ versions }, null, 2)}\n`);
     } finally {
       await server.stop();
     }

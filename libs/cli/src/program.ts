@@ -22,6 +22,7 @@ import { riskCommands } from "./commands/risk.js";
 import { searchCommand } from "./commands/search.js";
 import { statusCommand } from "./commands/status.js";
 import { templateCommand } from "./commands/template.js";
+import { versionCommands } from "./commands/versions.js";
 import { globalOptions } from "./options.js";
 
 /** The CLI's version, shown by `--version`. */
@@ -31,7 +32,7 @@ export const CLI_VERSION = "0.1.0";
 export function buildProgram(): Command {
   const program = new Command("stratreg")
     .description(
-      "stratreg: register, inspect and import trading strategies; instantiate them from templates; take them through backtesting, the quality gates and live trading; rank them; search them by filter, full text and similarity; trace their lineage and families; keep their dependencies acyclic and see what depends on what; check, drain and watch the registry cluster; watch risk, set limits, halt and resume trading; import market data and discover candidate strategies in it",
+      "stratreg: register, inspect and import trading strategies; instantiate them from templates; take them through backtesting, the quality gates and live trading; rank them; search them by filter, full text and similarity; trace their lineage and families; keep their dependencies acyclic and see what depends on what; keep every version, diff, roll back, branch, merge and tag them; check, drain and watch the registry cluster; watch risk, set limits, halt and resume trading; import market data and discover candidate strategies in it",
     )
     .version(CLI_VERSION)
     .showHelpAfterError();
@@ -58,5 +59,7 @@ export function buildProgram(): Command {
   for (const command of [...commands, ...lifecycle, drainCommand(), eventsCommand(), ...riskCommands(), ...discovery]) {
     program.addCommand(command);
   }
+  // Version control (a versions process answers).
+  for (const command of versionCommands()) program.addCommand(command);
   return program;
 }

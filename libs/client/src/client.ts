@@ -8,6 +8,7 @@
 import { type NatsConnection, headers as natsHeaders, nuid } from "@nats-io/transport-node";
 import {
   type BacktestEvidenceInput,
+  type Branch,
   type BreedingQuery,
   type BreedingReply,
   type CascadeAction,
@@ -51,6 +52,7 @@ import {
   RankerOps,
   type RankQuery,
   type RankReply,
+  type Ref,
   type ReplyBodies,
   SearchOps,
   type SearchQuery,
@@ -70,10 +72,16 @@ import {
   type TraversalReply,
   toStratregError,
   ValidationError,
+  VERSION_WRITE_OPS,
+  type VersionOp,
+  VersionOps,
+  type VersionTag,
+  versionsSubject,
 } from "@stratreg/protocol";
 import { callWithRetry, DEFAULT_RETRY, type RetryPolicy } from "./call.js";
 import { NearCache, type NearCacheOptions } from "./near-cache.js";
 import { type ReportResult, reportPerformance } from "./performance.js";
+import type { BranchView, MergeOutcome, RollbackResult, ShownVersion, VersionDiff, VersionLog } from "./versions.js";
 
 /** Told of every write acknowledged through a client (a near-cache, for read-your-writes). */
 interface WriteObserver {
@@ -618,6 +626,138 @@ export class StratregClient {
     if (options.expectedRevision !== undefined) body.expectedRevision = options.expectedRevision;
     return this.askSubject(this.subjects.gatesSet, body, options);
   }
+
+  // ── Version control (versions service; docs/protocol.md, "Version control") ──────────────────
+
+  /** Strategy `id`'s versions, newest first (`before`: the previous page's `next`). */
+  versionLog(id: string, options: CallOptions & { limit?: number; before?: number } = {}): Promise<VersionLog> {
+    const body: Record<string, unknown> = { id };
+    if (options.limit !== undefined) body.limit = options.limit;
+    if (options.before !== undefined) body.before = options.before;
+    return this.askVersions(VersionOps.Log, body, options);
+  }
+
+  /** The strategy at `ref`: a version number, `main`, `tag:<name>` or `branch:<name>`. */
+  showVersion(id: string, ref: Ref, options: CallOptions = {}): Promise<ShownVersion> {
+    return this.askVersions(VersionOps.Show, { id, version: ref }, options);
+  }
+
+  /** Field-level changes from `from` to `to` (versions, `main`, `tag:<name>`, `branch:<name>`). */
+  diffVersions(id: string, from: Ref, to: Ref, options: CallOptions = {}): Promise<VersionDiff> {
+    return this.askVersions(VersionOps.Diff, { id, from, to }, options);
+  }
+
+  /** A new version whose descriptive fields equal `version`'s (lifecycle state is not rolled back). */
+  rollback(
+    id: string,
+    version: number,
+    options: CallOptions & { by: string; expectedVersion?: number },
+  ): Promise<RollbackResult> {
+    const body: Record<string, unknown> = { id, version, by: options.by };
+    if (options.expectedVersion !== undefined) body.expectedVersion = options.expectedVersion;
+    return this.askVersions<RollbackResult>(VersionOps.Rollback, body, options).then((reply) =>
+      this.toldWritten(reply),
+    );
+  }
+
+  /** Starts branch `name` of `id` from version `from` (default: the current one). */
+  async createBranch(id: string, name: string, options: CallOptions & { by: string; from?: number }): Promise<Branch> {
+    const body: Record<string, unknown> = { id, name, by: options.by };
+    if (options.from !== undefined) body.from = options.from;
+    return (await this.askVersions<{ branch: Branch }>(VersionOps.BranchCreate, body, options)).branch;
+  }
+
+  /** Every branch of `id`. */
+  async branches(id: string, options: CallOptions = {}): Promise<Branch[]> {
+    return (await this.askVersions<{ branches: Branch[] }>(VersionOps.BranchList, { id }, options)).branches;
+  }
+
+  /** One branch and its edits since its base. */
+  branch(id: string, name: string, options: CallOptions = {}): Promise<BranchView> {
+    return this.askVersions(VersionOps.BranchShow, { id, name }, options);
+  }
+
+  /** Edits a branch; CONFLICT unless it is at `expectedVersion` (its own counter). */
+  async editBranch(
+    id: string,
+    name: string,
+    expectedVersion: number,
+    patch: StrategyPatch,
+    options: CallOptions & { by: string },
+  ): Promise<Branch> {
+    const body = { id, name, expectedVersion, patch, by: options.by };
+    return (await this.askVersions<{ branch: Branch }>(VersionOps.BranchUpdate, body, options)).branch;
+  }
+
+  /** Deletes a branch (only if it is at `expectedVersion`, when given). */
+  async deleteBranch(
+    id: string,
+    name: string,
+    options: CallOptions & { expectedVersion?: number } = {},
+  ): Promise<void> {
+    const body: Record<string, unknown> = { id, name };
+    if (options.expectedVersion !== undefined) body.expectedVersion = options.expectedVersion;
+    await this.askVersions(VersionOps.BranchDelete, body, options);
+  }
+
+  /** Three-way merge of branch `branch` into `id`: one update, or CONFLICT with `details.conflicts`. */
+  merge(
+    id: string,
+    branch: string,
+    options: CallOptions & { by: string; expectedVersion?: number },
+  ): Promise<MergeOutcome> {
+    const body: Record<string, unknown> = { id, branch, by: options.by };
+    if (options.expectedVersion !== undefined) body.expectedVersion = options.expectedVersion;
+    return this.askVersions<MergeOutcome>(VersionOps.Merge, body, options).then((reply) => this.toldWritten(reply));
+  }
+
+  /** A rollback or merge is an update by another hand: the near-caches still owe it to their reader. */
+  private toldWritten<R extends { strategy: Strategy }>(reply: R): R {
+    for (const observer of this.writeObservers) observer.written(reply.strategy.id, reply.strategy.version);
+    return reply;
+  }
+
+  /** Names `version` of `id` `tag`; a tag naming another version moves only with `force`. */
+  async tagVersion(
+    id: string,
+    version: number,
+    tag: string,
+    options: CallOptions & { by?: string; force?: boolean } = {},
+  ): Promise<VersionTag> {
+    const body: Record<string, unknown> = { id, version, tag };
+    if (options.by !== undefined) body.by = options.by;
+    if (options.force !== undefined) body.force = options.force;
+    return (await this.askVersions<{ tag: VersionTag }>(VersionOps.Tag, body, options)).tag;
+  }
+
+  /** Removes a tag. */
+  async untagVersion(id: string, tag: string, options: CallOptions = {}): Promise<VersionTag> {
+    return (await this.askVersions<{ removed: VersionTag }>(VersionOps.Untag, { id, tag }, options)).removed;
+  }
+
+  /** A versions process's progress through the history and its requests. */
+  versionsStatus(options: CallOptions = {}): Promise<Record<string, unknown>> {
+    return this.askVersions(VersionOps.Status, {}, options);
+  }
+
+  /** Asks any versions process; rollback and merge carry one command id and issue time over every retry. */
+  private askVersions<B>(op: VersionOp, body: Record<string, unknown>, options: CallOptions): Promise<B> {
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    const envelope: Record<string, unknown> = { v: PROTOCOL_VERSION, body };
+    if (VERSION_WRITE_OPS.has(op)) {
+      envelope.cid = options.cid ?? nuid.next();
+      envelope.issued = options.issued ?? Date.now();
+    }
+    return callWithRetry<B>(
+      this.nc,
+      versionsSubject(this.subjects.cluster, op),
+      (attemptMs) => encode({ ...envelope, deadlineMs: Math.min(Math.max(1, Math.ceil(attemptMs)), DEADLINE_MS_MAX) }),
+      performance.now() + timeoutMs,
+      this.retry,
+    );
+  }
+
+  // ── end of version control ───────────────────────────────────────────────────────────────────
 
   /** Asks whoever answers `subject` (any shard, for cluster-wide endpoints). */
   private askSubject<B>(subject: string, body: Record<string, unknown>, options: CallOptions): Promise<B> {

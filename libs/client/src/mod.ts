@@ -131,3 +131,15 @@ export {
   type TemplatesClientOptions,
 } from "./templates.js";
 export { type FollowOptions, followTradingState, type TradingStateFollower } from "./trading-state.js";
+/** Version control: replies of the versions service's ops (the calls are StratregClient methods). */
+export type {
+  Branch,
+  BranchView,
+  FieldChange,
+  MergeOutcome,
+  RollbackResult,
+  ShownVersion,
+  VersionDiff,
+  VersionLog,
+  VersionTag,
+} from "./versions.js";

@@ -173,6 +173,11 @@ async function main(): Promise<void> {
     say(
       'started search (follows the logs): `npm run stratreg -- search "sharpe > 1 ORDER BY sharpe DESC"` or `-- search --text momentum`',
     );
+    // Version control: keeps every version of every strategy (copied from the history stream).
+    supervisor.start("versions-1", "versions");
+    say(
+      "started versions (keeps every version): `npm run stratreg -- log <id>`, `-- diff <id> 1 main`, `-- branch <id> list`",
+    );
     if (opts.demo > 0) {
       const report = await runDemo(client, opts.demo, say);
       say("");

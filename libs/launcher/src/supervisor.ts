@@ -1,5 +1,5 @@
 /**
- * Runs registry shards, rankers, risk guards, discovery, search and the graph service as child processes: logs to files, restarts a shard that
+ * Runs registry shards, rankers, risk guards, discovery, search, versions and the graph service as child processes: logs to files, restarts a shard that
  * dies unexpectedly, stops them all gracefully.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -19,6 +19,7 @@ export const Services = {
   discovery: { package: "@stratreg/discovery", memberVariable: "STRATREG_DISCOVERY_ID" },
   search: { package: "@stratreg/search-service", memberVariable: "STRATREG_SEARCH_ID" },
   graph: { package: "@stratreg/graph-service", memberVariable: "STRATREG_GRAPH_ID" },
+  versions: { package: "@stratreg/versions-service", memberVariable: "STRATREG_VERSIONS_ID" },
 } as const;
 export type ServiceKind = keyof typeof Services;
 

@@ -420,3 +420,29 @@ export {
   validateRequest,
   validationErrorOf,
 } from "./validate.js";
+
+/** Version control: every strategy version kept, diffed, rolled back, branched, merged and tagged (docs/adr/016). */
+export {
+  type Branch,
+  type FieldChange,
+  MAIN,
+  type MergeConflict,
+  MUTABLE_FIELDS,
+  type MutableField,
+  type Ref,
+  RefSchema,
+  VERSION_WRITE_OPS,
+  VERSIONS_SERVICE_NAME,
+  type VersionEntry,
+  VersionLimits,
+  type VersionLogReply,
+  type VersionOp,
+  VersionOps,
+  VersionRequestBodies,
+  type VersionRequestBody,
+  type VersionTag,
+  versionBuckets,
+  versionSubject,
+  versionsStream,
+  versionsSubject,
+} from "./versions.js";
