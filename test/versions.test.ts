@@ -136,7 +136,7 @@ describe("log and show", () => {
       { family: "reversion" },
       { template: { id: "band", params: { lookback: 30, threshold: 2 } } },
       { owner: "quant-2" },
-      { dependencies: [EARLY] },
+      { parents: [EARLY] },
       { name: "Band reversion 3", tags: ["fx"] },
     ];
     for (const patch of edits) {
@@ -189,7 +189,7 @@ describe("diff and rollback", () => {
     expect(byPath["template.params.threshold"]).toMatchObject({ kind: "changed", old: 1.5, new: 2 });
     expect(byPath["venues[0].symbols[1]"]).toMatchObject({ kind: "added", new: "GBPUSD" });
     expect(byPath.family).toMatchObject({ kind: "changed", old: null, new: "reversion" });
-    expect(byPath["dependencies[0]"]).toMatchObject({ kind: "added", new: EARLY });
+    expect(byPath["parents[0]"]).toMatchObject({ kind: "added", new: EARLY });
     expect(byPath.state).toMatchObject({ kind: "changed", old: "candidate", new: "backtesting" });
     expect(byPath.tags).toBeUndefined();
     expect(d).toMatchObject({ from: "1", to: "12", fromVersion: 1, toVersion: 12 });
@@ -211,23 +211,13 @@ describe("diff and rollback", () => {
     await cache.close();
     expect(result).toMatchObject({ rolledBack: true, from: 3 });
     expect([...result.changed].sort()).toEqual(
-      ["dependencies", "description", "family", "name", "owner", "tags", "template", "venues"].sort(),
+      ["description", "family", "name", "owner", "parents", "tags", "template", "venues"].sort(),
     );
     const now = await registry.client.get(EDITED);
     expect(now.version).toBe(13);
     expect(now.state).toBe("backtesting");
     const old = seen.get(3) as Strategy;
-    for (const field of [
-      "name",
-      "description",
-      "tags",
-      "owner",
-      "family",
-      "parents",
-      "template",
-      "venues",
-      "dependencies",
-    ] as const) {
+    for (const field of ["name", "description", "tags", "owner", "family", "parents", "template", "venues"] as const) {
       expect(now[field]).toEqual(old[field]);
     }
     const log = await logReaching(EDITED, 13);

@@ -243,7 +243,11 @@ export interface VersionTag {
   by?: string;
 }
 
-/** The descriptive fields a quant sets and changes (what rollback restores and merge merges). */
+/**
+ * The descriptive fields a quant sets and changes (what rollback restores and merge merges).
+ * Not `dependencies`: those are edges of the dependency graph, changed only through the graph
+ * service, which keeps it acyclic (docs/adr/017); a diff still shows them.
+ */
 export const MUTABLE_FIELDS = [
   "name",
   "description",
@@ -251,8 +255,8 @@ export const MUTABLE_FIELDS = [
   "owner",
   "family",
   "parents",
+  "origin",
   "template",
   "venues",
-  "dependencies",
 ] as const;
 export type MutableField = (typeof MUTABLE_FIELDS)[number];

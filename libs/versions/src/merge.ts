@@ -29,7 +29,8 @@ export function mutableFieldsOf(strategy: Record<string, unknown>): StrategyFiel
 export function rollbackPatch(current: Record<string, unknown>, target: Record<string, unknown>): StrategyPatch {
   const patch: Record<string, unknown> = {};
   for (const field of MUTABLE_FIELDS) {
-    if (!deepEqual(current[field], target[field])) patch[field] = target[field];
+    // A field the old version did not have (an `origin` stored later) cannot be unset by an update.
+    if (target[field] !== undefined && !deepEqual(current[field], target[field])) patch[field] = target[field];
   }
   return patch as StrategyPatch;
 }

@@ -26,7 +26,7 @@ const fieldValues = {
   parents: fc.array(fc.constantFrom("p1", "p2", "p3"), { maxLength: 3 }),
   template: fc.option(template, { nil: null }),
   venues: fc.array(venue, { maxLength: 3 }),
-  dependencies: fc.array(fc.constantFrom("d1", "d2"), { maxLength: 2 }),
+  origin: fc.constantFrom("manual", "variation", "crossover"),
 } as const;
 const strategy = fc.record({
   id: fc.constant("s-1"),
