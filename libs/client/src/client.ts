@@ -405,12 +405,21 @@ export class StratregClient {
    * listed as `unchanged`; the reply says whether the shards show the change yet.
    */
   link(from: string, to: string[], options: CallOptions & { by: string }): Promise<LinkReply> {
-    return this.askSubject(this.subjects.graph(GraphOps.Link), { from, to, by: options.by }, options);
+    // A command id, so that a retry (after a timeout) is answered as the first attempt was.
+    return this.askSubject(
+      this.subjects.graph(GraphOps.Link),
+      { from, to, by: options.by },
+      { ...options, cid: options.cid ?? nuid.next() },
+    );
   }
 
   /** Removes dependency edges `from → to[i]`, through the graph service. */
   unlink(from: string, to: string[], options: CallOptions & { by: string }): Promise<LinkReply> {
-    return this.askSubject(this.subjects.graph(GraphOps.Unlink), { from, to, by: options.by }, options);
+    return this.askSubject(
+      this.subjects.graph(GraphOps.Unlink),
+      { from, to, by: options.by },
+      { ...options, cid: options.cid ?? nuid.next() },
+    );
   }
 
   /** Everything that transitively depends on `id`, each at its shortest depth, nearest first. */

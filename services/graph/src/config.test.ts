@@ -9,7 +9,7 @@ describe("loadConfig", () => {
       member: "graph-1",
       leaseMs: 3000,
       leaseMarginMs: 1000,
-      projectWaitMs: 3000,
+      projectWaitMs: 1500,
       cascadeParallelism: 32,
       startTimeoutMs: 30_000,
     });

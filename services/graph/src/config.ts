@@ -32,7 +32,8 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
       10,
       leaseMs - 1,
     ),
-    projectWaitMs: intSetting("STRATREG_GRAPH_PROJECT_WAIT_MS", env.STRATREG_GRAPH_PROJECT_WAIT_MS, 3000, 0, 600_000),
+    // Below the SDK's 2 s per attempt, so that a slow projection is answered, not retried.
+    projectWaitMs: intSetting("STRATREG_GRAPH_PROJECT_WAIT_MS", env.STRATREG_GRAPH_PROJECT_WAIT_MS, 1500, 0, 600_000),
     cascadeParallelism: intSetting(
       "STRATREG_GRAPH_CASCADE_PARALLELISM",
       env.STRATREG_GRAPH_CASCADE_PARALLELISM,

@@ -58,6 +58,11 @@ const DEFAULT_LIMIT = 10_000;
 
 type EdgeEntry = Extract<GraphEntry, { t: "edges" }>;
 type CascadeEntry = Extract<GraphEntry, { t: "cascade" }>;
+/** A cascade and the strategies it suspends (named by the graph at its record). */
+interface Cascade {
+  entry: CascadeEntry;
+  targets: GraphNode[];
+}
 
 /** The graph as a log replay leaves it: edges, and the work a leader must finish. */
 export class GraphState {
@@ -68,12 +73,14 @@ export class GraphState {
   epoch = 0;
   /** Link and unlink entries after the last `projected` record. */
   readonly unprojected: Array<{ seq: number; entry: EdgeEntry }> = [];
+  /** Edge changes by their requests' command ids: what each changed, and where. */
+  readonly changeByCid = new Map<string, { seq: number; from: string; changed: string[] }>();
   /** Cascades without a `done` record. */
-  readonly open = new Map<number, CascadeEntry>();
+  readonly open = new Map<number, Cascade>();
   /** Every cascade by its request's command id. */
   readonly cascadeByCid = new Map<string, number>();
   /** Closed cascades' entries and what they skipped, by sequence (only those with a command id). */
-  readonly closed = new Map<number, { entry: CascadeEntry; skipped: Array<GraphNode & { state: string }> }>();
+  readonly closed = new Map<number, Cascade & { skipped: Array<GraphNode & { state: string }> }>();
 
   apply(entry: GraphEntry, seq: number): void {
     this.seq = seq;
@@ -83,17 +90,23 @@ export class GraphState {
         this.epoch = Math.max(this.epoch, entry.epoch);
         return;
       case "edges":
-        for (const change of entry.changes) applyChange(this.graph, change);
+        for (const change of entry.changes) {
+          applyChange(this.graph, change);
+          if (change.cid !== undefined)
+            this.changeByCid.set(change.cid, { seq, from: change.from, changed: change.to });
+        }
         this.unprojected.push({ seq, entry });
         return;
-      case "cascade":
-        this.open.set(seq, entry);
+      case "cascade": {
+        const { nodes } = this.graph.reach(entry.id, "dependents", GraphLimits.depthMax, Number.MAX_SAFE_INTEGER);
+        this.open.set(seq, { entry, targets: nodes });
         if (entry.cid !== undefined) this.cascadeByCid.set(entry.cid, seq);
         return;
+      }
       case "done": {
         const cascade = this.open.get(entry.seq);
         this.open.delete(entry.seq);
-        if (cascade?.cid !== undefined) this.closed.set(entry.seq, { entry: cascade, skipped: entry.skipped });
+        if (cascade?.entry.cid !== undefined) this.closed.set(entry.seq, { ...cascade, skipped: entry.skipped });
         return;
       }
       case "projected": {
@@ -109,6 +122,11 @@ export class GraphState {
 /** Applies one edge change to `graph`; returns the edges it actually changed. */
 function applyChange(graph: DependencyGraph, change: EdgeChange): string[] {
   return change.to.filter((to) => (change.t === "link" ? graph.add(change.from, to) : graph.remove(change.from, to)));
+}
+
+/** `change` with the command id of the request that asked for it, if it had one. */
+function withCid(change: EdgeChange, cid: string | undefined): EdgeChange {
+  return cid === undefined ? change : { ...change, cid };
 }
 
 /** Undoes what {@link applyChange} changed. */
@@ -140,9 +158,6 @@ function cycleError(path: string[], seq: number, changes = 0): ConflictError {
   });
 }
 
-/** The command id of step `step` of the log entry at `seq`: the same whenever the step is retried or redone. */
-const commandId = (seq: number, step: number | string) => `graph-${seq}-${step}`;
-
 const isCode = (err: unknown, code: string) => err instanceof StratregError && err.code === code;
 
 export class GraphLeader {
@@ -161,6 +176,8 @@ export class GraphLeader {
   private readonly finished = new Set<number>();
   /** Replies waiting for the shards to show a log entry, by its sequence (a group's replies share one). */
   private readonly waiters = new Map<number, Array<() => void>>();
+  /** Edge changes being decided, by their requests' command ids. */
+  private readonly inHand = new Map<string, Promise<Omit<LinkReply, "projected">>>();
   /** Edge changes waiting for the next group of decisions. */
   private readonly pendingChanges: PendingChange[] = [];
   private decidingChanges = false;
@@ -175,6 +192,8 @@ export class GraphLeader {
     private readonly client: StratregClient,
     readonly lease: Lease,
     private readonly leases: LeaseTable,
+    /** When the graph log was created (base 36 ms): part of every command id. */
+    private readonly incarnation: string,
     private readonly config: GraphConfig,
     private readonly logger: Logger,
     /** Called once when leadership is lost (lease lapsed, append fenced). */
@@ -189,13 +208,22 @@ export class GraphLeader {
     return this.lease.epoch;
   }
 
+  /**
+   * The command id of step `step` of the log record at `seq`: the same whenever the step is
+   * retried or redone, and tied to this incarnation of the graph log (a log created anew starts
+   * at sequence 1 again, and the shards remember command ids for hours).
+   */
+  private commandId(seq: number, step: number | string): string {
+    return `graph-${this.incarnation}-${seq}-${step}`;
+  }
+
   /** Starts renewing the lease and finishes what the log left open. */
   start(): void {
     this.renewTimer = setInterval(() => this.renew(), Math.max(20, Math.floor(this.config.leaseMarginMs / 2)));
     this.markTimer = setInterval(() => this.mark(false), 1000);
     this.project();
-    for (const [seq, entry] of this.state.open) {
-      this.run(seq, entry).catch((err: unknown) => this.logger.warn({ err, seq }, "a cascade was left open"));
+    for (const [seq, cascade] of this.state.open) {
+      this.run(seq, cascade).catch((err: unknown) => this.logger.warn({ err, seq }, "a cascade was left open"));
     }
   }
 
@@ -214,7 +242,8 @@ export class GraphLeader {
   }
 
   private renew(): void {
-    if (this.stopped) return;
+    // One renewal at a time: a second one would carry the same revision and be refused as if lost.
+    if (this.stopped || this.lease.renewal !== undefined) return;
     this.leases.renew(this.lease).then(
       (held) => {
         if (!held) this.lost("the lease was taken by another graph process");
@@ -269,9 +298,12 @@ export class GraphLeader {
     }
   }
 
-  async link(body: LinkRequest): Promise<LinkReply> {
+  /** `cid`: the request's command id; a retry with it is answered as the first request was. */
+  async link(body: LinkRequest, cid?: string): Promise<LinkReply> {
     const { from, by } = body;
     const to = [...new Set(body.to)];
+    const earlier = this.earlier(cid, to);
+    if (earlier !== undefined) return this.answered(await earlier);
     // What the strategies are is asked of their shards before the decision, so that decisions
     // (serial) wait on nothing but the log.
     const [source, ...targets] = await Promise.all([
@@ -290,19 +322,34 @@ export class GraphLeader {
         );
       }
     }
-    return this.answered(await this.change({ t: "link", from, to, by }));
+    return this.answered(await this.change(withCid({ t: "link", from, to, by }, cid)));
   }
 
-  async unlink(body: LinkRequest): Promise<LinkReply> {
+  async unlink(body: LinkRequest, cid?: string): Promise<LinkReply> {
     const { from, by } = body;
     const to = [...new Set(body.to)];
-    checkSource(await this.strategy(from, "body.from"));
-    return this.answered(await this.change({ t: "unlink", from, to, by }));
+    const earlier = this.earlier(cid, to);
+    if (earlier !== undefined) return this.answered(await earlier);
+    const source = await this.strategy(from, "body.from");
+    // A retired strategy may still let go of what it depended on (its dependencies are freed).
+    if (source.state !== LifecycleStates.Retired) checkSource(source);
+    return this.answered(await this.change(withCid({ t: "unlink", from, to, by }, cid)));
+  }
+
+  /** The outcome of the change command `cid` started, if one did: decided and logged, or still in hand. */
+  private earlier(cid: string | undefined, to: string[]): Promise<Omit<LinkReply, "projected">> | undefined {
+    if (cid === undefined) return undefined;
+    const logged = this.state.changeByCid.get(cid);
+    if (logged !== undefined) {
+      const { seq, from, changed } = logged;
+      return Promise.resolve({ from, changed, unchanged: to.filter((id) => !changed.includes(id)), seq });
+    }
+    return this.inHand.get(cid);
   }
 
   /** Queues `change` for the next group of decisions. */
   private change(change: EdgeChange): Promise<Omit<LinkReply, "projected">> {
-    return new Promise((resolve, reject) => {
+    const decided = new Promise<Omit<LinkReply, "projected">>((resolve, reject) => {
       this.pendingChanges.push({ change, resolve, reject });
       if (!this.decidingChanges) {
         this.decidingChanges = true;
@@ -312,6 +359,13 @@ export class GraphLeader {
         });
       }
     });
+    const cid = change.cid;
+    if (cid !== undefined) {
+      this.inHand.set(cid, decided);
+      const forget = () => this.inHand.delete(cid);
+      decided.then(forget, forget);
+    }
+    return decided;
   }
 
   /**
@@ -430,11 +484,14 @@ export class GraphLeader {
   }
 
   /** `cid`: the request's command id; a retry with it gets the first request's outcome. */
-  cascade(body: CascadeRequest, cid?: string): Promise<CascadeReply> {
-    const decided = this.decide(async (): Promise<{ seq: number; entry?: CascadeEntry }> => {
-      const earlier = cid === undefined ? undefined : this.state.cascadeByCid.get(cid);
-      if (earlier !== undefined) return { seq: earlier };
-      const root = await this.strategy(body.id, "body.id");
+  async cascade(body: CascadeRequest, cid?: string): Promise<CascadeReply> {
+    const earlier = cid === undefined ? undefined : this.state.cascadeByCid.get(cid);
+    if (earlier !== undefined) return this.resume(earlier);
+    // Asked of the root's shard before the decision, so that decisions wait on nothing but the log.
+    const root = await this.strategy(body.id, "body.id");
+    const seq = await this.decide(async () => {
+      const again = cid === undefined ? undefined : this.state.cascadeByCid.get(cid);
+      if (again !== undefined) return again;
       if (root.state === LifecycleStates.Retired) {
         throw new ConflictError(ErrorCodes.InvalidTransition, `strategy ${root.id} is already retired`, {
           details: { id: root.id, state: root.state },
@@ -447,28 +504,28 @@ export class GraphLeader {
           { details: { id: root.id, state: root.state } },
         );
       }
-      const { nodes } = this.state.graph.reach(body.id, "dependents", GraphLimits.depthMax, Number.MAX_SAFE_INTEGER);
-      const entry: CascadeEntry = { t: "cascade", ...body, targets: nodes, at: Date.now() };
+      const entry: CascadeEntry = { t: "cascade", ...body, at: Date.now() };
       if (cid !== undefined) entry.cid = cid;
-      return { seq: await this.append(entry), entry };
+      return this.append(entry);
     });
     // The steps run outside the decisions: a long cascade does not hold up edge changes.
-    return decided.then(({ seq, entry }) => {
-      if (entry !== undefined) return this.run(seq, entry);
-      const running = this.running.get(seq);
-      if (running !== undefined) return running;
-      const closed = this.state.closed.get(seq);
-      if (closed !== undefined) return outcome(seq, closed.entry, closed.skipped);
-      const open = this.state.open.get(seq) as CascadeEntry;
-      return this.run(seq, open);
-    });
+    return this.resume(seq);
+  }
+
+  /** The outcome of the cascade at `seq`: carried out now, being carried out, or closed. */
+  private resume(seq: number): Promise<CascadeReply> {
+    const running = this.running.get(seq);
+    if (running !== undefined) return running;
+    const closed = this.state.closed.get(seq);
+    if (closed !== undefined) return Promise.resolve(outcome(seq, closed, closed.skipped));
+    return this.run(seq, this.state.open.get(seq) as Cascade);
   }
 
   /** Carries out the cascade at `seq`, once: a second call shares the first's outcome. */
-  private run(seq: number, entry: CascadeEntry): Promise<CascadeReply> {
+  private run(seq: number, cascade: Cascade): Promise<CascadeReply> {
     let running = this.running.get(seq);
     if (running === undefined) {
-      running = this.finishCascade(seq, entry);
+      running = this.finishCascade(seq, cascade);
       this.running.set(seq, running);
       const forget = () => this.running.delete(seq);
       running.then(forget, forget);
@@ -553,34 +610,70 @@ export class GraphLeader {
         note(to, change.by);
       }
     }
-    const setOf = (edges: Map<string, boolean>) => {
-      const add = [...edges].filter(([, present]) => present).map(([id]) => id);
-      const remove = [...edges].filter(([, present]) => !present).map(([id]) => id);
-      return edges.size === 0
-        ? undefined
-        : { ...(add.length > 0 ? { add } : {}), ...(remove.length > 0 ? { remove } : {}) };
+    // Each write adds or removes at most 64 ids per side (the shards' limit): a strategy that many
+    // others came to depend on in one record takes several writes, in order.
+    const chunks = (edges: Map<string, boolean>, present: boolean) => {
+      const ids = [...edges].filter(([, p]) => p === present).map(([id]) => id);
+      const out: string[][] = [];
+      for (let i = 0; i < ids.length; i += Limits.dependenciesMax) out.push(ids.slice(i, i + Limits.dependenciesMax));
+      return out;
     };
-    const ids = [...net.keys()].sort();
-    await Promise.all(
-      ids.map((id, step) => {
-        const { dependencies, dependents } = net.get(id) as {
-          dependencies: Map<string, boolean>;
-          dependents: Map<string, boolean>;
-        };
-        const by = [...(askedBy.get(id) ?? [])].join(", ").slice(0, Limits.labelMaxLength);
-        const body: Record<string, unknown> = { id, by };
-        const out = setOf(dependencies);
-        const into = setOf(dependents);
-        if (out !== undefined) body.dependencies = out;
-        if (into !== undefined) body.dependents = into;
-        return this.shardWrite(PartitionOps.Link, id, body, commandId(seq, step), entry.at).catch((err: unknown) => {
-          // A leader that stopped leaves the step to the next one, which redoes the tail.
-          if (this.stopped) return;
-          // Only a retryable failure is tried again; anything else would fail forever and hold up every later change.
-          this.logger.error({ err, seq, id }, "a shard refused an edge change; it is not on that strategy");
-        });
-      }),
-    );
+    const writes: Array<{ id: string; bodies: Array<Record<string, unknown>> }> = [...net.keys()].sort().map((id) => {
+      const { dependencies, dependents } = net.get(id) as {
+        dependencies: Map<string, boolean>;
+        dependents: Map<string, boolean>;
+      };
+      const by = [...(askedBy.get(id) ?? [])].join(", ").slice(0, Limits.labelMaxLength);
+      const bodies: Array<Record<string, unknown>> = [];
+      for (const [side, edges] of [
+        ["dependencies", dependencies],
+        ["dependents", dependents],
+      ] as const) {
+        for (const remove of chunks(edges, false)) bodies.push({ id, by, [side]: { remove } });
+        for (const add of chunks(edges, true)) bodies.push({ id, by, [side]: { add } });
+      }
+      return { id, bodies };
+    });
+    // Steps are numbered over the whole record, so a retry or a new leader sends each with the same id.
+    let step = 0;
+    const steps = writes.map(({ id, bodies }) => {
+      const first = step;
+      step += bodies.length;
+      return { id, bodies, first };
+    });
+    // A record's own writes go at most PROJECT_WINDOW at a time, each strategy's in order.
+    let next = 0;
+    const worker = async () => {
+      while (next < steps.length) {
+        const { id, bodies, first } = steps[next++] as (typeof steps)[number];
+        for (const [i, body] of bodies.entries()) await this.projectStep(seq, first + i, id, body, entry.at);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PROJECT_WINDOW, steps.length) }, worker));
+  }
+
+  /**
+   * One projection write, until the shard takes it. A refusal is not skipped: the record's mark
+   * must not pass a change the shards do not show (their HAS_DEPENDENTS check stands on it). It
+   * is logged and tried again, so `status.pending` shows a stuck projection until it is fixed.
+   */
+  private async projectStep(
+    seq: number,
+    step: number,
+    id: string,
+    body: Record<string, unknown>,
+    at: number,
+  ): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        await this.shardWrite(PartitionOps.Link, id, body, this.commandId(seq, step), at);
+        return;
+      } catch (err) {
+        if (this.stopped) return;
+        if (attempt % 50 === 0) this.logger.error({ err, seq, id }, "a shard refused an edge change; trying again");
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+      }
+    }
   }
 
   /**
@@ -594,7 +687,9 @@ export class GraphLeader {
     body: Record<string, unknown>,
     cid: string,
     at: number,
-  ): Promise<Strategy> {
+    /** Asked when the command id has aged out: whether the step is known to be done already. */
+    done?: () => Promise<boolean>,
+  ): Promise<Strategy | undefined> {
     let issued = at;
     for (;;) {
       if (this.stopped)
@@ -609,10 +704,14 @@ export class GraphLeader {
         );
         return reply.strategy;
       } catch (err) {
-        // Past the shards' command window the id is no longer recognised: the edge changes are
-        // idempotent set changes, re-sent in log order, and a cascade step refuses a second suspension.
+        // Past the shards' command window the id is no longer recognised. Edge changes are set
+        // changes, sent again in log order; a cascade step first looks for its mark in the history.
         if (isCode(err, ErrorCodes.CommandExpired)) {
-          issued = Date.now();
+          const known = done === undefined ? false : await done().catch(() => undefined);
+          if (known === true) return undefined;
+          // Not known either way (the strategy could not be read): ask again after a pause.
+          if (known === undefined) await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+          else issued = Date.now();
           continue;
         }
         if (err instanceof StratregError && !err.retryable) throw err;
@@ -653,35 +752,40 @@ export class GraphLeader {
   }
 
   /** Runs a cascade's steps (again, after a takeover: the same command ids), then closes it. */
-  private async finishCascade(seq: number, entry: CascadeEntry): Promise<CascadeReply> {
+  private async finishCascade(seq: number, cascade: Cascade): Promise<CascadeReply> {
+    const { entry, targets } = cascade;
     const verb = entry.action === CascadeActions.Retire ? "retired" : "suspended";
     const started = performance.now();
+    // Named in every move it makes, so that each strategy's history says which cascade moved it.
+    const mark = `cascade ${seq}`;
     try {
       await this.shardWrite(
         PartitionOps.Cascade,
         entry.id,
         { id: entry.id, action: entry.action, by: entry.by, reason: entry.reason },
-        commandId(seq, "root"),
+        this.commandId(seq, "root"),
         entry.at,
+        () => this.moved(entry.id, mark),
       );
     } catch (err) {
       // Moved meanwhile by someone else (only possible once nothing depended on it): its dependents still go.
       if (!isCode(err, ErrorCodes.InvalidTransition)) throw err;
     }
-    const reason = `dependency ${entry.id} ${verb}: ${entry.reason}`.slice(0, 1000);
+    const reason = `dependency ${entry.id} ${verb} (${mark}): ${entry.reason}`.slice(0, 1000);
     const skipped: Array<GraphNode & { state: string }> = [];
     let next = 0;
     const worker = async () => {
-      while (next < entry.targets.length) {
+      while (next < targets.length) {
         const index = next++;
-        const target = entry.targets[index] as GraphNode;
+        const target = targets[index] as GraphNode;
         try {
           await this.shardWrite(
             PartitionOps.Cascade,
             target.id,
             { id: target.id, action: CascadeActions.Suspend, by: entry.by, reason },
-            commandId(seq, index),
+            this.commandId(seq, index),
             entry.at,
+            () => this.moved(target.id, mark),
           );
         } catch (err) {
           if (isCode(err, ErrorCodes.InvalidTransition)) {
@@ -692,25 +796,49 @@ export class GraphLeader {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.config.cascadeParallelism, entry.targets.length) }, worker));
-    await this.append({ t: "done", seq, skipped, at: Date.now() });
+    await Promise.all(Array.from({ length: Math.min(this.config.cascadeParallelism, targets.length) }, worker));
+    // Closed for good: a `done` that could not be written is tried again while this process leads.
+    for (;;) {
+      try {
+        await this.append({ t: "done", seq, skipped, at: Date.now() });
+        break;
+      } catch (err) {
+        if (this.stopped || err instanceof FencedAppendError) throw err;
+        this.logger.warn({ err, seq }, "could not close a cascade; trying again");
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+      }
+    }
     this.logger.info(
-      { id: entry.id, action: entry.action, seq, targets: entry.targets.length, skipped: skipped.length },
+      { id: entry.id, action: entry.action, seq, targets: targets.length, skipped: skipped.length },
       `cascade from ${entry.id} done in ${Math.round(performance.now() - started)} ms`,
     );
-    return outcome(seq, entry, skipped);
+    return outcome(seq, cascade, skipped);
+  }
+
+  /**
+   * Whether `id`'s lifecycle history shows the move marked `mark`: asked when a cascade step's
+   * command id has aged out of the shards' window, so that the step is not made a second time.
+   */
+  private async moved(id: string, mark: string): Promise<boolean> {
+    const strategy = await this.client.get(id, { timeoutMs: 5000 });
+    const history = (strategy.lifecycle?.context as { history?: Array<{ reason?: string }> } | undefined)?.history;
+    return (history ?? []).some((move) => move.reason?.includes(`(${mark})`) === true);
   }
 }
 
 /** A closed cascade's reply: every target it did not skip, it suspended. */
-function outcome(seq: number, entry: CascadeEntry, skipped: Array<GraphNode & { state: string }>): CascadeReply {
+function outcome(
+  seq: number,
+  { entry, targets }: Cascade,
+  skipped: Array<GraphNode & { state: string }>,
+): CascadeReply {
   const order = (a: GraphNode, b: GraphNode) => a.depth - b.depth || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   const left = new Set(skipped.map((node) => node.id));
   return {
     id: entry.id,
     action: entry.action as CascadeAction,
     seq,
-    suspended: entry.targets.filter((node) => !left.has(node.id)).sort(order),
+    suspended: targets.filter((node) => !left.has(node.id)).sort(order),
     skipped: [...skipped].sort(order),
   };
 }

@@ -24,6 +24,8 @@ export interface EdgeChange {
   from: string;
   to: string[];
   by: string;
+  /** The request's command id: a retry of it is answered with this change. */
+  cid?: string;
 }
 
 /** What the log holds, one record per message. */
@@ -32,14 +34,17 @@ export type GraphEntry =
   | { t: "epoch"; epoch: number; member: string; at: number }
   /** Edge changes decided together (one append for every request in hand), applied in order. */
   | { t: "edges"; changes: EdgeChange[]; at: number }
-  /** A cascade decided: its root's move, then every target suspended, each exactly once. */
+  /**
+   * A cascade decided: its root's move, then every strategy that depended on it, transitively,
+   * at this point of the log, suspended, each exactly once. The targets are not stored: the
+   * graph at this record names them, the same for every reader of the log.
+   */
   | {
       t: "cascade";
       id: string;
       action: CascadeAction;
       by: string;
       reason: string;
-      targets: GraphNode[];
       at: number;
       /** The request's command id: a retry of it is answered with this cascade's outcome. */
       cid?: string;
@@ -82,6 +87,12 @@ export class GraphLog {
       expectedLastSeq,
       this.appendTimeoutMs,
     );
+  }
+
+  /** When the log's stream was created, in base 36 ms: tells one incarnation of the log from another. */
+  async incarnation(): Promise<string> {
+    const info = await this.jsm.streams.info(this.subjects.graphLogStream);
+    return Date.parse(info.created).toString(36);
   }
 
   /** The log's last sequence (0 when empty). */

@@ -122,6 +122,7 @@ export class GraphProcess {
         this.client,
         lease,
         this.leases,
+        await this.log.incarnation(),
         this.config,
         this.logger,
         (reason) => this.stepDown(reason),

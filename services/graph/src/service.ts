@@ -63,9 +63,9 @@ async function answer(leader: GraphLeader, op: GraphOp, data: Uint8Array): Promi
   const { body, cid } = parseGraphRequest(op, data);
   switch (op) {
     case GraphOps.Link:
-      return leader.link(body as LinkRequest);
+      return leader.link(body as LinkRequest, cid);
     case GraphOps.Unlink:
-      return leader.unlink(body as LinkRequest);
+      return leader.unlink(body as LinkRequest, cid);
     case GraphOps.Impact:
       return leader.traverse(body as TraversalRequest, "dependents");
     case GraphOps.Dependencies:
