@@ -134,13 +134,16 @@ describe("GraphState (the log replayed)", () => {
       ["a", "b"],
       ["b", "c"],
     ]);
-    const targets = [{ id: "a", depth: 1 }];
-    state.apply({ t: "cascade", id: "b", action: "suspend", by: "o", reason: "r", targets, at: 6, cid: "x" }, 6);
-    expect([...state.open.keys()]).toEqual([6]);
+    // The cascade's targets are what depends on its root at its record: here a, through a → b.
+    state.apply({ t: "cascade", id: "c", action: "suspend", by: "o", reason: "r", at: 6, cid: "x" }, 6);
+    expect(state.open.get(6)?.targets).toEqual([
+      { id: "b", depth: 1 },
+      { id: "a", depth: 2 },
+    ]);
     expect(state.cascadeByCid.get("x")).toBe(6);
     state.apply({ t: "done", seq: 6, skipped: [], at: 7 }, 7);
     expect(state.open.size).toBe(0);
-    expect(state.closed.get(6)?.entry.id).toBe("b");
+    expect(state.closed.get(6)?.entry.id).toBe("c");
     expect(state).toMatchObject({ seq: 7, epoch: 3 });
   });
 });
