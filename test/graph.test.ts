@@ -262,6 +262,71 @@ describe("16 clients adding edges across shards at once", () => {
   }, 120_000);
 });
 
+describe("edge rules", () => {
+  it("answers a retried request by its command id, refuses a 65th dependency and a retired target, and lets a retired strategy let go", async () => {
+    const ids = Array.from({ length: 66 }, (_, i) => `r-${i}`);
+    await registry.client.registerMany(ids.map((id) => ({ id, name: id, owner: "desk-1" })));
+    // The same command id twice: the second answer says what the first one changed.
+    const first = await registry.client.link("r-0", ["r-1"], { by, cid: "link-once" });
+    const again = await registry.client.link("r-0", ["r-1"], { by, cid: "link-once" });
+    expect(again).toMatchObject({ changed: ["r-1"], unchanged: [], seq: first.seq });
+    expect((await registry.client.link("r-0", ["r-1"], { by })).changed).toEqual([]);
+    const undone = await registry.client.unlink("r-0", ["r-1"], { by, cid: "unlink-once" });
+    expect(await registry.client.unlink("r-0", ["r-1"], { by, cid: "unlink-once" })).toMatchObject({
+      changed: ["r-1"],
+      seq: undone.seq,
+    });
+    // At most 64 dependencies.
+    await registry.client.link("r-0", ids.slice(1, 65), { by });
+    const tooMany = await refusal(registry.client.link("r-0", ["r-65"], { by }));
+    expect(tooMany).toMatchObject({ code: ErrorCodes.InvalidField, field: "body.to" });
+    expect((await registry.client.get("r-0")).dependencies).toHaveLength(64);
+    expect((await registry.client.get("r-5")).dependents).toEqual(["r-0"]);
+    // Nothing new may depend on a retired strategy.
+    await registry.client.retire("r-65", { reason: "decayed" });
+    const retired = await refusal(registry.client.link("r-64", ["r-65"], { by }));
+    expect(retired).toMatchObject({ code: ErrorCodes.InvalidTransition });
+    // A retired strategy lets go of what it depended on, so that those can move directly again.
+    await registry.client.cascade("r-0", "retire", { by, reason: "replaced" });
+    expect((await refusal(registry.client.cascade("r-0", "retire", { by, reason: "again" }))).code).toBe(
+      ErrorCodes.InvalidTransition,
+    );
+    expect((await registry.client.unlink("r-0", ids.slice(1, 65), { by })).changed).toHaveLength(64);
+    expect((await registry.client.retire("r-5", { reason: "free now" })).state).toBe("retired");
+  });
+
+  it("fences a leader that was paused past its lease: the other leads, and the paused one steps down when it wakes", async () => {
+    const before = await registry.client.graphStatus();
+    const paused = graphs.get(before.member) as ServiceProcess;
+    await register("p-a");
+    await register("p-b");
+    paused.pause();
+    try {
+      const after = await waitFor(
+        async () => {
+          const status = await registry.client.graphStatus({ timeoutMs: 500 }).catch(() => undefined);
+          return status !== undefined && status.member !== before.member ? status : undefined;
+        },
+        { timeoutMs: 20_000, intervalMs: 100, message: "another graph process to lead" },
+      );
+      expect(after.epoch).toBeGreaterThan(before.epoch);
+      expect((await registry.client.link("p-a", ["p-b"], { by })).changed).toEqual(["p-b"]);
+    } finally {
+      paused.resume();
+    }
+    await paused.waitForLog((_line, json) => json?.msg === "graph leadership ended", 20_000);
+    // Whatever the woken process tried, the log holds nothing of its epoch after its successor's marker.
+    const log = await readGraphLog(registry.nc, cluster);
+    const marker = log.findLast(({ entry }) => entry.t === "epoch");
+    expect(marker?.entry).toMatchObject({ t: "epoch" });
+    expect(
+      (await registry.client.link("p-b", ["p-a"], { by }).catch((e: unknown) => e)) as StratregError,
+    ).toMatchObject({
+      code: ErrorCodes.Cycle,
+    });
+  }, 60_000);
+});
+
 describe("cascades", () => {
   /** Registers `root` and a tree of `n` dependents under it (each on one or two of the earlier ones), all active. */
   async function activeTree(root: string, n: number): Promise<string[]> {
