@@ -69,7 +69,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (process.env.GRAPH_DEBUG) for (const g of graphs.values()) console.log(g.logs().slice(-40).join("\n"));
   await Promise.all([...graphs.values()].map((g) => g.kill("SIGKILL").catch(() => undefined)));
   await guard?.kill("SIGKILL").catch(() => undefined);
   await registry?.close();
