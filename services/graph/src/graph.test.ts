@@ -7,7 +7,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { DependencyGraph } from "./graph.js";
-import { GraphState } from "./leader.js";
+import { GraphState } from "./state.js";
 
 const reachable = (edges: Map<string, Set<string>>, from: string, to: string): boolean => {
   const seen = new Set<string>();

@@ -19,10 +19,11 @@ import { clusterSubjects } from "@stratreg/protocol";
 import type { Logger } from "pino";
 import { type Actor, createActor } from "xstate";
 import type { GraphConfig } from "./config.js";
-import { GraphLeader, GraphState } from "./leader.js";
+import { GraphLeader } from "./leader.js";
 import { ensureGraphLog, GraphLog } from "./log.js";
 import { GraphEvents, GraphStates, graphMachine, type GraphState as LifecycleState } from "./machine.js";
 import { GraphCounters, registerGraphService } from "./service.js";
+import { GraphState } from "./state.js";
 
 export const GRAPH_VERSION = "0.1.0";
 /** The lease key in the graph's bucket. */
