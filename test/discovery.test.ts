@@ -93,7 +93,10 @@ async function runToEnd(request: Parameters<DiscoveryClient["run"]>[0]): Promise
 beforeAll(async () => {
   cluster = uniqueClusterName("disc");
   registry = await startRegistry(inject("natsUrl"), cluster, ["disc-shard-1", "disc-shard-2"], { partitions: 8 });
-  guard = startGuard(inject("natsUrl"), cluster, "disc-guard");
+  // A halt's acknowledgement from discovery comes only once its run has stopped and checkpointed,
+  // which a loaded 2-core machine can take past the guard's default 1 s wait: this test is about
+  // the order (stopped, then acknowledged), so the guard waits as long as the halt's caller does.
+  guard = startGuard(inject("natsUrl"), cluster, "disc-guard", { STRATREG_RISK_ACK_TIMEOUT_MS: "25000" });
   risk = riskClient(registry.nc, cluster);
   await activeGuard(risk, ["disc-guard"]);
   discovery = startDiscovery("disc-1");
@@ -221,6 +224,7 @@ describe("the trading state and runs", () => {
     });
     const halt = await risk.halt({ by: "operator-1", reason: "discovery test" }, { timeoutMs: 30_000 });
     expect(halt.acks.map((a) => a.member)).toContain("disc-1");
+    expect(halt.missing).toEqual([]);
     // Acknowledged means stopped: the run's end was published before the acknowledgement.
     const end = progress.find((p) => p.runId === started.runId && p.outcome !== undefined);
     expect(end?.outcome).toBe("halted");
