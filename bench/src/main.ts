@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --json FILE] [--quick] [--memory-strategies N] [--only join|recovery|ranking|risk|lifecycle|discovery|near-cache|genealogy|graph|versions] [--noise-runs N] [--cache-strategies N] [--skip-search] [--genealogy-descendants N] [--versions-subjects N]
+ * npm run bench [-- --json FILE] [--quick] [--memory-strategies N] [--only hot|join|recovery|ranking|risk|lifecycle|discovery|near-cache|genealogy|graph|versions] [--noise-runs N] [--cache-strategies N] [--skip-search] [--genealogy-descendants N] [--versions-subjects N]
  *
  * Starts a nats-server, 4 registry shards and a raw echo responder, then
  * measures each registry figure beside its raw NATS baseline on the same
@@ -25,6 +25,7 @@ import { discoveryFigures, discoveryTable } from "./discovery.js";
 import { discoveryRunFigures, discoveryRunTable } from "./discovery-runs.js";
 import { genealogyFigures, genealogyTable } from "./genealogy.js";
 import { graphFigures, graphTable } from "./graph.js";
+import { hotFigures, hotTable } from "./hot.js";
 import { lifecycleFigures, lifecycleTable } from "./lifecycle.js";
 import { closedLoop, drain, type LoopResult } from "./loop.js";
 import { type ModeFigures, modeFigures } from "./modes.js";
@@ -125,6 +126,16 @@ async function main() {
           `${JSON.stringify({ genealogy }, null, 2)}
 `,
         );
+    } finally {
+      await server.stop();
+    }
+    return;
+  }
+  if (values.only === "hot") {
+    try {
+      const hot = await hotFigures(server, say, { shards: SHARDS, quick });
+      process.stdout.write(hotTable(hot));
+      if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify({ hot }, null, 2)}\n`);
     } finally {
       await server.stop();
     }

@@ -55,7 +55,10 @@ export class ServiceSupervisor {
   /** Starts `member`, a shard unless `kind` says otherwise. */
   start(member: string, kind: ServiceKind = "shard"): void {
     const log = createWriteStream(join(this.logDir, `${member}.log`), { flags: "a" });
-    const child = spawn(process.execPath, [serviceEntry(kind)], {
+    // STRATREG_SERVICE_NODE_ARGS: Node options for every service started (e.g. `--cpu-prof --cpu-prof-dir=DIR`,
+    // which NODE_OPTIONS may not carry), to profile the services as they run.
+    const nodeArgs = (this.env.STRATREG_SERVICE_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "");
+    const child = spawn(process.execPath, [...nodeArgs, serviceEntry(kind)], {
       env: { ...this.env, [Services[kind].memberVariable]: member },
       stdio: ["ignore", "pipe", "pipe"],
     });

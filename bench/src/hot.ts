@@ -1,0 +1,226 @@
+/**
+ * The hot paths, each beside its raw NATS baseline in the same run, with the
+ * CPU each process spent per operation (`npm run bench -- --only hot`):
+ *
+ * - register-batch of 1000 (standard msgpack and records), 32 in flight, beside
+ *   a raw JetStream append of the same bytes;
+ * - get at 1 and 256 in flight three ways: the SDK's `client.get` as users call
+ *   it, a bare `nc.request` of a pre-encoded get on the partition's subject, and
+ *   the raw echo of a reply of the same size (a responder doing nothing else).
+ *
+ * Every request goes over one driver connection, with the same options for the
+ * echo, the bare request and the SDK.
+ */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { DiscardPolicy, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
+import { connect, headers } from "@nats-io/transport-node";
+import { clusterStatus, StratregClient } from "@stratreg/client";
+import { ServiceSupervisor } from "@stratreg/launcher";
+import type { NatsServerProcess } from "@stratreg/natsd";
+import {
+  decode,
+  ENCODING_HEADER,
+  Encodings,
+  encode,
+  PartitionOps,
+  PROTOCOL_VERSION,
+  type Reply,
+} from "@stratreg/protocol";
+import { type EncodedBatch, encodedBatches } from "./batches.js";
+import { type CpuSpent, cpuMeter, perOperationUs } from "./cpu.js";
+import { closedLoop, drain, type LoopResult } from "./loop.js";
+
+const CLUSTER = "bench-hot";
+const PARTITIONS = 256;
+const CONCURRENCY = 32;
+
+/** A figure and the CPU per operation of each process behind it (µs). */
+export interface Measured<T> {
+  result: T;
+  cpuUs: CpuSpent;
+}
+
+export interface HotFigures {
+  shards: number;
+  batchBytes: { maps: number; records: number };
+  registration: {
+    maps: Measured<number>;
+    records: Measured<number>;
+    rawAppendMaps: Measured<number>;
+    rawAppendRecords: Measured<number>;
+  };
+  getC1: { sdk: Measured<LoopResult>; bare: Measured<LoopResult>; echo: Measured<LoopResult> };
+  getC256: { sdk: Measured<LoopResult>; bare: Measured<LoopResult>; echo: Measured<LoopResult> };
+  replyBytes: number;
+}
+
+export async function hotFigures(
+  server: NatsServerProcess,
+  say: (line: string) => void,
+  options: { shards: number; quick: boolean },
+): Promise<HotFigures> {
+  const batches = options.quick ? 40 : 200;
+  const getSeconds = options.quick ? 2 : 5;
+  const supervisor = new ServiceSupervisor(
+    {
+      ...process.env,
+      NATS_URL: server.url,
+      STRATREG_CLUSTER: CLUSTER,
+      STRATREG_PARTITIONS: String(PARTITIONS),
+      LOG_LEVEL: "warn",
+    },
+    `${server.storeDir}/logs-hot`,
+    say,
+  );
+  for (let i = 1; i <= options.shards; i++) supervisor.start(`hot-shard-${i}`);
+  const nc = await connect({ servers: server.url, name: "bench-hot", noAsyncTraces: true });
+  let echo: ReturnType<typeof spawn> | undefined;
+  try {
+    const client = await StratregClient.connect(nc, { cluster: CLUSTER, timeoutMs: 60_000 });
+    for (;;) {
+      const status = await clusterStatus(nc, CLUSTER, PARTITIONS, 300);
+      if (status.shards.length === options.shards && status.unserved.length === 0 && status.contested.length === 0)
+        break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const shardPids = Object.values(supervisor.pids()).filter((pid): pid is number => pid !== undefined);
+    const roles = { shards: shardPids, natsServer: [server.pid], driver: [process.pid] };
+    const measure = async <T>(ops: number | ((result: T) => number), work: () => Promise<T>): Promise<Measured<T>> => {
+      const spent = cpuMeter(roles);
+      const result = await work();
+      return { result, cpuUs: perOperationUs(spent(), typeof ops === "number" ? ops : ops(result)) };
+    };
+
+    say(`hot paths: encoding ${batches} batches of 1000 (maps and records)…`);
+    const mapBatches = encodedBatches("hm", PARTITIONS, batches, 1000, false);
+    const recordBatches = encodedBatches("hr", PARTITIONS, batches, 1000, true);
+    const strategies = batches * 1000;
+    const jsm = await jetstreamManager(nc);
+    const js = jetstream(nc);
+    await jsm.streams.add({
+      name: "bench-hot-raw",
+      subjects: ["bench.hot.raw.*"],
+      storage: StorageType.File,
+      discard: DiscardPolicy.Old,
+    });
+    const rawAppend = (list: EncodedBatch[]) =>
+      measure(strategies, async () => {
+        const seconds = await drain(list, CONCURRENCY, (b) =>
+          js.publish(`bench.hot.raw.${b.partition}`, b.payload, { timeout: 60_000 }),
+        );
+        return strategies / seconds;
+      });
+    const register = (list: EncodedBatch[], records: boolean) => {
+      const h = records ? headers() : undefined;
+      h?.set(ENCODING_HEADER, Encodings.Records);
+      return measure(strategies, async () => {
+        const seconds = await drain(list, CONCURRENCY, async (b) => {
+          const msg = await nc.request(client.subjects.partition(b.partition, PartitionOps.RegisterBatch), b.payload, {
+            timeout: 60_000,
+            headers: h,
+          });
+          const reply = decode(msg.data) as Reply<{ registered: number }>;
+          if (!reply.ok) throw new Error(`register-batch failed: ${reply.error.code} ${reply.error.message}`);
+          if (reply.body.registered !== b.count) throw new Error("register-batch refused strategies");
+        });
+        return strategies / seconds;
+      });
+    };
+    say("hot paths: raw JetStream append, register-batch (maps), register-batch (records)…");
+    const rawAppendMaps = await rawAppend(mapBatches);
+    const maps = await register(mapBatches, false);
+    const records = await register(recordBatches, true);
+    const rawAppendRecords = await rawAppend(recordBatches);
+
+    // Gets: ids spread over every partition, the echo answering with a reply of the same size.
+    const ids = mapBatches.flatMap((b) =>
+      (decode(b.payload) as { body: { strategies: Array<{ id: string }> } }).body.strategies
+        .slice(0, 50)
+        .map((s) => s.id),
+    );
+    const sample = await nc.request(
+      client.subjects.partition(client.partitionOf(ids[0] as string), PartitionOps.Get),
+      encode({ v: PROTOCOL_VERSION, body: { id: ids[0] } }),
+    );
+    const replyBytes = sample.data.length;
+    echo = spawn(
+      process.execPath,
+      [fileURLToPath(new URL("./echo.js", import.meta.url)), server.url, "bench.hot.echo", String(replyBytes)],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    await new Promise<void>((resolve) => echo?.stdout?.once("data", () => resolve()));
+    const echoRoles = { ...roles, echo: [echo.pid as number] };
+    const measureGets = async (work: () => Promise<LoopResult>): Promise<Measured<LoopResult>> => {
+      const spent = cpuMeter(echoRoles);
+      const result = await work();
+      // The loop's warm-up is outside its count but inside the CPU reading: scale by time measured.
+      return { result, cpuUs: perOperationUs(spent(), result.perSecond * (result.seconds + 1)) };
+    };
+    const bare = ids.map((id) => ({
+      subject: client.subjects.partition(client.partitionOf(id), PartitionOps.Get),
+      payload: encode({ v: PROTOCOL_VERSION, body: { id } }),
+    }));
+    const echoRequest = encode({ v: PROTOCOL_VERSION, body: { id: ids[0] } });
+    const gets = async (concurrency: number, seconds: number) => {
+      const pick = (w: number, i: number) => (w * 7919 + i) % ids.length;
+      const echoLoop = await measureGets(() =>
+        closedLoop(concurrency, seconds, () => nc.request("bench.hot.echo", echoRequest, { timeout: 10_000 })),
+      );
+      const bareLoop = await measureGets(() =>
+        closedLoop(concurrency, seconds, async (w, i) => {
+          const request = bare[pick(w, i)] as { subject: string; payload: Uint8Array };
+          const msg = await nc.request(request.subject, request.payload, { timeout: 10_000 });
+          if (!(decode(msg.data) as Reply<unknown>).ok) throw new Error("get failed");
+        }),
+      );
+      const sdkLoop = await measureGets(() =>
+        closedLoop(concurrency, seconds, (w, i) => client.get(ids[pick(w, i)] as string, { timeoutMs: 10_000 })),
+      );
+      return { sdk: sdkLoop, bare: bareLoop, echo: echoLoop };
+    };
+    say("hot paths: get c1 (echo, bare request, SDK)…");
+    const getC1 = await gets(1, getSeconds);
+    say("hot paths: get c256 (echo, bare request, SDK)…");
+    const getC256 = await gets(256, getSeconds);
+    return {
+      shards: options.shards,
+      batchBytes: { maps: mapBatches[0]?.payload.length ?? 0, records: recordBatches[0]?.payload.length ?? 0 },
+      registration: { maps, records, rawAppendMaps, rawAppendRecords },
+      getC1,
+      getC256,
+      replyBytes,
+    };
+  } finally {
+    echo?.kill("SIGTERM");
+    await nc.drain().catch(() => undefined);
+    await supervisor.stopAll();
+  }
+}
+
+const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
+const cpu = (m: Measured<unknown>) =>
+  Object.entries(m.cpuUs)
+    .map(([role, us]) => `${role} ${fmt(us, 1)}`)
+    .join(", ");
+
+/** The hot-path table: throughput and ratio, then CPU µs per operation by process. */
+export function hotTable(f: HotFigures): string {
+  const r = f.registration;
+  const lines = [
+    `| figure (${f.shards} shards) | registry | baseline | ratio | CPU µs per operation |`,
+    "|---|---|---|---|---|",
+    `| register-batch of 1000, standard msgpack (strategies/s) | ${fmt(r.maps.result)} | ${fmt(r.rawAppendMaps.result)} (raw append) | ${fmt(r.maps.result / r.rawAppendMaps.result, 3)} | ${cpu(r.maps)}; raw: ${cpu(r.rawAppendMaps)} |`,
+    `| register-batch of 1000, msgpackr records (strategies/s) | ${fmt(r.records.result)} | ${fmt(r.rawAppendRecords.result)} (raw append) | ${fmt(r.records.result / r.rawAppendRecords.result, 3)} | ${cpu(r.records)}; raw: ${cpu(r.rawAppendRecords)} |`,
+  ];
+  for (const [name, g] of [
+    ["1", f.getC1],
+    ["256", f.getC256],
+  ] as const) {
+    lines.push(
+      `| get c${name}, SDK client.get (/s; p50 / p99 µs) | ${fmt(g.sdk.result.perSecond)}; ${fmt(g.sdk.result.p50Us)} / ${fmt(g.sdk.result.p99Us)} | ${fmt(g.echo.result.perSecond)}; ${fmt(g.echo.result.p50Us)} / ${fmt(g.echo.result.p99Us)} (echo ${f.replyBytes} B) | ${fmt(g.sdk.result.perSecond / g.echo.result.perSecond, 3)}; p50 ${fmt(g.sdk.result.p50Us / g.echo.result.p50Us, 2)}× | ${cpu(g.sdk)}; echo: ${cpu(g.echo)} |`,
+      `| get c${name}, bare request (/s; p50 / p99 µs) | ${fmt(g.bare.result.perSecond)}; ${fmt(g.bare.result.p50Us)} / ${fmt(g.bare.result.p99Us)} | | ${fmt(g.bare.result.perSecond / g.echo.result.perSecond, 3)}; p50 ${fmt(g.bare.result.p50Us / g.echo.result.p50Us, 2)}× | ${cpu(g.bare)} |`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}
