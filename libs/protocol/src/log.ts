@@ -22,7 +22,6 @@
 import { decode, encode } from "./codec.js";
 import type { BatchRejection } from "./messages.js";
 import { MsgpackScanner } from "./msgpack-scan.js";
-import type { RecordSource } from "./record.js";
 import { PartitionOps } from "./subjects.js";
 
 /** The log format version this build writes and reads. */
@@ -130,64 +129,123 @@ function arrayHeader32(out: Buffer, at: number, length: number): number {
 }
 
 /**
+ * The strategies of a log entry being written: each one's id and stored form,
+ * written straight into the entry's buffer (nothing is copied twice).
+ */
+export interface EntryItems {
+  readonly count: number;
+  /** Bytes of the `i`-th id as a msgpack str, header included. */
+  idLength(i: number): number;
+  /** Writes the `i`-th id as a msgpack str at `at` in `out`. */
+  writeId(i: number, out: Buffer, at: number): void;
+  /** The `i`-th id as a flat string; `out[start, end)` holds its UTF-8 bytes in the entry. */
+  id(i: number, out: Buffer, start: number, end: number): string;
+  /** Bytes of the `i`-th stored form. */
+  recordLength(i: number): number;
+  /** Writes the `i`-th stored form at `at` in `out`. */
+  writeRecord(i: number, out: Buffer, at: number): void;
+}
+
+/** Bytes of the msgpack str header of a string of `n` UTF-8 bytes. */
+export function strHeaderLength(n: number): number {
+  return n < 32 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : 5;
+}
+
+/** Writes the msgpack str header of a string of `n` UTF-8 bytes at `at`; returns the position after it. */
+export function writeStrHeader(out: Buffer, at: number, n: number): number {
+  if (n < 32) {
+    out[at] = 0xa0 | n;
+    return at + 1;
+  }
+  if (n < 256) {
+    out[at] = 0xd9;
+    out[at + 1] = n;
+    return at + 2;
+  }
+  if (n < 65536) {
+    out[at] = 0xda;
+    out.writeUInt16BE(n, at + 1);
+    return at + 3;
+  }
+  out[at] = 0xdb;
+  out.writeUInt32BE(n, at + 1);
+  return at + 5;
+}
+
+/** Log entry items of ids and stored forms given as values. */
+export function entryItemsOf(ids: string[], recs: Uint8Array[]): EntryItems {
+  if (ids.length !== recs.length) throw new Error("log entry ids and recs do not match");
+  const idLengths = ids.map((id) => Buffer.byteLength(id, "utf8"));
+  return {
+    count: ids.length,
+    idLength: (i) => {
+      const n = idLengths[i] as number;
+      return strHeaderLength(n) + n;
+    },
+    writeId: (i, out, at) => {
+      out.write(ids[i] as string, writeStrHeader(out, at, idLengths[i] as number), "utf8");
+    },
+    // Read back from the entry: flat strings that pin no decoded buffer.
+    id: (_i, out, start, end) => out.toString("utf8", start, end),
+    recordLength: (i) => (recs[i] as Uint8Array).length,
+    writeRecord: (i, out, at) => {
+      out.set(recs[i] as Uint8Array, at);
+    },
+  };
+}
+
+/**
  * Encodes a log entry in one buffer: the head, then `ids`, then each record as a
  * bin 32 written straight into place (a spliced strategy is never copied twice).
  */
-export function encodeLogEntry(
-  head: LogEntryHead,
-  ids: string[],
-  recs: Array<RecordSource | Uint8Array>,
-): LogEntryLayout {
-  if (ids.length !== recs.length) throw new Error("log entry ids and recs do not match");
+export function encodeLogEntry(head: LogEntryHead, ids: string[], recs: Uint8Array[]): LogEntryLayout {
+  return encodeEntry(head, entryItemsOf(ids, recs));
+}
+
+/** Encodes a log entry of `items` in one buffer (see {@link encodeLogEntry}). */
+export function encodeEntry(head: LogEntryHead, items: EntryItems): LogEntryLayout {
   const headBytes = Buffer.from(encode(head));
   const headKeys = headBytes[0] as number;
   if (headKeys < 0x80 || headKeys > 0x8d) throw new Error("log entry head must be a small map");
+  const count = items.count;
   let length = headBytes.length + KEY_IDS.length + 5 + KEY_RECS.length + 5;
-  const idLengths = ids.map((id) => Buffer.byteLength(id, "utf8"));
-  for (const n of idLengths) length += n + (n < 32 ? 1 : n < 256 ? 2 : 3);
-  for (const rec of recs) length += 5 + rec.length;
+  for (let i = 0; i < count; i++) length += items.idLength(i) + 5 + items.recordLength(i);
   const out = Buffer.allocUnsafeSlow(length);
   headBytes.copy(out, 0);
   out[0] = headKeys + 2;
   let pos = headBytes.length;
   pos += KEY_IDS.copy(out, pos);
-  pos = arrayHeader32(out, pos, ids.length);
-  const idStarts: Array<[number, number]> = new Array(ids.length);
-  ids.forEach((id, i) => {
-    const n = idLengths[i] as number;
-    if (n < 32) out[pos++] = 0xa0 | n;
-    else if (n < 256) {
-      out[pos++] = 0xd9;
-      out[pos++] = n;
-    } else {
-      out[pos++] = 0xda;
-      out.writeUInt16BE(n, pos);
-      pos += 2;
-    }
-    idStarts[i] = [pos, n];
-    pos += out.write(id, pos, "utf8");
-  });
+  pos = arrayHeader32(out, pos, count);
+  const ids: string[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const n = items.idLength(i);
+    items.writeId(i, out, pos);
+    const start = pos + (n - strLengthAt(out, pos));
+    ids[i] = items.id(i, out, start, pos + n);
+    pos += n;
+  }
   pos += KEY_RECS.copy(out, pos);
-  pos = arrayHeader32(out, pos, recs.length);
-  const records: number[] = new Array(recs.length);
-  recs.forEach((rec, i) => {
+  pos = arrayHeader32(out, pos, count);
+  const records: number[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const n = items.recordLength(i);
     records[i] = pos;
     out[pos] = BIN32;
-    out.writeUInt32BE(rec.length, pos + 1);
-    if (rec instanceof Uint8Array) out.set(rec, pos + 5);
-    else rec.writeTo(out, pos + 5);
-    pos += 5 + rec.length;
-  });
-  return {
-    bytes: out,
-    op: head.op,
-    cid: head.cid,
-    epoch: head.epoch ?? 0,
-    at: head.at,
-    // Read back from the entry: flat strings that pin no decoded buffer.
-    ids: idStarts.map(([start, n]) => out.toString("utf8", start, start + n)),
-    records,
-  };
+    out.writeUInt32BE(n, pos + 1);
+    items.writeRecord(i, out, pos + 5);
+    pos += 5 + n;
+  }
+  if (pos !== length) throw new Error(`log entry items wrote ${pos} of ${length} bytes`);
+  return { bytes: out, op: head.op, cid: head.cid, epoch: head.epoch ?? 0, at: head.at, ids, records };
+}
+
+/** The byte length of the msgpack str whose header is at `at`. */
+function strLengthAt(out: Buffer, at: number): number {
+  const t = out[at] as number;
+  if (t >= 0xa0 && t <= 0xbf) return t & 0x1f;
+  if (t === 0xd9) return out[at + 1] as number;
+  if (t === 0xda) return out.readUInt16BE(at + 1);
+  return out.readUInt32BE(at + 1);
 }
 
 /** The bytes of the bin 32 at `at` in `bytes` (a view). */

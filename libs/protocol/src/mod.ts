@@ -121,7 +121,10 @@ export {
   bin32At,
   type CommandSegments,
   decodeLogEntry,
+  type EntryItems,
+  encodeEntry,
   encodeLogEntry,
+  entryItemsOf,
   isKnownLogOp,
   LOG_FORMAT_VERSION,
   type LogEntry,
@@ -132,6 +135,8 @@ export {
   LogOps,
   readLogEntry,
   recordAt,
+  strHeaderLength,
+  writeStrHeader,
 } from "./log.js";
 export type { Heartbeat, Leave, OwnershipEvent, PartitionStatus, ShardStatus } from "./membership.js";
 export {
@@ -161,7 +166,7 @@ export {
   type UpdateRequest,
   WRITE_OPS,
 } from "./messages.js";
-export { type BytesCheck, compileBytesCheck } from "./msgpack-check.js";
+export { type BytesCheck, compileBytesCheck, MapLayouts } from "./msgpack-check.js";
 export {
   MAX_NESTING,
   type MsgpackPath,
@@ -220,13 +225,12 @@ export {
   type TopReply,
 } from "./performance.js";
 export {
-  bytesRecord,
   decodeStrategy,
   encodeStrategy,
-  planValidatedStrategy,
-  type RecordSource,
+  idOf,
+  NewStrategyItems,
+  STRATEGY_LAYOUT_FIELDS,
   spliceNewStrategy,
-  writeRecord,
 } from "./record.js";
 export { assignPartitions, partitionsOwnedBy, rendezvousOwner } from "./rendezvous.js";
 export {
@@ -408,6 +412,8 @@ export {
   tradingStateMachine,
 } from "./trading-state.js";
 export {
+  acceptedBody,
+  acceptedStrategies,
   acceptsBytes,
   checkPayloadSize,
   compileValidators,

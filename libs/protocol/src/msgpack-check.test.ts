@@ -15,7 +15,7 @@ import { compileBytesCheck } from "./msgpack-check.js";
 import { MAX_NESTING, MsgpackProblems, standardMsgpackProblem } from "./msgpack-read.js";
 import { MsgpackScanner } from "./msgpack-scan.js";
 import { METRICS } from "./performance.js";
-import { Limits, StrategyInputSchema } from "./strategy.js";
+import { Limits, StrategyIdSchema, StrategyInputSchema } from "./strategy.js";
 import { type PartitionOp, PartitionOps } from "./subjects.js";
 import { acceptsBytes, parseRequest } from "./validate.js";
 
@@ -1234,5 +1234,27 @@ describe("string literals on bytes", () => {
     for (const value of ["Sharpe", "sharp", "sharpe ", 1, null]) {
       expect(metric(ranking({ metric: value, k: 1 }), 0)).toBe(-1);
     }
+  });
+});
+
+describe("patterns of character classes, checked on the bytes", () => {
+  const id = compileBytesCheck(StrategyIdSchema);
+  const canonical = TypeCompiler.Compile(StrategyIdSchema);
+  const idChars = fc.constantFrom(..."abzAZ09._:-/ é€\u0000\u007f".split(""));
+
+  it("accepts exactly the ids the pattern and length accept, whatever their characters", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 140 }),
+          fc.array(idChars, { maxLength: 140 }).map((c) => c.join("")),
+        ),
+        (text) => {
+          const bytes = Buffer.from(new Packr({ useRecords: false }).pack(text));
+          expect(id(bytes, 0) === bytes.length).toBe(canonical.Check(text));
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -49,9 +49,47 @@ export type BytesCheck = (bytes: Buffer, pos: number) => number;
 
 // ---- Checks compiled from schemas --------------------------------------------------------------
 
+/**
+ * `^[first][rest]*$` with classes of plain ASCII characters and ranges (the id
+ * patterns): the bytes of a string are checked against two tables, no string is
+ * built. Undefined for any other pattern.
+ */
+function classPattern(source: string): { first: Uint8Array; rest: Uint8Array } | undefined {
+  const match = /^\^\[([^\]\\]+)\]\[([^\]\\]+)\]\*\$$/.exec(source);
+  if (match === null) return undefined;
+  const table = (cls: string): Uint8Array | undefined => {
+    const allowed = new Uint8Array(128);
+    for (let i = 0; i < cls.length; i++) {
+      const c = cls.charCodeAt(i);
+      if (c > 0x7e) return undefined;
+      const end = cls.charCodeAt(i + 2);
+      if (cls[i + 1] === "-" && i + 2 < cls.length) {
+        if (end > 0x7e || end < c) return undefined;
+        allowed.fill(1, c, end + 1);
+        i += 2;
+      } else allowed[c] = 1;
+    }
+    return allowed;
+  };
+  const first = table(match[1] as string);
+  const rest = table(match[2] as string);
+  return first === undefined || rest === undefined ? undefined : { first, rest };
+}
+
 function stringCheck(schema: TSchema): BytesCheck {
   const min: number = schema.minLength ?? 0;
   const max: number = schema.maxLength ?? Number.POSITIVE_INFINITY;
+  const classes = typeof schema.pattern === "string" ? classPattern(schema.pattern) : undefined;
+  if (classes !== undefined) {
+    const { first, rest } = classes;
+    return (b, p) => {
+      if (!readStr(b, p) || strLength < min || strLength > max || strLength === 0) return NONE;
+      const end = strStart + strLength;
+      if (first[b[strStart] as number] !== 1) return NONE;
+      for (let i = strStart + 1; i < end; i++) if (rest[b[i] as number] !== 1) return NONE;
+      return end;
+    };
+  }
   const pattern = typeof schema.pattern === "string" ? new RegExp(schema.pattern) : undefined;
   return (b, p) => {
     if (!readStr(b, p)) return NONE;
@@ -73,10 +111,10 @@ function numberCheck(schema: TSchema, integer: boolean): BytesCheck {
   };
 }
 
-function arrayCheck(schema: TSchema): BytesCheck {
+function arrayCheck(schema: TSchema, layouts: readonly MapLayouts[]): BytesCheck {
   const min: number = schema.minItems ?? 0;
   const max: number = schema.maxItems ?? Number.POSITIVE_INFINITY;
-  const item = compileBytesCheck(schema.items as TSchema);
+  const item = compileBytesCheck(schema.items as TSchema, layouts);
   return (b, p) => {
     const count = arrayHeader(b, p);
     if (count === NONE || count < min || count > max) return NONE;
@@ -89,8 +127,12 @@ function arrayCheck(schema: TSchema): BytesCheck {
 /**
  * `positions`, when given, receives where the value of each property starts in
  * the last map checked (-1 when absent), in the order of `schema.properties`.
+ * A map of a schema some `layouts` collects is recorded there once accepted.
  */
-function objectCheck(schema: TSchema, positions?: Int32Array): BytesCheck {
+function objectCheck(schema: TSchema, layouts: readonly MapLayouts[], given?: Int32Array): BytesCheck {
+  const layout = layouts.find((l) => l.schema === schema);
+  const positions =
+    given ?? (layout === undefined ? undefined : new Int32Array(Object.keys(schema.properties ?? {}).length));
   const extra = schema.additionalProperties;
   if (extra !== false && extra !== true && extra !== undefined)
     throw new TypeError("only objects with additionalProperties true, false or absent are supported");
@@ -106,7 +148,12 @@ function objectCheck(schema: TSchema, positions?: Int32Array): BytesCheck {
     if (list === undefined) byShape[shape] = [k];
     else list.push(k);
   });
-  const checks = names.map((name) => compileBytesCheck(schema.properties[name] as TSchema));
+  const checks = names.map((name) => compileBytesCheck(schema.properties[name] as TSchema, layouts));
+  const recorded = layout?.fields.map((field) => {
+    const k = names.indexOf(field);
+    if (k < 0) throw new TypeError(`a layout field ${field} is not a property of its schema`);
+    return k;
+  });
   const required: string[] = schema.required ?? [];
   let requiredMask = 0;
   names.forEach((name, i) => {
@@ -149,14 +196,16 @@ function objectCheck(schema: TSchema, positions?: Int32Array): BytesCheck {
       }
       if (q === NONE) return forgetKeys(from, NONE);
     }
-    return forgetKeys(from, (seen & requiredMask) === requiredMask ? q : NONE);
+    if ((seen & requiredMask) !== requiredMask) return forgetKeys(from, NONE);
+    if (layout !== undefined) layout.record(p, q, positions as Int32Array, recorded as number[]);
+    return forgetKeys(from, q);
   };
 }
 
 /** `^[\s\S]{m,n}$`: a pattern that only bounds the length, checked without building the string. */
 const LENGTH_ONLY = /^\^\[\\s\\S\]\{(\d+),(\d+)\}\$$/;
 
-function recordCheck(schema: TSchema): BytesCheck {
+function recordCheck(schema: TSchema, layouts: readonly MapLayouts[]): BytesCheck {
   const patterns = Object.keys(schema.patternProperties ?? {});
   if (patterns.length !== 1 || schema.additionalProperties !== false) {
     throw new TypeError("only records with one key pattern and additionalProperties: false are supported");
@@ -167,7 +216,7 @@ function recordCheck(schema: TSchema): BytesCheck {
     type: "string",
     ...lengthOrPattern(source),
   } as unknown as TSchema);
-  const value = compileBytesCheck(schema.patternProperties[source] as TSchema);
+  const value = compileBytesCheck(schema.patternProperties[source] as TSchema, layouts);
   const maxProps: number = schema.maxProperties ?? Number.POSITIVE_INFINITY;
   const minProps: number = schema.minProperties ?? 0;
   return (b, p) => {
@@ -194,8 +243,8 @@ function lengthOrPattern(source: string): Record<string, unknown> {
   return match === null ? { pattern: source } : { minLength: Number(match[1]), maxLength: Number(match[2]) };
 }
 
-function unionCheck(schema: TSchema): BytesCheck {
-  const variants = (schema.anyOf as TSchema[]).map(compileBytesCheck);
+function unionCheck(schema: TSchema, layouts: readonly MapLayouts[]): BytesCheck {
+  const variants = (schema.anyOf as TSchema[]).map((variant) => compileBytesCheck(variant, layouts));
   return (b, p) => {
     for (const variant of variants) {
       const q = variant(b, p);
@@ -212,13 +261,17 @@ function literalCheck(schema: TSchema): BytesCheck {
   return (b, p) => (readStr(b, p) && strIs(b, expected) ? strStart + strLength : NONE);
 }
 
-/** Compiles `schema` into a check over msgpack bytes. Throws TypeError for schema features it does not support. */
-export function compileBytesCheck(schema: TSchema): BytesCheck {
+/**
+ * Compiles `schema` into a check over msgpack bytes. Throws TypeError for schema
+ * features it does not support. Maps of a schema one of `layouts` collects are
+ * recorded there as the check accepts them.
+ */
+export function compileBytesCheck(schema: TSchema, layouts: readonly MapLayouts[] = []): BytesCheck {
   switch (schema[Kind]) {
     case "Object":
-      return objectCheck(schema);
+      return objectCheck(schema, layouts);
     case "Record":
-      return recordCheck(schema);
+      return recordCheck(schema, layouts);
     case "String":
       return stringCheck(schema);
     case "Integer":
@@ -230,9 +283,9 @@ export function compileBytesCheck(schema: TSchema): BytesCheck {
     case "Null":
       return (b, p) => (b[p] === 0xc0 ? p + 1 : NONE);
     case "Array":
-      return arrayCheck(schema);
+      return arrayCheck(schema, layouts);
     case "Union":
-      return unionCheck(schema);
+      return unionCheck(schema, layouts);
     case "Literal":
       return literalCheck(schema);
     case "Unknown":
@@ -250,11 +303,81 @@ export interface MapCheck {
   valueAt(name: string): number;
 }
 
-/** Compiles an Object `schema` into a {@link MapCheck} (e.g. of a request envelope). */
-export function compileMapCheck(schema: TSchema): MapCheck {
+/**
+ * Compiles an Object `schema` into a {@link MapCheck} (e.g. of a request
+ * envelope). `layouts` collect the maps of their schemas anywhere inside: each
+ * check starts them afresh, so after an accepted check they hold that request's.
+ */
+export function compileMapCheck(schema: TSchema, layouts: readonly MapLayouts[] = []): MapCheck {
   if (schema[Kind] !== "Object") throw new TypeError("compileMapCheck takes an Object schema");
   const names = Object.keys(schema.properties ?? {});
   const positions = new Int32Array(names.length).fill(NONE);
-  const check = objectCheck(schema, positions);
+  const inner = objectCheck(schema, layouts, positions);
+  const check: BytesCheck =
+    layouts.length === 0
+      ? inner
+      : (b, p) => {
+          for (const layout of layouts) layout.count = 0;
+          return inner(b, p);
+        };
   return { check, valueAt: (name) => positions[names.indexOf(name)] ?? NONE };
+}
+
+/**
+ * Where the maps of one Object schema are in the bytes a check accepted, in the
+ * order met: each map's start and end, and where the values of the chosen
+ * `fields` start (-1 when absent). One reusable table, so that reading a
+ * request's strategies costs no walk of its own and no garbage: valid until
+ * the next check that collects into it.
+ */
+export class MapLayouts {
+  /** Maps recorded. */
+  count = 0;
+  private table: Int32Array;
+  private readonly stride: number;
+
+  constructor(
+    readonly schema: TSchema,
+    readonly fields: readonly string[],
+  ) {
+    this.stride = 2 + fields.length;
+    this.table = new Int32Array(this.stride * 64);
+  }
+
+  /** Records a map accepted at [start, end), its fields' values at `positions[recorded[f]]`. */
+  record(start: number, end: number, positions: Int32Array, recorded: readonly number[]): void {
+    let at = this.count * this.stride;
+    if (at + this.stride > this.table.length) {
+      const grown = new Int32Array(this.table.length * 2);
+      grown.set(this.table);
+      this.table = grown;
+    }
+    this.table[at++] = start;
+    this.table[at++] = end;
+    for (const k of recorded) this.table[at++] = positions[k] as number;
+    this.count++;
+  }
+
+  /** A copy holding the maps recorded so far (the table itself is reused by the next check). */
+  copy(): MapLayouts {
+    const copy = new MapLayouts(this.schema, this.fields);
+    copy.table = this.table.slice(0, this.count * this.stride);
+    copy.count = this.count;
+    return copy;
+  }
+
+  /** Where the `i`-th map starts. */
+  start(i: number): number {
+    return this.table[i * this.stride] as number;
+  }
+
+  /** Where the `i`-th map ends (the position after it). */
+  end(i: number): number {
+    return this.table[i * this.stride + 1] as number;
+  }
+
+  /** Where the value of `fields[field]` starts in the `i`-th map, or -1. */
+  valueAt(i: number, field: number): number {
+    return this.table[i * this.stride + 2 + field] as number;
+  }
 }

@@ -263,8 +263,11 @@ export function repeatsKey(b: Buffer, from: number, seen: Set<string> | undefine
 
 /** Forgets the keys of the map whose keys start at `from`, and passes `result` on. */
 export function forgetKeys(from: number, result: number): number {
-  keyStarts.length = from;
-  keyLengths.length = from;
+  // Most maps of a request are checked against their schema and push no key: leave the arrays be.
+  if (keyStarts.length !== from) {
+    keyStarts.length = from;
+    keyLengths.length = from;
+  }
   return result;
 }
 

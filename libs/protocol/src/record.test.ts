@@ -4,11 +4,13 @@ import { Packr, Unpackr } from "msgpackr";
 import { describe, expect, test } from "vitest";
 import { encode } from "./codec.js";
 import { ErrorCodes } from "./errors.js";
+import { encodeEntry, LOG_FORMAT_VERSION, LogOps, readLogEntry, recordAt } from "./log.js";
+import type { MapLayouts } from "./msgpack-check.js";
 import { MsgpackScanner } from "./msgpack-scan.js";
-import { decodeStrategy, encodeStrategy, spliceNewStrategy } from "./record.js";
+import { decodeStrategy, encodeStrategy, idOf, NewStrategyItems, spliceNewStrategy } from "./record.js";
 import { Limits, newStrategy, type Strategy, type StrategyInput } from "./strategy.js";
 import { PartitionOps } from "./subjects.js";
-import { acceptsBytes, parseRequest, validateRequest } from "./validate.js";
+import { acceptedStrategies, acceptsBytes, parseRequest, validateRequest } from "./validate.js";
 
 const msgpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 
@@ -73,18 +75,32 @@ const clientEncoders = [encode, (v: unknown) => Uint8Array.from(fixedWidthPackr.
 
 /**
  * Registers `inputs` the way a shard does: checks the register-batch request on
- * its bytes, finds each strategy's bytes with the scanner and splices the stored form.
+ * its bytes, which records where each strategy is, and writes the log entry of
+ * the stored forms spliced from those bytes. Each stored form is also spliced
+ * alone, from the scanner's ranges (spliceNewStrategy): both must agree.
  */
 function registerBatch(inputs: StrategyInput[], at: number, encodeRequest: (v: unknown) => Uint8Array) {
   const payload = Buffer.from(encodeRequest({ v: 1, cid: "c1", issued: 0, body: { strategies: inputs } }));
   expect(acceptsBytes(PartitionOps.RegisterBatch, payload)).toBe(true);
+  const layouts = acceptedStrategies(payload) as MapLayouts;
+  expect(layouts.count).toBe(inputs.length);
   const request = parseRequest(PartitionOps.RegisterBatch, payload);
+  const chosen = inputs.map((_, i) => i);
+  const ids = chosen.map((i) => idOf(payload, layouts, i));
+  const entry = encodeEntry(
+    { v: LOG_FORMAT_VERSION, op: LogOps.RegisterBatch, at, member: "m" },
+    new NewStrategyItems(payload, layouts.copy(), chosen, ids, at),
+  );
+  expect(readLogEntry(entry.bytes).ids).toEqual(inputs.map((input) => input.id));
+  expect(entry.ids).toEqual(inputs.map((input) => input.id));
   const scanner = new MsgpackScanner(payload);
   const body = scanner.mapValue(0, "body") as number;
   const items = scanner.arrayItems(scanner.mapValue(body, "strategies") as number);
   return items.map(([start, end], i) => {
     const input = request.body.strategies[i] as StrategyInput;
-    return { input, stored: spliceNewStrategy(payload, start, end, at) };
+    const stored = Buffer.from(recordAt(entry, i));
+    expect(spliceNewStrategy(payload, start, end, at)).toEqual(stored);
+    return { input, stored };
   });
 }
 

@@ -9,8 +9,9 @@
  */
 import { decode, encode } from "./codec.js";
 import { ErrorCodes, ValidationError } from "./errors.js";
-import { MsgpackScanner } from "./msgpack-scan.js";
-import { LifecycleStates, type Strategy, type StrategyInput } from "./strategy.js";
+import type { EntryItems } from "./log.js";
+import { type BytesCheck, compileBytesCheck, MapLayouts } from "./msgpack-check.js";
+import { LifecycleStates, type Strategy, type StrategyInput, StrategyInputSchema } from "./strategy.js";
 
 const OPTIONAL_DEFAULTS = {
   description: "",
@@ -57,110 +58,157 @@ function writeServerFields(out: Buffer, at: number, now: number): void {
   }
 }
 
-/** A stored strategy about to be written somewhere (e.g. into a log entry): its length and how to write it. */
-export interface RecordSource {
-  readonly length: number;
-  writeTo(out: Buffer, at: number): void;
-}
+/**
+ * The fields of each strategy of a register or register-batch request whose
+ * place the bytes check records: the id, the origin (checked against the
+ * parents), and every optional field (a stored strategy gets defaults for those
+ * it lacks), in the order of OPTIONAL_FIELDS.
+ */
+export const STRATEGY_LAYOUT_FIELDS = ["id", "origin", ...OPTIONAL_FIELDS] as const;
+const OPTIONAL_AT = 2;
 
-/** A RecordSource of bytes already encoded. */
-export function bytesRecord(bytes: Uint8Array): RecordSource {
-  return {
-    length: bytes.length,
-    writeTo: (out, at) => {
-      out.set(bytes, at);
-    },
-  };
-}
+/** The defaults of the optional fields a strategy lacks, one buffer per set of missing fields (a bit each). */
+const defaultsByMissing: Buffer[] = [];
 
-const OPTIONAL_KEYS = OPTIONAL_FIELDS.map((field) => Buffer.from(field, "utf8"));
-
-/** Index in OPTIONAL_FIELDS of the str key at `p` (any str width), or -1. */
-function optionalKeyAt(source: Uint8Array, p: number): number {
-  const t = source[p] as number;
-  let start: number;
-  let length: number;
-  if (t >= 0xa0 && t <= 0xbf) {
-    start = p + 1;
-    length = t & 0x1f;
-  } else if (t === 0xd9) {
-    start = p + 2;
-    length = source[p + 1] as number;
-  } else if (t === 0xda) {
-    start = p + 3;
-    length = ((source[p + 1] as number) << 8) | (source[p + 2] as number);
-  } else {
-    // str 32 keys are longer than any field name.
-    return -1;
+function defaultsFor(missing: number): Buffer {
+  let bytes = defaultsByMissing[missing];
+  if (bytes === undefined) {
+    bytes = Buffer.concat(OPTIONAL_FIELDS.filter((_, k) => (missing & (1 << k)) !== 0).map((f) => DEFAULT_ENTRIES[f]));
+    defaultsByMissing[missing] = bytes;
   }
-  for (let k = 0; k < OPTIONAL_KEYS.length; k++) {
-    const key = OPTIONAL_KEYS[k] as Buffer;
-    if (key.length !== length) continue;
-    let same = true;
-    for (let i = 0; i < length && same; i++) same = source[start + i] === key[i];
-    if (same) return k;
-  }
-  return -1;
+  return bytes;
 }
 
 /**
- * A newly registered strategy, spliced from the client's own bytes:
- * `source[start, end)` must be a strategy map that passed the bytes check
- * (compileBytesCheck of StrategyInputSchema: valid, string keys, none repeated).
- * The stored form is that map's entries, then defaults for the optional fields
- * it left out (read from its keys; no object is decoded), then the server fields.
- * Nothing is copied until it is written.
+ * Newly registered strategies as log entry items, spliced from the request's
+ * bytes where its bytes check recorded them (`layouts`, of
+ * {@link STRATEGY_LAYOUT_FIELDS}): each stored form is a map header, the
+ * client's own entries, the defaults of the optional fields it left out, and
+ * the server fields, those built once for the batch. The ids are copied as the
+ * request's bytes. `chosen` are the strategies to write (indexes into
+ * `layouts`), `ids` their ids.
  */
-export function planValidatedStrategy(source: Buffer, start: number, end: number, now: number): RecordSource {
-  const scanner = new MsgpackScanner(source, true);
-  const header = scanner.mapHeader(start);
-  if (header === undefined) throw new ValidationError(ErrorCodes.Malformed, "strategy must be a msgpack map");
-  let present = 0;
-  let p = header.start;
-  for (let i = 0; i < header.count; i++) {
-    const k = optionalKeyAt(source, p);
-    if (k >= 0) present |= 1 << k;
-    p = scanner.skip(scanner.skip(p));
+export class NewStrategyItems implements EntryItems {
+  private readonly serverFields: Buffer;
+  readonly count: number;
+
+  constructor(
+    private readonly source: Buffer,
+    private readonly layouts: MapLayouts,
+    private readonly chosen: readonly number[],
+    private readonly ids: readonly string[],
+    now: number,
+  ) {
+    this.count = chosen.length;
+    this.serverFields = Buffer.allocUnsafe(SERVER_FIELDS_LENGTH);
+    writeServerFields(this.serverFields, 0, now);
   }
-  const missing = OPTIONAL_FIELDS.filter((_, k) => (present & (1 << k)) === 0);
-  return splicePlan(source, header.start, end, header.count, missing, now);
+
+  idLength(i: number): number {
+    const at = this.layouts.valueAt(this.chosen[i] as number, 0);
+    return strEnd(this.source, at) - at;
+  }
+
+  writeId(i: number, out: Buffer, at: number): void {
+    const from = this.layouts.valueAt(this.chosen[i] as number, 0);
+    this.source.copy(out, at, from, strEnd(this.source, from));
+  }
+
+  id(i: number): string {
+    return this.ids[i] as string;
+  }
+
+  recordLength(i: number): number {
+    const k = this.chosen[i] as number;
+    const entries = entriesStart(this.source, this.layouts.start(k));
+    return 3 + (this.layouts.end(k) - entries) + defaultsFor(this.missing(k)).length + this.serverFields.length;
+  }
+
+  writeRecord(i: number, out: Buffer, at: number): void {
+    const k = this.chosen[i] as number;
+    const start = this.layouts.start(k);
+    const entries = entriesStart(this.source, start);
+    const missing = this.missing(k);
+    const present = mapCount(this.source, start);
+    out[at] = 0xde;
+    out.writeUInt16BE(present + (MISSING_COUNTS[missing] as number) + SERVER_FIELD_COUNT, at + 1);
+    let pos = at + 3 + this.source.copy(out, at + 3, entries, this.layouts.end(k));
+    pos += defaultsFor(missing).copy(out, pos);
+    this.serverFields.copy(out, pos);
+  }
+
+  /** The optional fields the `k`-th strategy lacks, a bit each in the order of OPTIONAL_FIELDS. */
+  private missing(k: number): number {
+    let missing = 0;
+    for (let f = 0; f < OPTIONAL_FIELDS.length; f++) {
+      if (this.layouts.valueAt(k, OPTIONAL_AT + f) < 0) missing |= 1 << f;
+    }
+    return missing;
+  }
 }
 
-function splicePlan(
-  source: Uint8Array,
-  entries: number,
-  end: number,
-  presentCount: number,
-  missing: OptionalField[],
-  now: number,
-): RecordSource {
-  const count = presentCount + missing.length + SERVER_FIELD_COUNT;
-  let length = 3 + (end - entries) + SERVER_FIELDS_LENGTH;
-  for (const field of missing) length += DEFAULT_ENTRIES[field].length;
-  return {
-    length,
-    writeTo: (out, at) => {
-      out[at] = 0xde;
-      out.writeUInt16BE(count, at + 1);
-      let pos = at + 3;
-      out.set(source.subarray(entries, end), pos);
-      pos += end - entries;
-      for (const field of missing) pos += DEFAULT_ENTRIES[field].copy(out, pos);
-      writeServerFields(out, pos, now);
-    },
-  };
+/** How many fields each set of missing optional fields holds. */
+const MISSING_COUNTS = Array.from({ length: 1 << OPTIONAL_FIELDS.length }, (_, m) => {
+  let n = 0;
+  for (let b = m; b !== 0; b &= b - 1) n++;
+  return n;
+});
+
+/** The position after the msgpack str at `at` (a checked one). */
+function strEnd(b: Buffer, at: number): number {
+  const t = b[at] as number;
+  if (t >= 0xa0 && t <= 0xbf) return at + 1 + (t & 0x1f);
+  if (t === 0xd9) return at + 2 + (b[at + 1] as number);
+  if (t === 0xda) return at + 3 + b.readUInt16BE(at + 1);
+  return at + 5 + b.readUInt32BE(at + 1);
 }
 
-/** The bytes a RecordSource writes. */
-export function writeRecord(record: RecordSource): Buffer {
-  const out = Buffer.allocUnsafe(record.length);
-  record.writeTo(out, 0);
+/**
+ * The id (field 0 of `layouts`) of the `i`-th map of checked request bytes, as
+ * a flat string (ids are ASCII, by their pattern).
+ */
+export function idOf(source: Buffer, layouts: MapLayouts, i: number): string {
+  const at = layouts.valueAt(i, 0);
+  const t = source[at] as number;
+  const start = t >= 0xa0 && t <= 0xbf ? at + 1 : t === 0xd9 ? at + 2 : t === 0xda ? at + 3 : at + 5;
+  return source.toString("latin1", start, strEnd(source, at));
+}
+
+/** The entry count of the (checked) msgpack map at `at`. */
+function mapCount(b: Buffer, at: number): number {
+  const t = b[at] as number;
+  if (t >= 0x80 && t <= 0x8f) return t & 0x0f;
+  return t === 0xde ? b.readUInt16BE(at + 1) : b.readUInt32BE(at + 1);
+}
+
+/** Where the first key of the (checked) msgpack map at `at` is. */
+function entriesStart(b: Buffer, at: number): number {
+  const t = b[at] as number;
+  return t >= 0x80 && t <= 0x8f ? at + 1 : t === 0xde ? at + 3 : at + 5;
+}
+
+let strategyCheck: { check: BytesCheck; layouts: MapLayouts } | undefined;
+
+/**
+ * The stored bytes of a newly registered strategy, spliced from the client's
+ * own bytes as registration does: `source[start, end)` must be a strategy map
+ * that passes the bytes check of StrategyInputSchema (else MALFORMED).
+ */
+export function spliceNewStrategy(source: Buffer, start: number, end: number, now: number): Buffer {
+  if (strategyCheck === undefined) {
+    const layouts = new MapLayouts(StrategyInputSchema, STRATEGY_LAYOUT_FIELDS);
+    strategyCheck = { check: compileBytesCheck(StrategyInputSchema, [layouts]), layouts };
+  }
+  const { check, layouts } = strategyCheck;
+  layouts.count = 0;
+  if (check(source, start) !== end || layouts.count !== 1) {
+    throw new ValidationError(ErrorCodes.Malformed, "strategy must be a msgpack map that passes its schema");
+  }
+  const id = idOf(source, layouts, 0);
+  const items = new NewStrategyItems(source, layouts, [0], [id], now);
+  const out = Buffer.allocUnsafe(items.recordLength(0));
+  items.writeRecord(0, out, 0);
   return out;
-}
-
-/** The stored bytes of a newly registered strategy, spliced from the client's own bytes (see planValidatedStrategy). */
-export function spliceNewStrategy(...args: Parameters<typeof planValidatedStrategy>): Buffer {
-  return writeRecord(planValidatedStrategy(...args));
 }
 
 /** The stored bytes of `strategy` (an owned copy). */

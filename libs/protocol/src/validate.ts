@@ -14,7 +14,7 @@ import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
 import { decode } from "./codec.js";
 import { type ErrorCode, ErrorCodes, ValidationError } from "./errors.js";
 import { PROTOCOL_VERSION, type Request, RequestBodies, requestSchema } from "./messages.js";
-import { compileMapCheck, type MapCheck } from "./msgpack-check.js";
+import { compileMapCheck, type MapCheck, MapLayouts } from "./msgpack-check.js";
 import {
   MAX_NESTING,
   type MsgpackPath,
@@ -26,8 +26,16 @@ import {
   stringAt,
 } from "./msgpack-read.js";
 import { MsgpackScanner } from "./msgpack-scan.js";
+import { STRATEGY_LAYOUT_FIELDS } from "./record.js";
 import { RiskLimitsSchema } from "./risk.js";
-import { Limits, type Origin, originProblem, type StrategyInput, type StrategyPatch } from "./strategy.js";
+import {
+  Limits,
+  type Origin,
+  originProblem,
+  type StrategyInput,
+  StrategyInputSchema,
+  type StrategyPatch,
+} from "./strategy.js";
 import { type Encoding, Encodings, type PartitionOp, PartitionOps } from "./subjects.js";
 
 /** Array fields whose length is a batch size: too many items is BATCH_TOO_LARGE. */
@@ -106,16 +114,54 @@ function checkFor(op: PartitionOp): TypeCheck<TSchema> {
 
 const bytesChecks: Partial<Record<PartitionOp, MapCheck>> = {};
 
+/** Where the strategies of the register or register-batch request last accepted are. */
+const strategyLayouts = new MapLayouts(StrategyInputSchema, STRATEGY_LAYOUT_FIELDS);
+const ORIGIN_FIELD = STRATEGY_LAYOUT_FIELDS.indexOf("origin");
+const PARENTS_FIELD = STRATEGY_LAYOUT_FIELDS.indexOf("parents");
+
+/** Requests whose body a shard reads straight from the bytes (the get fast path): the body fields recorded. */
+const bodyLayouts: Partial<Record<PartitionOp, MapLayouts>> = {
+  [PartitionOps.Get]: new MapLayouts(RequestBodies[PartitionOps.Get], ["id"]),
+};
+
 /** The bytes check of `op`'s requests: the request schema, with `v` the version this build speaks (in any width). */
 function bytesCheckFor(op: PartitionOp): MapCheck {
   let check = bytesChecks[op];
   if (check === undefined) {
     const schema = requestSchema(op);
     const version = Type.Integer({ minimum: PROTOCOL_VERSION, maximum: PROTOCOL_VERSION });
-    check = compileMapCheck({ ...schema, properties: { ...schema.properties, v: version } });
+    const registers = op === PartitionOps.Register || op === PartitionOps.RegisterBatch;
+    const body = bodyLayouts[op];
+    check = compileMapCheck(
+      { ...schema, properties: { ...schema.properties, v: version } },
+      registers ? [strategyLayouts] : body === undefined ? [] : [body],
+    );
     bytesChecks[op] = check;
   }
   return check;
+}
+
+/**
+ * The body of `payload`, right after {@link acceptsBytes} accepted it as an `op`
+ * request whose body the fast path reads (get: its `id` is field 0); undefined
+ * otherwise. The table is reused by the next check.
+ */
+export function acceptedBody(op: PartitionOp, payload: Buffer): MapLayouts | undefined {
+  const body = bodyLayouts[op];
+  return body !== undefined && payload === acceptedBytes && acceptedBy === bytesChecks[op] ? body : undefined;
+}
+
+/**
+ * Where each strategy of `payload` is, with its fields (in the order of
+ * {@link STRATEGY_LAYOUT_FIELDS}), right after {@link acceptsBytes} accepted
+ * `payload` as a register or register-batch request; undefined otherwise. The
+ * table is reused by the next check.
+ */
+export function acceptedStrategies(payload: Buffer): MapLayouts | undefined {
+  const registration =
+    acceptedBy !== undefined &&
+    (acceptedBy === bytesChecks[PartitionOps.RegisterBatch] || acceptedBy === bytesChecks[PartitionOps.Register]);
+  return payload === acceptedBytes && registration ? strategyLayouts : undefined;
 }
 
 // The payload acceptsBytes accepted last, and the check that accepted it: envelopeFields reads its positions.
@@ -141,28 +187,23 @@ export function acceptsBytes(op: PartitionOp, payload: Buffer): boolean {
 
 // ---- Origin and parents: the one rule across fields of a strategy ------------------------------
 
-const ORIGIN_KEY = Buffer.from([0xa6, ...Buffer.from("origin")]);
-
 /**
  * On the bytes of a register or register-batch request the bytes check
- * accepted: whether every strategy's origin fits its parents. Requests that
- * name no origin (the key's bytes appear nowhere) cost one search of the payload.
+ * accepted: whether every strategy's origin fits its parents, read where the
+ * check recorded each strategy's origin and parents.
  */
 function originsFitBytes(op: PartitionOp, payload: Buffer): boolean {
   if (op !== PartitionOps.Register && op !== PartitionOps.RegisterBatch) return true;
-  if (payload.indexOf(ORIGIN_KEY) < 0) return true;
   const scanner = new MsgpackScanner(payload, true);
-  const body = scanner.mapValue(0, "body") as number;
-  const single = op === PartitionOps.Register;
-  const at = scanner.mapValue(body, single ? "strategy" : "strategies") as number;
-  const ranges = single ? [[at]] : scanner.arrayItems(at);
-  return ranges.every(([start]) => {
-    const originAt = scanner.mapValue(start as number, "origin");
-    if (originAt === undefined) return true;
-    const parentsAt = scanner.mapValue(start as number, "parents");
-    const parents = parentsAt === undefined ? 0 : (scanner.arrayHeader(parentsAt)?.count ?? 0);
-    return originProblem(scanner.string(originAt) as Origin, new Array<string>(parents)) === undefined;
-  });
+  const layouts = strategyLayouts;
+  for (let i = 0; i < layouts.count; i++) {
+    const originAt = layouts.valueAt(i, ORIGIN_FIELD);
+    if (originAt < 0) continue;
+    const parentsAt = layouts.valueAt(i, PARENTS_FIELD);
+    const parents = parentsAt < 0 ? 0 : (scanner.arrayHeader(parentsAt)?.count ?? 0);
+    if (originProblem(scanner.string(originAt) as Origin, new Array<string>(parents)) !== undefined) return false;
+  }
+  return true;
 }
 
 /** Throws INVALID_FIELD naming the first strategy (or patch) of a valid request whose origin does not fit its parents. */

@@ -13,6 +13,7 @@ import type { Lease } from "@stratreg/fencing";
 import {
   decode,
   ErrorCodes,
+  encodeEntry,
   encodeLogEntry,
   type HistoryReply,
   isKnownLogOp,
@@ -414,8 +415,8 @@ export class Partition {
     this.snapshotting = true;
     try {
       const seq = this.lastSeq;
-      const { ids, records } = this.store.all();
-      const bytes = encodeLogEntry(
+      const strategies = this.store.size;
+      const bytes = encodeEntry(
         {
           v: LOG_FORMAT_VERSION,
           op: LogOps.Snapshot,
@@ -426,13 +427,12 @@ export class Partition {
           cmds: storeSegments(this.commands.seal()),
           perf: this.performance.save(),
         },
-        ids,
-        records,
+        this.store.entryItems(),
       ).bytes;
       this.bytesSinceSnapshot = 0;
       const saved = await this.context.snapshots.save(
         this.id,
-        { seq, strategies: ids.length, epoch: this.lease.epoch, at: Date.now() },
+        { seq, strategies, epoch: this.lease.epoch, at: Date.now() },
         bytes,
       );
       if (saved === undefined) return;

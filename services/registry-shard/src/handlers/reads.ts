@@ -1,6 +1,9 @@
 /** get, get-batch and list: answered from memory, never waiting for writes. */
 import {
+  acceptedBody,
+  acceptsBytes,
   ErrorCodes,
+  idOf,
   Limits,
   NotFoundError,
   PartitionOps,
@@ -26,8 +29,13 @@ export function checkPartition(partition: Partition, id: string, field: string):
   }
 }
 
+/** Reads the id straight from the bytes once their check accepts them; otherwise parseRequest names the problem. */
 export function get(partition: Partition, payload: Uint8Array): Uint8Array {
-  const { id } = parseRequest(PartitionOps.Get, payload).body;
+  const bytes = Buffer.isBuffer(payload)
+    ? payload
+    : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  const body = acceptsBytes(PartitionOps.Get, bytes) ? acceptedBody(PartitionOps.Get, bytes) : undefined;
+  const id = body === undefined ? parseRequest(PartitionOps.Get, payload).body.id : idOf(bytes, body, 0);
   checkPartition(partition, id, "body.id");
   const stored = partition.store.get(id);
   if (stored === undefined) throw new NotFoundError(`no strategy ${id}`, { details: { id } });

@@ -6,16 +6,21 @@
 
 import { performance } from "node:perf_hooks";
 import {
+  acceptedStrategies,
   acceptsBytes,
   type BatchRejection,
   ConflictError,
   decodeStrategy,
   Encodings,
+  type EntryItems,
   ErrorCodes,
+  encodeEntry,
   encodeLogEntry,
   encodeStrategy,
+  entryItemsOf,
   envelopeFields,
   type GatesReply,
+  idOf,
   LifecycleEvents,
   LifecycleStates,
   LOG_FORMAT_VERSION,
@@ -25,17 +30,16 @@ import {
   type LogMove,
   LogOps,
   lifecycleOf,
-  MsgpackScanner,
+  NewStrategyItems,
   NotFoundError,
   newStrategy,
   nextLifecycle,
   PartitionOps,
   parseRequest,
   patchStrategy,
-  planValidatedStrategy,
-  type RecordSource,
   type RequestBody,
   recordAt,
+  STRATEGY_LAYOUT_FIELDS,
   type StoredLifecycle,
   type Strategy,
   type StrategyInput,
@@ -66,7 +70,9 @@ export function replyFromEntry(entry: LogEntry): Uint8Array {
 export interface PendingEntry {
   head: LogEntryHead;
   ids: string[];
-  recs: Array<RecordSource | Uint8Array>;
+  recs: Uint8Array[];
+  /** The strategies as items written straight into the entry (registration), instead of `ids` and `recs`. */
+  items?: EntryItems;
   /** The records as values, when the command has them decoded: applying the entry then decodes nothing. */
   values?: unknown[];
 }
@@ -94,7 +100,10 @@ export async function commit(
   entry: PendingEntry,
   reply: (layout: LogEntryLayout) => Uint8Array,
 ): Promise<Uint8Array> {
-  const layout = encodeLogEntry(entry.head, entry.ids, entry.recs);
+  const layout =
+    entry.items === undefined
+      ? encodeLogEntry(entry.head, entry.ids, entry.recs)
+      : encodeEntry(entry.head, entry.items);
   if (entry.values !== undefined) layout.values = entry.values;
   layout.head = entry.head;
   const size = layout.bytes.length;
@@ -180,17 +189,19 @@ function alreadyExists(id: string): ConflictError {
 interface NewStrategies {
   envelope: CommandEnvelope;
   ids: string[];
-  /** The stored form of the `i`-th strategy, registered at `now`. */
-  plan(i: number, now: number): RecordSource | Uint8Array;
+  /** The strategies `chosen` (indexes into `ids`), registered at `now`, as log entry items. */
+  items(chosen: number[], now: number): EntryItems;
 }
 
 /**
  * Reads the strategies of a request. A standard-msgpack request is stored as the
  * client sent it, so it must pass the bytes check (the same schema, on the bytes:
  * string keys only, no key repeated at any depth, no extension types); it is
- * never decoded. When the check refuses it, the request is decoded and TypeBox
- * names the problem; if TypeBox finds none, the encoding itself is at fault
- * (MALFORMED). Record-encoded requests are decoded, validated and re-encoded.
+ * never decoded, and the check records where each strategy and its fields are,
+ * so nothing walks the bytes again. When the check refuses it, the request is
+ * decoded and TypeBox names the problem; if TypeBox finds none, the encoding
+ * itself is at fault (MALFORMED). Record-encoded requests are decoded,
+ * validated and re-encoded.
  */
 function newStrategies(
   partition: Partition,
@@ -214,11 +225,16 @@ function newStrategies(
     return {
       envelope: request,
       ids: inputs.map((input) => input.id),
-      plan: (i, now) => encodeStrategy(newStrategy(inputs[i] as StrategyInput, now)),
+      items: (chosen, now) =>
+        entryItemsOf(
+          chosen.map((i) => (inputs[i] as StrategyInput).id),
+          chosen.map((i) => encodeStrategy(newStrategy(inputs[i] as StrategyInput, now))),
+        ),
     };
   }
   const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-  if (!acceptsBytes(op, bytes)) {
+  const layouts = acceptsBytes(op, bytes) ? acceptedStrategies(bytes) : undefined;
+  if (layouts === undefined) {
     parseRequest(op, payload);
     throw new ValidationError(
       ErrorCodes.Malformed,
@@ -226,29 +242,33 @@ function newStrategies(
       { field: single ? "body.strategy" : "body.strategies" },
     );
   }
-  const scanner = new MsgpackScanner(bytes, true);
-  const body = scanner.mapValue(0, "body") as number;
-  const at = scanner.mapValue(body, single ? "strategy" : "strategies") as number;
-  const ranges: Array<[number, number, number]> = single ? [[at, scanner.skip(at), 0]] : scanner.arrayItems(at);
-  const ids = ranges.map(([start]) => scanner.string(scanner.mapValue(start, "id") as number) as string);
-  ids.forEach((id, i) => {
+  const ids: string[] = new Array(layouts.count);
+  for (let i = 0; i < layouts.count; i++) {
+    const id = idOf(bytes, layouts, i);
     checkPartition(partition, id, idField(i));
-  });
-  ranges.forEach(([start], i) => {
-    const dependencies = scanner.mapValue(start, "dependencies");
-    if (dependencies !== undefined && scanner.arrayItems(dependencies).length > 0)
-      throw dependenciesThroughGraph(dependenciesField(i));
-  });
+    const dependencies = layouts.valueAt(i, DEPENDENCIES_FIELD);
+    // An empty array is one byte, 0x90: anything else holds an edge.
+    if (dependencies >= 0 && bytes[dependencies] !== 0x90) throw dependenciesThroughGraph(dependenciesField(i));
+    ids[i] = id;
+  }
   const { cid, issued, deadlineMs } = envelopeFields(bytes);
+  // The table is the bytes check's, reused by the next request: keep this request's part.
+  const table = layouts.copy();
   return {
     envelope: { cid, issued, deadlineMs },
     ids,
-    plan: (i, now) => {
-      const [start, end] = ranges[i] as [number, number, number];
-      return planValidatedStrategy(bytes, start, end, now);
-    },
+    items: (chosen, now) =>
+      new NewStrategyItems(
+        bytes,
+        table,
+        chosen,
+        chosen.map((i) => ids[i] as string),
+        now,
+      ),
   };
 }
+
+const DEPENDENCIES_FIELD = STRATEGY_LAYOUT_FIELDS.indexOf("dependencies");
 
 export function register(partition: Partition, payload: Uint8Array): Promise<Uint8Array> {
   const request = newStrategies(partition, PartitionOps.Register, payload, false);
@@ -257,8 +277,7 @@ export function register(partition: Partition, payload: Uint8Array): Promise<Uin
     if (partition.store.has(id)) throw alreadyExists(id);
     const now = Date.now();
     const entry = entryOf(partition, LogOps.Register, request.envelope.cid, now);
-    entry.ids.push(id);
-    entry.recs.push(request.plan(0, now));
+    entry.items = request.items([0], now);
     return commit(partition, entry, (layout) => strategyReply(recordAt(layout, 0)));
   });
 }
@@ -280,18 +299,19 @@ export function registerBatch(
     const entry = entryOf(partition, LogOps.RegisterBatch, request.envelope.cid, now);
     const rejected: BatchRejection[] = [];
     const taken = new Set<string>();
+    const chosen: number[] = [];
     request.ids.forEach((id, index) => {
       if (partition.store.has(id) || taken.has(id)) {
         rejected.push({ index, id, error: alreadyExists(id).toWire() });
         return;
       }
       taken.add(id);
-      entry.ids.push(id);
-      entry.recs.push(request.plan(index, now));
+      chosen.push(index);
     });
     if (rejected.length > 0) entry.head.rejected = rejected;
-    const reply = () => okReply({ registered: entry.ids.length, rejected });
-    if (entry.ids.length === 0) return reply();
+    const reply = () => okReply({ registered: chosen.length, rejected });
+    if (chosen.length === 0) return reply();
+    entry.items = request.items(chosen, now);
     return commit(partition, entry, reply);
   });
 }

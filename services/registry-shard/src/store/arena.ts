@@ -77,6 +77,21 @@ export class ByteArena {
     return bin32At(slab, handle % SLAB_SPAN);
   }
 
+  /** The length of the bytes behind `handle`. */
+  lengthOf(handle: ArenaHandle): number {
+    const slab = this.slabs[Math.floor(handle / SLAB_SPAN)];
+    if (slab === undefined) throw new RangeError(`no arena entry at ${handle}`);
+    return slab.readUInt32BE((handle % SLAB_SPAN) + 1);
+  }
+
+  /** Copies the bytes behind `handle` to `out` at `at` (no view is made). */
+  copyTo(handle: ArenaHandle, out: Buffer, at: number): void {
+    const slab = this.slabs[Math.floor(handle / SLAB_SPAN)];
+    if (slab === undefined) throw new RangeError(`no arena entry at ${handle}`);
+    const start = (handle % SLAB_SPAN) + HEADER;
+    slab.copy(out, at, start, start + slab.readUInt32BE(start - 4));
+  }
+
   /** Marks the bytes behind `handle` as garbage. */
   free(handle: ArenaHandle): void {
     const slab = this.slabs[Math.floor(handle / SLAB_SPAN)];

@@ -2,6 +2,7 @@
  * The in-memory state of one partition: strategy id → stored bytes, ordered by
  * id (a B+ tree, so listing with a cursor is a range scan).
  */
+import { type EntryItems, strHeaderLength, writeStrHeader } from "@stratreg/protocol";
 import BTreeModule from "sorted-btree";
 import { type ArenaHandle, ByteArena } from "./arena.js";
 
@@ -20,36 +21,34 @@ export function ownedAscii(id: string): string {
   return Buffer.from(id, "latin1").toString("latin1");
 }
 
-/** Strategies of one partition. */
+/**
+ * Strategies of one partition: a hash index from id to its bytes' place in the
+ * arena (gets and registration's existence checks are one lookup), and the ids
+ * in order beside it (a B+ tree of keys only, for listing with a cursor).
+ */
 export class PartitionStore {
-  private readonly index = new BTree<string, ArenaHandle>();
+  private readonly handles = new Map<string, ArenaHandle>();
+  private readonly order = new BTree<string, undefined>();
   private readonly arena = new ByteArena();
 
   /** Number of strategies. */
   get size(): number {
-    return this.index.size;
+    return this.handles.size;
   }
 
   has(id: string): boolean {
-    return this.index.has(id);
+    return this.handles.has(id);
   }
 
   /** The stored bytes of `id` (a view: copy before keeping it past the next write). */
   get(id: string): Uint8Array | undefined {
-    const handle = this.index.get(id);
+    const handle = this.handles.get(id);
     return handle === undefined ? undefined : this.arena.get(handle);
   }
 
   /** Inserts or replaces the stored bytes of `id`. */
   put(id: string, bytes: Uint8Array): void {
-    const previous = this.index.get(id);
-    const handle = this.arena.put(bytes);
-    if (previous === undefined) {
-      this.index.set(ownedAscii(id), handle);
-    } else {
-      this.arena.free(previous);
-      this.index.set(id, handle);
-    }
+    this.place(id, this.arena.put(bytes), true);
     if (this.arena.wantsCompaction) this.compact();
   }
 
@@ -61,11 +60,22 @@ export class PartitionStore {
   adopt(slab: Buffer, ids: string[], offsets: number[]): void {
     const handles = this.arena.adopt(slab, offsets);
     ids.forEach((id, i) => {
-      const previous = this.index.get(id);
-      if (previous !== undefined) this.arena.free(previous);
-      this.index.set(id, handles[i] as number);
+      this.place(id, handles[i] as number, false);
     });
     if (this.arena.wantsCompaction) this.compact();
+  }
+
+  /** Points `id` at `handle`, freeing what it pointed at; `copyId`: the id may be a slice of a larger string. */
+  private place(id: string, handle: ArenaHandle, copyId: boolean): void {
+    const previous = this.handles.get(id);
+    if (previous === undefined) {
+      const key = copyId ? ownedAscii(id) : id;
+      this.handles.set(key, handle);
+      this.order.set(key, undefined);
+    } else {
+      this.arena.free(previous);
+      this.handles.set(id, handle);
+    }
   }
 
   /** Up to `limit` strategies with ids after `cursor` (or from the start), in id order. */
@@ -73,27 +83,45 @@ export class PartitionStore {
     const ids: string[] = [];
     const records: Uint8Array[] = [];
     let more = false;
-    for (const [id, handle] of this.index.entries(cursor ?? undefined)) {
+    for (const id of this.order.keys(cursor ?? undefined)) {
       if (id === cursor) continue;
       if (ids.length === limit) {
         more = true;
         break;
       }
       ids.push(id);
-      records.push(this.arena.get(handle));
+      records.push(this.arena.get(this.handles.get(id) as ArenaHandle));
     }
     return { ids, records, more };
   }
 
-  /** Every strategy, in id order (views: encode them before the next write). */
-  all(): { ids: string[]; records: Uint8Array[] } {
-    const ids: string[] = [];
-    const records: Uint8Array[] = [];
-    for (const [id, handle] of this.index.entries()) {
-      ids.push(id);
-      records.push(this.arena.get(handle));
+  /**
+   * Every strategy, in id order, as log entry items (a snapshot's), written
+   * straight from the arena. Write them before the next change to the store.
+   */
+  entryItems(): EntryItems {
+    const ids: string[] = new Array(this.handles.size);
+    const handles: ArenaHandle[] = new Array(this.handles.size);
+    let n = 0;
+    for (const id of this.order.keys()) {
+      ids[n] = id;
+      handles[n++] = this.handles.get(id) as ArenaHandle;
     }
-    return { ids, records };
+    const arena = this.arena;
+    // Ids are ASCII (their pattern): a byte per character.
+    return {
+      count: n,
+      idLength: (i) => strHeaderLength((ids[i] as string).length) + (ids[i] as string).length,
+      writeId: (i, out, at) => {
+        const id = ids[i] as string;
+        out.write(id, writeStrHeader(out, at, id.length), "latin1");
+      },
+      id: (i) => ids[i] as string,
+      recordLength: (i) => arena.lengthOf(handles[i] as ArenaHandle),
+      writeRecord: (i, out, at) => {
+        arena.copyTo(handles[i] as ArenaHandle, out, at);
+      },
+    };
   }
 
   /** Bytes of memory held by stored strategies. */
@@ -103,7 +131,7 @@ export class PartitionStore {
 
   private compact(): void {
     this.arena.compact((relocate) => {
-      this.index.editAll((_id, handle) => ({ value: relocate(handle) }));
+      for (const [id, handle] of this.handles) this.handles.set(id, relocate(handle));
     });
   }
 }
