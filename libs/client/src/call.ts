@@ -2,13 +2,10 @@
  * One request with a deadline: retries retryable failures (no shard serving the
  * partition yet, ownership moving, a lost reply) with the same payload — and so
  * the same command id — until the deadline, with capped exponential backoff.
+ * Requests go through the connection's {@link RequestMux}; a failure becomes a
+ * StratregError here, in the awaiting call, so its stack names the caller.
  */
-import {
-  type MsgHdrs,
-  type NatsConnection,
-  TimeoutError as NatsTimeoutError,
-  RequestError,
-} from "@nats-io/transport-node";
+import type { MsgHdrs, NatsConnection } from "@nats-io/transport-node";
 import {
   decode,
   ErrorCodes,
@@ -18,6 +15,7 @@ import {
   TimeoutError,
   UnavailableError,
 } from "@stratreg/protocol";
+import { NoRespondersError, ReplyTimeoutError, RequestMux } from "./request-mux.js";
 
 /** How a client paces retries. */
 export interface RetryPolicy {
@@ -47,13 +45,13 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 /** What one failed attempt means: an error to throw now, or one to retry after. */
 function classify(err: unknown, subject: string): StratregError {
   if (err instanceof StratregError) return err;
-  if (err instanceof RequestError && err.isNoResponders()) {
+  if (err instanceof NoRespondersError) {
     return new UnavailableError(ErrorCodes.Unavailable, `no shard is serving ${subject} right now`, {
       cause: err,
       details: { noResponders: true },
     });
   }
-  if (err instanceof NatsTimeoutError || (err instanceof RequestError && err.cause instanceof NatsTimeoutError)) {
+  if (err instanceof ReplyTimeoutError) {
     return new TimeoutError(`no reply on ${subject} in time`, { cause: err, retryable: true });
   }
   return new StratregError(ErrorCodes.Unavailable, `request on ${subject} failed: ${(err as Error).message}`, {
@@ -89,7 +87,7 @@ export async function callWithRetry<B>(
       const attemptMs = Math.max(1, Math.min(remaining, policy.attemptTimeoutMs));
       // Each attempt says how long it will be waited for, so a shard drops an attempt nobody awaits any more.
       const bytes = typeof payload === "function" ? payload(attemptMs) : payload;
-      const msg = await nc.request(subject, bytes, { timeout: attemptMs, headers });
+      const msg = await RequestMux.of(nc).request(subject, bytes, { timeout: attemptMs, headers });
       const reply = decode(msg.data) as Reply<B>;
       if (reply.ok) return reply.body;
       error = errorFromWire(reply.error);

@@ -797,6 +797,23 @@ export class StratregClient {
     return this.askSubject(subject, body, options);
   }
 
+  private readonly partitionSubjects = new Map<PartitionOp, string[]>();
+
+  /** `<cluster>.part.<p>.<op>`, built once per partition and operation. */
+  private partitionSubject(partition: number, op: PartitionOp): string {
+    let subjects = this.partitionSubjects.get(op);
+    if (subjects === undefined) {
+      subjects = [];
+      this.partitionSubjects.set(op, subjects);
+    }
+    let subject = subjects[partition];
+    if (subject === undefined) {
+      subject = this.subjects.partition(partition, op);
+      subjects[partition] = subject;
+    }
+    return subject;
+  }
+
   /** The one request path of every partition operation (the SDK's own modules use it too). */
   send<Op extends PartitionOp>(
     partition: number,
@@ -841,7 +858,7 @@ export class StratregClient {
     let attempts = 0;
     const call = callWithRetry<ReplyBodies[Op]>(
       this.nc,
-      this.subjects.partition(partition, op),
+      this.partitionSubject(partition, op),
       // The first attempt's bytes are already built; later ones carry their own deadline.
       (attemptMs) => (attempts++ === 0 ? first : encodeFor(attemptMs)),
       deadline,

@@ -121,6 +121,14 @@ export {
 } from "./lifecycle-events.js";
 /** The near-cache: strategies held in this process, current from the logs within a bounded lag. */
 export { NearCache, type NearCacheOptions, type NearCacheStats } from "./near-cache.js";
+/** The SDK's request path: one inbox subscription per connection, no error built unless a request fails. */
+export {
+  NoRespondersError,
+  ReplyTimeoutError,
+  RequestClosedError,
+  type Requester,
+  RequestMux,
+} from "./request-mux.js";
 export { RiskClient, type RiskClientOptions } from "./risk.js";
 /** Strategy templates: list, get, instantiate, and (operators) put. */
 export {

@@ -16,6 +16,9 @@ export function connectService(settings: MemberSettings, service: string): Promi
     pass: settings.natsPassword,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
+    // Async stack traces build two Error objects per request (JetStream appends included); the
+    // service's own errors say what failed.
+    noAsyncTraces: true,
   });
 }
 

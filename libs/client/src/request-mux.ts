@@ -1,0 +1,119 @@
+/**
+ * The SDK's request path: one wildcard inbox subscription per connection, shared
+ * by every client on it, and a map from reply token to the waiting call. A
+ * request is a publish with a reply subject, a map entry and a timer; a reply
+ * resolves it. No error object is built unless the request fails: nats.js's
+ * `request()` builds one on every call, even a successful one (it cancels the
+ * request with a fresh error after resolving it), which costs a trading
+ * service's hot path a stack capture per get (docs/adr/018). Where a call came
+ * from is still known on failure: the SDK turns the failure into its own error
+ * inside the awaiting call, whose async stack names the caller.
+ */
+import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+
+/** A request on `subject` got no reply within its timeout. */
+export class ReplyTimeoutError extends Error {
+  override name = "ReplyTimeoutError";
+  constructor(readonly subject: string) {
+    super(`no reply on ${subject} in time`);
+  }
+}
+
+/** Nobody is subscribed to `subject` (the server said so at once: a 503 status). */
+export class NoRespondersError extends Error {
+  override name = "NoRespondersError";
+  constructor(readonly subject: string) {
+    super(`no responders on ${subject}`);
+  }
+}
+
+/** The connection closed before the reply came. */
+export class RequestClosedError extends Error {
+  override name = "RequestClosedError";
+  constructor(readonly subject: string) {
+    super(`the connection closed while waiting for a reply on ${subject}`);
+  }
+}
+
+/** Sends requests and waits for replies, like `NatsConnection.request`. */
+export interface Requester {
+  request(subject: string, payload: Uint8Array, options: { timeout: number; headers?: MsgHdrs }): Promise<Msg>;
+}
+
+interface Waiting {
+  subject: string;
+  resolve: (msg: Msg) => void;
+  reject: (err: Error) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+const muxes = new WeakMap<NatsConnection, RequestMux>();
+
+/** Requests over one connection through one inbox subscription. */
+export class RequestMux implements Requester {
+  private readonly prefix: string;
+  private readonly waiting = new Map<string, Waiting>();
+  private readonly sub: Subscription;
+  private next = 0;
+
+  /** The mux of `nc`, made on first use (one subscription per connection, whatever clients share it). */
+  static of(nc: NatsConnection): RequestMux {
+    let mux = muxes.get(nc);
+    if (mux === undefined || mux.sub.isClosed()) {
+      mux = new RequestMux(nc);
+      muxes.set(nc, mux);
+    }
+    return mux;
+  }
+
+  private constructor(private readonly nc: NatsConnection) {
+    this.prefix = `${createInbox()}.`;
+    this.sub = nc.subscribe(`${this.prefix}*`, {
+      callback: (err, msg) => {
+        if (err === null) this.reply(msg);
+      },
+    });
+    // A closed connection answers nothing more: fail whoever waits.
+    void this.sub.closed.then(() => {
+      for (const [token, w] of this.waiting) {
+        clearTimeout(w.timer);
+        this.waiting.delete(token);
+        w.reject(new RequestClosedError(w.subject));
+      }
+    });
+  }
+
+  request(subject: string, payload: Uint8Array, options: { timeout: number; headers?: MsgHdrs }): Promise<Msg> {
+    const token = (this.next++).toString(36);
+    return new Promise<Msg>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(token);
+        reject(new ReplyTimeoutError(subject));
+      }, options.timeout);
+      this.waiting.set(token, { subject, resolve, reject, timer });
+      try {
+        this.nc.publish(subject, payload, { reply: this.prefix + token, headers: options.headers });
+      } catch (err) {
+        clearTimeout(timer);
+        this.waiting.delete(token);
+        reject(err as Error);
+      }
+    });
+  }
+
+  /** Requests sent and not yet answered. */
+  get pending(): number {
+    return this.waiting.size;
+  }
+
+  private reply(msg: Msg): void {
+    const token = msg.subject.slice(this.prefix.length);
+    const w = this.waiting.get(token);
+    // A reply after its timeout, or a second one: nobody waits for it.
+    if (w === undefined) return;
+    this.waiting.delete(token);
+    clearTimeout(w.timer);
+    if (msg.data.length === 0 && msg.headers?.code === 503) w.reject(new NoRespondersError(w.subject));
+    else w.resolve(msg);
+  }
+}
