@@ -9,7 +9,14 @@
  * from is still known on failure: the SDK turns the failure into its own error
  * inside the awaiting call, whose async stack names the caller.
  */
-import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import {
+  createInbox,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  PermissionViolationError,
+  type Subscription,
+} from "@nats-io/transport-node";
 
 /** A request on `subject` got no reply within its timeout. */
 export class ReplyTimeoutError extends Error {
@@ -70,17 +77,38 @@ export class RequestMux implements Requester {
     this.prefix = `${createInbox()}.`;
     this.sub = nc.subscribe(`${this.prefix}*`, {
       callback: (err, msg) => {
-        if (err === null) this.reply(msg);
+        // The server refused the inbox subscription: nothing can be answered.
+        if (err !== null) this.fail(() => err);
+        else this.reply(msg);
       },
     });
     // A closed connection answers nothing more: fail whoever waits.
-    void this.sub.closed.then(() => {
-      for (const [token, w] of this.waiting) {
-        clearTimeout(w.timer);
-        this.waiting.delete(token);
-        w.reject(new RequestClosedError(w.subject));
+    void this.sub.closed.then(() => this.fail((w) => new RequestClosedError(w.subject)));
+    void this.watchRefusals();
+  }
+
+  /**
+   * The server refuses a publish its user may not make with an asynchronous
+   * error naming the subject: the requests waiting on that subject fail with it.
+   */
+  private async watchRefusals(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      const err = status.type === "error" ? status.error : undefined;
+      if (err instanceof PermissionViolationError && err.operation === "publish") {
+        this.fail((w) => (w.subject === err.subject ? err : undefined));
       }
-    });
+    }
+  }
+
+  /** Fails each waiting request `why` gives an error for. */
+  private fail(why: (w: Waiting) => Error | undefined): void {
+    for (const [token, w] of this.waiting) {
+      const err = why(w);
+      if (err === undefined) continue;
+      clearTimeout(w.timer);
+      this.waiting.delete(token);
+      w.reject(err);
+    }
   }
 
   request(subject: string, payload: Uint8Array, options: { timeout: number; headers?: MsgHdrs }): Promise<Msg> {
