@@ -32,9 +32,10 @@ describe("ByteArena", () => {
 });
 
 describe("PartitionStore", () => {
-  test("behaves like an ordered map under puts, adoptions and overwrites, through compactions", () => {
+  test("behaves like an ordered map under puts, adoptions, overwrites and listings, through compactions", () => {
     const op = fc.oneof(
       fc.record({ kind: fc.constant("put" as const), id: fc.integer({ min: 0, max: 60 }), size: fc.nat(3000) }),
+      fc.record({ kind: fc.constant("page" as const), after: fc.integer({ min: 0, max: 60 }), limit: fc.nat(10) }),
       fc.record({
         kind: fc.constant("adopt" as const),
         ids: fc.uniqueArray(fc.integer({ min: 0, max: 60 }), { minLength: 1, maxLength: 20 }),
@@ -47,7 +48,14 @@ describe("PartitionStore", () => {
         const model = new Map<string, string>();
         let n = 0;
         for (const o of ops) {
-          if (o.kind === "put") {
+          if (o.kind === "page") {
+            // New ids join the ordered index when a listing needs them: each listing sees every one.
+            const cursor = `s-${String(o.after).padStart(3, "0")}`;
+            const after = [...model.keys()].sort().filter((id) => id > cursor);
+            const page = store.page(cursor, o.limit);
+            expect(page.ids).toEqual(after.slice(0, o.limit));
+            expect(page.more).toBe(after.length > o.limit);
+          } else if (o.kind === "put") {
             const id = `s-${String(o.id).padStart(3, "0")}`;
             const value = `${n++}:${"v".repeat(o.size)}`;
             store.put(id, bytesOf(value));

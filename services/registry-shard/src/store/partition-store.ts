@@ -24,11 +24,15 @@ export function ownedAscii(id: string): string {
 /**
  * Strategies of one partition: a hash index from id to its bytes' place in the
  * arena (gets and registration's existence checks are one lookup), and the ids
- * in order beside it (a B+ tree of keys only, for listing with a cursor).
+ * in order beside it (a B+ tree of keys only, for listing with a cursor). New
+ * ids join the ordered index when a listing next needs it: registration pays a
+ * hash insert per strategy, and a listing after a bulk load sorts once.
  */
 export class PartitionStore {
   private readonly handles = new Map<string, ArenaHandle>();
   private readonly order = new BTree<string, undefined>();
+  /** Ids added since the ordered index was last brought up to date. */
+  private unordered: string[] = [];
   private readonly arena = new ByteArena();
 
   /** Number of strategies. */
@@ -71,7 +75,7 @@ export class PartitionStore {
     if (previous === undefined) {
       const key = copyId ? ownedAscii(id) : id;
       this.handles.set(key, handle);
-      this.order.set(key, undefined);
+      this.unordered.push(key);
     } else {
       this.arena.free(previous);
       this.handles.set(id, handle);
@@ -83,7 +87,7 @@ export class PartitionStore {
     const ids: string[] = [];
     const records: Uint8Array[] = [];
     let more = false;
-    for (const id of this.order.keys(cursor ?? undefined)) {
+    for (const id of this.ordered().keys(cursor ?? undefined)) {
       if (id === cursor) continue;
       if (ids.length === limit) {
         more = true;
@@ -95,17 +99,28 @@ export class PartitionStore {
     return { ids, records, more };
   }
 
+  /** The ordered index, with every id added since it was last used. */
+  private ordered(): InstanceType<typeof BTree<string, undefined>> {
+    if (this.unordered.length > 0) {
+      // Sorted first: inserting in order touches each leaf once.
+      for (const id of this.unordered.sort()) this.order.set(id, undefined);
+      this.unordered = [];
+    }
+    return this.order;
+  }
+
   /**
-   * Every strategy, in id order, as log entry items (a snapshot's), written
-   * straight from the arena. Write them before the next change to the store.
+   * Every strategy, in the order they were first stored, as log entry items (a
+   * snapshot's), written straight from the arena. Write them before the next
+   * change to the store.
    */
   entryItems(): EntryItems {
     const ids: string[] = new Array(this.handles.size);
     const handles: ArenaHandle[] = new Array(this.handles.size);
     let n = 0;
-    for (const id of this.order.keys()) {
+    for (const [id, handle] of this.handles) {
       ids[n] = id;
-      handles[n++] = this.handles.get(id) as ArenaHandle;
+      handles[n++] = handle;
     }
     const arena = this.arena;
     // Ids are ASCII (their pattern): a byte per character.
