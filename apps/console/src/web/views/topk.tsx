@@ -34,7 +34,10 @@ interface Scope {
 
 declare global {
   interface Window {
-    /** When each id was first shown in the top-k table (performance.now()): what the latency figure reads. */
+    /**
+     * When each id was first shown in the top-k table (ms since the epoch, so a benchmark on the
+     * same machine can compare it with when it sent a report): what the latency figure reads.
+     */
     stratregTopkShown?: Map<string, number>;
   }
 }
@@ -103,7 +106,7 @@ export function TopKView() {
   useEffect(() => {
     const shown = window.stratregTopkShown ?? new Map<string, number>();
     window.stratregTopkShown = shown;
-    for (const e of entries) if (!shown.has(e.id)) shown.set(e.id, performance.now());
+    for (const e of entries) if (!shown.has(e.id)) shown.set(e.id, Date.now());
   }, [top.value]);
   const sparks = useSparklines(entries.map((e) => e.id));
   const fresh = top.value?.freshness;
