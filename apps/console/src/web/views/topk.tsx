@@ -132,7 +132,7 @@ export function TopKView() {
             min={1}
             max={100}
             value={k}
-            onChange={(e) => setK(Number((e.target as HTMLInputElement).value) || 20)}
+            onInput={(e) => setK(Number((e.target as HTMLInputElement).value) || 20)}
           />
         </label>
         {(["family", "regime", "state"] as const).map((field) => (
@@ -142,7 +142,7 @@ export function TopKView() {
               name={field}
               value={scope[field]}
               placeholder="any"
-              onChange={(e) => setScope({ ...scope, [field]: (e.target as HTMLInputElement).value.trim() })}
+              onInput={(e) => setScope({ ...scope, [field]: (e.target as HTMLInputElement).value.trim() })}
             />
           </label>
         ))}
