@@ -295,7 +295,7 @@ describe("the operator console", () => {
     await page.close();
   });
 
-  it("moves a strategy into the top-k view when its reports make it lead", async () => {
+  it("moves a strategy into the top-k view when its reports make it lead, and narrows the list to a scope as it is typed", async () => {
     const page = await openConsole("viewer");
     await page.waitForSelector('#view-topk tr[data-id="s-11"]', { timeout: 20_000 });
     await client.register({ id: "s-new", name: "Newcomer", owner: "desk-2", family: "momentum" });
@@ -310,6 +310,14 @@ describe("the operator console", () => {
     );
     // Shown within a few polls of the ranker's tick, not on a reload.
     expect(Date.now() - sent).toBeLessThan(15_000);
+
+    // A scope narrows the list as it is typed: only that family's strategies remain.
+    await page.fill("input[name=family]", "reversion");
+    await page.waitForFunction(
+      `[...document.querySelectorAll("#view-topk tbody tr td:nth-child(4)")].map((td) => td.textContent).join() === "reversion,reversion,reversion,reversion"`,
+      undefined,
+      { timeout: 10_000 },
+    );
     await page.close();
   });
 
