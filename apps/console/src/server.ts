@@ -52,7 +52,14 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
   }
   const config = JSON.stringify({ natsWsUrl: options.natsWsUrl, cluster: options.cluster ?? "stratreg" });
   const server: Server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+    } catch {
+      // A malformed escape is the client's mistake, not a reason to stop serving.
+      res.writeHead(400).end();
+      return;
+    }
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405).end();
       return;
