@@ -14,12 +14,13 @@ COPY . .
 # --ignore-scripts: only dev dependencies (testcontainers' ssh2, cpu-features) have install scripts,
 # and msgpackr's native decoder ships prebuilt; the slim image has no compiler for them anyway.
 RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund
-RUN npx tsc -b
+# tsc -b, then the operator console's browser bundle (apps/console/build.mjs, esbuild).
+RUN npm run build
 # Keep what runs: dist folders, package.json files (the workspace links in node_modules point at
 # them) and production dependencies.
 RUN npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
   && find . -name "*.tsbuildinfo" -not -path "./node_modules/*" -delete \
-  && rm -rf libs/*/src services/*/src test docs
+  && rm -rf libs/*/src services/*/src apps/*/src apps/*/static test docs
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production

@@ -36,7 +36,7 @@ import {
 /** The repository this script belongs to. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
-const PACKAGE_PARENTS = ["libs", "services"];
+const PACKAGE_PARENTS = ["libs", "services", "apps"];
 const BUILD_COMMAND = /\btsc\b[^&|;]*\s(?:-b|--build)\b|\bnpm run build\b/;
 
 /**

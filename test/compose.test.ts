@@ -94,7 +94,7 @@ describe("check-compose", () => {
   });
 
   it("fails on a Dockerfile that does not build the entry point, or deletes it, or runs as root", () => {
-    const unbuilt = problemsWith({ Dockerfile: DOCKERFILE.replace("RUN npx tsc -b", "") });
+    const unbuilt = problemsWith({ Dockerfile: DOCKERFILE.replace("RUN npm run build", "") });
     expect(unbuilt[0]).toMatch(/dist\/main\.js is not in the build context and no RUN builds it/);
     const deleted = problemsWith({ Dockerfile: DOCKERFILE.replace("services/*/src", "services/*/dist") });
     expect(deleted[0]).toMatch(/`rm -rf .*services\/\*\/dist.*` deletes it during the build/);

@@ -37,6 +37,8 @@ it("starts an embedded server, shards and the demo, then stops cleanly", async (
   expect(out).toMatch(/registered\s+3,000 strategies in [\d,]+ ms = [\d,]+ strategies\/s \(0 rejected\)/);
   expect(out).toMatch(/verified\s+1,000\/1,000 read back exactly as registered/);
   expect(out).toMatch(/started versions \(keeps every version\)/);
+  // The operator console: its URL printed, with the embedded server's WebSocket listener.
+  expect(out).toMatch(/console: http:\/\/127\.0\.0\.1:\d+\/ \(NATS over WebSocket at ws:\/\/127\.0\.0\.1:\d+;/);
   expect(out).toMatch(/stopped cleanly/);
   // Nothing left behind: the server's port is free again.
   const port = Number(/127\.0\.0\.1:(\d+)/.exec(out)?.[1]);

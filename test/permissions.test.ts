@@ -30,11 +30,13 @@ import {
 } from "@stratreg/client";
 import { clusterSubjects, decode, encode, PROTOCOL_VERSION } from "@stratreg/protocol";
 import {
+  freePort,
   goodEvidence,
   type NatsServerProcess,
   type ServiceProcess,
   spawnService,
   startNatsServer,
+  testNatsConfig,
   waitFor,
 } from "@stratreg/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -51,11 +53,12 @@ const MEMBER = "perm-shard-1";
 
 /** A password the config parser reads as a plain string: starts with a letter, then [a-z0-9_]. */
 const password = (): string => `pw_${randomBytes(12).toString("hex")}`;
-const passwords = { shard: password(), trader: password(), operator: password() };
+const passwords = { shard: password(), trader: password(), operator: password(), viewer: password() };
 const passwordEnv = {
   SHARD_PASSWORD: passwords.shard,
   TRADER_PASSWORD: passwords.trader,
   OPERATOR_PASSWORD: passwords.operator,
+  VIEWER_PASSWORD: passwords.viewer,
 };
 
 /** The error itself or one of its causes that is a `type`, if any. */
@@ -123,10 +126,8 @@ describe("config/nats-server.conf permissions", () => {
     // configuration"), so the test runs the shipped config minus that one line; the testkit adds
     // `-js -sd <temp dir>`, and `-p`/`-m` override the fixed ports.
     const shipped = await readFile(CONFIG, "utf8");
-    const storeDirLine = /^\s*store_dir:.*$/gm;
-    expect(shipped.match(storeDirLine)).toHaveLength(1);
     const configFile = join(dir, "nats-server.conf");
-    await writeFile(configFile, shipped.replace(storeDirLine, ""));
+    await writeFile(configFile, testNatsConfig(shipped, await freePort()));
     server = await startNatsServer({ configFile, env: { ...process.env, ...passwordEnv } });
 
     shard = spawnService({
@@ -584,6 +585,83 @@ describe("config/nats-server.conf permissions", () => {
     } finally {
       await graph.kill("SIGTERM");
     }
+  });
+
+  it("lets the console's viewer read and watch, never write, control, answer or read JetStream", async () => {
+    const viewer = await login("viewer");
+    const operator = await login("operator");
+    const operatorRisk = new RiskClient(operator.nc, { timeoutMs: 10_000 });
+    // Reads the console makes reach their services (or "no responders", never a violation).
+    const viewerClient = await StratregClient.connect(viewer.nc);
+    await expect(viewerClient.get("perm-nobody")).rejects.toBeInstanceOf(NotFoundError);
+    const viewerRisk = new RiskClient(viewer.nc, { timeoutMs: 10_000 });
+    expect(await viewerRisk.state()).toMatchObject({ state: "ACTIVE" });
+    await viewerRisk.exposure();
+    await viewerRisk.correlation();
+    for (const subject of [subjects.ranker("top"), subjects.discovery("status"), subjects.search("lineage")]) {
+      const asked = await viewer.nc
+        .request(subject, encode({ v: 1, body: {} }), { timeout: 2000 })
+        .catch((e: unknown) => e);
+      expect(causeOf(asked, PermissionViolationError)).toBeUndefined();
+    }
+    const stats = await viewer.nc.requestMany("$SRV.STATS.stratreg-shard", undefined, {
+      strategy: "timer",
+      maxWait: 500,
+    });
+    let shards = 0;
+    for await (const _ of stats) shards++;
+    expect(shards).toBe(1);
+    // It watches what services publish.
+    const beat = await new Promise<Msg>((resolveBeat) => {
+      viewer.nc.subscribe(subjects.heartbeat, { max: 1, callback: (_err, msg) => resolveBeat(msg) });
+    });
+    expect((decode(beat.data) as { member: string }).member).toBe(MEMBER);
+    const state = await new Promise<Msg>((resolveState) => {
+      viewer.nc.subscribe(subjects.tradingState, { max: 1, callback: (_err, msg) => resolveState(msg) });
+    });
+    expect(decode(state.data)).toMatchObject({ state: "ACTIVE" });
+    expect(viewer.violations).toEqual([]);
+
+    // Control messages, writes and reports are refused by the server, whatever a page does.
+    const before = await operatorRisk.state();
+    for (const attempt of [
+      viewerRisk.halt({ by: "viewer", reason: "mine" }),
+      viewerRisk.resume({ by: "viewer" }),
+      viewerRisk.setLimits({ limits: { total: { gross: 1 } }, by: "viewer" }),
+      viewerClient.register({ id: "perm-viewer", name: "v", owner: "v" }, { timeoutMs: 3000 }),
+      viewerRisk.check({
+        orderId: "perm-v1",
+        strategy: "perm-risk",
+        venue: "x",
+        symbol: "A",
+        side: "buy",
+        quantity: 1,
+        price: 1,
+      }),
+    ]) {
+      expect(causeOf(await attempt.catch((e: unknown) => e), PermissionViolationError)?.operation).toBe("publish");
+    }
+    for (const subject of [
+      subjects.drain(MEMBER),
+      subjects.partition(0, "report"),
+      "$JS.API.INFO",
+      subjects.tradingState,
+    ]) {
+      viewer.nc.publish(subject, encode({ v: 1, body: {} }));
+      await violation(viewer, "publish", subject);
+    }
+    // It cannot subscribe where it could answer in a service's place.
+    for (const subject of [
+      subjects.partition(0, "get"),
+      subjects.ranker("top"),
+      subjects.riskControl("halt"),
+      "$SRV.PING",
+    ]) {
+      const sub = viewer.nc.subscribe(subject);
+      const closedWith = await Promise.race([sub.closed, sleep(5_000).then(() => "still subscribed")]);
+      expect(closedWith).toMatchObject({ operation: "subscription", subject });
+    }
+    expect((await operatorRisk.state()).version).toBe(before.version);
   });
 
   it("turns away unknown users, wrong passwords and anonymous clients", async () => {

@@ -12,13 +12,21 @@ import { fileURLToPath } from "node:url";
 import { connect, type NatsConnection, PermissionViolationError } from "@nats-io/transport-node";
 import { StratregClient } from "@stratreg/client";
 import { encode, versionSubject } from "@stratreg/protocol";
-import { type NatsServerProcess, type ServiceProcess, spawnService, startNatsServer, waitFor } from "@stratreg/testkit";
+import {
+  freePort,
+  type NatsServerProcess,
+  type ServiceProcess,
+  spawnService,
+  startNatsServer,
+  testNatsConfig,
+  waitFor,
+} from "@stratreg/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const ROOT = resolve(fileURLToPath(import.meta.url), "../..");
 const CONFIG = join(ROOT, "config/nats-server.conf");
 const password = (): string => `pw_${randomBytes(12).toString("hex")}`;
-const passwords = { shard: password(), trader: password(), operator: password() };
+const passwords = { shard: password(), trader: password(), operator: password(), viewer: password() };
 
 describe("config/nats-server.conf and version control", () => {
   let dir: string;
@@ -44,7 +52,7 @@ describe("config/nats-server.conf and version control", () => {
     // As test/permissions.test.ts: the shipped config minus its store_dir line (the testkit adds one).
     const shipped = await readFile(CONFIG, "utf8");
     const configFile = join(dir, "nats-server.conf");
-    await writeFile(configFile, shipped.replace(/^\s*store_dir:.*$/gm, ""));
+    await writeFile(configFile, testNatsConfig(shipped, await freePort()));
     server = await startNatsServer({
       configFile,
       env: {
@@ -52,6 +60,7 @@ describe("config/nats-server.conf and version control", () => {
         SHARD_PASSWORD: passwords.shard,
         TRADER_PASSWORD: passwords.trader,
         OPERATOR_PASSWORD: passwords.operator,
+        VIEWER_PASSWORD: passwords.viewer,
       },
     });
     const asServices = { NATS_URL: server.url, NATS_USER: "shard", NATS_PASSWORD: passwords.shard, LOG_LEVEL: "info" };

@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --json FILE] [--quick] [--memory-strategies N] [--only hot|join|recovery|ranking|risk|lifecycle|discovery|near-cache|genealogy|graph|versions] [--noise-runs N] [--cache-strategies N] [--skip-search] [--genealogy-descendants N] [--versions-subjects N]
+ * npm run bench [-- --json FILE] [--quick] [--memory-strategies N] [--only hot|join|recovery|ranking|risk|console|lifecycle|discovery|near-cache|genealogy|graph|versions] [--noise-runs N] [--cache-strategies N] [--skip-search] [--genealogy-descendants N] [--versions-subjects N]
  *
  * Starts a nats-server, 4 registry shards and a raw echo responder, then
  * measures each registry figure beside its raw NATS baseline on the same
@@ -20,6 +20,7 @@ import { ServiceSupervisor } from "@stratreg/launcher";
 import { ensureNatsServer, requireNatsServer, startNatsCluster, startNatsServer } from "@stratreg/natsd";
 import { decode, ENCODING_HEADER, Encodings, encode, PartitionOps, type Reply } from "@stratreg/protocol";
 import { type EncodedBatch, encodedBatches } from "./batches.js";
+import { consoleFigures, consoleTable } from "./console.js";
 import { decodeComparison } from "./decode.js";
 import { discoveryFigures, discoveryTable } from "./discovery.js";
 import { discoveryRunFigures, discoveryRunTable } from "./discovery-runs.js";
@@ -79,6 +80,13 @@ async function main() {
     if (values.json !== undefined) {
       writeFileSync(values.json, `${JSON.stringify({ discovery, discoveryRuns }, null, 2)}\n`);
     }
+    return;
+  }
+  if (values.only === "console") {
+    // Its own server: the console needs a WebSocket listener.
+    const figures = await consoleFigures(say, quick);
+    process.stdout.write(consoleTable(figures));
+    if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify({ console: figures }, null, 2)}\n`);
     return;
   }
   const server = await startNatsServer({ bin: requireNatsServer() });

@@ -8,14 +8,14 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type NatsServerProcess, startNatsServer } from "@stratreg/testkit";
+import { freePort, type NatsServerProcess, startNatsServer, testNatsConfig } from "@stratreg/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, startCluster, type TestCluster } from "./testing/cli.js";
 
 const CONFIG = fileURLToPath(new URL("../../../config/nats-server.conf", import.meta.url));
 /** Passwords the config parser reads as plain strings: a letter, then [a-z0-9_]. */
 const password = (): string => `pw_${randomBytes(12).toString("hex")}`;
-const passwords = { shard: password(), trader: password(), operator: password() };
+const passwords = { shard: password(), trader: password(), operator: password(), viewer: password() };
 const as = (user: keyof typeof passwords) => ({ NATS_USER: user, NATS_PASSWORD: passwords[user] });
 
 let dir: string;
@@ -25,7 +25,7 @@ let cluster: TestCluster;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "stratreg-cli-perm-"));
   // nats-server 2.9 refuses `-sd` next to the file's store_dir; the testkit passes `-js -sd <temp>`.
-  const config = (await readFile(CONFIG, "utf8")).replace(/^\s*store_dir:.*$/gm, "");
+  const config = testNatsConfig(await readFile(CONFIG, "utf8"), await freePort());
   await writeFile(join(dir, "nats-server.conf"), config);
   server = await startNatsServer({
     configFile: join(dir, "nats-server.conf"),
@@ -34,6 +34,7 @@ beforeAll(async () => {
       SHARD_PASSWORD: passwords.shard,
       TRADER_PASSWORD: passwords.trader,
       OPERATOR_PASSWORD: passwords.operator,
+      VIEWER_PASSWORD: passwords.viewer,
     },
   });
   cluster = await startCluster(server.url, "stratreg", 2, 8, { shardEnv: as("shard"), cliEnv: as("operator") });

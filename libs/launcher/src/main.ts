@@ -11,7 +11,8 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { clusterStatus, DiscoveryClient, StratregClient } from "@stratreg/client";
-import { NatsServerNotFoundError } from "@stratreg/natsd";
+import { type ConsoleServer, startConsoleServer } from "@stratreg/console";
+import { freePort, NatsServerNotFoundError } from "@stratreg/natsd";
 import { DEFAULT_CLUSTER } from "@stratreg/protocol";
 import { runDemo } from "./demo.js";
 import { runDiscoveryDemo } from "./discovery-demo.js";
@@ -134,10 +135,12 @@ async function main(): Promise<void> {
   });
   let stopping = false;
   let stream: ReportStream | undefined;
+  let consoleServer: ConsoleServer | undefined;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     say("stopping: shards drain and hand over, then the server stops…");
+    await consoleServer?.close();
     await stream?.stop();
     await nc.close().catch(() => undefined);
     await supervisor.stopAll();
@@ -178,6 +181,7 @@ async function main(): Promise<void> {
     say(
       "started versions (keeps every version): `npm run stratreg -- log <id>`, `-- diff <id> 1 main`, `-- branch <id> list`",
     );
+    consoleServer = await serveConsole(nats, cluster);
     if (opts.demo > 0) {
       const report = await runDemo(client, opts.demo, say);
       say("");
@@ -236,6 +240,25 @@ async function main(): Promise<void> {
   } else {
     say("running; press Ctrl-C to stop");
   }
+}
+
+/**
+ * Serves the operator console when a WebSocket listener is known: the embedded server's, or
+ * NATS_WS_URL's when joining a server. The page speaks NATS itself; this serves only files.
+ */
+async function serveConsole(nats: EmbeddedNats | undefined, cluster: string): Promise<ConsoleServer | undefined> {
+  const natsWsUrl = nats?.wsUrl ?? process.env.NATS_WS_URL;
+  if (natsWsUrl === undefined || natsWsUrl === "") {
+    say("console: not served (no WebSocket listener: set NATS_WS_URL to the server's, e.g. ws://host:8080)");
+    return undefined;
+  }
+  const server = await startConsoleServer({ port: await freePort(8090), natsWsUrl, cluster });
+  const login =
+    nats === undefined
+      ? "log in with your NATS user (viewer or operator)"
+      : "the embedded server has no users: leave the user empty";
+  say(`console: ${server.url} (NATS over WebSocket at ${natsWsUrl}; ${login})`);
+  return server;
 }
 
 main().catch((err: unknown) => {

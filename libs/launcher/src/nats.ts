@@ -33,6 +33,8 @@ export interface EmbeddedNats {
   urls: string[];
   /** JetStream replicas the shards should give their streams (`STRATREG_REPLICAS`). */
   replicas: number;
+  /** WebSocket URL of the single server, for the operator console (a cluster of servers has none). */
+  wsUrl: string | undefined;
   /** Lines to print: which servers, which binary and why, which durability mode. */
   describe(): Promise<string[]>;
   stop(): Promise<void>;
@@ -79,6 +81,8 @@ export async function startEmbeddedNats(options: EmbeddedNatsOptions): Promise<E
       storeDir: join(options.dataDir, "nats"),
       keepStore: true,
       serverName: "stratreg-embedded",
+      // The operator console speaks NATS from the browser; 8080 when free, as in config/nats-server.conf.
+      websocketPort: await freePort(8080),
       logFile: join(logDir, "nats-server.log"),
       syncInterval,
     });
@@ -88,6 +92,7 @@ export async function startEmbeddedNats(options: EmbeddedNatsOptions): Promise<E
   return {
     urls: servers.map((s) => s.url),
     replicas: options.servers,
+    wsUrl: servers.length === 1 ? servers[0]?.wsUrl : undefined,
     describe: () => describe(servers, binary, options),
     stop,
   };

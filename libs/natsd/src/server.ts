@@ -63,6 +63,12 @@ export interface NatsServerOptions {
    * nats-server would replace one `jetstream {}` block with the other. Set it there instead.
    */
   syncInterval?: string;
+  /**
+   * Open a WebSocket listener for browsers (the operator console) on this port, without TLS;
+   * 0 picks a free one. nats-server has no flag for it, so it goes into a generated config,
+   * which cannot be combined with a `configFile` that has its own `websocket {}` block.
+   */
+  websocketPort?: number;
   /** Further raw command-line arguments, appended last. */
   args?: string[];
 }
@@ -79,6 +85,8 @@ export interface NatsServerProcess {
   readonly storeDir: string;
   /** Monitoring base URL, e.g. `http://127.0.0.1:41235` (`/healthz`, `/varz`, `/jsz`). */
   readonly monitorUrl: string;
+  /** WebSocket URL for browsers, e.g. `ws://127.0.0.1:41237`, when `websocketPort` was given. */
+  readonly wsUrl: string | undefined;
   /** Route URL when clustered, e.g. `nats://127.0.0.1:41236`. */
   readonly clusterUrl: string | undefined;
   /** Server name. */
@@ -124,6 +132,7 @@ interface Layout {
   /** `stop()` removes the store dir: we made it and the caller did not ask to keep it. */
   ownsStoreDir: boolean;
   clusterPort: number | undefined;
+  websocketPort: number | undefined;
   serverName: string;
   args: string[];
   readyTimeoutMs: number;
@@ -181,12 +190,14 @@ async function prepareLayout(bin: string, options: NatsServerOptions): Promise<L
   const storeDir =
     options.storeDir === undefined ? await mkdtemp(join(tmpdir(), "natsd-store-")) : resolve(options.storeDir);
   if (!createdStoreDir) await mkdir(storeDir, { recursive: true });
+  const websocketPort =
+    options.websocketPort === 0 ? await freePort(undefined, host) : (options.websocketPort ?? undefined);
   const serverName = options.serverName ?? `natsd-${port}`;
   if (options.logFile !== undefined) await mkdir(dirname(resolve(options.logFile)), { recursive: true });
 
   const args = ["-a", host, "-p", String(port), "-m", String(monitorPort), "-n", serverName];
   let runtimeDir: string | undefined;
-  const generated = generatedConfig(options);
+  const generated = generatedConfig({ ...options, host, websocketPort });
   if (generated.length > 0) {
     // No command-line flag sets these, so write a config that sets them and includes the
     // caller's config. nats-server resolves `include` relative to the including file.
@@ -219,11 +230,16 @@ async function prepareLayout(bin: string, options: NatsServerOptions): Promise<L
     createdStoreDir,
     ownsStoreDir: createdStoreDir && !options.keepStore,
     clusterPort: options.cluster?.port,
+    websocketPort,
     serverName,
     args,
     readyTimeoutMs: options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
     runtimeDir,
-    autoPorts: new Set([options.port === undefined ? port : -1, options.monitorPort === undefined ? monitorPort : -1]),
+    autoPorts: new Set([
+      options.port === undefined ? port : -1,
+      options.monitorPort === undefined ? monitorPort : -1,
+      options.websocketPort === 0 && websocketPort !== undefined ? websocketPort : -1,
+    ]),
   };
 }
 
@@ -236,6 +252,7 @@ function dialHost(host: string): string {
 class ManagedNatsServer implements NatsServerProcess {
   readonly url: string;
   readonly monitorUrl: string;
+  readonly wsUrl: string | undefined;
   readonly clusterUrl: string | undefined;
   readonly #layout: Layout;
   readonly #ring = new LogRing(200);
@@ -251,6 +268,7 @@ class ManagedNatsServer implements NatsServerProcess {
     const host = dialHost(layout.host);
     this.url = `nats://${host}:${layout.port}`;
     this.monitorUrl = `http://${host}:${layout.monitorPort}`;
+    this.wsUrl = layout.websocketPort === undefined ? undefined : `ws://${host}:${layout.websocketPort}`;
     this.clusterUrl = layout.clusterPort === undefined ? undefined : `nats://${host}:${layout.clusterPort}`;
     this.#logFile = logFile === undefined ? undefined : createWriteStream(logFile, { flags: "a" });
     // A log file we cannot write must not crash the process through an unhandled "error".

@@ -9,6 +9,7 @@
  */
 
 export {
+  freePort,
   type NatsCluster,
   type NatsClusterOptions,
   type NatsServerOptions,
@@ -63,6 +64,8 @@ export {
   WaitForLogError,
   type WaitForLogOptions,
 } from "./service-process.js";
+/** The shipped nats-server config with a test's store dir and WebSocket port. */
+export { testNatsConfig } from "./shipped-config.js";
 export { strictDecode } from "./strict-msgpack.js";
 export { MEAN_REVERSION } from "./templates.js";
 export { type WaitForOptions, WaitForTimeoutError, waitFor } from "./wait-for.js";
