@@ -58,6 +58,8 @@ function classPattern(source: string): { first: Uint8Array; rest: Uint8Array } |
   const match = /^\^\[([^\]\\]+)\]\[([^\]\\]+)\]\*\$$/.exec(source);
   if (match === null) return undefined;
   const table = (cls: string): Uint8Array | undefined => {
+    // A negated class is not a list of characters.
+    if (cls.startsWith("^")) return undefined;
     const allowed = new Uint8Array(128);
     for (let i = 0; i < cls.length; i++) {
       const c = cls.charCodeAt(i);

@@ -961,3 +961,31 @@ describe("envelopeFields", () => {
     );
   });
 });
+
+describe("binary data where a map goes", () => {
+  // TypeBox takes a Uint8Array for an object; the bytes check does not: both paths refuse it.
+  const withBody = (body: unknown) => Buffer.from(encode({ v: 1, cid: "AA", issued: 1_700_000_000_000, body }));
+
+  test("an empty bin as the body is INVALID_FIELD naming the body, on every path", () => {
+    const payload = withBody(new Uint8Array(0));
+    expect(acceptsBytes(PartitionOps.TopK, payload)).toBe(false);
+    expect(() => parseRequest(PartitionOps.TopK, payload)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.InvalidField, field: "body" }),
+    );
+  });
+
+  test("a bin as a template's params names that field, decoded or not", () => {
+    const strategy = { id: "s-1", name: "n", owner: "o" };
+    // TypeBox reads a bin's bytes as a record's entries ("0": 1, "1": 2): valid params, were it not binary.
+    const params = withBody({
+      strategy: { ...strategy, template: { id: "t", version: 1, params: Uint8Array.of(1, 2) } },
+    });
+    expect(acceptsBytes(PartitionOps.Register, params)).toBe(false);
+    expect(() => parseRequest(PartitionOps.Register, params)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.InvalidField, field: "body.strategy.template.params" }),
+    );
+    expect(() => validateRequest(PartitionOps.TopK, { v: 1, body: new Uint8Array(0) })).toThrow(
+      expect.objectContaining({ code: ErrorCodes.InvalidField, field: "body" }),
+    );
+  });
+});

@@ -8,7 +8,7 @@
  * under a microsecond per strategy. The order of the checks, and so which
  * problem a reply names, is documented in docs/protocol.md.
  */
-import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import { Kind, type Static, type TSchema, Type } from "@sinclair/typebox";
 import { type TypeCheck, TypeCompiler } from "@sinclair/typebox/compiler";
 import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
 import { decode } from "./codec.js";
@@ -370,9 +370,8 @@ export function validateRequest<Op extends PartitionOp>(
   value: unknown,
 ): Request<Static<(typeof RequestBodies)[Op]>> {
   checkEnvelope(value);
-  const check = checkFor(op);
-  if (!check.Check(value)) throw validationErrorOf(check, value);
-  checkOrigins(op, value.body);
+  checkSchema(checkFor(op), value);
+  checkOrigins(op, (value as { body: unknown }).body);
   return value as unknown as Request<Static<(typeof RequestBodies)[Op]>>;
 }
 
@@ -414,8 +413,68 @@ export function parseWith<T>(check: TypeCheck<TSchema>, payload: Uint8Array, rec
   if (protoKey !== undefined) {
     throw new ValidationError(ErrorCodes.UnknownField, `${protoKey} is not a known field`, { field: protoKey });
   }
-  if (!check.Check(value)) throw validationErrorOf(check, value);
+  checkSchema(check, value);
   return value as T;
+}
+
+/** Throws the ValidationError naming the first field of `value` that `check`'s schema refuses. */
+function checkSchema(check: TypeCheck<TSchema>, value: unknown): void {
+  if (!check.Check(value)) throw validationErrorOf(check, value);
+  const binary = binaryWhereMap(check.Schema(), value, "");
+  if (binary !== undefined) {
+    throw new ValidationError(ErrorCodes.InvalidField, `${binary || "request"} must be a map, not binary data`, {
+      field: binary || undefined,
+    });
+  }
+}
+
+/**
+ * Where `value` holds binary data (a msgpack bin, decoded as a Uint8Array) in
+ * place of a map its schema asks for, as a field path; undefined if nowhere.
+ * TypeBox takes a Uint8Array for an object, the bytes check does not: this
+ * keeps the two paths agreeing. No request field is binary.
+ */
+function binaryWhereMap(schema: TSchema, value: unknown, path: string): string | undefined {
+  const kind = schema[Kind];
+  if (value instanceof Uint8Array) {
+    const variants: TSchema[] = kind === "Union" ? schema.anyOf : [schema];
+    return variants.some((v) => v[Kind] === "Object" || v[Kind] === "Record") ? path : undefined;
+  }
+  if (value === null || typeof value !== "object") return undefined;
+  const at = (key: string | number) =>
+    typeof key === "number" ? `${path}[${key}]` : path === "" ? key : `${path}.${key}`;
+  switch (kind) {
+    case "Union":
+      for (const variant of schema.anyOf as TSchema[]) {
+        const found = binaryWhereMap(variant, value, path);
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    case "Array":
+      if (!Array.isArray(value)) return undefined;
+      for (let i = 0; i < value.length; i++) {
+        const found = binaryWhereMap(schema.items as TSchema, value[i], at(i));
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    case "Object":
+      for (const [name, property] of Object.entries(schema.properties ?? {})) {
+        const found = binaryWhereMap(property as TSchema, (value as Record<string, unknown>)[name], at(name));
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    case "Record": {
+      const inner = Object.values(schema.patternProperties ?? {})[0] as TSchema | undefined;
+      if (inner === undefined) return undefined;
+      for (const [key, item] of Object.entries(value)) {
+        const found = binaryWhereMap(inner, item, at(key));
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    }
+    default:
+      return undefined;
+  }
 }
 
 let limitsCheck: TypeCheck<TSchema> | undefined;
