@@ -8,6 +8,7 @@ import { formatAge, formatNumber } from "../../model/format.js";
 import { useConsole } from "../context.js";
 import { ErrorLine } from "../errors.js";
 import { useFollow, usePoll } from "../hooks.js";
+import { ThresholdTable } from "./thresholds.js";
 
 export const DISCOVERY_POLL_MS = 5000;
 
@@ -35,30 +36,7 @@ function Progress({ run }: { run: RunProgress }) {
 }
 
 function Report({ candidate }: { candidate: CandidateMessage }) {
-  return (
-    <table class="report">
-      <thead>
-        <tr>
-          <th>check</th>
-          <th>value</th>
-          <th>threshold</th>
-          <th />
-        </tr>
-      </thead>
-      <tbody>
-        {candidate.report.checks.map((c) => (
-          <tr key={c.name} class={c.passed ? "pass" : "fail"}>
-            <td>{c.name}</td>
-            <td class="num">{formatNumber(c.value, 3)}</td>
-            <td class="num">
-              {c.comparison} {formatNumber(c.threshold, 3)}
-            </td>
-            <td>{c.passed ? "✓" : "✗"}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
+  return <ThresholdTable class="report" kind="check" rows={candidate.report.checks} />;
 }
 
 export function DiscoveryView() {

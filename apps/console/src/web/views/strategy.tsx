@@ -24,6 +24,7 @@ import { LineChart } from "../charts.js";
 import { partitionFor, useConsole } from "../context.js";
 import { ErrorLine } from "../errors.js";
 import { usePoll } from "../hooks.js";
+import { ThresholdTable } from "./thresholds.js";
 
 export const STRATEGY_POLL_MS = 5000;
 
@@ -111,28 +112,7 @@ export function StrategyView({ id }: { id: string }) {
       <h3>Gates</h3>
       <ErrorLine error={gates.error} />
       {gates.value && (
-        <table class="gates">
-          <thead>
-            <tr>
-              <th>gate</th>
-              <th>value</th>
-              <th>threshold</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {gates.value.gates.map((g) => (
-              <tr key={g.gate} class={g.passed ? "pass" : "fail"}>
-                <td>{g.gate}</td>
-                <td class="num">{formatNumber(g.value, 3)}</td>
-                <td class="num">
-                  {g.comparison} {formatNumber(g.threshold, 3)}
-                </td>
-                <td>{g.passed ? "✓" : "✗"}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <ThresholdTable class="gates" kind="gate" rows={gates.value.gates.map((g) => ({ ...g, name: g.gate }))} />
       )}
 
       <h3>Forecast</h3>
