@@ -126,7 +126,6 @@ export {
   NoRespondersError,
   ReplyTimeoutError,
   RequestClosedError,
-  type Requester,
   RequestMux,
 } from "./request-mux.js";
 export { RiskClient, type RiskClientOptions } from "./risk.js";

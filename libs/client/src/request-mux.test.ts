@@ -2,7 +2,8 @@
  * The SDK's request path against a real nats-server: replies reach their own
  * callers however many are in flight, one subscription serves every client of
  * a connection, and each way a request can fail (no responder, no reply in
- * time, a closed connection, a publish refused) fails that request alone.
+ * time, a closed connection) fails that request alone. A publish the server
+ * refuses fails the requests on that subject (test/permissions.test.ts).
  */
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { ErrorCodes, encode, StratregError } from "@stratreg/protocol";
@@ -51,6 +52,22 @@ describe("RequestMux", () => {
   it("is one per connection, shared by every client on it", () => {
     expect(RequestMux.of(nc)).toBe(RequestMux.of(nc));
     expect(RequestMux.of(responder)).not.toBe(RequestMux.of(nc));
+  });
+
+  it("takes its inbox under the connection's inbox prefix", async () => {
+    const own = await connect({ servers: inject("natsUrl"), inboxPrefix: "_STRATREG_TEST" });
+    const seen: string[] = [];
+    const sub = responder.subscribe(`${subject}.where`, {
+      callback: (_err, msg) => {
+        seen.push(msg.reply ?? "");
+        msg.respond(Uint8Array.of(1));
+      },
+    });
+    await responder.flush();
+    await RequestMux.of(own).request(`${subject}.where`, Uint8Array.of(0), { timeout: 5000 });
+    expect(seen[0]).toMatch(/^_STRATREG_TEST\./);
+    sub.unsubscribe();
+    await own.close();
   });
 
   it("carries headers both ways", async () => {

@@ -15,6 +15,7 @@ import {
   type MsgHdrs,
   type NatsConnection,
   PermissionViolationError,
+  type Status,
   type Subscription,
 } from "@nats-io/transport-node";
 
@@ -43,7 +44,7 @@ export class RequestClosedError extends Error {
 }
 
 /** Sends requests and waits for replies, like `NatsConnection.request`. */
-export interface Requester {
+interface Requester {
   request(subject: string, payload: Uint8Array, options: { timeout: number; headers?: MsgHdrs }): Promise<Msg>;
 }
 
@@ -74,7 +75,9 @@ export class RequestMux implements Requester {
   }
 
   private constructor(private readonly nc: NatsConnection) {
-    this.prefix = `${createInbox()}.`;
+    // The connection's own inbox prefix: a user may only be allowed to subscribe under it.
+    const { inboxPrefix } = (nc as { options?: { inboxPrefix?: string } }).options ?? {};
+    this.prefix = `${createInbox(inboxPrefix)}.`;
     this.sub = nc.subscribe(`${this.prefix}*`, {
       callback: (err, msg) => {
         // The server refused the inbox subscription: nothing can be answered.
@@ -82,17 +85,23 @@ export class RequestMux implements Requester {
         else this.reply(msg);
       },
     });
-    // A closed connection answers nothing more: fail whoever waits.
-    void this.sub.closed.then(() => this.fail((w) => new RequestClosedError(w.subject)));
-    void this.watchRefusals();
+    // The connection's statuses, as nats.js gives them: an iterator that can be stopped.
+    const statuses = nc.status() as AsyncIterable<Status> & { stop?: () => void };
+    // A closed subscription (the connection closed, or the server refused it) answers nothing
+    // more: fail whoever waits, and stop following the connection (the next mux will).
+    void this.sub.closed.then(() => {
+      statuses.stop?.();
+      this.fail((w) => new RequestClosedError(w.subject));
+    });
+    void this.watchRefusals(statuses);
   }
 
   /**
    * The server refuses a publish its user may not make with an asynchronous
    * error naming the subject: the requests waiting on that subject fail with it.
    */
-  private async watchRefusals(): Promise<void> {
-    for await (const status of this.nc.status()) {
+  private async watchRefusals(statuses: AsyncIterable<Status>): Promise<void> {
+    for await (const status of statuses) {
       const err = status.type === "error" ? status.error : undefined;
       if (err instanceof PermissionViolationError && err.operation === "publish") {
         this.fail((w) => (w.subject === err.subject ? err : undefined));
@@ -112,6 +121,7 @@ export class RequestMux implements Requester {
   }
 
   request(subject: string, payload: Uint8Array, options: { timeout: number; headers?: MsgHdrs }): Promise<Msg> {
+    if (this.sub.isClosed()) return Promise.reject(new RequestClosedError(subject));
     const token = (this.next++).toString(36);
     return new Promise<Msg>((resolve, reject) => {
       const timer = setTimeout(() => {

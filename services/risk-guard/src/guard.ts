@@ -119,6 +119,8 @@ export class Guard {
         pass: config.natsPassword,
         maxReconnectAttempts: -1,
         reconnectTimeWait: 500,
+        // As every service: no async-trace errors built per request (each append is one).
+        noAsyncTraces: true,
       });
     } catch (err) {
       actor.stop();
