@@ -6,7 +6,7 @@
  */
 import { connect } from "@nats-io/transport-node";
 import { type Strategy, StratregClient, StratregError } from "@stratreg/client";
-import { decode, ErrorCodes, encode, PROTOCOL_VERSION } from "@stratreg/protocol";
+import { decode, ErrorCodes, encode, PartitionOps, PROTOCOL_VERSION } from "@stratreg/protocol";
 import { type ServiceProcess, uniqueClusterName, waitFor } from "@stratreg/testkit";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { contextOf, goodEvidence } from "./support/evidence.js";
@@ -123,6 +123,28 @@ describe("edges", () => {
     const d = await register("e-d");
     const viaUpdate = await refusal(registry.client.update("e-d", d.version, { dependencies: ["e-a"] }));
     expect(viaUpdate).toMatchObject({ code: ErrorCodes.InvalidField, field: "body.patch.dependencies" });
+    // An empty list holds no edge, in whatever width a client encodes it (here an array 16).
+    const key = Buffer.concat([Buffer.of(0xa0 | "dependencies".length), Buffer.from("dependencies")]);
+    const plain = Buffer.from(
+      encode({
+        v: PROTOCOL_VERSION,
+        cid: "empty-deps-16",
+        issued: Date.now(),
+        body: { strategies: [{ id: "e-empty16", name: "empty", owner: "desk-1", dependencies: [] }] },
+      }),
+    );
+    const at = plain.indexOf(Buffer.concat([key, Buffer.of(0x90)])) + key.length;
+    const wide = Buffer.concat([plain.subarray(0, at), Buffer.of(0xdc, 0, 0), plain.subarray(at + 1)]);
+    const partition = registry.client.partitionOf("e-empty16");
+    const reply = decode(
+      (
+        await registry.nc.request(registry.client.subjects.partition(partition, PartitionOps.RegisterBatch), wide, {
+          timeout: 5000,
+        })
+      ).data,
+    ) as { ok: boolean; body?: { registered: number } };
+    expect(reply).toMatchObject({ ok: true, body: { registered: 1 } });
+    expect((await registry.client.get("e-empty16")).dependencies).toEqual([]);
 
     expect((await refusal(registry.client.link("e-d", ["nobody"], { by }))).code).toBe(ErrorCodes.NotFound);
     expect((await refusal(registry.client.link("nobody", ["e-d"], { by }))).code).toBe(ErrorCodes.NotFound);

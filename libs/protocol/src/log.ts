@@ -21,6 +21,7 @@
  */
 import { decode, encode } from "./codec.js";
 import type { BatchRejection } from "./messages.js";
+import { readStr, strLength, strStart } from "./msgpack-read.js";
 import { MsgpackScanner } from "./msgpack-scan.js";
 import { PartitionOps } from "./subjects.js";
 
@@ -220,8 +221,8 @@ export function encodeEntry(head: LogEntryHead, items: EntryItems): LogEntryLayo
   for (let i = 0; i < count; i++) {
     const n = items.idLength(i);
     items.writeId(i, out, pos);
-    const start = pos + (n - strLengthAt(out, pos));
-    ids[i] = items.id(i, out, start, pos + n);
+    readStr(out, pos);
+    ids[i] = items.id(i, out, strStart, strStart + strLength);
     pos += n;
   }
   pos += KEY_RECS.copy(out, pos);
@@ -237,15 +238,6 @@ export function encodeEntry(head: LogEntryHead, items: EntryItems): LogEntryLayo
   }
   if (pos !== length) throw new Error(`log entry items wrote ${pos} of ${length} bytes`);
   return { bytes: out, op: head.op, cid: head.cid, epoch: head.epoch ?? 0, at: head.at, ids, records };
-}
-
-/** The byte length of the msgpack str whose header is at `at`. */
-function strLengthAt(out: Buffer, at: number): number {
-  const t = out[at] as number;
-  if (t >= 0xa0 && t <= 0xbf) return t & 0x1f;
-  if (t === 0xd9) return out[at + 1] as number;
-  if (t === 0xda) return out.readUInt16BE(at + 1);
-  return out.readUInt32BE(at + 1);
 }
 
 /** The bytes of the bin 32 at `at` in `bytes` (a view). */

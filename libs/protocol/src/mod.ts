@@ -166,8 +166,9 @@ export {
   type UpdateRequest,
   WRITE_OPS,
 } from "./messages.js";
-export { type BytesCheck, compileBytesCheck, MapLayouts } from "./msgpack-check.js";
+export { type BytesCheck, compileBytesCheck, type MapLayouts } from "./msgpack-check.js";
 export {
+  arrayHeader,
   MAX_NESTING,
   type MsgpackPath,
   type MsgpackProblem,

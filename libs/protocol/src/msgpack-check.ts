@@ -341,9 +341,11 @@ export class MapLayouts {
   constructor(
     readonly schema: TSchema,
     readonly fields: readonly string[],
+    table?: Int32Array,
   ) {
     this.stride = 2 + fields.length;
-    this.table = new Int32Array(this.stride * 64);
+    this.table = table ?? new Int32Array(this.stride * 64);
+    if (table !== undefined) this.count = table.length / this.stride;
   }
 
   /** Records a map accepted at [start, end), its fields' values at `positions[recorded[f]]`. */
@@ -362,10 +364,7 @@ export class MapLayouts {
 
   /** A copy holding the maps recorded so far (the table itself is reused by the next check). */
   copy(): MapLayouts {
-    const copy = new MapLayouts(this.schema, this.fields);
-    copy.table = this.table.slice(0, this.count * this.stride);
-    copy.count = this.count;
-    return copy;
+    return new MapLayouts(this.schema, this.fields, this.table.slice(0, this.count * this.stride));
   }
 
   /** Where the `i`-th map starts. */

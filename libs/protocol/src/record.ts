@@ -11,6 +11,7 @@ import { decode, encode } from "./codec.js";
 import { ErrorCodes, ValidationError } from "./errors.js";
 import type { EntryItems } from "./log.js";
 import { type BytesCheck, compileBytesCheck, MapLayouts } from "./msgpack-check.js";
+import { mapHeader, mapStart, readStr, strLength, strStart } from "./msgpack-read.js";
 import { LifecycleStates, type Strategy, type StrategyInput, StrategyInputSchema } from "./strategy.js";
 
 const OPTIONAL_DEFAULTS = {
@@ -65,7 +66,8 @@ function writeServerFields(out: Buffer, at: number, now: number): void {
  * it lacks), in the order of OPTIONAL_FIELDS.
  */
 export const STRATEGY_LAYOUT_FIELDS = ["id", "origin", ...OPTIONAL_FIELDS] as const;
-const OPTIONAL_AT = 2;
+const ID_AT = STRATEGY_LAYOUT_FIELDS.indexOf("id");
+const OPTIONAL_AT = STRATEGY_LAYOUT_FIELDS.indexOf(OPTIONAL_FIELDS[0] as OptionalField);
 
 /** The defaults of the optional fields a strategy lacks, one buffer per set of missing fields (a bit each). */
 const defaultsByMissing: Buffer[] = [];
@@ -105,13 +107,15 @@ export class NewStrategyItems implements EntryItems {
   }
 
   idLength(i: number): number {
-    const at = this.layouts.valueAt(this.chosen[i] as number, 0);
-    return strEnd(this.source, at) - at;
+    const at = this.layouts.valueAt(this.chosen[i] as number, ID_AT);
+    readStr(this.source, at);
+    return strStart + strLength - at;
   }
 
   writeId(i: number, out: Buffer, at: number): void {
-    const from = this.layouts.valueAt(this.chosen[i] as number, 0);
-    this.source.copy(out, at, from, strEnd(this.source, from));
+    const from = this.layouts.valueAt(this.chosen[i] as number, ID_AT);
+    readStr(this.source, from);
+    this.source.copy(out, at, from, strStart + strLength);
   }
 
   id(i: number): string {
@@ -120,16 +124,15 @@ export class NewStrategyItems implements EntryItems {
 
   recordLength(i: number): number {
     const k = this.chosen[i] as number;
-    const entries = entriesStart(this.source, this.layouts.start(k));
-    return 3 + (this.layouts.end(k) - entries) + defaultsFor(this.missing(k)).length + this.serverFields.length;
+    mapHeader(this.source, this.layouts.start(k));
+    return 3 + (this.layouts.end(k) - mapStart) + defaultsFor(this.missing(k)).length + this.serverFields.length;
   }
 
   writeRecord(i: number, out: Buffer, at: number): void {
     const k = this.chosen[i] as number;
-    const start = this.layouts.start(k);
-    const entries = entriesStart(this.source, start);
+    const present = mapHeader(this.source, this.layouts.start(k));
+    const entries = mapStart;
     const missing = this.missing(k);
-    const present = mapCount(this.source, start);
     out[at] = 0xde;
     out.writeUInt16BE(present + (MISSING_COUNTS[missing] as number) + SERVER_FIELD_COUNT, at + 1);
     let pos = at + 3 + this.source.copy(out, at + 3, entries, this.layouts.end(k));
@@ -154,37 +157,13 @@ const MISSING_COUNTS = Array.from({ length: 1 << OPTIONAL_FIELDS.length }, (_, m
   return n;
 });
 
-/** The position after the msgpack str at `at` (a checked one). */
-function strEnd(b: Buffer, at: number): number {
-  const t = b[at] as number;
-  if (t >= 0xa0 && t <= 0xbf) return at + 1 + (t & 0x1f);
-  if (t === 0xd9) return at + 2 + (b[at + 1] as number);
-  if (t === 0xda) return at + 3 + b.readUInt16BE(at + 1);
-  return at + 5 + b.readUInt32BE(at + 1);
-}
-
 /**
  * The id (field 0 of `layouts`) of the `i`-th map of checked request bytes, as
  * a flat string (ids are ASCII, by their pattern).
  */
 export function idOf(source: Buffer, layouts: MapLayouts, i: number): string {
-  const at = layouts.valueAt(i, 0);
-  const t = source[at] as number;
-  const start = t >= 0xa0 && t <= 0xbf ? at + 1 : t === 0xd9 ? at + 2 : t === 0xda ? at + 3 : at + 5;
-  return source.toString("latin1", start, strEnd(source, at));
-}
-
-/** The entry count of the (checked) msgpack map at `at`. */
-function mapCount(b: Buffer, at: number): number {
-  const t = b[at] as number;
-  if (t >= 0x80 && t <= 0x8f) return t & 0x0f;
-  return t === 0xde ? b.readUInt16BE(at + 1) : b.readUInt32BE(at + 1);
-}
-
-/** Where the first key of the (checked) msgpack map at `at` is. */
-function entriesStart(b: Buffer, at: number): number {
-  const t = b[at] as number;
-  return t >= 0x80 && t <= 0x8f ? at + 1 : t === 0xde ? at + 3 : at + 5;
+  readStr(source, layouts.valueAt(i, ID_AT));
+  return source.toString("latin1", strStart, strStart + strLength);
 }
 
 let strategyCheck: { check: BytesCheck; layouts: MapLayouts } | undefined;

@@ -976,7 +976,6 @@ describe("binary data where a map goes", () => {
 
   test("a bin as a template's params names that field, decoded or not", () => {
     const strategy = { id: "s-1", name: "n", owner: "o" };
-    // TypeBox reads a bin's bytes as a record's entries ("0": 1, "1": 2): valid params, were it not binary.
     const params = withBody({
       strategy: { ...strategy, template: { id: "t", version: 1, params: Uint8Array.of(1, 2) } },
     });

@@ -7,6 +7,7 @@
 import { performance } from "node:perf_hooks";
 import {
   acceptedStrategies,
+  arrayHeader,
   acceptsBytes,
   type BatchRejection,
   ConflictError,
@@ -247,8 +248,8 @@ function newStrategies(
     const id = idOf(bytes, layouts, i);
     checkPartition(partition, id, idField(i));
     const dependencies = layouts.valueAt(i, DEPENDENCIES_FIELD);
-    // An empty array is one byte, 0x90: anything else holds an edge.
-    if (dependencies >= 0 && bytes[dependencies] !== 0x90) throw dependenciesThroughGraph(dependenciesField(i));
+    // An empty array, in whatever width, holds no edge.
+    if (dependencies >= 0 && arrayHeader(bytes, dependencies) > 0) throw dependenciesThroughGraph(dependenciesField(i));
     ids[i] = id;
   }
   const { cid, issued, deadlineMs } = envelopeFields(bytes);
