@@ -7,8 +7,8 @@
 import { performance } from "node:perf_hooks";
 import {
   acceptedStrategies,
-  arrayHeader,
   acceptsBytes,
+  arrayHeader,
   type BatchRejection,
   ConflictError,
   decodeStrategy,
