@@ -150,6 +150,30 @@ describe("partition log entries", () => {
     expect(() => decodeLogEntry(encode(value))).toThrow();
   });
 
+  test("ids of every string width round-trip: fixstr, str 8, str 16 and str 32", () => {
+    const ids = ["a", "b".repeat(40), "c".repeat(300), "d".repeat(70_000)];
+    const layout = encodeLogEntry({ v: 1, op: LogOps.RegisterBatch, at: 1, member: "m" }, ids, ids.map(rec));
+    expect(layout.ids).toEqual(ids);
+    expect(readLogEntry(layout.bytes).ids).toEqual(ids);
+    expect(decodeLogEntry(layout.bytes).ids).toEqual(ids);
+  });
+
+  test("an entry is refused before it is written when its ids and recs differ, or its head is not a small map", () => {
+    const head = { v: 1, op: LogOps.Update, at: 1, member: "m" } as const;
+    expect(() => encodeLogEntry(head, ["a", "b"], [rec("a")])).toThrow(/ids and recs/);
+    const wide = { ...head, ...Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`k${i}`, i])) };
+    expect(() => encodeLogEntry(wide as never, ["a"], [rec("a")])).toThrow(/small map/);
+  });
+
+  test.each([
+    ["not a map", encode(["a"]), /not a msgpack map/],
+    ["no op", encode({ v: 1, at: 1, ids: [], recs: [] }), /no op/],
+    ["an id that is not a string", encode({ v: 1, op: LogOps.Update, at: 1, ids: [7], recs: [] }), /not a string/],
+    ["ids without recs", encode({ v: 1, op: LogOps.Update, at: 1, ids: ["a"] }), /ids and recs/],
+  ])("readLogEntry refuses an entry with %s", (_name, bytes, message) => {
+    expect(() => readLogEntry(Buffer.from(bytes))).toThrow(message);
+  });
+
   test("decodeLogEntry throws on bytes that are not msgpack", () => {
     expect(() => decodeLogEntry(new Uint8Array(0))).toThrow();
     expect(() => decodeLogEntry(Uint8Array.of(0x82, 0xa1))).toThrow();

@@ -236,7 +236,6 @@ export function encodeEntry(head: LogEntryHead, items: EntryItems): LogEntryLayo
     items.writeRecord(i, out, pos + 5);
     pos += 5 + n;
   }
-  if (pos !== length) throw new Error(`log entry items wrote ${pos} of ${length} bytes`);
   return { bytes: out, op: head.op, cid: head.cid, epoch: head.epoch ?? 0, at: head.at, ids, records };
 }
 

@@ -5,13 +5,14 @@
  * extension types): it may refuse more, never accept more, and it must accept
  * the ordinary encodings of valid input, or the fast path is never taken.
  */
+import { type TSchema, Type } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import fc from "fast-check";
 import { Packr, Unpackr } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import { decode, encodeRecords } from "./codec.js";
 import { DEADLINE_MS_MAX, isWriteOp, RequestBodies } from "./messages.js";
-import { compileBytesCheck } from "./msgpack-check.js";
+import { compileBytesCheck, compileMapCheck, MapLayouts } from "./msgpack-check.js";
 import { MAX_NESTING, MsgpackProblems, standardMsgpackProblem } from "./msgpack-read.js";
 import { MsgpackScanner } from "./msgpack-scan.js";
 import { METRICS } from "./performance.js";
@@ -1256,5 +1257,64 @@ describe("patterns of character classes, checked on the bytes", () => {
       ),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe("what the bytes check compiles", () => {
+  const agrees = (schema: TSchema, texts: string[]) => {
+    const onBytes = compileBytesCheck(schema);
+    const canonical = TypeCompiler.Compile(schema);
+    for (const text of texts) {
+      const bytes = Buffer.from(new Packr({ useRecords: false }).pack(text));
+      expect(onBytes(bytes, 0) === bytes.length, text).toBe(canonical.Check(text));
+    }
+  };
+  const texts = ["a", "ab", "é", "aé", "xa", "x", "a-b", "", "zz", "a^"];
+
+  it("checks patterns that are not plain ASCII classes with the regex: negated, non-ASCII, reversed or escaped", () => {
+    agrees(Type.String({ pattern: "^[^x][a-z]*$" }), texts);
+    agrees(Type.String({ pattern: "^[a-zé][a-z]*$" }), texts);
+    agrees(Type.String({ pattern: "^[a][a-\u00ff]*$" }), texts);
+    agrees(Type.String({ pattern: "^[\\w][\\w-]*$" }), texts);
+    agrees(Type.String({ pattern: "^a" }), texts);
+  });
+
+  it("refuses schemas it cannot check on bytes, at compile time", () => {
+    expect(() => compileBytesCheck(Type.Object({}, { additionalProperties: Type.String() }))).toThrow(TypeError);
+    const wide = Object.fromEntries(Array.from({ length: 31 }, (_, i) => [`p${i}`, Type.Number()]));
+    expect(() => compileBytesCheck(Type.Object(wide))).toThrow(/30 properties/);
+    expect(() => compileBytesCheck(Type.Record(Type.String(), Type.Number()))).toThrow(/one key pattern/);
+    expect(() => compileBytesCheck(Type.Literal(7))).toThrow(/string literals/);
+    expect(() => compileBytesCheck(Type.Date())).toThrow(/not supported/);
+    expect(() => compileMapCheck(Type.String())).toThrow(/Object schema/);
+    const schema = Type.Object({ a: Type.String() });
+    expect(() => compileMapCheck(Type.Object({ inner: schema }), [new MapLayouts(schema, ["b"])])).toThrow(
+      /not a property/,
+    );
+  });
+
+  it("records the maps of a schema wherever they are, and starts afresh on every check", () => {
+    const item = Type.Object({ id: Type.String(), n: Type.Optional(Type.Number()) });
+    const layouts = new MapLayouts(item, ["id", "n"]);
+    const { check } = compileMapCheck(Type.Object({ list: Type.Array(item), one: Type.Union([item, Type.Null()]) }), [
+      layouts,
+    ]);
+    const bytes = Buffer.from(
+      new Packr({ useRecords: false }).pack({ list: [{ id: "a" }, { id: "b", n: 2 }], one: null }),
+    );
+    expect(check(bytes, 0)).toBe(bytes.length);
+    expect(layouts.count).toBe(2);
+    expect(layouts.valueAt(0, 1)).toBe(-1);
+    expect(bytes[layouts.valueAt(1, 1)]).toBe(2);
+    expect(layouts.copy().end(1)).toBe(layouts.end(1));
+    const many = Buffer.from(
+      new Packr({ useRecords: false }).pack({
+        list: Array.from({ length: 100 }, (_, i) => ({ id: `${i}` })),
+        one: { id: "z" },
+      }),
+    );
+    expect(check(many, 0)).toBe(many.length);
+    expect(layouts.count).toBe(101);
+    expect(many.toString("latin1", layouts.valueAt(100, 0) + 1, layouts.end(100))).toBe("z");
   });
 });

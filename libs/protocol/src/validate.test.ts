@@ -1,3 +1,5 @@
+import { Type } from "@sinclair/typebox";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
 import fc from "fast-check";
 import { Packr } from "msgpackr";
 import { describe, expect, test } from "vitest";
@@ -12,6 +14,7 @@ import {
   envelopeFields,
   fieldPath,
   parseRequest,
+  parseWith,
   validateRequest,
 } from "./validate.js";
 
@@ -972,6 +975,39 @@ describe("binary data where a map goes", () => {
     expect(() => parseRequest(PartitionOps.TopK, payload)).toThrow(
       expect.objectContaining({ code: ErrorCodes.InvalidField, field: "body" }),
     );
+  });
+
+  test("wherever a map goes: in an array, a union, a record's values; other fields are the schema's to refuse", () => {
+    const item = Type.Object({ note: Type.Optional(Type.String()) });
+    const check = TypeCompiler.Compile(
+      Type.Object({
+        v: Type.Number(),
+        body: Type.Object({
+          list: Type.Optional(Type.Array(item)),
+          either: Type.Optional(Type.Union([Type.Null(), Type.Array(Type.Number()), item])),
+          byName: Type.Optional(Type.Record(Type.String(), item)),
+          count: Type.Optional(Type.Number()),
+          nested: Type.Optional(Type.Union([Type.Null(), Type.Object({ inner: item })])),
+        }),
+      }),
+    );
+    const refused = (body: Record<string, unknown>) => {
+      try {
+        parseWith(check, encode({ v: 1, body }));
+        return undefined;
+      } catch (err) {
+        return (err as ValidationError).field;
+      }
+    };
+    const bin = new Uint8Array(0);
+    expect(refused({ list: [{}, bin] })).toBe("body.list[1]");
+    expect(refused({ either: bin })).toBe("body.either");
+    expect(refused({ byName: { a: {}, b: bin } })).toBe("body.byName.b");
+    expect(refused({ list: [{ note: "n" }], either: [1, 2], byName: { a: {} }, count: 3 })).toBeUndefined();
+    expect(refused({ either: null })).toBeUndefined();
+    expect(refused({ count: bin })).toBe("body.count");
+    expect(refused({ nested: { inner: bin } })).toBe("body.nested.inner");
+    expect(refused({ nested: { inner: { note: "n" } } })).toBeUndefined();
   });
 
   test("a bin as a template's params names that field, decoded or not", () => {

@@ -436,45 +436,32 @@ function checkSchema(check: TypeCheck<TSchema>, value: unknown): void {
  */
 function binaryWhereMap(schema: TSchema, value: unknown, path: string): string | undefined {
   const kind = schema[Kind];
+  // Only an Object takes a bin (a record, an array, a string or a number does not): TypeBox passed the rest.
   if (value instanceof Uint8Array) {
     const variants: TSchema[] = kind === "Union" ? schema.anyOf : [schema];
-    return variants.some((v) => v[Kind] === "Object" || v[Kind] === "Record") ? path : undefined;
+    return variants.some((v) => v[Kind] === "Object") ? path : undefined;
   }
   if (value === null || typeof value !== "object") return undefined;
   const at = (key: string | number) =>
     typeof key === "number" ? `${path}[${key}]` : path === "" ? key : `${path}.${key}`;
-  switch (kind) {
-    case "Union":
-      for (const variant of schema.anyOf as TSchema[]) {
-        const found = binaryWhereMap(variant, value, path);
-        if (found !== undefined) return found;
-      }
-      return undefined;
-    case "Array":
-      if (!Array.isArray(value)) return undefined;
-      for (let i = 0; i < value.length; i++) {
-        const found = binaryWhereMap(schema.items as TSchema, value[i], at(i));
-        if (found !== undefined) return found;
-      }
-      return undefined;
-    case "Object":
-      for (const [name, property] of Object.entries(schema.properties ?? {})) {
-        const found = binaryWhereMap(property as TSchema, (value as Record<string, unknown>)[name], at(name));
-        if (found !== undefined) return found;
-      }
-      return undefined;
-    case "Record": {
-      const inner = Object.values(schema.patternProperties ?? {})[0] as TSchema | undefined;
-      if (inner === undefined) return undefined;
-      for (const [key, item] of Object.entries(value)) {
-        const found = binaryWhereMap(inner, item, at(key));
-        if (found !== undefined) return found;
-      }
-      return undefined;
-    }
-    default:
-      return undefined;
+  let children: Array<[TSchema, unknown, string]>;
+  if (kind === "Union") children = (schema.anyOf as TSchema[]).map((variant) => [variant, value, path]);
+  else if (kind === "Array") children = (value as unknown[]).map((item, i) => [schema.items as TSchema, item, at(i)]);
+  else if (kind === "Object") {
+    children = Object.entries(schema.properties as Record<string, TSchema>).map(([name, property]) => [
+      property,
+      (value as Record<string, unknown>)[name],
+      at(name),
+    ]);
+  } else if (kind === "Record") {
+    const inner = Object.values(schema.patternProperties as Record<string, TSchema>)[0] as TSchema;
+    children = Object.entries(value).map(([key, item]) => [inner, item, at(key)]);
+  } else return undefined;
+  for (const [child, item, where] of children) {
+    const found = binaryWhereMap(child, item, where);
+    if (found !== undefined) return found;
   }
+  return undefined;
 }
 
 let limitsCheck: TypeCheck<TSchema> | undefined;
