@@ -8,7 +8,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { type FieldChange, StratregClient } from "@stratreg/client";
 import { type ServiceProcess, spawnService, uniqueClusterName, waitFor } from "@stratreg/testkit";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { conflictLines, diffLines, parseRef, setPath } from "./commands/versions.js";
+import { conflictLines, diffLines, logLines, parseRef, setPath } from "./commands/versions.js";
 import { runCli, startCluster, type TestCluster } from "./testing/cli.js";
 
 const VERSIONS_ENTRY = fileURLToPath(new URL("../../../services/versions/dist/main.js", import.meta.url));
@@ -45,6 +45,44 @@ describe("the text of version control", () => {
       '  ours    "y"   (main)',
       '  theirs  "z"   (the branch)',
     ]);
+  });
+
+  it("lays a log out newest first, says where the next page starts, and when the newest is still being copied", () => {
+    const at = Date.UTC(2026, 10, 28, 9, 30);
+    const log = {
+      id: "s",
+      versions: [
+        { version: 4, at, op: "rollback", by: "ana", note: "to 2", state: "validated", tags: ["prod", "fx"] },
+        { version: 3, at, op: "update", state: "validated", tags: [] },
+      ],
+      next: 3,
+      oldest: null,
+      current: 4,
+    };
+    const lines = logLines(log);
+    expect(lines[0]?.split(/ +/)).toEqual(["version", "at", "op", "by", "state", "tags", "note"]);
+    expect(lines[1]?.split(/ +/)).toEqual([
+      "4",
+      "2026-11-28T09:30:00Z",
+      "rollback",
+      "ana",
+      "validated",
+      "prod,fx",
+      "to",
+      "2",
+    ]);
+    expect(lines[2]?.split(/ +/).slice(0, 6)).toEqual(["3", "2026-11-28T09:30:00Z", "update", "–", "validated", "–"]);
+    expect(lines.at(-1)).toBe("more: --before 3");
+    const behind = logLines({ ...log, versions: log.versions.slice(1), next: null, current: 4 });
+    expect(behind.at(-1)).toBe("(the shard is at version 4; the newest is still being copied)");
+    expect(logLines({ ...log, next: null }).at(-1)).not.toMatch(/more|copied/);
+  });
+
+  it("refuses field paths and assignments it cannot read, and makes lists where an index follows", () => {
+    expect(() => setPath({}, "", 1)).toThrow(/--set needs a field/);
+    const fields: Record<string, unknown> = {};
+    expect(setPath(fields, "venues[0].symbols", ["EURUSD"])).toBe("venues");
+    expect(fields).toEqual({ venues: [{ symbols: ["EURUSD"] }] });
   });
 
   it("reads refs and field paths as a person writes them", () => {
