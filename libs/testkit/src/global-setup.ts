@@ -10,9 +10,14 @@
  * machine's own nats-server (the oldest the project targets, 2.9.10 on Debian 12), so the
  * tests keep catching uses of newer features; only a machine without one uses the fetched.
  *
+ * It installs Debian's chromium for the console's browser test when the machine lacks it and
+ * apt-get can (as root).
+ *
  * `NATS_TEST_MODE=container` runs the server in Docker via `@testcontainers/nats` instead
  * of as a local nats-server child process (image: `NATS_TEST_IMAGE`, default `nats:2.9.10`).
  */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import {
   type EnsuredNatsServer,
   ensureNatsServer,
@@ -42,12 +47,32 @@ const DEFAULT_TEST_IMAGE = "nats:2.9.10";
 type Teardown = () => Promise<void>;
 
 export default async function setup(project: TestProject): Promise<Teardown> {
+  ensureChromium();
   const clusterServer = await serverForClusters();
   project.provide("natsClusterServer", clusterServer && { bin: clusterServer.bin, version: clusterServer.version });
   const mode = process.env.NATS_TEST_MODE ?? "process";
   const { url, teardown } = mode === "container" ? await startContainer() : await startProcess(clusterServer);
   project.provide("natsUrl", url);
   return teardown;
+}
+
+/**
+ * The console's browser test drives Debian's chromium (playwright-core downloads no browser).
+ * On a machine without it, installs it with apt-get when it can (as root), saying so; otherwise
+ * that test fails, saying how to install it.
+ */
+function ensureChromium(): void {
+  if (process.env.CHROMIUM_BIN !== undefined || existsSync("/usr/bin/chromium")) return;
+  const apt = spawnSync("sh", ["-c", "command -v apt-get"], { encoding: "utf8" });
+  if (process.getuid?.() !== 0 || apt.status !== 0) return;
+  process.stdout.write(
+    "[global-setup] chromium not found: installing Debian's (apt-get install -y chromium) for the console test\n",
+  );
+  const installed = spawnSync("sh", ["-c", "apt-get update -qq && apt-get install -y -qq chromium"], {
+    stdio: ["ignore", "ignore", "inherit"],
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+  });
+  if (installed.status !== 0) process.stdout.write("[global-setup] apt-get could not install chromium\n");
 }
 
 /** The replication tests' server, fetched if need be; a failure here only fails those tests. */
