@@ -3,7 +3,8 @@
  * playwright-core; nothing is downloaded), against a real nats-server running the
  * shipped config (users and permissions) with its WebSocket listener on a free port,
  * and real shard, ranker, risk guard, graph, search and discovery processes. The page
- * loads and shows every view (screenshots go to docs/console/), the top-k view follows
+ * loads and shows every view (screenshots go to test-results/console/, or docs/console/ with
+ * STRATREG_UPDATE_SCREENSHOTS=1), the top-k view follows
  * reports, an operator's halt reaches the risk guard and the page shows HALTED, and a
  * viewer's halt is refused by NATS itself and changes nothing.
  */
@@ -36,7 +37,15 @@ import { GUARD_ENTRY } from "./support/risk.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CONFIG = join(ROOT, "config/nats-server.conf");
-const SCREENSHOTS = join(ROOT, "docs/console");
+/**
+ * Where the screenshots go: `test-results/console/` on every run (ignored by git), and
+ * `docs/console/`, which the README links, when STRATREG_UPDATE_SCREENSHOTS=1 asks to refresh
+ * them (so an ordinary test run leaves the checkout as it was).
+ */
+const SCREENSHOTS = join(
+  ROOT,
+  process.env.STRATREG_UPDATE_SCREENSHOTS === "1" ? "docs/console" : "test-results/console",
+);
 /** Debian's package; CHROMIUM_BIN names another. */
 const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
 const CLUSTER = "stratreg"; // the shipped config's permissions name this cluster
