@@ -15,6 +15,7 @@ import { CONSOLE_WEB_DIR, startConsoleServer } from "@stratreg/console";
 import { type NatsServerProcess, requireNatsServer, startNatsServer } from "@stratreg/natsd";
 import { chromium, type Page } from "playwright-core";
 import { settled, supervisor } from "./cluster.js";
+import { fmt } from "./table.js";
 
 const CLUSTER = "bench-console";
 const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
@@ -242,8 +243,6 @@ export async function consoleFigures(say: (line: string) => void, quick: boolean
     await server.stop();
   }
 }
-
-const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
 
 /** The figures as a table. */
 export function consoleTable(f: ConsoleFigures): string {

@@ -15,6 +15,7 @@ import { performance } from "node:perf_hooks";
 import { parse, print, Rng, rampedHalfAndHalf, size } from "@stratreg/alpha";
 import { EvaluationPool, InProcessEvaluator, marketFromData, type TrainingWindow } from "@stratreg/discovery";
 import { align, generateMarket } from "@stratreg/market";
+import { fmt, tableRow } from "./table.js";
 
 const BARS = 10_000;
 const ASSETS = 3;
@@ -109,12 +110,7 @@ export async function discoveryFigures(say: (line: string) => void, quick: boole
   };
 }
 
-const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
-
-function row(cells: [string, string, string, string]): string {
-  const [name, value, baseline, ratio] = cells;
-  return `| ${name.padEnd(66)} | ${value.padStart(12)} | ${baseline.padEnd(30)} | ${ratio.padStart(6)} |`;
-}
+const row = (cells: [string, string, string, string]) => tableRow(cells, [66, -12, 30, -6]);
 
 /** The discovery figures as a markdown table. */
 export function discoveryTable(f: DiscoveryFigures): string {

@@ -11,6 +11,7 @@ import { performance } from "node:perf_hooks";
 import { connect } from "@nats-io/transport-node";
 import { type StrategyInput, StratregClient } from "@stratreg/client";
 import { type Server, settled, supervisor } from "./cluster.js";
+import { fmt } from "./table.js";
 
 const CLUSTER = "bench-genealogy";
 const SHARDS = 2;
@@ -110,8 +111,6 @@ export async function genealogyFigures(
     await services.stopAll();
   }
 }
-
-const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
 
 export function genealogyTable(f: GenealogyFigures): string {
   return [

@@ -16,6 +16,7 @@ import { connect } from "@nats-io/transport-node";
 import { StratregClient, StratregError } from "@stratreg/client";
 import { type Server, settled, supervisor } from "./cluster.js";
 import { drain } from "./loop.js";
+import { fmt, tableRow } from "./table.js";
 
 const CLUSTER = "bench-graph";
 const SHARDS = 4;
@@ -156,12 +157,7 @@ export async function graphFigures(server: Server, say: (line: string) => void, 
   }
 }
 
-const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
-
-function row(cells: [string, string, string, string]): string {
-  const [name, value, baseline, ratio] = cells;
-  return `| ${name.padEnd(70)} | ${value.padStart(14)} | ${baseline.padEnd(44)} | ${ratio.padStart(6)} |`;
-}
+const row = (cells: [string, string, string, string]) => tableRow(cells, [70, -14, 44, -6]);
 
 /** The graph figures as a markdown table. */
 export function graphTable(f: GraphFigures): string {

@@ -34,6 +34,7 @@ import {
 import { type EncodedBatch, encodedBatches } from "./batches.js";
 import { type CpuSpent, cpuMeter, perOperationUs } from "./cpu.js";
 import { closedLoop, drain, type LoopResult } from "./loop.js";
+import { fmt } from "./table.js";
 
 const CLUSTER = "bench-hot";
 const PARTITIONS = 256;
@@ -231,7 +232,6 @@ export async function hotFigures(
   }
 }
 
-const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
 const cpu = (m: Measured<unknown>) =>
   Object.entries(m.cpuUs)
     .map(([role, us]) => `${role} ${fmt(us, 1)}`)

@@ -21,6 +21,7 @@ import { type BacktestEvidence, DEFAULT_GATES, evaluateGates, summariseEvidence 
 import { goodEvidence, normalReturns } from "@stratreg/testkit";
 import { type Server, settled, supervisor } from "./cluster.js";
 import { drain, type LoopResult } from "./loop.js";
+import { fmt, tableRow } from "./table.js";
 
 const CLUSTER = "bench-life";
 const CONCURRENCY = 64;
@@ -167,12 +168,7 @@ export async function lifecycleFigures(
   }
 }
 
-const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
-
-function row(cells: [string, string, string, string]): string {
-  const [name, value, baseline, ratio] = cells;
-  return `| ${name.padEnd(66)} | ${value.padStart(12)} | ${baseline.padEnd(40)} | ${ratio.padStart(6)} |`;
-}
+const row = (cells: [string, string, string, string]) => tableRow(cells, [66, -12, 40, -6]);
 
 /** The lifecycle figures as a markdown table. */
 export function lifecycleTable(f: LifecycleFigures): string {

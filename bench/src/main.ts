@@ -34,6 +34,7 @@ import { nearCacheFigures, nearCacheTable } from "./near-cache.js";
 import { type JoinFigures, joinFigures, type RecoveryFigures, recoveryFigures } from "./ownership.js";
 import { rankingFigures, rankingTable } from "./ranking.js";
 import { riskFigures, riskTable } from "./risk.js";
+import { fmt, tableRow } from "./table.js";
 import { versionsFigures, versionsTable } from "./versions.js";
 
 const { values } = parseArgs({
@@ -69,7 +70,6 @@ const RECOVERY_STRATEGIES = Number(values["recovery-strategies"] ?? (quick ? 25_
 const UPDATES_EACH = Number(values["updates-each"]);
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
-const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
 
 async function main() {
   if (values.only === "discovery") {
@@ -465,9 +465,8 @@ function registeredIds(batches: EncodedBatch[], count: number): string[] {
   return ids.slice(0, count);
 }
 
-function row(name: string, registry: string, raw: string, ratio: string): string {
-  return `| ${name.padEnd(58)} | ${registry.padStart(16)} | ${raw.padStart(16)} | ${ratio.padStart(7)} |`;
-}
+const row = (name: string, registry: string, raw: string, ratio: string) =>
+  tableRow([name, registry, raw, ratio], [58, -16, -16, -7]);
 
 function printTable(r: {
   getC1: { registry: LoopResult; rawEcho: LoopResult };

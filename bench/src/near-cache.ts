@@ -19,6 +19,7 @@ import { type NearCache, StratregClient } from "@stratreg/client";
 import { sampleId } from "@stratreg/launcher";
 import { encodedBatches } from "./batches.js";
 import { PARTITIONS, register, type Server, settled, supervisor } from "./cluster.js";
+import { fmt } from "./table.js";
 
 const CLUSTER = "bench-nc";
 const SHARDS = 4;
@@ -359,7 +360,6 @@ export async function nearCacheFigures(
 }
 
 export function nearCacheTable(f: NearCacheFigures): string {
-  const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
   const row = (name: string, l: LookupFigures) =>
     `| ${name} | ${fmt(l.p50Ns)} | ${fmt(l.p99Ns)} | ${fmt(l.p999Ns)} | ${fmt(l.perSecond)} | ${fmt(l.bytesPerLookup, 2)} | ${l.gcs} |`;
   const lines = [

@@ -30,6 +30,7 @@ import { type FreshnessFigures, freshnessFigures, PROBE_FAMILY, probeIds } from 
 import { closedLoop, drain, type LoopResult } from "./loop.js";
 import { type RedisTopFigures, redisTopFigures } from "./redis.js";
 import { encodedReportDay } from "./reports.js";
+import { fmt, tableRow } from "./table.js";
 
 const CLUSTER = "bench-ranking";
 const SHARDS = 4;
@@ -301,12 +302,7 @@ export function accumulatorCost(adds: number, metricsCalls: number): Accumulator
   return { adds, addNs, metricsCalls, metricsNs };
 }
 
-const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
-
-function row(cells: [string, string, string, string, string]): string {
-  const [name, registry, baseline, ratio, target] = cells;
-  return `| ${name.padEnd(70)} | ${registry.padStart(16)} | ${baseline.padEnd(42)} | ${ratio.padStart(7)} | ${target.padEnd(10)} |`;
-}
+const row = (cells: [string, string, string, string, string]) => tableRow(cells, [70, -16, 42, -7, 10]);
 
 /** The ranking figures as a table: figure | registry | baseline | ratio | target. */
 export function rankingTable(r: RankingFigures): string {

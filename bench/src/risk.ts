@@ -32,6 +32,7 @@ import {
 } from "@stratreg/protocol";
 import { type Server, supervisor } from "./cluster.js";
 import { closedLoop, type LoopResult } from "./loop.js";
+import { fmt, tableRow } from "./table.js";
 
 const CLUSTER = "bench-risk";
 const SHARDS = 2;
@@ -545,12 +546,7 @@ async function haltFigures(rc: RiskClient, n: number, followers: number): Promis
   };
 }
 
-const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
-
-function row(cells: [string, string, string, string, string]): string {
-  const [name, guard, baseline, ratio, target] = cells;
-  return `| ${name.padEnd(70)} | ${guard.padStart(18)} | ${baseline.padEnd(44)} | ${ratio.padStart(7)} | ${target.padEnd(10)} |`;
-}
+const row = (cells: [string, string, string, string, string]) => tableRow(cells, [70, -18, 44, -7, 10]);
 
 /** The longest time each guard was seen in taking-over, ms (from the start timeline). */
 function takingOver(timeline: RoleChange[]): Map<string, number> {

@@ -20,6 +20,7 @@ import { connect, nanos } from "@nats-io/transport-node";
 import { StratregClient } from "@stratreg/client";
 import { type Server, settled, supervisor } from "./cluster.js";
 import { drain } from "./loop.js";
+import { fmt, tableRow } from "./table.js";
 
 const CLUSTER = "bench-ver";
 
@@ -201,12 +202,7 @@ async function scaleFigures(
   }
 }
 
-const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
-
-function row(cells: [string, string, string]): string {
-  const [name, value, baseline] = cells;
-  return `| ${name.padEnd(70)} | ${value.padStart(16)} | ${baseline.padEnd(44)} |`;
-}
+const row = (cells: [string, string, string]) => tableRow(cells, [70, -16, 44]);
 
 /** The version-control figures as a markdown table. */
 export function versionsTable(f: VersionsFigures): string {

@@ -1,0 +1,17 @@
+/** How the benchmark prints its figures: numbers in en-US form, rows of markdown tables. */
+
+/** `n` with thousands separators and exactly `d` decimals. */
+export const fmt = (n: number, d = 0) =>
+  n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
+
+/**
+ * One markdown table row: each cell padded to its width, at the end when the
+ * width is positive (text), at the start when negative (figures).
+ */
+export function tableRow(cells: readonly string[], widths: readonly number[]): string {
+  const padded = cells.map((cell, i) => {
+    const width = widths[i] ?? 0;
+    return width < 0 ? cell.padStart(-width) : cell.padEnd(width);
+  });
+  return `| ${padded.join(" | ")} |`;
+}
