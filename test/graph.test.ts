@@ -7,10 +7,10 @@
 import { connect } from "@nats-io/transport-node";
 import { type Strategy, StratregClient, StratregError } from "@stratreg/client";
 import { decode, ErrorCodes, encode, PartitionOps, PROTOCOL_VERSION } from "@stratreg/protocol";
-import { type ServiceProcess, uniqueClusterName, waitFor } from "@stratreg/testkit";
+import { reachable, type ServiceProcess, uniqueClusterName, waitFor } from "@stratreg/testkit";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { contextOf, goodEvidence } from "./support/evidence.js";
-import { graphLeading, reachable, readGraphLog, startGraph } from "./support/graph.js";
+import { graphLeading, readGraphLog, startGraph } from "./support/graph.js";
 import { FAST_MEMBERSHIP, ownership, startRegistry, type TestRegistry, waitForServing } from "./support/registry.js";
 import { activeGuard, riskClient, startGuard } from "./support/risk.js";
 

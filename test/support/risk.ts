@@ -3,13 +3,12 @@
  * way to find the active one, and a reader of its log (the decision ledger).
  */
 import { fileURLToPath } from "node:url";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { RiskClient } from "@stratreg/client";
-import { readSubject } from "@stratreg/fencing";
 import { clusterSubjects } from "@stratreg/protocol";
 import { decodeEntry, type RiskEntry } from "@stratreg/risk-guard";
 import { type ServiceProcess, spawnService, waitFor } from "@stratreg/testkit";
+import { readLog } from "./logs.js";
 
 export const GUARD_ENTRY = fileURLToPath(new URL("../../services/risk-guard/dist/main.js", import.meta.url));
 
@@ -49,26 +48,9 @@ export async function activeGuard(risk: RiskClient, members: string[], timeoutMs
 }
 
 /** Every entry of the guard's log, in order, with its sequence. */
-export async function readLedger(
-  nc: NatsConnection,
-  cluster: string,
-): Promise<Array<{ seq: number; entry: RiskEntry }>> {
+export function readLedger(nc: NatsConnection, cluster: string): Promise<Array<{ seq: number; entry: RiskEntry }>> {
   const subjects = clusterSubjects(cluster);
-  const jsm = await jetstreamManager(nc);
-  const last = (await jsm.streams.info(subjects.riskLogStream)).state.last_seq;
-  const out: Array<{ seq: number; entry: RiskEntry }> = [];
-  if (last === 0) return out;
-  const read = await readSubject(
-    jetstream(nc),
-    subjects.riskLogStream,
-    subjects.riskLogAll,
-    1,
-    last,
-    (data, seq) => out.push({ seq, entry: decodeEntry(data).entry }),
-    10_000,
-  );
-  if (read.seq < last) throw new Error(`the risk log read stopped at ${read.seq} of ${last}`);
-  return out;
+  return readLog(nc, subjects.riskLogStream, subjects.riskLogAll, (data) => decodeEntry(data).entry);
 }
 
 /** A risk client for `cluster` over `nc` with a patient deadline. */

@@ -53,6 +53,8 @@ export {
   type Versioned,
   type WorkerId,
 } from "./history-operation.js";
+/** Brute-force reachability, the reference for dependency-graph checks. */
+export { reachable } from "./reach.js";
 export {
   type ExitStatus,
   type LogMatch,

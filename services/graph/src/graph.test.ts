@@ -4,23 +4,12 @@
  * every reachable strategy at its shortest depth; the log replay keeps track
  * of what is left to project and which cascades are open.
  */
+
+import { reachable } from "@stratreg/testkit";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { DependencyGraph } from "./graph.js";
 import { GraphState } from "./state.js";
-
-const reachable = (edges: Map<string, Set<string>>, from: string, to: string): boolean => {
-  const seen = new Set<string>();
-  const stack = [from];
-  while (stack.length > 0) {
-    const at = stack.pop() as string;
-    if (at === to) return true;
-    if (seen.has(at)) continue;
-    seen.add(at);
-    stack.push(...(edges.get(at) ?? []));
-  }
-  return false;
-};
 
 /** Shortest distances from `start` along `edges`, brute force. */
 const distances = (edges: Map<string, Set<string>>, start: string): Map<string, number> => {
