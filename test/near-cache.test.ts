@@ -7,7 +7,7 @@ import { type NearCache, NotFoundError, type StrategyInput, StratregClient } fro
 import { type ServiceProcess, uniqueClusterName, waitFor } from "@stratreg/testkit";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { graphLeading, startGraph } from "./support/graph.js";
-import { FAST_MEMBERSHIP, startRegistry, type TestRegistry } from "./support/registry.js";
+import { FAST_MEMBERSHIP, startRegistry, supersedeOnce, type TestRegistry } from "./support/registry.js";
 
 const PARTITIONS = 16;
 let registry: TestRegistry;
@@ -34,10 +34,14 @@ beforeAll(async () => {
     // Small snapshots, so that loading a cache reads snapshots and the log after them.
     env: { ...FAST_MEMBERSHIP, STRATREG_SNAPSHOT_MIN_BYTES: "4096" },
   });
-  await registry.client.registerMany(
-    Array.from({ length: 400 }, (_, i) =>
-      strategy(`nc-${i}`, { family: i % 4 === 0 ? "fam-a" : "fam-b", tags: [`t${i % 3}`] }),
-    ),
+  const strategies = Array.from({ length: 400 }, (_, i) =>
+    strategy(`nc-${i}`, { family: i % 4 === 0 ? "fam-a" : "fam-b", tags: [`t${i % 3}`] }),
+  );
+  await registry.client.registerMany(strategies);
+  await supersedeOnce(
+    registry,
+    cluster,
+    strategies.map((s) => s.id),
   );
   // Dependencies are edges the graph service adds.
   graph = startGraph(inject("natsUrl"), cluster, "near-graph");

@@ -8,7 +8,7 @@ import { NotFoundError, type StrategyInput, type StratregError, ValidationError 
 import { decode, ErrorCodes, encode, PROTOCOL_VERSION, type Reply } from "@stratreg/protocol";
 import { type ServiceProcess, spawnService, uniqueClusterName, waitFor } from "@stratreg/testkit";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { FAST_MEMBERSHIP, startRegistry, type TestRegistry } from "./support/registry.js";
+import { FAST_MEMBERSHIP, startRegistry, supersedeOnce, type TestRegistry } from "./support/registry.js";
 
 const SEARCH_MAIN = fileURLToPath(new URL("../services/search/dist/main.js", import.meta.url));
 const PARTITIONS = 16;
@@ -61,6 +61,11 @@ beforeAll(async () => {
   });
   await registry.client.registerMany(strategies);
   // Snapshots are taken and the log compacted; search loads from them.
+  await supersedeOnce(
+    registry,
+    cluster,
+    strategies.map((s) => s.id),
+  );
   search = startSearch("search-1");
   await search.waitForLog((_line, json) => json?.msg === "search loaded every partition", 30_000);
 });
@@ -82,7 +87,7 @@ describe("filters", () => {
       .map((i) => `s-${String(i).padStart(3, "0")}`);
     expect(reply.hits.map((h) => h.id)).toEqual(expected);
     expect(reply.total).toBe(expected.length);
-    expect(reply.hits.every((h) => h.version === 1)).toBe(true);
+    expect(reply.hits.every((h) => h.version === 2)).toBe(true);
     expect(reply.member).toBe("search-1");
     expect(reply.lag.ms).not.toBeNull();
   });

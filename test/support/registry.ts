@@ -110,3 +110,26 @@ export async function startRegistry(
     },
   };
 }
+
+/**
+ * Writes each of `ids` again, unchanged but for its version, which supersedes
+ * about half of what their partitions' logs hold, and waits until each of those
+ * partitions has snapshotted by itself: loading them then reads a snapshot and
+ * the log after it.
+ */
+export async function supersedeOnce(registry: TestRegistry, cluster: string, ids: string[]): Promise<void> {
+  const { client, nc } = registry;
+  for (const id of ids) {
+    const current = await client.get(id);
+    await client.update(id, current.version, { description: current.description });
+  }
+  const partitions = new Set(ids.map((id) => client.partitionOf(id)));
+  await waitFor(
+    async () => {
+      const status = await clusterStatus(nc, cluster, client.partitions, 150);
+      const snapshotted = status.shards.flatMap((s) => s.partitions ?? []).filter((p) => p.snapshotSeq > 0);
+      return [...partitions].every((p) => snapshotted.some((s) => s.partition === p));
+    },
+    { timeoutMs: 15_000, message: "partitions whose strategies were all updated did not snapshot" },
+  );
+}

@@ -52,6 +52,11 @@ export class CommandWindow {
   /** @param retainMs how long a command id is remembered (the window plus the clock skew allowed). */
   constructor(private readonly retainMs: number) {}
 
+  /** Commands remembered as strings (since the last seal). */
+  get recentSize(): number {
+    return this.recent.size;
+  }
+
   /** Commands remembered. */
   get size(): number {
     return this.recent.size + this.segments.reduce((n, s) => n + s.keys.length, 0);

@@ -24,7 +24,7 @@ import {
   type Reply,
   type Strategy,
 } from "@stratreg/protocol";
-import { uniqueClusterName } from "@stratreg/testkit";
+import { uniqueClusterName, waitFor } from "@stratreg/testkit";
 import { pino } from "pino";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
 import { register, retire, update } from "./handlers/writes.js";
@@ -38,16 +38,18 @@ let subjects: ClusterSubjects;
 let context: PartitionContext;
 const warnings: unknown[] = [];
 
-beforeAll(async () => {
-  nc = await connect({ servers: inject("natsUrl") });
-  subjects = clusterSubjects(uniqueClusterName("part"));
+/** A partition context over a cluster of its own, with the log stream and snapshot bucket made. */
+async function contextOf(
+  cluster: ClusterSubjects,
+  settings: Partial<PartitionContext["settings"]> = {},
+): Promise<PartitionContext> {
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
-  await ensureLogStream(jsm, subjects, 1);
+  await ensureLogStream(jsm, cluster, 1);
   const logger = pino({ level: "warn" }, { write: (line: string) => warnings.push(JSON.parse(line)) });
-  context = {
-    log: new PartitionLog(js, jsm, subjects),
-    snapshots: await SnapshotStore.open(js, subjects, 1),
+  return {
+    log: new PartitionLog(js, jsm, cluster),
+    snapshots: await SnapshotStore.open(js, cluster, 1),
     member: "m-1",
     partitions: PARTITIONS,
     maxEntryBytes: 1_000_000,
@@ -58,10 +60,17 @@ beforeAll(async () => {
       maxClockSkewMs: 60_000,
       snapshotMinBytes: 1 << 30,
       topkDepth: 10,
+      ...settings,
     },
     history: () => Promise.reject(new Error("this test keeps no history")),
     logger,
   };
+}
+
+beforeAll(async () => {
+  nc = await connect({ servers: inject("natsUrl") });
+  subjects = clusterSubjects(uniqueClusterName("part"));
+  context = await contextOf(subjects);
 });
 afterAll(async () => {
   await nc?.close();
@@ -161,6 +170,54 @@ test("a snapshot lets the log drop what it covers; recovery reads the snapshot a
     expect(Buffer.from(recovered.store.get(id) as Uint8Array)).toEqual(Buffer.from(owner.store.get(id) as Uint8Array));
   }
   expect(decodeStored(recovered, ids[0] as string).version).toBe(5);
+});
+
+test("an owner snapshots by itself once half of what recovery would read is superseded, not while it only grows", async () => {
+  // Command ids forgotten after 300 ms, and a snapshot may come after 1 KiB of log.
+  const own = await contextOf(clusterSubjects(uniqueClusterName("policy")), {
+    snapshotMinBytes: 1024,
+    commandWindowMs: 300,
+    maxClockSkewMs: 0,
+  });
+  const owner = new Partition(0, own, leaseOf(0, 1));
+  await owner.load();
+  const ids = idsOf(0, 40, "grow");
+  await registered(owner, ids[0] as string, "oldest-cid");
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  for (const id of ids.slice(1)) await registered(owner, id);
+  // Only new strategies: the log is no longer than the state, and nothing is rewritten.
+  expect(owner.unsnapshottedBytes).toBeGreaterThan(8 * 1024);
+  expect(owner.snapshotSeq).toBe(0);
+  // Between snapshots the window still forgets what expired: a retry that late is a new command.
+  expect(owner.commandSeqs("oldest-cid")).toEqual([]);
+  expect(owner.commandSeqs(`c-${ids[39]}`)).toHaveLength(1);
+
+  // Updating every strategy supersedes about half of the log: the owner snapshots, without being asked.
+  for (const [i, id] of ids.entries()) {
+    await update(owner, command({ id, expectedVersion: 1, patch: { description: "once more" } }, `u-${i}`));
+  }
+  await waitFor(() => owner.snapshotSeq > 0, { timeoutMs: 5000, message: "no snapshot was taken" });
+  expect(owner.snapshotSeq).toBeGreaterThan(40);
+  const recovered = new Partition(0, own, leaseOf(0, 2));
+  await recovered.load();
+  expect(recovered.snapshotSeq).toBe(owner.snapshotSeq);
+  expect(recovered.store.size).toBe(40);
+  for (const id of ids) expect(decodeStored(recovered, id)).toEqual(decodeStored(owner, id));
+});
+
+test("between snapshots, thousands of command ids are sealed into hashes, and each still finds its entry", async () => {
+  const p = new Partition(3, context);
+  const at = Date.now();
+  const entry = (i: number) =>
+    encodeLogEntry({ v: LOG_FORMAT_VERSION, op: LogOps.Epoch, at, member: "m-1", epoch: 1, cid: `cmd-${i}` }, [], []);
+  for (let i = 1; i <= 5000; i++) p.apply(entry(i), i);
+  expect(p.recentCommands).toBe(5000);
+  // A second later the window is tended again: past 4,096 strings, they become hashes.
+  await new Promise((resolve) => setTimeout(resolve, 1050));
+  p.apply(entry(5001), 5001);
+  expect(p.recentCommands).toBe(0);
+  for (const i of [1, 2500, 5001]) expect(p.commandSeqs(`cmd-${i}`)).toContain(i);
+  expect(p.commandSeqs("cmd-none")).toEqual([]);
 });
 
 test("a snapshot carries the command window: after recovery a retry still gets its first reply", async () => {

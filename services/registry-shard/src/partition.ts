@@ -40,6 +40,10 @@ import type { SnapshotStore } from "./store/snapshots.js";
 const ADOPT_MIN_RECORDS = 16;
 /** How often a new owner re-reads the log when its epoch marker is fenced by a late write of the old owner. */
 const CLAIM_ATTEMPTS = 5;
+/** How often an owner forgets expired command ids between snapshots. */
+const PRUNE_EVERY_MS = 1000;
+/** Recent command ids past this many are sealed into a segment between snapshots too. */
+const SEAL_COMMANDS_AT = 4096;
 
 /** `bytes` as a Buffer that owns its whole memory (copied only if it is a view of something larger). */
 function owned(bytes: Buffer): Buffer {
@@ -124,6 +128,9 @@ export class Partition {
   private readonly commands: CommandWindow;
   private stale = false;
   private bytesSinceSnapshot = 0;
+  /** Size of the snapshot the state was loaded from or last saved (0: none). */
+  private snapshotBytes = 0;
+  private prunedAt = 0;
   private snapshotting = false;
   /** Called once when the partition learns it was taken over. */
   onLost: (reason: string) => void = () => undefined;
@@ -224,6 +231,7 @@ export class Partition {
     const entry = readLogEntry(bytes);
     if (entry.op !== LogOps.Snapshot) throw new Error(`partition ${this.id}: snapshot has kind ${entry.op}`);
     this.store.adopt(owned(bytes), entry.ids, entry.records);
+    this.snapshotBytes = bytes.length;
     const { seq, cmds, perf } = entry.head;
     if (perf instanceof Uint8Array) this.performance.restore(perf);
     this.lastSeq = typeof seq === "number" ? seq : 0;
@@ -260,6 +268,25 @@ export class Partition {
     this.lastSeq = seq;
     this.bytesSinceSnapshot += bytes.length;
     if (entry.cid !== undefined) this.commands.remember(entry.cid, seq, entry.at);
+    this.tendCommands();
+  }
+
+  /** Command ids remembered as strings, not yet sealed into hashes. */
+  get recentCommands(): number {
+    return this.commands.recentSize;
+  }
+
+  /**
+   * Between snapshots, forgets expired command ids once a second and seals the
+   * recent ones into 16-byte hashes once there are many, as a snapshot does:
+   * hours of commands kept as strings would not fit in memory.
+   */
+  private tendCommands(): void {
+    const now = Date.now();
+    if (now - this.prunedAt < PRUNE_EVERY_MS) return;
+    this.prunedAt = now;
+    this.commands.prune(now);
+    if (this.commands.recentSize >= SEAL_COMMANDS_AT) this.commands.seal();
   }
 
   /**
@@ -397,10 +424,17 @@ export class Partition {
     return this.bytesSinceSnapshot;
   }
 
-  /** Takes a snapshot in the background once the log has grown enough since the last one. */
+  /**
+   * Takes a snapshot in the background once at least half of what a new owner
+   * would read (the last snapshot and the log since) no longer describes the
+   * state: replacing it then at least halves a recovery. A partition that only
+   * grows is not rewritten, since its log is no longer than its state; one that
+   * is updated snapshots each time its log has grown by about its state's size.
+   */
   private maybeSnapshot(): void {
-    const { snapshotMinBytes } = this.context.settings;
-    if (this.snapshotting || this.bytesSinceSnapshot < Math.max(snapshotMinBytes, this.store.capacityBytes)) return;
+    if (this.snapshotting || this.bytesSinceSnapshot < this.context.settings.snapshotMinBytes) return;
+    const state = Math.max(this.store.liveBytes, this.snapshotBytes);
+    if (this.snapshotBytes + this.bytesSinceSnapshot < 2 * state) return;
     void this.snapshot().catch((err: unknown) => {
       this.context.logger.warn({ partition: this.id, err }, "snapshot failed; the log keeps everything");
     });
@@ -430,6 +464,7 @@ export class Partition {
         this.store.entryItems(),
       ).bytes;
       this.bytesSinceSnapshot = 0;
+      this.snapshotBytes = bytes.length;
       const saved = await this.context.snapshots.save(
         this.id,
         { seq, strategies, epoch: this.lease.epoch, at: Date.now() },

@@ -106,6 +106,11 @@ export class ByteArena {
     return total;
   }
 
+  /** Bytes of the live entries (headers included): what a snapshot of them would copy. */
+  get liveBytes(): number {
+    return this.usedBytes - this.deadBytes;
+  }
+
   /** Whether more than half of the held bytes are garbage (and it is worth copying the rest). */
   get wantsCompaction(): boolean {
     return this.usedBytes > MAX_SLAB && this.deadBytes * 2 > this.usedBytes;

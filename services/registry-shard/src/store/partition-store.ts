@@ -139,9 +139,9 @@ export class PartitionStore {
     };
   }
 
-  /** Bytes of memory held by stored strategies. */
-  get capacityBytes(): number {
-    return this.arena.capacityBytes;
+  /** Bytes of the stored strategies themselves (what a snapshot copies). */
+  get liveBytes(): number {
+    return this.arena.liveBytes;
   }
 
   private compact(): void {
