@@ -127,6 +127,7 @@ export {
   ReplyTimeoutError,
   RequestClosedError,
   RequestMux,
+  requestsThroughMux,
 } from "./request-mux.js";
 export { RiskClient, type RiskClientOptions } from "./risk.js";
 /** Strategy templates: list, get, instantiate, and (operators) put. */

@@ -5,12 +5,19 @@
  * time, a closed connection) fails that request alone. A publish the server
  * refuses fails the requests on that subject (test/permissions.test.ts).
  */
-import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
+import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
+import { connect, Empty, errors, headers, type NatsConnection } from "@nats-io/transport-node";
 import { ErrorCodes, encode, StratregError } from "@stratreg/protocol";
 import { uniqueClusterName } from "@stratreg/testkit";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { callWithRetry, DEFAULT_RETRY } from "./call.js";
-import { NoRespondersError, ReplyTimeoutError, RequestClosedError, RequestMux } from "./request-mux.js";
+import {
+  NoRespondersError,
+  ReplyTimeoutError,
+  RequestClosedError,
+  RequestMux,
+  requestsThroughMux,
+} from "./request-mux.js";
 
 let nc: NatsConnection;
 let responder: NatsConnection;
@@ -142,5 +149,67 @@ describe("callWithRetry over the mux", () => {
     expect(closed).toBeInstanceOf(StratregError);
     expect((closed as StratregError).code).toBe(ErrorCodes.Unavailable);
     expect((closed as StratregError).retryable).toBe(false);
+  });
+});
+
+describe("requestsThroughMux", () => {
+  it("sends a library's requests through the connection's mux, and a JetStream client works over it", async () => {
+    const muxed = requestsThroughMux(nc);
+    const replyTo: string[] = [];
+    const sub = responder.subscribe(`${subject}.record`, {
+      callback: (_err, msg) => {
+        replyTo.push(msg.reply ?? "");
+        msg.respond(msg.data);
+      },
+    });
+    await responder.flush();
+    await RequestMux.of(nc).request(`${subject}.record`, Uint8Array.of(1), { timeout: 2000 });
+    expect([...(await muxed.request(`${subject}.record`, Uint8Array.of(2), { timeout: 2000 })).data]).toEqual([2]);
+    sub.unsubscribe();
+    // Both replies came to the mux's one inbox subscription.
+    const [viaMux, viaLibrary] = replyTo as [string, string];
+    expect(viaLibrary.slice(0, viaLibrary.lastIndexOf("."))).toBe(viaMux.slice(0, viaMux.lastIndexOf(".")));
+    // Everything else is the connection's own.
+    expect(muxed.getServer()).toBe(nc.getServer());
+    expect(muxed.isClosed()).toBe(false);
+
+    const stream = `${subject}-stream`;
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({
+      name: stream,
+      subjects: [`${stream}.>`],
+      storage: StorageType.Memory,
+      allow_direct: true,
+    });
+    try {
+      const js = jetstream(muxed);
+      const first = await js.publish(`${stream}.a`, Uint8Array.of(7), { expect: { lastSubjectSequence: 0 } });
+      expect(first.seq).toBe(1);
+      // A fenced append is refused with nats.js's own error, as without the mux.
+      const fenced = await js
+        .publish(`${stream}.a`, Uint8Array.of(8), { expect: { lastSubjectSequence: 0 } })
+        .catch((err: unknown) => err);
+      expect(fenced).toBeInstanceOf(JetStreamApiError);
+      expect((fenced as JetStreamApiError).code).toBe(JetStreamApiCodes.StreamWrongLastSequence);
+      // A direct get sends its query as a JSON string.
+      const direct = (await js.jetstreamManager()).direct;
+      expect([...((await direct.getMessage(stream, { seq: 1 }))?.data ?? [])]).toEqual([7]);
+    } finally {
+      await jsm.streams.delete(stream);
+    }
+  });
+
+  it("fails as nats.js's request() does: no responders, timeout, closed connection", async () => {
+    const muxed = requestsThroughMux(nc);
+    const none = await muxed.request(`${subject}.nobody`, Empty, { timeout: 2000 }).catch((err: unknown) => err);
+    expect(none).toBeInstanceOf(errors.RequestError);
+    expect((none as InstanceType<typeof errors.RequestError>).isNoResponders()).toBe(true);
+    await expect(muxed.request(`${subject}.echo`, Uint8Array.of(255), { timeout: 100 })).rejects.toBeInstanceOf(
+      errors.TimeoutError,
+    );
+    const closing = await connect({ servers: inject("natsUrl") });
+    const pending = requestsThroughMux(closing).request(`${subject}.echo`, Uint8Array.of(255), { timeout: 5000 });
+    await closing.close();
+    await expect(pending).rejects.toBeInstanceOf(errors.ClosedConnectionError);
   });
 });

@@ -11,13 +11,20 @@
  */
 import {
   createInbox,
+  Empty,
+  errors,
   type Msg,
   type MsgHdrs,
   type NatsConnection,
+  type Payload,
   PermissionViolationError,
+  type RequestOptions,
   type Status,
   type Subscription,
 } from "@nats-io/transport-node";
+
+/** nats.js's default request timeout, for a library that gives none. */
+const DEFAULT_TIMEOUT_MS = 1000;
 
 /** A request on `subject` got no reply within its timeout. */
 export class ReplyTimeoutError extends Error {
@@ -154,4 +161,45 @@ export class RequestMux implements Requester {
     if (msg.data.length === 0 && msg.headers?.code === 503) w.reject(new NoRespondersError(w.subject));
     else w.resolve(msg);
   }
+}
+
+/**
+ * `nc` as a library sees it, with `request()` through the connection's mux: a
+ * JetStream or KV client makes one request per append or key write, and through
+ * nats.js's own `request()` each would build an error object even when it
+ * succeeds (see above). Failures come back as nats.js's own errors, so the
+ * library handles them as it always did; every other property is the
+ * connection's own.
+ */
+export function requestsThroughMux(nc: NatsConnection): NatsConnection {
+  const request = async (subject: string, payload?: Payload, options?: RequestOptions): Promise<Msg> => {
+    try {
+      const data = typeof payload === "string" ? new TextEncoder().encode(payload) : (payload ?? Empty);
+      return await RequestMux.of(nc).request(subject, data, {
+        timeout: options?.timeout ?? DEFAULT_TIMEOUT_MS,
+        headers: options?.headers,
+      });
+    } catch (err) {
+      if (err instanceof NoRespondersError) {
+        throw new errors.RequestError(err.message, { cause: new errors.NoRespondersError(subject) });
+      }
+      if (err instanceof ReplyTimeoutError) throw new errors.TimeoutError();
+      if (err instanceof RequestClosedError) throw new errors.ClosedConnectionError();
+      throw err;
+    }
+  };
+  const bound = new Map<PropertyKey, unknown>();
+  return new Proxy(nc, {
+    get(target, property) {
+      if (property === "request") return request;
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== "function") return value;
+      let method = bound.get(property);
+      if (method === undefined) {
+        method = value.bind(target);
+        bound.set(property, method);
+      }
+      return method;
+    },
+  });
 }

@@ -14,7 +14,13 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { Service } from "@nats-io/services";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { followTradingState, StratregClient, TemplatesClient, type TradingStateFollower } from "@stratreg/client";
+import {
+  followTradingState,
+  requestsThroughMux,
+  StratregClient,
+  TemplatesClient,
+  type TradingStateFollower,
+} from "@stratreg/client";
 import { ChunkedSnapshots } from "@stratreg/fencing";
 import { connectService, logStates } from "@stratreg/process";
 import {
@@ -105,7 +111,7 @@ export class Discovery {
     try {
       const client = await StratregClient.connect(nc, { cluster: config.cluster, timeoutMs: config.requestTimeoutMs });
       const subjects = clusterSubjects(config.cluster);
-      const js = jetstream(nc);
+      const js = jetstream(requestsThroughMux(nc));
       const jsm = await jetstreamManager(nc);
       const replicas = Math.max(1, client.config.replicas);
       await ensureBarStream(jsm, subjects, replicas);

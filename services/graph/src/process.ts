@@ -12,7 +12,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { Service } from "@nats-io/services";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { StratregClient } from "@stratreg/client";
+import { requestsThroughMux, StratregClient } from "@stratreg/client";
 import { type Lease, LeaseTable } from "@stratreg/fencing";
 import { connectService, logStates } from "@stratreg/process";
 import { clusterSubjects } from "@stratreg/protocol";
@@ -58,7 +58,7 @@ export class GraphProcess {
     try {
       const client = await StratregClient.connect(nc, { cluster: config.cluster, timeoutMs: config.startTimeoutMs });
       const subjects = clusterSubjects(config.cluster);
-      const js = jetstream(nc);
+      const js = jetstream(requestsThroughMux(nc));
       const jsm = await jetstreamManager(nc);
       const replicas = Math.max(1, client.config.replicas);
       await ensureGraphLog(jsm, subjects, replicas);

@@ -7,6 +7,7 @@ import { performance } from "node:perf_hooks";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { requestsThroughMux } from "@stratreg/client";
 import {
   type ClusterConfig,
   type ClusterSubjects,
@@ -110,7 +111,8 @@ export async function openCluster(config: ShardConfig, logger: Logger): Promise<
         { cause: err },
       );
     });
-    const js = jetstream(nc);
+    // Every append and lease write is a request: through the mux, none builds an error object.
+    const js = jetstream(requestsThroughMux(nc));
     const subjects = clusterSubjects(config.cluster);
     compileValidators();
     // A JetStream cluster that is itself restarting answers slowly or not at all for a while:

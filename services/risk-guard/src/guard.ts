@@ -12,7 +12,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { Service } from "@nats-io/services";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { StratregClient } from "@stratreg/client";
+import { requestsThroughMux, StratregClient } from "@stratreg/client";
 import { type Lease, LeaseTable } from "@stratreg/fencing";
 import {
   type ClusterSubjects,
@@ -129,7 +129,7 @@ export class Guard {
     try {
       const client = await StratregClient.connect(nc, { cluster: config.cluster, timeoutMs: config.startTimeoutMs });
       const subjects = clusterSubjects(config.cluster);
-      const js = jetstream(nc);
+      const js = jetstream(requestsThroughMux(nc));
       const jsm = await jetstreamManager(nc);
       const replicas = Math.max(1, client.config.replicas);
       await ensureRiskLog(jsm, subjects, replicas);

@@ -9,7 +9,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { Service } from "@nats-io/services";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { StratregClient } from "@stratreg/client";
+import { requestsThroughMux, StratregClient } from "@stratreg/client";
 import { connectService, logStates } from "@stratreg/process";
 import { type VersionOp, VersionOps, versionBuckets, versionsStream } from "@stratreg/protocol";
 import type { Logger } from "pino";
@@ -64,7 +64,7 @@ export class VersionsProcess {
     });
     try {
       const client = await StratregClient.connect(nc, { cluster: config.cluster, timeoutMs: config.startTimeoutMs });
-      const js = jetstream(nc);
+      const js = jetstream(requestsThroughMux(nc));
       const jsm = await jetstreamManager(nc);
       // The shards create the history stream before they answer; its replicas are the cluster's.
       const history = await jsm.streams.info(historyStream(config.cluster));
