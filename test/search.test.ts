@@ -60,7 +60,7 @@ beforeAll(async () => {
     };
   });
   await registry.client.registerMany(strategies);
-  // Snapshots are taken and the log compacted; search loads from them.
+  // Every partition snapshots; search loads from the snapshots and the log after them.
   await supersedeOnce(
     registry,
     cluster,

@@ -199,7 +199,7 @@ describe("requestsThroughMux", () => {
     }
   });
 
-  it("fails as nats.js's request() does: no responders, timeout, closed connection", async () => {
+  it("fails as nats.js's request() does: no responders, timeout, a connection closing, closed or draining", async () => {
     const muxed = requestsThroughMux(nc);
     const none = await muxed.request(`${subject}.nobody`, Empty, { timeout: 2000 }).catch((err: unknown) => err);
     expect(none).toBeInstanceOf(errors.RequestError);
@@ -208,8 +208,19 @@ describe("requestsThroughMux", () => {
       errors.TimeoutError,
     );
     const closing = await connect({ servers: inject("natsUrl") });
-    const pending = requestsThroughMux(closing).request(`${subject}.echo`, Uint8Array.of(255), { timeout: 5000 });
+    const muxedClosing = requestsThroughMux(closing);
+    const pending = muxedClosing.request(`${subject}.echo`, Uint8Array.of(255), { timeout: 5000 });
     await closing.close();
-    await expect(pending).rejects.toBeInstanceOf(errors.ClosedConnectionError);
+    const closed = await pending.catch((err: unknown) => err);
+    expect(closed).toBeInstanceOf(errors.RequestError);
+    expect((closed as Error).message).toBe("connection closed");
+    await expect(muxedClosing.request(`${subject}.echo`, Empty)).rejects.toBeInstanceOf(errors.ClosedConnectionError);
+    const draining = await connect({ servers: inject("natsUrl") });
+    draining.subscribe(`${subject}.hold`, { callback: () => undefined });
+    const drained = draining.drain();
+    await expect(requestsThroughMux(draining).request(`${subject}.echo`, Empty)).rejects.toBeInstanceOf(
+      errors.DrainingConnectionError,
+    );
+    await drained;
   });
 });

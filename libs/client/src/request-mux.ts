@@ -173,10 +173,13 @@ export class RequestMux implements Requester {
  */
 export function requestsThroughMux(nc: NatsConnection): NatsConnection {
   const request = async (subject: string, payload?: Payload, options?: RequestOptions): Promise<Msg> => {
+    // As nats.js's request() refuses before sending: a closed or draining connection sends nothing.
+    if (nc.isClosed()) throw new errors.ClosedConnectionError();
+    if (nc.isDraining()) throw new errors.DrainingConnectionError();
     try {
       const data = typeof payload === "string" ? new TextEncoder().encode(payload) : (payload ?? Empty);
       return await RequestMux.of(nc).request(subject, data, {
-        timeout: options?.timeout ?? DEFAULT_TIMEOUT_MS,
+        timeout: options?.timeout || DEFAULT_TIMEOUT_MS,
         headers: options?.headers,
       });
     } catch (err) {
@@ -184,7 +187,7 @@ export function requestsThroughMux(nc: NatsConnection): NatsConnection {
         throw new errors.RequestError(err.message, { cause: new errors.NoRespondersError(subject) });
       }
       if (err instanceof ReplyTimeoutError) throw new errors.TimeoutError();
-      if (err instanceof RequestClosedError) throw new errors.ClosedConnectionError();
+      if (err instanceof RequestClosedError) throw new errors.RequestError("connection closed", { cause: err });
       throw err;
     }
   };

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { CommandWindow, commandKey, loadSegments, storeSegments } from "./commands.js";
+import { CommandWindow, commandKey, loadSegments, MAX_SEGMENTS, storeSegments } from "./commands.js";
 
 describe("CommandWindow", () => {
   test("remembers recent and sealed commands by id, with their entries' sequences", () => {
@@ -18,6 +18,29 @@ describe("CommandWindow", () => {
     ]);
     expect(window.size).toBe(3);
     expect(window.oldestSeq()).toBe(10);
+  });
+
+  test("sealed often, it keeps at most 16 segments, each sorted, and every command still finds its entry", () => {
+    const window = new CommandWindow(3_600_000);
+    let seq = 0;
+    for (let round = 0; round < 60; round++) {
+      // Rounds of uneven sizes, a second apart.
+      for (let i = 0; i < 1 + ((round * 37) % 50); i++)
+        window.remember(`r${round}-${i}`, ++seq, round * 1000, round * 1000);
+      const segments = window.seal();
+      expect(segments.length).toBeLessThanOrEqual(MAX_SEGMENTS);
+      for (const { keys } of segments)
+        for (let k = 1; k < keys.length; k++) expect(keys[k - 1]).toBeLessThanOrEqual(keys[k] as number);
+    }
+    expect(window.size).toBe(seq);
+    seq = 0;
+    for (let round = 0; round < 60; round++) {
+      for (let i = 0; i < 1 + ((round * 37) % 50); i++) expect(window.seqsOf(`r${round}-${i}`)).toContain(++seq);
+    }
+    // A merged segment expires with its newest command: the oldest rounds go, the newest stay.
+    window.prune(3_600_000 + 40_000);
+    expect(window.seqsOf("r0-0")).toEqual([]);
+    expect(window.seqsOf("r59-0").length).toBe(1);
   });
 
   test("forgets commands older than the retention, sealed or not", () => {

@@ -5,9 +5,10 @@
  * Carried in snapshots, so it survives restarts and hand-offs.
  *
  * Hours of commands can be millions of ids, so only the newest (since the last
- * snapshot) are kept as strings. Older ones are sealed into segments of sorted
- * 53-bit hashes with their sequences (16 bytes a command, no strings, written
- * into a snapshot as two typed arrays). A hash may collide, so a lookup only
+ * snapshot, or the last few thousand) are kept as strings. Older ones are sealed
+ * into segments of sorted 53-bit hashes with their sequences (16 bytes a command,
+ * no strings, written into a snapshot as two typed arrays), at most
+ * {@link MAX_SEGMENTS} of them. A hash may collide, so a lookup only
  * names a candidate entry: the caller checks that entry's command id.
  */
 import { murmur3 } from "@stratreg/protocol";
@@ -20,6 +21,12 @@ export interface CommandSegment {
   keys: Float64Array;
   seqs: Float64Array;
 }
+
+/**
+ * Sealed segments kept apart at most: each write of a new command looks its id up
+ * in every one. Past this, the two adjacent segments smallest together are merged.
+ */
+export const MAX_SEGMENTS = 16;
 
 const SEED_HIGH = 0;
 const SEED_LOW = 0x9747b28c;
@@ -113,8 +120,34 @@ export class CommandWindow {
         seqs: Float64Array.from(entries, (e) => e.seq),
       });
       this.recent = new Map();
+      while (this.segments.length > MAX_SEGMENTS) this.mergeSmallestPair();
     }
     return this.segments;
+  }
+
+  /**
+   * Merges the two adjacent segments smallest together: adjacent, so that a
+   * merged segment spans a short stretch of time and expires soon after its
+   * parts would have; smallest, so that merging costs little.
+   */
+  private mergeSmallestPair(): void {
+    let at = 0;
+    for (let i = 1; i + 1 < this.segments.length; i++) {
+      const size = (i: number) => (this.segments[i] as CommandSegment).keys.length;
+      if (size(i) + size(i + 1) < size(at) + size(at + 1)) at = i;
+    }
+    const a = this.segments[at] as CommandSegment;
+    const b = this.segments[at + 1] as CommandSegment;
+    const keys = new Float64Array(a.keys.length + b.keys.length);
+    const seqs = new Float64Array(keys.length);
+    let i = 0;
+    let j = 0;
+    for (let k = 0; k < keys.length; k++) {
+      const fromA = j >= b.keys.length || (i < a.keys.length && (a.keys[i] as number) <= (b.keys[j] as number));
+      keys[k] = fromA ? (a.keys[i] as number) : (b.keys[j] as number);
+      seqs[k] = fromA ? (a.seqs[i++] as number) : (b.seqs[j++] as number);
+    }
+    this.segments.splice(at, 2, { until: Math.max(a.until, b.until), keys, seqs });
   }
 
   /** Adds segments read from a snapshot (before any command is remembered). */

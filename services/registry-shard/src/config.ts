@@ -28,7 +28,7 @@ export interface ShardConfig extends MemberSettings {
   commandWindowMs: number;
   /** How far ahead of the shard's clock a command's `issued` may be. */
   maxClockSkewMs: number;
-  /** Log growth (bytes) after which a partition snapshots, or its state's size if larger. */
+  /** The least log growth (bytes) after which a partition may snapshot (docs/adr/020 says when it does). */
   snapshotMinBytes: number;
   /** How often each partition publishes its top-k lists when they changed, ms. */
   topkTickMs: number;

@@ -61,7 +61,7 @@ export interface PartitionSettings {
   commandWindowMs: number;
   /** How far a command's `issued` time may be ahead of this shard's clock, ms. */
   maxClockSkewMs: number;
-  /** A snapshot is taken once the log has grown by this many bytes, or by the state's size if larger. */
+  /** The least log (bytes) after which a snapshot may be taken (docs/adr/020 says when one is). */
   snapshotMinBytes: number;
   /** How many strategies each published top-k list holds. */
   topkDepth: number;
