@@ -4,6 +4,7 @@
  * serve, and registering pre-encoded batches.
  */
 import { performance } from "node:perf_hooks";
+import { DiscardPolicy, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { type NatsConnection, RequestError, TimeoutError } from "@nats-io/transport-node";
 import { clusterStatus, type StratregClient } from "@stratreg/client";
 import { ServiceSupervisor } from "@stratreg/launcher";
@@ -102,4 +103,25 @@ export async function register(nc: NatsConnection, client: StratregClient, batch
   await drain(batches, 32, async (b) => {
     await sendWrite(nc, client.subjects.partition(b.partition, PartitionOps.RegisterBatch), b.payload);
   });
+}
+
+/**
+ * The raw baseline of registration: a file stream `name` taking `<name>.<partition>`
+ * subjects, and an append of the same batches to it, `concurrency` in flight, that
+ * resolves with the seconds it took.
+ */
+export async function rawAppender(
+  nc: NatsConnection,
+  name: string,
+  concurrency: number,
+): Promise<(batches: EncodedBatch[]) => Promise<number>> {
+  await (await jetstreamManager(nc)).streams.add({
+    name,
+    subjects: [`${name}.*`],
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+  });
+  const js = jetstream(nc);
+  return (batches) =>
+    drain(batches, concurrency, (b) => js.publish(`${name}.${b.partition}`, b.payload, { timeout: 60_000 }));
 }

@@ -17,7 +17,6 @@
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { DiscardPolicy, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { connect, headers, type Msg } from "@nats-io/transport-node";
 import { clusterStatus, RequestMux, StratregClient } from "@stratreg/client";
 import { ServiceSupervisor } from "@stratreg/launcher";
@@ -32,6 +31,7 @@ import {
   type Reply,
 } from "@stratreg/protocol";
 import { type EncodedBatch, encodedBatches } from "./batches.js";
+import { rawAppender } from "./cluster.js";
 import { type CpuSpent, cpuMeter, perOperationUs } from "./cpu.js";
 import { closedLoop, drain, type LoopResult } from "./loop.js";
 import { fmt } from "./table.js";
@@ -115,21 +115,8 @@ export async function hotFigures(
     const mapBatches = encodedBatches("hm", PARTITIONS, batches, 1000, false);
     const recordBatches = encodedBatches("hr", PARTITIONS, batches, 1000, true);
     const strategies = batches * 1000;
-    const jsm = await jetstreamManager(nc);
-    const js = jetstream(nc);
-    await jsm.streams.add({
-      name: "bench-hot-raw",
-      subjects: ["bench.hot.raw.*"],
-      storage: StorageType.File,
-      discard: DiscardPolicy.Old,
-    });
-    const rawAppend = (list: EncodedBatch[]) =>
-      measure(strategies, async () => {
-        const seconds = await drain(list, CONCURRENCY, (b) =>
-          js.publish(`bench.hot.raw.${b.partition}`, b.payload, { timeout: 60_000 }),
-        );
-        return strategies / seconds;
-      });
+    const appendRaw = await rawAppender(nc, "bench-hot-raw", CONCURRENCY);
+    const rawAppend = (list: EncodedBatch[]) => measure(strategies, async () => strategies / (await appendRaw(list)));
     let resent = 0;
     const register = (list: EncodedBatch[], records: boolean) => {
       const h = records ? headers() : undefined;

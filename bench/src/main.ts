@@ -13,13 +13,13 @@ import { writeFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { DiscardPolicy, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { connect, headers } from "@nats-io/transport-node";
 import { clusterStatus, StratregClient } from "@stratreg/client";
 import { ServiceSupervisor } from "@stratreg/launcher";
 import { ensureNatsServer, requireNatsServer, startNatsCluster, startNatsServer } from "@stratreg/natsd";
 import { decode, ENCODING_HEADER, Encodings, encode, PartitionOps, type Reply } from "@stratreg/protocol";
 import { type EncodedBatch, encodedBatches } from "./batches.js";
+import { rawAppender } from "./cluster.js";
 import { consoleFigures, consoleTable } from "./console.js";
 import { decodeComparison } from "./decode.js";
 import { discoveryFigures, discoveryTable } from "./discovery.js";
@@ -240,14 +240,7 @@ async function main() {
     const rssBefore = baseline.shards.reduce((n, s) => n + s.rss, 0);
 
     // --- batch registration: registry (maps, records) beside a raw JetStream append of the same bytes
-    const jsm = await jetstreamManager(nc);
-    const js = jetstream(nc);
-    await jsm.streams.add({
-      name: "bench-raw",
-      subjects: ["bench.raw.*"],
-      storage: StorageType.File,
-      discard: DiscardPolicy.Old,
-    });
+    const rawRun = await rawAppender(nc, "bench-raw", REG_CONCURRENCY);
     const registerRun = async (batches: EncodedBatch[], records: boolean) => {
       const h = records ? headers() : undefined;
       h?.set(ENCODING_HEADER, Encodings.Records);
@@ -264,8 +257,6 @@ async function main() {
       if (rejected > 0) throw new Error(`${rejected} strategies were rejected`);
       return seconds;
     };
-    const rawRun = (batches: EncodedBatch[]) =>
-      drain(batches, REG_CONCURRENCY, (b) => js.publish(`bench.raw.${b.partition}`, b.payload, { timeout: 60_000 }));
 
     say(`encoding ${REG_BATCHES} batches of 1000 (maps and records)…`);
     const mapBatches = encodedBatches("bm", PARTITIONS, REG_BATCHES, 1000, false);
