@@ -1,6 +1,7 @@
 /**
- * Checks of request bytes compiled from TypeBox (JSON Schema) schemas, walking
- * the bytes with the readers of msgpack-read.ts instead of decoding them.
+ * Checks of request bytes generated from TypeBox (JSON Schema) schemas: one
+ * JavaScript function per schema, walking the bytes (short headers inline, the
+ * readers of msgpack-read.ts for the rest) instead of decoding them (ADR 018).
  * Decoding a strategy into objects and checking those costs several
  * microseconds and most of a shard's garbage collection; walking the bytes
  * costs about one (docs/adr/003). It is a fast *accept* path: what it accepts,
@@ -19,35 +20,13 @@
  * a leading U+FEFF).
  */
 import { Kind, OptionalKind, type TSchema } from "@sinclair/typebox";
-import {
-  anyDataCheck,
-  arrayHeader,
-  arrayStart,
-  forgetKeys,
-  keyStarts,
-  mapHeader,
-  mapStart,
-  NONE,
-  numEnd,
-  numValue,
-  PROTO_KEY,
-  readNumber,
-  readStr,
-  repeatsKey,
-  SMALL_MAP,
-  startsWithBom,
-  strIs,
-  strIsAscii,
-  strIsUtf8,
-  strLength,
-  strStart,
-  strText,
-} from "./msgpack-read.js";
+import * as read from "./msgpack-read.js";
+import { anyDataCheck, freshKey, NONE, readStr, SMALL_MAP, strIsUtf8, strText } from "./msgpack-read.js";
 
 /** Checks the value at `pos`; returns the position after it, or -1 if it does not conform. */
 export type BytesCheck = (bytes: Buffer, pos: number) => number;
 
-// ---- Checks compiled from schemas --------------------------------------------------------------
+// ---- Checks generated from schemas -------------------------------------------------------------
 
 /**
  * `^[first][rest]*$` with classes of plain ASCII characters and ranges (the id
@@ -60,7 +39,8 @@ function classPattern(source: string): { first: Uint8Array; rest: Uint8Array } |
   const table = (cls: string): Uint8Array | undefined => {
     // A negated class is not a list of characters.
     if (cls.startsWith("^")) return undefined;
-    const allowed = new Uint8Array(128);
+    // 256 entries, so that any byte indexes it (a byte above 0x7e is never allowed).
+    const allowed = new Uint8Array(256);
     for (let i = 0; i < cls.length; i++) {
       const c = cls.charCodeAt(i);
       if (c > 0x7e) return undefined;
@@ -78,166 +58,8 @@ function classPattern(source: string): { first: Uint8Array; rest: Uint8Array } |
   return first === undefined || rest === undefined ? undefined : { first, rest };
 }
 
-function stringCheck(schema: TSchema): BytesCheck {
-  const min: number = schema.minLength ?? 0;
-  const max: number = schema.maxLength ?? Number.POSITIVE_INFINITY;
-  const classes = typeof schema.pattern === "string" ? classPattern(schema.pattern) : undefined;
-  if (classes !== undefined) {
-    const { first, rest } = classes;
-    return (b, p) => {
-      if (!readStr(b, p) || strLength < min || strLength > max || strLength === 0) return NONE;
-      const end = strStart + strLength;
-      if (first[b[strStart] as number] !== 1) return NONE;
-      for (let i = strStart + 1; i < end; i++) if (rest[b[i] as number] !== 1) return NONE;
-      return end;
-    };
-  }
-  const pattern = typeof schema.pattern === "string" ? new RegExp(schema.pattern) : undefined;
-  return (b, p) => {
-    if (!readStr(b, p)) return NONE;
-    const end = strStart + strLength;
-    if (pattern === undefined && strIsAscii(b)) return strLength >= min && strLength <= max ? end : NONE;
-    const text = strText(b);
-    if (text === undefined || text.length < min || text.length > max) return NONE;
-    return pattern === undefined || pattern.test(text) ? end : NONE;
-  };
-}
-
-function numberCheck(schema: TSchema, integer: boolean): BytesCheck {
-  const min: number = schema.minimum ?? Number.NEGATIVE_INFINITY;
-  const max: number = schema.maximum ?? Number.POSITIVE_INFINITY;
-  return (b, p) => {
-    if (!readNumber(b, p) || !Number.isFinite(numValue)) return NONE;
-    if (integer && !Number.isInteger(numValue)) return NONE;
-    return numValue >= min && numValue <= max ? numEnd : NONE;
-  };
-}
-
-function arrayCheck(schema: TSchema, layouts: readonly MapLayouts[]): BytesCheck {
-  const min: number = schema.minItems ?? 0;
-  const max: number = schema.maxItems ?? Number.POSITIVE_INFINITY;
-  const item = compileBytesCheck(schema.items as TSchema, layouts);
-  return (b, p) => {
-    const count = arrayHeader(b, p);
-    if (count === NONE || count < min || count > max) return NONE;
-    let q = arrayStart;
-    for (let i = 0; i < count && q !== NONE; i++) q = item(b, q);
-    return q;
-  };
-}
-
-/**
- * `positions`, when given, receives where the value of each property starts in
- * the last map checked (-1 when absent), in the order of `schema.properties`.
- * A map of a schema some `layouts` collects is recorded there once accepted.
- */
-function objectCheck(schema: TSchema, layouts: readonly MapLayouts[], given?: Int32Array): BytesCheck {
-  const layout = layouts.find((l) => l.schema === schema);
-  const positions =
-    given ?? (layout === undefined ? undefined : new Int32Array(Object.keys(schema.properties ?? {}).length));
-  const extra = schema.additionalProperties;
-  if (extra !== false && extra !== true && extra !== undefined)
-    throw new TypeError("only objects with additionalProperties true, false or absent are supported");
-  const open = extra !== false;
-  const names = Object.keys(schema.properties ?? {});
-  if (names.length > 30) throw new TypeError("objects of more than 30 properties are not supported");
-  const keys = names.map((name) => Buffer.from(name, "utf8"));
-  // Candidates by (length, first byte): usually one, so a key costs one comparison.
-  const byShape: number[][] = [];
-  keys.forEach((key, k) => {
-    const shape = key.length * 256 + (key[0] ?? 0);
-    const list = byShape[shape];
-    if (list === undefined) byShape[shape] = [k];
-    else list.push(k);
-  });
-  const checks = names.map((name) => compileBytesCheck(schema.properties[name] as TSchema, layouts));
-  const recorded = layout?.fields.map((field) => {
-    const k = names.indexOf(field);
-    if (k < 0) throw new TypeError(`a layout field ${field} is not a property of its schema`);
-    return k;
-  });
-  const required: string[] = schema.required ?? [];
-  let requiredMask = 0;
-  names.forEach((name, i) => {
-    if (required.includes(name) && (schema.properties[name] as TSchema)[OptionalKind] !== "Optional")
-      requiredMask |= 1 << i;
-  });
-  const minProps: number = schema.minProperties ?? 0;
-  const maxProps: number = schema.maxProperties ?? Number.POSITIVE_INFINITY;
-  return (b, p) => {
-    positions?.fill(NONE);
-    const count = mapHeader(b, p);
-    if (count === NONE || count < minProps || count > maxProps) return NONE;
-    let q = mapStart;
-    let seen = 0;
-    // Other keys of an open map: remembered like a record's, to refuse one given twice.
-    const from = keyStarts.length;
-    const others = open && count > SMALL_MAP ? new Set<string>() : undefined;
-    for (let i = 0; i < count; i++) {
-      if (!readStr(b, q)) return forgetKeys(from, NONE);
-      let found = -1;
-      const candidates = byShape[strLength * 256 + (strLength > 0 ? (b[strStart] as number) : 0)];
-      if (candidates !== undefined) {
-        for (const k of candidates) {
-          if (strIs(b, keys[k] as Buffer)) {
-            found = k;
-            break;
-          }
-        }
-      }
-      const valueAt = strStart + strLength;
-      if (found < 0) {
-        if (!open || !strIsUtf8(b) || startsWithBom(b) || strIs(b, PROTO_KEY) || repeatsKey(b, from, others))
-          return forgetKeys(from, NONE);
-        q = anyDataCheck(b, valueAt);
-      } else {
-        if (seen & (1 << found)) return forgetKeys(from, NONE);
-        seen |= 1 << found;
-        if (positions !== undefined) positions[found] = valueAt;
-        q = (checks[found] as BytesCheck)(b, valueAt);
-      }
-      if (q === NONE) return forgetKeys(from, NONE);
-    }
-    if ((seen & requiredMask) !== requiredMask) return forgetKeys(from, NONE);
-    if (layout !== undefined) layout.record(p, q, positions as Int32Array, recorded as number[]);
-    return forgetKeys(from, q);
-  };
-}
-
 /** `^[\s\S]{m,n}$`: a pattern that only bounds the length, checked without building the string. */
 const LENGTH_ONLY = /^\^\[\\s\\S\]\{(\d+),(\d+)\}\$$/;
-
-function recordCheck(schema: TSchema, layouts: readonly MapLayouts[]): BytesCheck {
-  const patterns = Object.keys(schema.patternProperties ?? {});
-  if (patterns.length !== 1 || schema.additionalProperties !== false) {
-    throw new TypeError("only records with one key pattern and additionalProperties: false are supported");
-  }
-  const source = patterns[0] as string;
-  const keyCheck = compileBytesCheck({
-    [Kind]: "String",
-    type: "string",
-    ...lengthOrPattern(source),
-  } as unknown as TSchema);
-  const value = compileBytesCheck(schema.patternProperties[source] as TSchema, layouts);
-  const maxProps: number = schema.maxProperties ?? Number.POSITIVE_INFINITY;
-  const minProps: number = schema.minProperties ?? 0;
-  return (b, p) => {
-    const count = mapHeader(b, p);
-    if (count === NONE || count < minProps || count > maxProps) return NONE;
-    let q = mapStart;
-    const from = keyStarts.length;
-    const seen = count > SMALL_MAP ? new Set<string>() : undefined;
-    for (let i = 0; i < count; i++) {
-      const keyEnd = keyCheck(b, q);
-      // "__proto__" decodes differently in JavaScript (msgpackr renames it): refuse it.
-      if (keyEnd === NONE || !readStr(b, q) || strIs(b, PROTO_KEY) || startsWithBom(b) || repeatsKey(b, from, seen))
-        return forgetKeys(from, NONE);
-      q = value(b, keyEnd);
-      if (q === NONE) return forgetKeys(from, NONE);
-    }
-    return forgetKeys(from, q);
-  };
-}
 
 /** The string schema of a record's keys: a length range when the pattern is only that, else the pattern. */
 function lengthOrPattern(source: string): Record<string, unknown> {
@@ -245,22 +67,308 @@ function lengthOrPattern(source: string): Record<string, unknown> {
   return match === null ? { pattern: source } : { minLength: Number(match[1]), maxLength: Number(match[2]) };
 }
 
-function unionCheck(schema: TSchema, layouts: readonly MapLayouts[]): BytesCheck {
-  const variants = (schema.anyOf as TSchema[]).map((variant) => compileBytesCheck(variant, layouts));
-  return (b, p) => {
-    for (const variant of variants) {
-      const q = variant(b, p);
-      if (q !== NONE) return q;
-    }
-    return NONE;
-  };
+/**
+ * Helpers the generated checks call off their fast paths; they read the str at
+ * strStart/strLength that `readStr` left.
+ */
+const helpers = {
+  /** Whether the str at `p` has `min`…`max` UTF-16 units and matches `pattern`, read as text. */
+  textFits(b: Buffer, p: number, min: number, max: number, pattern: RegExp | undefined): boolean {
+    const text = readStr(b, p) ? strText(b) : undefined;
+    if (text === undefined || text.length < min || text.length > max) return false;
+    return pattern === undefined || pattern.test(text);
+  },
+  /** Whether the str at `p` may be a key of an open map besides its named ones (see {@link freshKey}). */
+  otherKey(b: Buffer, p: number, from: number, seen: Set<string> | undefined): boolean {
+    return readStr(b, p) && strIsUtf8(b) && freshKey(b, from, seen);
+  },
+  /** Whether the str at `p`, a record key its schema accepted, is not a repeat nor one decoders change. */
+  recordKey(b: Buffer, p: number, from: number, seen: Set<string> | undefined): boolean {
+    return readStr(b, p) && freshKey(b, from, seen);
+  },
+  anyDataCheck,
+};
+
+/** A number as a JavaScript literal in generated code. */
+function literal(value: unknown, what: string): string {
+  if (typeof value !== "number" || Number.isNaN(value)) throw new TypeError(`${what} must be a number`);
+  return value === Number.POSITIVE_INFINITY
+    ? "Infinity"
+    : value === Number.NEGATIVE_INFINITY
+      ? "-Infinity"
+      : `${value}`;
 }
 
-/** A string constant (e.g. one value of an `as const` set such as a metric name). */
-function literalCheck(schema: TSchema): BytesCheck {
-  if (typeof schema.const !== "string") throw new TypeError("only string literals are supported on bytes");
-  const expected = Buffer.from(schema.const, "utf8");
-  return (b, p) => (readStr(b, p) && strIs(b, expected) ? strStart + strLength : NONE);
+/** `x >= min && x <= max`, leaving out the unbounded sides ("true" when both are). */
+function inRange(x: string, min: number, max: number, what: string): string {
+  const sides: string[] = [];
+  if (min !== Number.NEGATIVE_INFINITY) sides.push(`${x} >= ${literal(min, what)}`);
+  if (max !== Number.POSITIVE_INFINITY) sides.push(`${x} <= ${literal(max, what)}`);
+  return sides.length === 0 ? "true" : sides.join(" && ");
+}
+
+/** Whether the `length` bytes from `start` are `key`'s, as one condition. */
+function bytesAre(start: string, key: Uint8Array): string {
+  return key.length === 0
+    ? "true"
+    : Array.from(key, (byte, i) => `b[${start}${i === 0 ? "" : ` + ${i}`}] === ${byte}`).join(" && ");
+}
+
+/**
+ * Reads the header of a str at `at` into `s` (its first byte) and `l` (its byte
+ * length), a fixstr or str 8 inline; runs `fail` if there is none or it is cut short.
+ */
+function strHeader(at: string, fail: string): string {
+  return `let s, l;
+  { const t = b[${at}];
+    if (t >= 0xa0 && t <= 0xbf) { s = ${at} + 1; l = t & 0x1f; }
+    else if (t === 0xd9) { s = ${at} + 2; l = b[${at} + 1] ?? 0; }
+    else { if (!R.readStr(b, ${at})) ${fail} s = R.strStart; l = R.strLength; } }
+  if (s + l > b.length) ${fail}`;
+}
+
+/** Reads a map (`map`) or array header at `p` into `n` (its count) and `q` (its first entry). */
+function countHeader(map: boolean): string {
+  const [lo, hi, read, first] = map ? [0x80, 0x8f, "mapHeader", "mapStart"] : [0x90, 0x9f, "arrayHeader", "arrayStart"];
+  return `let n, q;
+  { const t = b[p];
+    if (t >= ${lo} && t <= ${hi}) { n = t & 0x0f; q = p + 1; }
+    else { n = R.${read}(b, p); if (n < 0) return -1; q = R.${first}; } }`;
+}
+
+/**
+ * The source of the checks of one schema: a function per schema met (one per
+ * schema object, shared wherever it is used), compiled together so that each
+ * calls the next directly and V8 can inline it. The checks walk the bytes with
+ * fixstr, fixmap, fixarray and fixint headers read inline, map keys matched by
+ * their length and bytes, and the readers of msgpack-read.ts for the rest.
+ */
+class CheckSource {
+  private readonly constants: unknown[] = [];
+  private readonly functions: string[] = [];
+  private readonly named = new Map<TSchema, string>();
+
+  constructor(private readonly layouts: readonly MapLayouts[]) {}
+
+  /** A value the generated code refers to by the returned name. */
+  constant(value: unknown): string {
+    this.constants.push(value);
+    return `c${this.constants.length - 1}`;
+  }
+
+  /** The name of the function that checks `schema`; with `positions`, a map's own, recording where its values are. */
+  check(schema: TSchema, positions?: Int32Array): string {
+    const known = positions === undefined ? this.named.get(schema) : undefined;
+    if (known !== undefined) return known;
+    const name = `f${this.functions.length}`;
+    if (positions === undefined) this.named.set(schema, name);
+    this.functions.push("");
+    const at = this.functions.length - 1;
+    this.functions[at] = `function ${name}(b, p) {\n  ${this.body(schema, positions)}\n}`;
+    return name;
+  }
+
+  /** The check `entry` names, with every function it calls. */
+  compile(entry: string): BytesCheck {
+    const bind = this.constants.map((_, i) => `c${i} = C[${i}]`).join(", ");
+    const source = `"use strict";\n${bind === "" ? "" : `const ${bind};\n`}${this.functions.join("\n")}\nreturn ${entry};`;
+    return new Function("R", "H", "C", source)(read, helpers, this.constants) as BytesCheck;
+  }
+
+  private body(schema: TSchema, positions?: Int32Array): string {
+    switch (schema[Kind]) {
+      case "Object":
+        return this.object(schema, positions);
+      case "Record":
+        return this.record(schema);
+      case "String":
+        return this.string(schema);
+      case "Integer":
+        return this.number(schema, true);
+      case "Number":
+        return this.number(schema, false);
+      case "Boolean":
+        return "const t = b[p];\n  return t === 0xc2 || t === 0xc3 ? p + 1 : -1;";
+      case "Null":
+        return "return b[p] === 0xc0 ? p + 1 : -1;";
+      case "Array":
+        return this.array(schema);
+      case "Union":
+        return this.union(schema);
+      case "Literal":
+        return this.literal(schema);
+      case "Unknown":
+      case "Any":
+        return "return H.anyDataCheck(b, p);";
+      default:
+        throw new TypeError(`schema kind ${String(schema[Kind])} is not supported on bytes`);
+    }
+  }
+
+  private string(schema: TSchema): string {
+    const min: number = schema.minLength ?? 0;
+    const max: number = schema.maxLength ?? Number.POSITIVE_INFINITY;
+    const classes = typeof schema.pattern === "string" ? classPattern(schema.pattern) : undefined;
+    if (classes !== undefined) {
+      const first = this.constant(classes.first);
+      const rest = this.constant(classes.rest);
+      return `${strHeader("p", "return -1;")}
+  if (l === 0${min > 1 ? ` || l < ${literal(min, "minLength")}` : ""}${max === Number.POSITIVE_INFINITY ? "" : ` || l > ${literal(max, "maxLength")}`}) return -1;
+  const e = s + l;
+  if (${first}[b[s]] !== 1) return -1;
+  for (let i = s + 1; i < e; i++) if (${rest}[b[i]] !== 1) return -1;
+  return e;`;
+    }
+    const pattern = typeof schema.pattern === "string" ? this.constant(new RegExp(schema.pattern)) : "undefined";
+    // An ASCII string has as many UTF-16 units as bytes: only others, and patterns, need the text.
+    const ascii =
+      pattern === "undefined"
+        ? `let i = s;
+  while (i < e && b[i] < 0x80) i++;
+  if (i === e) return ${inRange("l", min, max, "a length")} ? e : -1;\n  `
+        : "";
+    return `${strHeader("p", "return -1;")}
+  const e = s + l;
+  ${ascii}return H.textFits(b, p, ${literal(min, "minLength")}, ${literal(max, "maxLength")}, ${pattern}) ? e : -1;`;
+  }
+
+  private number(schema: TSchema, integer: boolean): string {
+    const min: number = schema.minimum ?? Number.NEGATIVE_INFINITY;
+    const max: number = schema.maximum ?? Number.POSITIVE_INFINITY;
+    return `const t = b[p];
+  if (t <= 0x7f) return ${inRange("t", min, max, "minimum and maximum")} ? p + 1 : -1;
+  if (t >= 0xe0) return ${inRange("t - 0x100", min, max, "minimum and maximum")} ? p + 1 : -1;
+  if (t === 0xcb) {
+    if (p + 9 > b.length) return -1;
+    const x = b.readDoubleBE(p + 1);
+    return ${integer ? "Number.isInteger" : "Number.isFinite"}(x) && ${inRange("x", min, max, "minimum and maximum")} ? p + 9 : -1;
+  }
+  if (!R.readNumber(b, p)) return -1;
+  const x = R.numValue;
+  if (!${integer ? "Number.isInteger" : "Number.isFinite"}(x)) return -1;
+  return ${inRange("x", min, max, "minimum and maximum")} ? R.numEnd : -1;`;
+  }
+
+  private array(schema: TSchema): string {
+    const item = this.check(schema.items as TSchema);
+    return `${countHeader(false)}
+  if (!(${inRange("n", schema.minItems ?? 0, schema.maxItems ?? Number.POSITIVE_INFINITY, "minItems and maxItems")})) return -1;
+  for (let i = 0; i < n; i++) { q = ${item}(b, q); if (q < 0) return -1; }
+  return q;`;
+  }
+
+  private union(schema: TSchema): string {
+    const variants = (schema.anyOf as TSchema[]).map((variant) => this.check(variant));
+    return `let q;\n  ${variants.map((v) => `q = ${v}(b, p);\n  if (q >= 0) return q;`).join("\n  ")}\n  return -1;`;
+  }
+
+  /** A string constant (e.g. one value of an `as const` set such as a metric name). */
+  private literal(schema: TSchema): string {
+    if (typeof schema.const !== "string") throw new TypeError("only string literals are supported on bytes");
+    const expected = Buffer.from(schema.const, "utf8");
+    return `${strHeader("p", "return -1;")}
+  return l === ${expected.length} && ${bytesAre("s", expected)} ? s + l : -1;`;
+  }
+
+  private record(schema: TSchema): string {
+    const patterns = Object.keys(schema.patternProperties ?? {});
+    if (patterns.length !== 1 || schema.additionalProperties !== false) {
+      throw new TypeError("only records with one key pattern and additionalProperties: false are supported");
+    }
+    const source = patterns[0] as string;
+    const key = this.check({ [Kind]: "String", type: "string", ...lengthOrPattern(source) } as unknown as TSchema);
+    const value = this.check(schema.patternProperties[source] as TSchema);
+    const bounds = inRange(
+      "n",
+      schema.minProperties ?? 0,
+      schema.maxProperties ?? Number.POSITIVE_INFINITY,
+      "minProperties and maxProperties",
+    );
+    return `${countHeader(true)}
+  if (!(${bounds})) return -1;
+  const from = R.keyMark();
+  const seen = n > ${SMALL_MAP} ? new Set() : undefined;
+  for (let i = 0; i < n; i++) {
+    const v = ${key}(b, q);
+    if (v < 0 || !H.recordKey(b, q, from, seen)) return R.forgetKeys(from, -1);
+    q = ${value}(b, v);
+    if (q < 0) return R.forgetKeys(from, -1);
+  }
+  return R.forgetKeys(from, q);`;
+  }
+
+  /**
+   * A map of named properties. `given` receives where the value of each
+   * property starts in the last map checked (-1 when absent), in the order of
+   * `schema.properties`. A map of a schema some layout collects is recorded
+   * there once accepted.
+   */
+  private object(schema: TSchema, given?: Int32Array): string {
+    const layout = this.layouts.find((l) => l.schema === schema);
+    const extra = schema.additionalProperties;
+    if (extra !== false && extra !== true && extra !== undefined)
+      throw new TypeError("only objects with additionalProperties true, false or absent are supported");
+    const open = extra !== false;
+    const names = Object.keys(schema.properties ?? {});
+    if (names.length > 30) throw new TypeError("objects of more than 30 properties are not supported");
+    const recorded = layout?.fields.map((field) => {
+      const k = names.indexOf(field);
+      if (k < 0) throw new TypeError(`a layout field ${field} is not a property of its schema`);
+      return k;
+    });
+    // Where the values are: every property's for `given`, the recorded ones' for a layout.
+    const kept = given !== undefined ? names.map((_, k) => k) : (recorded ?? []);
+    const positions = given ?? (layout === undefined ? undefined : new Int32Array(names.length).fill(NONE));
+    const at = positions === undefined ? "" : this.constant(positions);
+    const fail = open ? "return R.forgetKeys(from, -1);" : "return -1;";
+    let requiredMask = 0;
+    const required: string[] = schema.required ?? [];
+    names.forEach((name, k) => {
+      if (required.includes(name) && (schema.properties[name] as TSchema)[OptionalKind] !== "Optional")
+        requiredMask |= 1 << k;
+    });
+    // Keys by byte length: a key costs a switch and a comparison of its bytes.
+    const byLength = new Map<number, number[]>();
+    const keys = names.map((name) => Buffer.from(name, "utf8"));
+    keys.forEach((key, k) => {
+      byLength.set(key.length, [...(byLength.get(key.length) ?? []), k]);
+    });
+    const cases = [...byLength].map(([length, ks]) => {
+      const matches = ks.map((k) => {
+        const check = this.check(schema.properties[names[k] as string] as TSchema);
+        const keep = kept.includes(k) ? ` ${at}[${k}] = v;` : "";
+        return `if (${bytesAre("s", keys[k] as Buffer)}) { if (seen & ${1 << k}) ${fail} seen |= ${1 << k};${keep} q = ${check}(b, v); break found; }`;
+      });
+      return `case ${length}:\n        ${matches.join("\n        ")}\n        break;`;
+    });
+    const other = open ? `if (!H.otherKey(b, q, from, others)) ${fail}\n      q = H.anyDataCheck(b, v);` : "return -1;";
+    const record =
+      layout === undefined ? "" : `${this.constant(layout)}.record(p, q, ${at}, ${this.constant(recorded)});\n  `;
+    const bounds = inRange(
+      "n",
+      schema.minProperties ?? 0,
+      schema.maxProperties ?? Number.POSITIVE_INFINITY,
+      "minProperties and maxProperties",
+    );
+    return `${countHeader(true)}
+  if (!(${bounds})) return -1;
+  ${kept.map((k) => `${at}[${k}] = -1;`).join(" ")}
+  ${open ? `const from = R.keyMark();\n  const others = n > ${SMALL_MAP} ? new Set() : undefined;` : ""}
+  let seen = 0;
+  for (let i = 0; i < n; i++) {
+    ${strHeader("q", fail)}
+    const v = s + l;
+    found: {
+      switch (l) {
+      ${cases.join("\n      ")}
+      }
+      ${other}
+    }
+    if (q < 0) ${fail}
+  }
+  if ((seen & ${requiredMask}) !== ${requiredMask}) ${fail}
+  ${record}return ${open ? "R.forgetKeys(from, q)" : "q"};`;
+  }
 }
 
 /**
@@ -269,33 +377,8 @@ function literalCheck(schema: TSchema): BytesCheck {
  * recorded there as the check accepts them.
  */
 export function compileBytesCheck(schema: TSchema, layouts: readonly MapLayouts[] = []): BytesCheck {
-  switch (schema[Kind]) {
-    case "Object":
-      return objectCheck(schema, layouts);
-    case "Record":
-      return recordCheck(schema, layouts);
-    case "String":
-      return stringCheck(schema);
-    case "Integer":
-      return numberCheck(schema, true);
-    case "Number":
-      return numberCheck(schema, false);
-    case "Boolean":
-      return (b, p) => (b[p] === 0xc2 || b[p] === 0xc3 ? p + 1 : NONE);
-    case "Null":
-      return (b, p) => (b[p] === 0xc0 ? p + 1 : NONE);
-    case "Array":
-      return arrayCheck(schema, layouts);
-    case "Union":
-      return unionCheck(schema, layouts);
-    case "Literal":
-      return literalCheck(schema);
-    case "Unknown":
-    case "Any":
-      return anyDataCheck;
-    default:
-      throw new TypeError(`schema kind ${String(schema[Kind])} is not supported on bytes`);
-  }
+  const source = new CheckSource(layouts);
+  return source.compile(source.check(schema));
 }
 
 /** A compiled check of a map that also says where the values of its properties start. */
@@ -314,7 +397,8 @@ export function compileMapCheck(schema: TSchema, layouts: readonly MapLayouts[] 
   if (schema[Kind] !== "Object") throw new TypeError("compileMapCheck takes an Object schema");
   const names = Object.keys(schema.properties ?? {});
   const positions = new Int32Array(names.length).fill(NONE);
-  const inner = objectCheck(schema, layouts, positions);
+  const source = new CheckSource(layouts);
+  const inner = source.compile(source.check(schema, positions));
   const check: BytesCheck =
     layouts.length === 0
       ? inner

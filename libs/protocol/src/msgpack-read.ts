@@ -234,10 +234,17 @@ export function startsWithBom(b: Buffer): boolean {
  * The keys of the maps being walked, as a stack (maps nest): each map compares a
  * key with its own keys, from where its first key was pushed. A map of many
  * keys uses a Set instead, so that a large map costs linear time, not quadratic.
+ * The arrays only grow; `keyTop` is the stack's height.
  */
-export const keyStarts: number[] = [];
+const keyStarts: number[] = [];
 const keyLengths: number[] = [];
+let keyTop = 0;
 export const SMALL_MAP = 16;
+
+/** Where the keys of a map about to be walked start on the stack (pass it to repeatsKey and forgetKeys). */
+export function keyMark(): number {
+  return keyTop;
+}
 
 /**
  * Whether the str at strStart/strLength is a key already seen in this map (its
@@ -250,25 +257,31 @@ export function repeatsKey(b: Buffer, from: number, seen: Set<string> | undefine
     seen.add(text);
     return false;
   }
-  for (let k = from; k < keyStarts.length; k++) {
+  for (let k = from; k < keyTop; k++) {
     const start = keyStarts[k] as number;
     if (keyLengths[k] === strLength && b.compare(b, start, start + strLength, strStart, strStart + strLength) === 0) {
       return true;
     }
   }
-  keyStarts.push(strStart);
-  keyLengths.push(strLength);
+  keyStarts[keyTop] = strStart;
+  keyLengths[keyTop] = strLength;
+  keyTop++;
   return false;
 }
 
 /** Forgets the keys of the map whose keys start at `from`, and passes `result` on. */
 export function forgetKeys(from: number, result: number): number {
-  // Most maps of a request are checked against their schema and push no key: leave the arrays be.
-  if (keyStarts.length !== from) {
-    keyStarts.length = from;
-    keyLengths.length = from;
-  }
+  keyTop = from;
   return result;
+}
+
+/**
+ * Whether the str at strStart/strLength may be a key of a map whose other keys
+ * start at `from` (or are in `seen`): not `__proto__` (JavaScript decoders
+ * rename it), not starting with U+FEFF, not given before in this map.
+ */
+export function freshKey(b: Buffer, from: number, seen: Set<string> | undefined): boolean {
+  return !strIs(b, PROTO_KEY) && !startsWithBom(b) && !repeatsKey(b, from, seen);
 }
 
 // ---- Any standard msgpack data -----------------------------------------------------------------
@@ -334,7 +347,7 @@ function walkMap(b: Buffer, p: number, depth: number, path: MsgpackPath | undefi
   const count = mapHeader(b, p);
   if (count === NONE) return fail(MsgpackProblems.Truncated, p, path);
   if (depth >= MAX_NESTING) return fail(MsgpackProblems.TooDeep, p, path);
-  const from = keyStarts.length;
+  const from = keyTop;
   const seen = count > SMALL_MAP ? new Set<string>() : undefined;
   let q = mapStart;
   for (let i = 0; i < count; i++) {

@@ -82,6 +82,19 @@ function defaultsFor(missing: number): Buffer {
 }
 
 /**
+ * Copies `source[start, end)` into `target` at `at` and returns where the copy
+ * ends there. Short runs (ids, defaults, server fields) are copied byte by byte:
+ * `Buffer.copy` costs about 100 ns whatever the length, as much as a loop over
+ * 40 bytes, and makes a view per call.
+ */
+function copyBytes(source: Uint8Array, start: number, end: number, target: Uint8Array, at: number): number {
+  if (end - start > 64) return at + (source as Buffer).copy(target, at, start, end);
+  let to = at;
+  for (let i = start; i < end; i++) target[to++] = source[i] as number;
+  return to;
+}
+
+/**
  * Newly registered strategies as log entry items, spliced from the request's
  * bytes where its bytes check recorded them (`layouts`, of
  * {@link STRATEGY_LAYOUT_FIELDS}): each stored form is a map header, the
@@ -115,7 +128,7 @@ export class NewStrategyItems implements EntryItems {
   writeId(i: number, out: Buffer, at: number): void {
     const from = this.layouts.valueAt(this.chosen[i] as number, ID_AT);
     readStr(this.source, from);
-    this.source.copy(out, at, from, strStart + strLength);
+    copyBytes(this.source, from, strStart + strLength, out, at);
   }
 
   id(i: number): string {
@@ -135,9 +148,10 @@ export class NewStrategyItems implements EntryItems {
     const missing = this.missing(k);
     out[at] = 0xde;
     out.writeUInt16BE(present + (MISSING_COUNTS[missing] as number) + SERVER_FIELD_COUNT, at + 1);
-    let pos = at + 3 + this.source.copy(out, at + 3, entries, this.layouts.end(k));
-    pos += defaultsFor(missing).copy(out, pos);
-    this.serverFields.copy(out, pos);
+    let pos = copyBytes(this.source, entries, this.layouts.end(k), out, at + 3);
+    const defaults = defaultsFor(missing);
+    pos = copyBytes(defaults, 0, defaults.length, out, pos);
+    copyBytes(this.serverFields, 0, this.serverFields.length, out, pos);
   }
 
   /** The optional fields the `k`-th strategy lacks, a bit each in the order of OPTIONAL_FIELDS. */

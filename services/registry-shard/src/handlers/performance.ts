@@ -81,7 +81,7 @@ export function report(partition: Partition, payload: Uint8Array): Promise<Uint8
   const request = parseRequest(PartitionOps.Report, payload);
   const { reports } = request.body;
   reports.forEach((r, i) => {
-    checkPartition(partition, r.id, `body.reports[${i}].id`);
+    checkPartition(partition, r.id, () => `body.reports[${i}].id`);
     const periods = r.returns?.length ?? 0;
     if ((r.times?.length ?? 0) !== periods) {
       throw new ValidationError(

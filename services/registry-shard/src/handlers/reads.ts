@@ -18,12 +18,15 @@ const DEFAULT_LIST_LIMIT = 100;
 /** Envelope bytes per strategy in a reply (array slot, bin or map header slack). */
 const REPLY_OVERHEAD_PER_ITEM = 8;
 
-/** Throws WRONG_PARTITION unless `id` hashes to `partition`. */
-export function checkPartition(partition: Partition, id: string, field: string): void {
+/**
+ * Throws WRONG_PARTITION unless `id` hashes to `partition`. `field` names where
+ * the id is; a function is called only to say so (a batch builds no name per item).
+ */
+export function checkPartition(partition: Partition, id: string, field: string | (() => string)): void {
   const owner = partitionOf(id, partition.context.partitions);
   if (owner !== partition.id) {
     throw new ValidationError(ErrorCodes.WrongPartition, `${id} belongs to partition ${owner}, not ${partition.id}`, {
-      field,
+      field: typeof field === "string" ? field : field(),
       details: { id, partition: owner },
     });
   }
@@ -45,7 +48,7 @@ export function get(partition: Partition, payload: Uint8Array): Uint8Array {
 export function getBatch(partition: Partition, payload: Uint8Array): Uint8Array {
   const { ids } = parseRequest(PartitionOps.GetBatch, payload).body;
   ids.forEach((id, i) => {
-    checkPartition(partition, id, `body.ids[${i}]`);
+    checkPartition(partition, id, () => `body.ids[${i}]`);
   });
   const found: Uint8Array[] = [];
   const missing: string[] = [];

@@ -220,7 +220,7 @@ function newStrategies(
       ? [(request.body as { strategy: StrategyInput }).strategy]
       : (request.body as { strategies: StrategyInput[] }).strategies;
     inputs.forEach((input, i) => {
-      checkPartition(partition, input.id, idField(i));
+      checkPartition(partition, input.id, () => idField(i));
       if ((input.dependencies?.length ?? 0) > 0) throw dependenciesThroughGraph(dependenciesField(i));
     });
     return {
@@ -246,7 +246,7 @@ function newStrategies(
   const ids: string[] = new Array(layouts.count);
   for (let i = 0; i < layouts.count; i++) {
     const id = idOf(bytes, layouts, i);
-    checkPartition(partition, id, idField(i));
+    checkPartition(partition, id, () => idField(i));
     const dependencies = layouts.valueAt(i, DEPENDENCIES_FIELD);
     // An empty array, in whatever width, holds no edge.
     if (dependencies >= 0 && arrayHeader(bytes, dependencies) > 0) throw dependenciesThroughGraph(dependenciesField(i));
