@@ -9,10 +9,9 @@ const encoder = new TextEncoder();
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
 
-/** MurmurHash3 x86 32-bit of `bytes`, as an unsigned 32-bit integer. */
-export function murmur3(bytes: Uint8Array, seed = 0): number {
+/** MurmurHash3 x86 32-bit of `bytes` (its first `len`), as an unsigned 32-bit integer. */
+export function murmur3(bytes: Uint8Array, seed = 0, len = bytes.length): number {
   let h = seed >>> 0;
-  const len = bytes.length;
   const tail = len & ~3;
   for (let i = 0; i < tail; i += 4) {
     let k =
@@ -62,7 +61,7 @@ export function hashString(text: string): number {
       }
       scratch[i] = c;
     }
-    if (ascii) return murmur3(scratch.subarray(0, text.length));
+    if (ascii) return murmur3(scratch, 0, text.length);
   }
   return murmur3(encoder.encode(text));
 }

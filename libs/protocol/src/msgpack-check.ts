@@ -238,10 +238,15 @@ class CheckSource {
     return `const t = b[p];
   if (t <= 0x7f) return ${inRange("t", min, max, "minimum and maximum")} ? p + 1 : -1;
   if (t >= 0xe0) return ${inRange("t - 0x100", min, max, "minimum and maximum")} ? p + 1 : -1;
-  if (t === 0xcb) {
+  ${
+    // A float 64 with any finite value is finite unless its exponent bits are all set: no number is read.
+    !integer && min === Number.NEGATIVE_INFINITY && max === Number.POSITIVE_INFINITY
+      ? "if (t === 0xcb) return p + 9 <= b.length && ((b[p + 1] & 0x7f) !== 0x7f || (b[p + 2] & 0xf0) !== 0xf0) ? p + 9 : -1;"
+      : `if (t === 0xcb) {
     if (p + 9 > b.length) return -1;
     const x = b.readDoubleBE(p + 1);
     return ${integer ? "Number.isInteger" : "Number.isFinite"}(x) && ${inRange("x", min, max, "minimum and maximum")} ? p + 9 : -1;
+  }`
   }
   if (!R.readNumber(b, p)) return -1;
   const x = R.numValue;
