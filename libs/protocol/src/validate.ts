@@ -420,7 +420,7 @@ export function parseWith<T>(check: TypeCheck<TSchema>, payload: Uint8Array, rec
 /** Throws the ValidationError naming the first field of `value` that `check`'s schema refuses. */
 function checkSchema(check: TypeCheck<TSchema>, value: unknown): void {
   if (!check.Check(value)) throw validationErrorOf(check, value);
-  const binary = binaryWhereMap(check.Schema(), value, "");
+  const binary = binaryWhereMap(check.Schema(), value);
   if (binary !== undefined) {
     throw new ValidationError(ErrorCodes.InvalidField, `${binary || "request"} must be a map, not binary data`, {
       field: binary || undefined,
@@ -434,32 +434,54 @@ function checkSchema(check: TypeCheck<TSchema>, value: unknown): void {
  * TypeBox takes a Uint8Array for an object, the bytes check does not: this
  * keeps the two paths agreeing. No request field is binary.
  */
-function binaryWhereMap(schema: TSchema, value: unknown, path: string): string | undefined {
+function binaryWhereMap(schema: TSchema, value: unknown): string | undefined {
+  const path = binaryPath(schema, value);
+  if (path === undefined) return undefined;
+  let text = "";
+  for (let i = path.length - 1; i >= 0; i--) {
+    const key = path[i] as string | number;
+    text += typeof key === "number" ? `[${key}]` : text === "" ? key : `.${key}`;
+  }
+  return text;
+}
+
+/**
+ * The path to where {@link binaryWhereMap} finds binary data, innermost key
+ * first (it is built only on the way out of a find, so a request without
+ * binary data costs no path and no list per value).
+ */
+function binaryPath(schema: TSchema, value: unknown): Array<string | number> | undefined {
   const kind = schema[Kind];
   // Only an Object takes a bin (a record, an array, a string or a number does not): TypeBox passed the rest.
   if (value instanceof Uint8Array) {
     const variants: TSchema[] = kind === "Union" ? schema.anyOf : [schema];
-    return variants.some((v) => v[Kind] === "Object") ? path : undefined;
+    return variants.some((v) => v[Kind] === "Object") ? [] : undefined;
   }
   if (value === null || typeof value !== "object") return undefined;
-  const at = (key: string | number) =>
-    typeof key === "number" ? `${path}[${key}]` : path === "" ? key : `${path}.${key}`;
-  let children: Array<[TSchema, unknown, string]>;
-  if (kind === "Union") children = (schema.anyOf as TSchema[]).map((variant) => [variant, value, path]);
-  else if (kind === "Array") children = (value as unknown[]).map((item, i) => [schema.items as TSchema, item, at(i)]);
-  else if (kind === "Object") {
-    children = Object.entries(schema.properties as Record<string, TSchema>).map(([name, property]) => [
-      property,
-      (value as Record<string, unknown>)[name],
-      at(name),
-    ]);
+  if (kind === "Union") {
+    for (const variant of schema.anyOf as TSchema[]) {
+      const found = binaryPath(variant, value);
+      if (found !== undefined) return found;
+    }
+  } else if (kind === "Array") {
+    const items = value as unknown[];
+    for (let i = 0; i < items.length; i++) {
+      const found = binaryPath(schema.items as TSchema, items[i]);
+      if (found !== undefined) return [...found, i];
+    }
+  } else if (kind === "Object") {
+    const properties = schema.properties as Record<string, TSchema>;
+    for (const name in properties) {
+      const found = binaryPath(properties[name] as TSchema, (value as Record<string, unknown>)[name]);
+      if (found !== undefined) return [...found, name];
+    }
   } else if (kind === "Record") {
     const inner = Object.values(schema.patternProperties as Record<string, TSchema>)[0] as TSchema;
-    children = Object.entries(value).map(([key, item]) => [inner, item, at(key)]);
-  } else return undefined;
-  for (const [child, item, where] of children) {
-    const found = binaryWhereMap(child, item, where);
-    if (found !== undefined) return found;
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue;
+      const found = binaryPath(inner, (value as Record<string, unknown>)[key]);
+      if (found !== undefined) return [...found, key];
+    }
   }
   return undefined;
 }
