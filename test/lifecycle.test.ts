@@ -318,11 +318,12 @@ describe("lifecycle events", () => {
     await waitFor(() => seen.filter((e) => e.ids.includes("life-events")).length >= 4, { timeoutMs: 5000 });
     sub.unsubscribe();
     const mine = seen.filter((e) => e.ids.includes("life-events"));
-    expect(mine.map((e) => [e.kind, e.event ?? null, e.to ?? null])).toEqual([
-      ["created", null, null],
-      ["state", "ATTACH_EVIDENCE", "backtesting"],
-      ["state", "VALIDATE", "validated"],
-      ["state", "RETIRE", "retired"],
+    // Each change names the version it wrote.
+    expect(mine.map((e) => [e.kind, e.event ?? null, e.to ?? null, e.version ?? null])).toEqual([
+      ["created", null, null, null],
+      ["state", "ATTACH_EVIDENCE", "backtesting", 2],
+      ["state", "VALIDATE", "validated", 3],
+      ["state", "RETIRE", "retired", 4],
     ]);
 
     const late = await followLifecycleEvents(registry.nc, { cluster, from: "all", kinds: ["state", "gate-failed"] });

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "vitest";
+import { transition } from "xstate";
 import { ConflictError, ErrorCodes, errorFromWire } from "./errors.js";
 import {
   eventsAllowedIn,
@@ -232,5 +233,63 @@ describe("strategy lifecycle", () => {
     const b = nextLifecycle(from, permissive[E.Activate] as LifecycleEvent, meta);
     expect(a).toEqual(b);
     expect(from).toEqual({ value: "validated", context: {} });
+  });
+});
+
+describe("updates, whose outcome per state is remembered", () => {
+  const values: StoredLifecycle["value"][] = [
+    S.Candidate,
+    S.Backtesting,
+    S.Validated,
+    ...Object.values(MaturityPhases).map((phase) => ({ [S.Active]: phase }) as StoredLifecycle["value"]),
+    S.Suspended,
+    S.Retired,
+    "draft" as StoredLifecycle["value"],
+  ];
+  const contexts: LifecycleContext[] = [
+    {},
+    { gates: passed, evidence: { sharpe: 2 }, moves: 3 },
+    {
+      phase: MaturityPhases.Decline,
+      gates: failed,
+      history: [{ at: 1, by: "bob", event: E.Retire, from: "a", to: "b" }],
+    },
+  ];
+  /** What the machine itself says, run afresh: the next lifecycle, or the refusal. */
+  const machine = (current: StoredLifecycle, event: LifecycleEvent): StoredLifecycle | "refused" => {
+    const value = current.value === "draft" ? S.Candidate : current.value;
+    const snapshot = strategyLifecycle.resolveState({ value, context: current.context as LifecycleContext });
+    if (strategyLifecycle.getTransitionData(snapshot, event).length === 0) return "refused";
+    const [next] = transition(strategyLifecycle, snapshot, event);
+    return { value: next.value as StoredLifecycle["value"], context: { ...next.context } };
+  };
+
+  test("agree with the machine in every state, for both kinds of update, whatever the context, asked twice", () => {
+    let refused = 0;
+    for (const value of values) {
+      for (const behaviour of [true, false, undefined]) {
+        for (const context of contexts) {
+          const current = { value, context };
+          const event: LifecycleEvent = { type: E.Update, behaviour };
+          const expected = machine(current, event);
+          for (let ask = 0; ask < 2; ask++) {
+            if (expected === "refused") {
+              expect(() => nextLifecycle(current, event)).toThrow(
+                expect.objectContaining({ code: ErrorCodes.InvalidTransition }),
+              );
+            } else {
+              const next = nextLifecycle(current, event);
+              expect(next).toEqual(expected);
+              // The caller's context is copied, never shared.
+              expect(next.context).not.toBe(context);
+            }
+          }
+          if (expected === "refused") refused++;
+        }
+      }
+    }
+    // Some updates are refused (behaviour changes of active, suspended and retired strategies), most are not.
+    expect(refused).toBeGreaterThan(0);
+    expect(refused).toBeLessThan(values.length * 3 * contexts.length);
   });
 });

@@ -253,6 +253,35 @@ function resolve(current: StoredLifecycle) {
  * history (updates are versions, not moves: they are not).
  */
 export function nextLifecycle(current: StoredLifecycle, event: LifecycleEvent, meta?: TransitionMeta): StoredLifecycle {
+  if (event.type !== E.Update || current.context === undefined) return runMachine(current, event, meta);
+  // An update's outcome depends on the state and the event alone: the machine is asked once per pair.
+  const key = `${valueName(current.value)}/${event.behaviour === true}`;
+  const known = updateOutcomes.get(key);
+  // A refused update goes through the machine again, which says why.
+  if (known === undefined || known === null) {
+    let next: StoredLifecycle;
+    try {
+      next = runMachine(current, event, meta);
+    } catch (err) {
+      updateOutcomes.set(key, null);
+      throw err;
+    }
+    updateOutcomes.set(key, next.value);
+    return next;
+  }
+  return { value: known, context: { ...current.context } };
+}
+
+/**
+ * The value an update leads to from each state (by {@link valueName}, and
+ * whether it changes behaviour), or null when the machine refuses it. Update
+ * transitions assign nothing and their guards read only the event (the tests
+ * hold every state, both kinds of update and several contexts to the machine),
+ * so the machine is not run, and no actor is made, for every update.
+ */
+const updateOutcomes = new Map<string, StoredLifecycle["value"] | null>();
+
+function runMachine(current: StoredLifecycle, event: LifecycleEvent, meta?: TransitionMeta): StoredLifecycle {
   const snapshot = resolve(current);
   // Not snapshot.can(): it counts a move that keeps the state and assigns nothing (an update) as none.
   if (strategyLifecycle.getTransitionData(snapshot, event).length === 0) {

@@ -346,6 +346,8 @@ export async function commitChange(
   const entry = entryOf(partition, op, cid, next.updatedAt);
   entry.ids.push(next.id);
   entry.recs.push(record);
+  // The event publisher reads the new version from it instead of decoding the record again.
+  entry.values = [next];
   if (note !== undefined) entry.head.note = note;
   if (move !== undefined) entry.head.lc = move;
   return commit(partition, entry, () => strategyReply(record));

@@ -28,6 +28,7 @@ import {
   LogOps,
   PROTOCOL_VERSION,
   recordAt,
+  type Strategy,
 } from "@stratreg/protocol";
 import type { Logger } from "pino";
 
@@ -56,9 +57,11 @@ export async function ensureLifecycleStream(
   });
 }
 
+/** The version an entry of one strategy wrote: from the value its writer had, else from its bytes (a replay). */
 function versionOf(entry: AppliedEntry): number | undefined {
   if (entry.records.length !== 1) return undefined;
-  return decodeStrategy(recordAt(entry, 0)).version;
+  const written = entry.values?.[0] as Strategy | undefined;
+  return written?.version ?? decodeStrategy(recordAt(entry, 0)).version;
 }
 
 /** The events a log entry makes (none for reports, epoch markers and kinds this build does not know). */
