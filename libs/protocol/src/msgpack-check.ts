@@ -127,13 +127,21 @@ function strHeader(at: string, fail: string): string {
   if (s + l > b.length) ${fail}`;
 }
 
-/** Reads a map (`map`) or array header at `p` into `n` (its count) and `q` (its first entry). */
-function countHeader(map: boolean): string {
+/**
+ * Reads the header of the map (`map`) or array at `p` into `n` (its count) and
+ * `q` (its first entry), and refuses a count outside the schema's bounds
+ * (min/maxProperties of a map, min/maxItems of an array).
+ */
+function countHeader(map: boolean, schema: TSchema): string {
   const [lo, hi, read, first] = map ? [0x80, 0x8f, "mapHeader", "mapStart"] : [0x90, 0x9f, "arrayHeader", "arrayStart"];
+  const [min, max]: [number, number] = map
+    ? [schema.minProperties ?? 0, schema.maxProperties ?? Number.POSITIVE_INFINITY]
+    : [schema.minItems ?? 0, schema.maxItems ?? Number.POSITIVE_INFINITY];
   return `let n, q;
   { const t = b[p];
     if (t >= ${lo} && t <= ${hi}) { n = t & 0x0f; q = p + 1; }
-    else { n = R.${read}(b, p); if (n < 0) return -1; q = R.${first}; } }`;
+    else { n = R.${read}(b, p); if (n < 0) return -1; q = R.${first}; } }
+  if (!(${inRange("n", min, max, "the bounds of a count")})) return -1;`;
 }
 
 /**
@@ -256,8 +264,7 @@ class CheckSource {
 
   private array(schema: TSchema): string {
     const item = this.check(schema.items as TSchema);
-    return `${countHeader(false)}
-  if (!(${inRange("n", schema.minItems ?? 0, schema.maxItems ?? Number.POSITIVE_INFINITY, "minItems and maxItems")})) return -1;
+    return `${countHeader(false, schema)}
   for (let i = 0; i < n; i++) { q = ${item}(b, q); if (q < 0) return -1; }
   return q;`;
   }
@@ -283,14 +290,7 @@ class CheckSource {
     const source = patterns[0] as string;
     const key = this.check({ [Kind]: "String", type: "string", ...lengthOrPattern(source) } as unknown as TSchema);
     const value = this.check(schema.patternProperties[source] as TSchema);
-    const bounds = inRange(
-      "n",
-      schema.minProperties ?? 0,
-      schema.maxProperties ?? Number.POSITIVE_INFINITY,
-      "minProperties and maxProperties",
-    );
-    return `${countHeader(true)}
-  if (!(${bounds})) return -1;
+    return `${countHeader(true, schema)}
   const from = R.keyMark();
   const seen = n > ${SMALL_MAP} ? new Set() : undefined;
   for (let i = 0; i < n; i++) {
@@ -349,14 +349,7 @@ class CheckSource {
     const other = open ? `if (!H.otherKey(b, q, from, others)) ${fail}\n      q = H.anyDataCheck(b, v);` : "return -1;";
     const record =
       layout === undefined ? "" : `${this.constant(layout)}.record(p, q, ${at}, ${this.constant(recorded)});\n  `;
-    const bounds = inRange(
-      "n",
-      schema.minProperties ?? 0,
-      schema.maxProperties ?? Number.POSITIVE_INFINITY,
-      "minProperties and maxProperties",
-    );
-    return `${countHeader(true)}
-  if (!(${bounds})) return -1;
+    return `${countHeader(true, schema)}
   ${kept.map((k) => `${at}[${k}] = -1;`).join(" ")}
   ${open ? `const from = R.keyMark();\n  const others = n > ${SMALL_MAP} ? new Set() : undefined;` : ""}
   let seen = 0;
