@@ -9,7 +9,7 @@ const encoder = new TextEncoder();
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
 
-/** MurmurHash3 x86 32-bit of `bytes` (its first `len`), as an unsigned 32-bit integer. */
+/** MurmurHash3 x86 32-bit of `bytes` (its first `len`, at most its length), as an unsigned 32-bit integer. */
 export function murmur3(bytes: Uint8Array, seed = 0, len = bytes.length): number {
   let h = seed >>> 0;
   const tail = len & ~3;

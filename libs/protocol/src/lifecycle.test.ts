@@ -241,6 +241,8 @@ describe("updates, whose outcome per state is remembered", () => {
     S.Candidate,
     S.Backtesting,
     S.Validated,
+    // A bare "active" resolves to its first phase.
+    S.Active,
     ...Object.values(MaturityPhases).map((phase) => ({ [S.Active]: phase }) as StoredLifecycle["value"]),
     S.Suspended,
     S.Retired,

@@ -257,29 +257,22 @@ export function nextLifecycle(current: StoredLifecycle, event: LifecycleEvent, m
   // An update's outcome depends on the state and the event alone: the machine is asked once per pair.
   const key = `${valueName(current.value)}/${event.behaviour === true}`;
   const known = updateOutcomes.get(key);
-  // A refused update goes through the machine again, which says why.
-  if (known === undefined || known === null) {
-    let next: StoredLifecycle;
-    try {
-      next = runMachine(current, event, meta);
-    } catch (err) {
-      updateOutcomes.set(key, null);
-      throw err;
-    }
-    updateOutcomes.set(key, next.value);
-    return next;
-  }
-  return { value: known, context: { ...current.context } };
+  if (known !== undefined) return { value: known, context: { ...current.context } };
+  // The machine answers (and a refused update always goes to it, which says why).
+  const next = runMachine(current, event, meta);
+  // Frozen: one value object is handed to every strategy that takes this update.
+  updateOutcomes.set(key, Object.freeze(next.value));
+  return { value: next.value, context: next.context };
 }
 
 /**
  * The value an update leads to from each state (by {@link valueName}, and
- * whether it changes behaviour), or null when the machine refuses it. Update
+ * whether it changes behaviour), once the machine has allowed it there. Update
  * transitions assign nothing and their guards read only the event (the tests
  * hold every state, both kinds of update and several contexts to the machine),
  * so the machine is not run, and no actor is made, for every update.
  */
-const updateOutcomes = new Map<string, StoredLifecycle["value"] | null>();
+const updateOutcomes = new Map<string, StoredLifecycle["value"]>();
 
 function runMachine(current: StoredLifecycle, event: LifecycleEvent, meta?: TransitionMeta): StoredLifecycle {
   const snapshot = resolve(current);

@@ -1286,6 +1286,10 @@ describe("what the bytes check compiles", () => {
     expect(() => compileBytesCheck(Type.Record(Type.String(), Type.Number()))).toThrow(/one key pattern/);
     expect(() => compileBytesCheck(Type.Literal(7))).toThrow(/string literals/);
     expect(() => compileBytesCheck(Type.Date())).toThrow(/not supported/);
+    // A schema inside itself (TypeBox makes none outside Recursive, which is refused as well).
+    const looped = Type.Object({ name: Type.String() });
+    (looped.properties as Record<string, TSchema>).again = Type.Optional(looped);
+    expect(() => compileBytesCheck(looped)).toThrow(/recursive/);
     expect(() => compileMapCheck(Type.String())).toThrow(/Object schema/);
     const schema = Type.Object({ a: Type.String() });
     expect(() => compileMapCheck(Type.Object({ inner: schema }), [new MapLayouts(schema, ["b"])])).toThrow(

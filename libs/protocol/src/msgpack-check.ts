@@ -6,8 +6,9 @@
  * microseconds and most of a shard's garbage collection; walking the bytes
  * costs about one (docs/adr/003). It is a fast *accept* path: what it accepts,
  * the canonical path (the standard check, decoding, TypeBox) accepts too, and
- * vice versa (property-tested), so a caller may store accepted bytes as they
- * are and decode the rest to name the problem.
+ * it accepts the ordinary encodings of what the canonical path accepts, except
+ * keys decoders change (property-tested), so a caller may store accepted bytes
+ * as they are and decode the rest to name the problem.
  *
  * Schema features supported: Object (properties, required, min/maxProperties;
  * additionalProperties false, or true/absent for an open map whose other
@@ -68,8 +69,9 @@ function lengthOrPattern(source: string): Record<string, unknown> {
 }
 
 /**
- * Helpers the generated checks call off their fast paths; they read the str at
- * strStart/strLength that `readStr` left.
+ * Helpers the generated checks call off their fast paths. The inline header
+ * reads leave no module state behind: each helper reads its str again with
+ * `readStr` before looking at strStart/strLength.
  */
 const helpers = {
   /** Whether the str at `p` has `min`…`max` UTF-16 units and matches `pattern`, read as text. */
@@ -107,7 +109,7 @@ function inRange(x: string, min: number, max: number, what: string): string {
   return sides.length === 0 ? "true" : sides.join(" && ");
 }
 
-/** Whether the `length` bytes from `start` are `key`'s, as one condition. */
+/** Whether the bytes from `start` are `key`'s (its length is compared apart), as one condition. */
 function bytesAre(start: string, key: Uint8Array): string {
   return key.length === 0
     ? "true"
@@ -155,6 +157,7 @@ class CheckSource {
   private readonly constants: unknown[] = [];
   private readonly functions: string[] = [];
   private readonly named = new Map<TSchema, string>();
+  private readonly generating = new Set<TSchema>();
 
   constructor(private readonly layouts: readonly MapLayouts[]) {}
 
@@ -166,13 +169,17 @@ class CheckSource {
 
   /** The name of the function that checks `schema`; with `positions`, a map's own, recording where its values are. */
   check(schema: TSchema, positions?: Int32Array): string {
+    // A schema met again inside itself would be one function for every level of nesting, without a bound.
+    if (this.generating.has(schema)) throw new TypeError("recursive schemas are not supported on bytes");
     const known = positions === undefined ? this.named.get(schema) : undefined;
     if (known !== undefined) return known;
     const name = `f${this.functions.length}`;
     if (positions === undefined) this.named.set(schema, name);
     this.functions.push("");
     const at = this.functions.length - 1;
+    this.generating.add(schema);
     this.functions[at] = `function ${name}(b, p) {\n  ${this.body(schema, positions)}\n}`;
+    this.generating.delete(schema);
     return name;
   }
 
@@ -349,8 +356,8 @@ class CheckSource {
     const other = open ? `if (!H.otherKey(b, q, from, others)) ${fail}\n      q = H.anyDataCheck(b, v);` : "return -1;";
     const record =
       layout === undefined ? "" : `${this.constant(layout)}.record(p, q, ${at}, ${this.constant(recorded)});\n  `;
-    return `${countHeader(true, schema)}
-  ${kept.map((k) => `${at}[${k}] = -1;`).join(" ")}
+    return `${kept.map((k) => `${at}[${k}] = -1;`).join(" ")}
+  ${countHeader(true, schema)}
   ${open ? `const from = R.keyMark();\n  const others = n > ${SMALL_MAP} ? new Set() : undefined;` : ""}
   let seen = 0;
   for (let i = 0; i < n; i++) {

@@ -87,8 +87,8 @@ function defaultsFor(missing: number): Buffer {
  * `Buffer.copy` costs about 100 ns whatever the length, as much as a loop over
  * 40 bytes, and makes a view per call.
  */
-function copyBytes(source: Uint8Array, start: number, end: number, target: Uint8Array, at: number): number {
-  if (end - start > 64) return at + (source as Buffer).copy(target, at, start, end);
+function copyBytes(source: Buffer, start: number, end: number, target: Uint8Array, at: number): number {
+  if (end - start > 64) return at + source.copy(target, at, start, end);
   let to = at;
   for (let i = start; i < end; i++) target[to++] = source[i] as number;
   return to;
