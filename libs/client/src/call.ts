@@ -74,28 +74,37 @@ export async function callWithRetry<B>(
   headers?: MsgHdrs,
 ): Promise<B> {
   let lastError: StratregError | undefined;
+  // Whether nobody was there to hear the attempts: one met no responders, and none since got an answer.
+  // An attempt cut short by the deadline times out without saying so, and does not change it.
+  let unanswered = false;
   for (let attempt = 0; ; attempt++) {
     const remaining = deadline - performance.now();
     if (remaining <= 0) {
       throw new TimeoutError(`deadline passed on ${subject}${lastError ? `: ${lastError.message}` : ""}`, {
         cause: lastError,
-        details: lastError ? { lastCode: lastError.code } : undefined,
+        details: lastError ? { lastCode: lastError.code, ...(unanswered ? { noResponders: true } : {}) } : undefined,
       });
     }
     let error: StratregError;
+    let answered = false;
+    const attemptMs = Math.max(1, Math.min(remaining, policy.attemptTimeoutMs));
     try {
-      const attemptMs = Math.max(1, Math.min(remaining, policy.attemptTimeoutMs));
       // Each attempt says how long it will be waited for, so a shard drops an attempt nobody awaits any more.
       const bytes = typeof payload === "function" ? payload(attemptMs) : payload;
       const msg = await RequestMux.of(nc).request(subject, bytes, { timeout: attemptMs, headers });
       const reply = decode(msg.data) as Reply<B>;
       if (reply.ok) return reply.body;
+      answered = true;
       error = errorFromWire(reply.error);
     } catch (err) {
       error = classify(err, subject);
     }
     if (!error.retryable) throw error;
-    lastError = error;
+    // An attempt the deadline cut short that then timed out says nothing new: the error before it stands.
+    const cutShort = !answered && error.code === ErrorCodes.Timeout && attemptMs < policy.attemptTimeoutMs;
+    if (!cutShort || lastError === undefined) lastError = error;
+    if (answered) unanswered = false;
+    else if (error.details?.noResponders === true) unanswered = true;
     // An overloaded shard says how long to stay away; otherwise back off exponentially.
     const suggested = error.details?.retryAfterMs;
     const backoff =

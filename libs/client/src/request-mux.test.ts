@@ -135,6 +135,8 @@ describe("callWithRetry over the mux", () => {
     expect(err).toBeInstanceOf(StratregError);
     expect((err as StratregError).code).toBe(ErrorCodes.Timeout);
     expect((err as Error).stack).toContain("askedByTheTradingService");
+    // Nobody was subscribed: the error says so itself, whichever way its last attempt ended.
+    expect((err as StratregError).details).toMatchObject({ noResponders: true });
     const own = await connect({ servers: inject("natsUrl") });
     await own.close();
     const closed = await callWithRetry(
@@ -149,6 +151,26 @@ describe("callWithRetry over the mux", () => {
     expect(closed).toBeInstanceOf(StratregError);
     expect((closed as StratregError).code).toBe(ErrorCodes.Unavailable);
     expect((closed as StratregError).retryable).toBe(false);
+  });
+});
+
+describe("callWithRetry, when someone answers", () => {
+  it("reports the last answer, not the attempt the deadline cut short, and does not say nobody was there", async () => {
+    const busy = `${subject}.busy`;
+    const sub = responder.subscribe(busy, {
+      callback: (_err, msg) => {
+        const error = { code: ErrorCodes.Overloaded, message: "busy", retryable: true, details: { retryAfterMs: 20 } };
+        msg.respond(encode({ v: 1, ok: false, error }));
+      },
+    });
+    await responder.flush();
+    const err = await callWithRetry(nc, busy, Uint8Array.of(1), performance.now() + 300, DEFAULT_RETRY).catch(
+      (e: unknown) => e,
+    );
+    sub.unsubscribe();
+    expect(err).toBeInstanceOf(StratregError);
+    expect((err as StratregError).code).toBe(ErrorCodes.Timeout);
+    expect((err as StratregError).details).toEqual({ lastCode: ErrorCodes.Overloaded });
   });
 });
 
