@@ -3,8 +3,18 @@
  * on a real nats-server, used through the client SDK.
  */
 import { jetstreamManager } from "@nats-io/jetstream";
+import { headers } from "@nats-io/transport-node";
 import { ConflictError, Encodings, NotFoundError, type StrategyInput, ValidationError } from "@stratreg/client";
-import { decode, encode, PartitionOps, PROTOCOL_VERSION, type Reply, type Strategy } from "@stratreg/protocol";
+import {
+  decode,
+  ENCODING_HEADER,
+  encode,
+  encodeRecords,
+  PartitionOps,
+  PROTOCOL_VERSION,
+  type Reply,
+  type Strategy,
+} from "@stratreg/protocol";
 import { uniqueClusterName } from "@stratreg/testkit";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { startRegistry, type TestRegistry } from "./support/registry.js";
@@ -247,6 +257,45 @@ describe("changing strategies", () => {
       ok: false,
       error: { code: "WRONG_PARTITION", field: "body.id", details: { partition: client.partitionOf(id) } },
     });
+  });
+
+  it("names the item of a batch whose id belongs to another partition: gets, registrations (maps and records), reports", async () => {
+    const { client, nc } = registry;
+    const here = "batch-part-a";
+    let other = "batch-part-b";
+    for (let i = 0; client.partitionOf(other) === client.partitionOf(here); i++) other = `batch-part-b${i}`;
+    const p = client.partitionOf(here);
+    let sent = 0;
+    const envelope = (body: unknown) => ({
+      v: PROTOCOL_VERSION,
+      cid: `batch-part-${++sent}`,
+      issued: Date.now(),
+      body,
+    });
+    const refusal = async (op: string, payload: Uint8Array, records = false) => {
+      const h = headers();
+      if (records) h.set(ENCODING_HEADER, Encodings.Records);
+      const msg = await nc.request(client.subjects.partition(p, op as never), payload, { headers: h, timeout: 5000 });
+      return decode(msg.data) as Reply<unknown> as { ok: boolean; error?: { code: string; field?: string } };
+    };
+    const batch = envelope({ strategies: [strategy(here), strategy(other)] });
+    const expected = (field: string) => ({ ok: false, error: { code: "WRONG_PARTITION", field } });
+    expect(
+      await refusal(PartitionOps.GetBatch, encode({ v: PROTOCOL_VERSION, body: { ids: [here, other] } })),
+    ).toMatchObject(expected("body.ids[1]"));
+    expect(await refusal(PartitionOps.RegisterBatch, encode(batch))).toMatchObject(expected("body.strategies[1].id"));
+    expect(await refusal(PartitionOps.RegisterBatch, encodeRecords(batch), true)).toMatchObject(
+      expected("body.strategies[1].id"),
+    );
+    const reports = envelope({
+      reports: [
+        { id: here, seq: 1 },
+        { id: other, seq: 1 },
+      ],
+    });
+    expect(await refusal(PartitionOps.Report, encode(reports))).toMatchObject(expected("body.reports[1].id"));
+    // Nothing of the refused batches was written.
+    await expect(client.get(here)).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it("validates in the client before anything is sent", async () => {

@@ -1279,6 +1279,18 @@ describe("what the bytes check compiles", () => {
     agrees(Type.String({ pattern: "^a" }), texts);
   });
 
+  it("takes any standard data where the schema takes anything, and still refuses extensions and __proto__ keys", () => {
+    for (const schema of [Type.Unknown(), Type.Any()]) {
+      const check = compileBytesCheck(Type.Object({ x: schema }));
+      for (const x of [1, "s", null, [1, { a: [true] }], { deep: { er: -1.5 } }]) {
+        const bytes = encodeWide({ x }, [0]);
+        expect(check(bytes, 0), JSON.stringify(x)).toBe(bytes.length);
+      }
+      expect(check(encodeWide({ x: new Raw(Buffer.of(0xd4, 0x01, 0x00)) }, [0]), 0)).toBe(-1);
+      expect(check(encodeWide({ x: new Entries([["__proto__", 1]]) }, [0]), 0)).toBe(-1);
+    }
+  });
+
   it("refuses schemas it cannot check on bytes, at compile time", () => {
     expect(() => compileBytesCheck(Type.Object({}, { additionalProperties: Type.String() }))).toThrow(TypeError);
     const wide = Object.fromEntries(Array.from({ length: 31 }, (_, i) => [`p${i}`, Type.Number()]));
