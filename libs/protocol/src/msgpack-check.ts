@@ -22,7 +22,7 @@
  */
 import { Kind, OptionalKind, type TSchema } from "@sinclair/typebox";
 import * as read from "./msgpack-read.js";
-import { anyDataCheck, freshKey, NONE, readStr, SMALL_MAP, strIsUtf8, strText } from "./msgpack-read.js";
+import { freshKey, NONE, readStr, SMALL_MAP, strIsUtf8, strText } from "./msgpack-read.js";
 
 /** Checks the value at `pos`; returns the position after it, or -1 if it does not conform. */
 export type BytesCheck = (bytes: Buffer, pos: number) => number;
@@ -88,7 +88,6 @@ const helpers = {
   recordKey(b: Buffer, p: number, from: number, seen: Set<string> | undefined): boolean {
     return readStr(b, p) && freshKey(b, from, seen);
   },
-  anyDataCheck,
 };
 
 /** A number as a JavaScript literal in generated code. */
@@ -214,7 +213,7 @@ class CheckSource {
         return this.literal(schema);
       case "Unknown":
       case "Any":
-        return "return H.anyDataCheck(b, p);";
+        return "return R.anyDataCheck(b, p);";
       default:
         throw new TypeError(`schema kind ${String(schema[Kind])} is not supported on bytes`);
     }
@@ -353,7 +352,7 @@ class CheckSource {
       });
       return `case ${length}:\n        ${matches.join("\n        ")}\n        break;`;
     });
-    const other = open ? `if (!H.otherKey(b, q, from, others)) ${fail}\n      q = H.anyDataCheck(b, v);` : "return -1;";
+    const other = open ? `if (!H.otherKey(b, q, from, others)) ${fail}\n      q = R.anyDataCheck(b, v);` : "return -1;";
     const record =
       layout === undefined ? "" : `${this.constant(layout)}.record(p, q, ${at}, ${this.constant(recorded)});\n  `;
     return `${kept.map((k) => `${at}[${k}] = -1;`).join(" ")}
