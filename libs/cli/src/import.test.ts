@@ -2,10 +2,10 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { uniqueClusterName } from "@stratreg/testkit";
+import { uniqueClusterName, waitFor } from "@stratreg/testkit";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { ImportSummary } from "./import/summary.js";
-import { runCli, startCluster, type TestCluster } from "./testing/cli.js";
+import { runCli, startCluster, startFedCli, type TestCluster } from "./testing/cli.js";
 
 let cluster: TestCluster;
 let dir: string;
@@ -113,6 +113,59 @@ describe("stratreg import", () => {
     );
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ file: "stdin", lines: 40, registered: 40, invalid: 0 });
+  });
+
+  it("counts the lines of batches nobody answers as failed, naming each, and exits 1", async () => {
+    const lines = Array.from({ length: 14 }, (_, i) => strategy(`unanswered-${i}`));
+    const run = startFedCli(
+      ["import", "-", "--json", "--batch-size", "1", "--chunk-size", "2", "--timeout", "300"],
+      cluster.env,
+    );
+    run.write(jsonl(lines.slice(0, 2)));
+    await waitFor(async () => (await runCli(["get", "unanswered-0", "unanswered-1"], cluster.env)).code === 0, {
+      timeoutMs: 20_000,
+      message: "the first two lines registered",
+    });
+    // The shards stop answering (SIGSTOP) with the CLI connected: every later batch times out.
+    for (const shard of cluster.shards) shard.pause();
+    try {
+      run.write(jsonl(lines.slice(2)));
+      run.end();
+      const { code, stdout } = await run.done;
+      expect(code).toBe(1);
+      const summary = JSON.parse(stdout) as ImportSummary;
+      expect(summary).toMatchObject({ lines: 14, registered: 2, failed: 12, invalid: 0 });
+      expect(summary.problems.map((p) => p.line)).toEqual(Array.from({ length: 12 }, (_, i) => i + 3));
+      for (const problem of summary.problems) {
+        expect(problem.code).toBe("TIMEOUT");
+        expect(problem.message).toMatch(/^a batch of 1 strategies failed: /);
+      }
+    } finally {
+      for (const shard of cluster.shards) shard.resume();
+    }
+  });
+
+  it("stops after the batches in flight on Ctrl-C, and at once on a second", async () => {
+    const run = startFedCli(
+      ["import", "-", "--batch-size", "1", "--chunk-size", "1", "--timeout", "20000"],
+      cluster.env,
+    );
+    run.write(jsonl([strategy("interrupted-0")]));
+    await waitFor(async () => (await runCli(["get", "interrupted-0"], cluster.env)).code === 0, {
+      timeoutMs: 20_000,
+      message: "the first line registered",
+    });
+    for (const shard of cluster.shards) shard.pause();
+    try {
+      // The next batches wait for shards that do not answer; the first Ctrl-C lets them finish.
+      run.write(jsonl([strategy("interrupted-1"), strategy("interrupted-2")]));
+      run.kill("SIGINT");
+      await run.stderrContains("stopping after the batches in flight (Ctrl-C again to quit now)");
+      run.kill("SIGINT");
+      expect((await run.done).code).toBe(130);
+    } finally {
+      for (const shard of cluster.shards) shard.resume();
+    }
   });
 
   it("fails on a file that does not exist, before connecting", async () => {

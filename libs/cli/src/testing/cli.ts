@@ -29,8 +29,23 @@ export interface RunningCli {
   kill(signal?: NodeJS.Signals): void;
 }
 
+/** A CLI run whose input stays open: the test writes it as it goes. */
+export interface FedCli extends RunningCli {
+  write(text: string): void;
+  end(): void;
+}
+
 /** Starts `stratreg ...args` with `env` over this process's environment; `stdin` is written to its input. */
 export function startCli(args: string[], env: NodeJS.ProcessEnv, stdin?: string, timeoutMs = 60_000): RunningCli {
+  return start(args, env, stdin ?? "", timeoutMs);
+}
+
+/** Starts `stratreg ...args` with its input open, for the test to write and end. */
+export function startFedCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): FedCli {
+  return start(args, env, undefined, timeoutMs);
+}
+
+function start(args: string[], env: NodeJS.ProcessEnv, stdin: string | undefined, timeoutMs: number): FedCli {
   const child = spawn(process.execPath, [CLI_ENTRY, ...args], {
     env: { ...process.env, ...env },
     stdio: ["pipe", "pipe", "pipe"],
@@ -56,8 +71,10 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv, stdin?: string,
       for (const wake of waiters) wake();
     });
   });
-  child.stdin.end(stdin ?? "");
+  if (stdin !== undefined) child.stdin.end(stdin);
   return {
+    write: (text) => child.stdin.write(text),
+    end: () => child.stdin.end(),
     get stdout() {
       return stdout;
     },
