@@ -11,10 +11,12 @@ import {
   arrayHeader,
   type BatchRejection,
   ConflictError,
+  decode,
   decodeStrategy,
   Encodings,
   type EntryItems,
   ErrorCodes,
+  encode,
   encodeEntry,
   encodeLogEntry,
   encodeStrategy,
@@ -31,10 +33,12 @@ import {
   type LogMove,
   LogOps,
   lifecycleOf,
+  type MapLayouts,
   NewStrategyItems,
   NotFoundError,
   newStrategy,
   nextLifecycle,
+  type PartitionOp,
   PartitionOps,
   parseRequest,
   patchStrategy,
@@ -201,8 +205,13 @@ interface NewStrategies {
  * never decoded, and the check records where each strategy and its fields are,
  * so nothing walks the bytes again. When the check refuses it, the request is
  * decoded and TypeBox names the problem; if TypeBox finds none, the encoding
- * itself is at fault (MALFORMED). Record-encoded requests are decoded,
- * validated and re-encoded.
+ * itself is at fault (MALFORMED).
+ *
+ * A record-encoded request is decoded and encoded again as standard msgpack, once
+ * for the whole request, and takes the same path when those bytes pass the check.
+ * One they do not pass (an `undefined` value, which standard msgpack has no plain
+ * form for, or an error to name) is validated as decoded and each strategy encoded
+ * on its own, as it always was.
  */
 function newStrategies(
   partition: Partition,
@@ -210,28 +219,11 @@ function newStrategies(
   payload: Uint8Array,
   records: boolean,
 ): NewStrategies {
-  const single = op === PartitionOps.Register;
-  const idField = (i: number) => (single ? "body.strategy.id" : `body.strategies[${i}].id`);
-  const dependenciesField = (i: number) =>
-    single ? "body.strategy.dependencies" : `body.strategies[${i}].dependencies`;
   if (records) {
-    const request = parseRequest(op, payload, Encodings.Records);
-    const inputs: StrategyInput[] = single
-      ? [(request.body as { strategy: StrategyInput }).strategy]
-      : (request.body as { strategies: StrategyInput[] }).strategies;
-    inputs.forEach((input, i) => {
-      checkPartition(partition, input.id, () => idField(i));
-      if ((input.dependencies?.length ?? 0) > 0) throw dependenciesThroughGraph(dependenciesField(i));
-    });
-    return {
-      envelope: request,
-      ids: inputs.map((input) => input.id),
-      items: (chosen, now) =>
-        entryItemsOf(
-          chosen.map((i) => (inputs[i] as StrategyInput).id),
-          chosen.map((i) => encodeStrategy(newStrategy(inputs[i] as StrategyInput, now))),
-        ),
-    };
+    const standard = standardBytesOf(payload);
+    const layouts = standard !== undefined && acceptsBytes(op, standard) ? acceptedStrategies(standard) : undefined;
+    if (standard !== undefined && layouts !== undefined) return splicedStrategies(partition, op, standard, layouts);
+    return decodedStrategies(partition, op, payload);
   }
   const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   const layouts = acceptsBytes(op, bytes) ? acceptedStrategies(bytes) : undefined;
@@ -240,16 +232,36 @@ function newStrategies(
     throw new ValidationError(
       ErrorCodes.Malformed,
       "strategies must be plain standard msgpack: string map keys, no key repeated in any map, no extension types, valid UTF-8",
-      { field: single ? "body.strategy" : "body.strategies" },
+      { field: op === PartitionOps.Register ? "body.strategy" : "body.strategies" },
     );
   }
+  return splicedStrategies(partition, op, bytes, layouts);
+}
+
+/** The request as standard msgpack (an owned copy), or undefined when it does not decode or encode. */
+function standardBytesOf(payload: Uint8Array): Buffer | undefined {
+  try {
+    return Buffer.from(encode(decode(payload)));
+  } catch {
+    return undefined;
+  }
+}
+
+const idField = (op: PartitionOp, i: number) =>
+  op === PartitionOps.Register ? "body.strategy.id" : `body.strategies[${i}].id`;
+const dependenciesField = (op: PartitionOp, i: number) =>
+  op === PartitionOps.Register ? "body.strategy.dependencies" : `body.strategies[${i}].dependencies`;
+
+/** Strategies of checked standard-msgpack bytes, stored as spliced from them. */
+function splicedStrategies(partition: Partition, op: PartitionOp, bytes: Buffer, layouts: MapLayouts): NewStrategies {
   const ids: string[] = new Array(layouts.count);
   for (let i = 0; i < layouts.count; i++) {
     const id = idOf(bytes, layouts, i);
-    checkPartition(partition, id, () => idField(i));
+    checkPartition(partition, id, () => idField(op, i));
     const dependencies = layouts.valueAt(i, DEPENDENCIES_FIELD);
     // An empty array, in whatever width, holds no edge.
-    if (dependencies >= 0 && arrayHeader(bytes, dependencies) > 0) throw dependenciesThroughGraph(dependenciesField(i));
+    if (dependencies >= 0 && arrayHeader(bytes, dependencies) > 0)
+      throw dependenciesThroughGraph(dependenciesField(op, i));
     ids[i] = id;
   }
   const { cid, issued, deadlineMs } = envelopeFields(bytes);
@@ -265,6 +277,28 @@ function newStrategies(
         chosen,
         chosen.map((i) => ids[i] as string),
         now,
+      ),
+  };
+}
+
+/** Strategies of a record-encoded request, validated as decoded and each encoded on its own. */
+function decodedStrategies(partition: Partition, op: PartitionOp, payload: Uint8Array): NewStrategies {
+  const request = parseRequest(op, payload, Encodings.Records);
+  const inputs: StrategyInput[] =
+    op === PartitionOps.Register
+      ? [(request.body as { strategy: StrategyInput }).strategy]
+      : (request.body as { strategies: StrategyInput[] }).strategies;
+  inputs.forEach((input, i) => {
+    checkPartition(partition, input.id, () => idField(op, i));
+    if ((input.dependencies?.length ?? 0) > 0) throw dependenciesThroughGraph(dependenciesField(op, i));
+  });
+  return {
+    envelope: request,
+    ids: inputs.map((input) => input.id),
+    items: (chosen, now) =>
+      entryItemsOf(
+        chosen.map((i) => (inputs[i] as StrategyInput).id),
+        chosen.map((i) => encodeStrategy(newStrategy(inputs[i] as StrategyInput, now))),
       ),
   };
 }
