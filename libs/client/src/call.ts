@@ -77,14 +77,14 @@ export async function callWithRetry<B>(
   // Whether nobody was there to hear the attempts: one met no responders, and none since got an answer.
   // An attempt cut short by the deadline times out without saying so, and does not change it.
   let unanswered = false;
+  const deadlinePassed = () =>
+    new TimeoutError(`deadline passed on ${subject}${lastError ? `: ${lastError.message}` : ""}`, {
+      cause: lastError,
+      details: lastError ? { lastCode: lastError.code, ...(unanswered ? { noResponders: true } : {}) } : undefined,
+    });
   for (let attempt = 0; ; attempt++) {
     const remaining = deadline - performance.now();
-    if (remaining <= 0) {
-      throw new TimeoutError(`deadline passed on ${subject}${lastError ? `: ${lastError.message}` : ""}`, {
-        cause: lastError,
-        details: lastError ? { lastCode: lastError.code, ...(unanswered ? { noResponders: true } : {}) } : undefined,
-      });
-    }
+    if (remaining <= 0) throw deadlinePassed();
     let error: StratregError;
     let answered = false;
     const attemptMs = Math.max(1, Math.min(remaining, policy.attemptTimeoutMs));
@@ -103,6 +103,9 @@ export async function callWithRetry<B>(
     // An attempt the deadline cut short that then timed out says nothing new: the error before it stands.
     const cutShort = !answered && error.code === ErrorCodes.Timeout && attemptMs < policy.attemptTimeoutMs;
     if (!cutShort || lastError === undefined) lastError = error;
+    // It waited for all the time there was: the deadline has passed, even if the timer fired a little before
+    // it by this clock (another attempt in that last millisecond would send a command nobody awaits).
+    if (cutShort) throw deadlinePassed();
     if (answered) unanswered = false;
     else if (error.details?.noResponders === true) unanswered = true;
     // An overloaded shard says how long to stay away; otherwise back off exponentially.
