@@ -182,32 +182,57 @@ describe("registering and reading strategies", () => {
     expect(got).toMatchObject({ description: "", venues: [], family: null, version: 1 });
   });
 
-  it("names the same problem in a record-encoded batch as in maps, and takes an undefined field as left out", async () => {
+  it("stores a record-encoded batch as maps would, names the same problems, and drops entries sent as undefined", async () => {
     const { client } = registry;
-    const p = client.partitionOf("rec-bad-0");
+    const p = client.partitionOf("rec-as-maps-0");
     const ids: string[] = [];
-    for (let i = 0; ids.length < 3; i++) if (client.partitionOf(`rec-bad-${i}`) === p) ids.push(`rec-bad-${i}`);
-    const [a, b, c] = ids as [string, string, string];
-    const bad = [strategy(a), { ...strategy(b), name: "" }, strategy(c)];
-    const asMaps = await client.registerBatch(bad).catch((e: unknown) => e);
-    const asRecords = await client.registerBatch(bad, { encoding: Encodings.Records }).catch((e: unknown) => e);
-    expect(asRecords).toBeInstanceOf(ValidationError);
-    expect(asMaps).toBeInstanceOf(ValidationError);
-    expect({ code: (asRecords as ValidationError).code, field: (asRecords as ValidationError).field }).toEqual({
-      code: (asMaps as ValidationError).code,
-      field: (asMaps as ValidationError).field,
-    });
-    expect((asRecords as ValidationError).field).toBe("body.strategies[1].name");
-    expect((await client.getMany(ids)).missing).toEqual(ids);
+    for (let i = 0; ids.length < 6; i++) if (client.partitionOf(`rec-as-maps-${i}`) === p) ids.push(`rec-as-maps-${i}`);
+    const [a, b, c, d, e, f] = ids as [string, string, string, string, string, string];
 
-    // Standard msgpack has no plain form of undefined: such a batch is read as decoded, as it always was.
-    const undefinedField = [{ ...strategy(a), description: undefined }, strategy(b, { tags: ["x"] })];
-    expect(await client.registerBatch(undefinedField, { encoding: Encodings.Records })).toEqual({
+    // Stored as a standard request's would be: the same keys in the same order (the client's own
+    // fields first, then the defaults), which strategy-by-strategy encoding would not give.
+    await client.registerBatch([strategy(a, { tags: ["x"] })]);
+    await client.registerBatch([strategy(b, { tags: ["x"] })], { encoding: Encodings.Records });
+    const [viaMaps, viaRecords] = [await client.get(a), await client.get(b)];
+    expect(Object.keys(viaRecords)).toEqual(Object.keys(viaMaps));
+    expect(Object.keys(viaRecords).slice(0, 5)).toEqual(["id", "name", "owner", "tags", "description"]);
+    expect({ ...viaRecords, id: a, name: viaMaps.name, createdAt: 0, updatedAt: 0 }).toEqual({
+      ...viaMaps,
+      createdAt: 0,
+      updatedAt: 0,
+    });
+
+    // The same refusal, code and field, whichever the encoding; nothing of the batch is written.
+    const bad = [strategy(c), { ...strategy(d), name: "" }];
+    const asMaps = await client.registerBatch(bad).catch((err: unknown) => err);
+    const asRecords = await client.registerBatch(bad, { encoding: Encodings.Records }).catch((err: unknown) => err);
+    expect(asMaps).toBeInstanceOf(ValidationError);
+    expect(asRecords).toBeInstanceOf(ValidationError);
+    const codeAndField = (err: unknown) => ({
+      code: (err as ValidationError).code,
+      field: (err as ValidationError).field,
+    });
+    expect(codeAndField(asRecords)).toEqual(codeAndField(asMaps));
+    expect(codeAndField(asRecords)).toEqual({ code: "INVALID_FIELD", field: "body.strategies[1].name" });
+    const inList = await client
+      .registerBatch([strategy(c, { tags: ["x", undefined as unknown as string] })], { encoding: Encodings.Records })
+      .catch((err: unknown) => err);
+    expect(codeAndField(inList)).toEqual({ code: "INVALID_FIELD", field: "body.strategies[0].tags[1]" });
+    expect((await client.getMany([c, d])).missing).toEqual([c, d]);
+
+    // A map entry sent as undefined counts as not sent, at any depth: nothing but standard msgpack is stored.
+    const withUndefined = {
+      ...strategy(e),
+      description: undefined,
+      template: { id: "t", version: undefined, params: { x: 1, y: undefined } },
+    } as unknown as StrategyInput;
+    expect(await client.registerBatch([withUndefined, strategy(f)], { encoding: Encodings.Records })).toEqual({
       registered: 2,
       rejected: [],
     });
-    expect(await client.get(a)).toMatchObject({ id: a, description: "", tags: [], version: 1, state: "candidate" });
-    expect(await client.get(b)).toMatchObject({ id: b, description: "", tags: ["x"], version: 1 });
+    const stored = await client.get(e);
+    expect(stored).toMatchObject({ id: e, description: "", version: 1, state: "candidate" });
+    expect(stored.template).toEqual({ id: "t", params: { x: 1 } });
   });
 
   it("lists a partition in id order, page by page, and lists the whole cluster", async () => {

@@ -3,11 +3,17 @@
  * (`useRecords: false`); bulk endpoints also accept msgpackr's self-describing
  * record extension when the request says so in the `Stratreg-Encoding` header.
  */
-import { Packr, Unpackr } from "msgpackr";
+import { type Options, Packr, Unpackr } from "msgpackr";
 import { ErrorCodes, ValidationError } from "./errors.js";
 
 const standardPackr = new Packr({ useRecords: false, variableMapSize: true });
 const recordPackr = new Packr({ useRecords: true });
+// msgpackr 2.1 supports skipValues; its typings do not list it yet.
+const standardSkippingUndefined = new Packr({
+  useRecords: false,
+  variableMapSize: true,
+  skipValues: [undefined],
+} as Options & { skipValues: unknown[] });
 // int64/uint64 are legal for small numbers too: decode them as numbers while they fit.
 // ("auto" — a number while it is safe, else a BigInt — is supported by msgpackr but missing from its typings.)
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: "auto" as "number" });
@@ -15,6 +21,15 @@ const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsTyp
 /** Encodes `value` as standard msgpack. The result may be a view into a shared buffer: copy it to keep it. */
 export function encode(value: unknown): Uint8Array {
   return standardPackr.pack(value);
+}
+
+/**
+ * Encodes a decoded value again as standard msgpack, leaving out every map entry whose value is
+ * `undefined` (standard msgpack has no plain form for it; msgpackr would write an extension), as
+ * if it had not been sent. The result may be a view into a shared buffer: copy it to keep it.
+ */
+export function encodeWithoutUndefined(value: unknown): Uint8Array {
+  return standardSkippingUndefined.pack(value);
 }
 
 /** Encodes `value` with msgpackr's self-describing record extension (for bulk requests). */

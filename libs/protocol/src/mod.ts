@@ -2,7 +2,7 @@
  * @stratreg/protocol: the wire contract shared by every stratreg service and client.
  * @module
  */
-export { decode, encode, encodeRecords, encodeWithRaw, RawMsgpack } from "./codec.js";
+export { decode, encode, encodeRecords, encodeWithoutUndefined, encodeWithRaw, RawMsgpack } from "./codec.js";
 export {
   type BarInput,
   BarSchema,

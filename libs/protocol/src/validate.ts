@@ -172,11 +172,13 @@ let acceptedBy: MapCheck | undefined;
  * Whether `payload` is a valid request for `op`, checked on its bytes without
  * decoding (the fast path: standard msgpack, valid, nothing repeated, the
  * protocol version this build speaks). It agrees with {@link parseRequest}: when
- * it says no, parseRequest throws the error that names the problem.
+ * it says no, parseRequest throws the error that names the problem. `limit`: the
+ * largest payload accepted (a request re-encoded by the shard had its own size
+ * checked as it was sent).
  */
-export function acceptsBytes(op: PartitionOp, payload: Buffer): boolean {
+export function acceptsBytes(op: PartitionOp, payload: Buffer, limit: number = Limits.payloadMaxBytes): boolean {
   acceptedBytes = undefined;
-  if (payload.length > Limits.payloadMaxBytes) return false;
+  if (payload.length > limit) return false;
   const check = bytesCheckFor(op);
   if (check.check(payload, 0) !== payload.length) return false;
   if (!originsFitBytes(op, payload)) return false;

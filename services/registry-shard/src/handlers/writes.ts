@@ -20,12 +20,14 @@ import {
   encodeEntry,
   encodeLogEntry,
   encodeStrategy,
+  encodeWithoutUndefined,
   entryItemsOf,
   envelopeFields,
   type GatesReply,
   idOf,
   LifecycleEvents,
   LifecycleStates,
+  Limits,
   LOG_FORMAT_VERSION,
   type LogEntry,
   type LogEntryHead,
@@ -208,10 +210,11 @@ interface NewStrategies {
  * itself is at fault (MALFORMED).
  *
  * A record-encoded request is decoded and encoded again as standard msgpack, once
- * for the whole request, and takes the same path when those bytes pass the check.
- * One they do not pass (an `undefined` value, which standard msgpack has no plain
- * form for, or an error to name) is validated as decoded and each strategy encoded
- * on its own, as it always was.
+ * for the whole request (a map entry whose value is `undefined` left out, as if not
+ * sent), and takes the same path when those bytes pass the check. One they do not
+ * pass (an `undefined` in a list, which standard msgpack has no plain form for, or
+ * an error to name) is validated as decoded and each strategy encoded on its own,
+ * as it always was.
  */
 function newStrategies(
   partition: Partition,
@@ -220,9 +223,17 @@ function newStrategies(
   records: boolean,
 ): NewStrategies {
   if (records) {
-    const standard = standardBytesOf(payload);
-    const layouts = standard !== undefined && acceptsBytes(op, standard) ? acceptedStrategies(standard) : undefined;
-    if (standard !== undefined && layouts !== undefined) return splicedStrategies(partition, op, standard, layouts);
+    // The size limit is the request's as sent: its standard form may be larger.
+    const value = payload.length <= Limits.payloadMaxBytes ? decodedOrUndefined(payload) : undefined;
+    // Packed as it is first; entries left out only if it holds an undefined (msgpackr's skipping costs ~10 %).
+    for (const pack of value === undefined ? [] : [encode, encodeWithoutUndefined]) {
+      const standard = standardBytesOf(value, pack);
+      const layouts =
+        standard !== undefined && acceptsBytes(op, standard, Number.POSITIVE_INFINITY)
+          ? acceptedStrategies(standard)
+          : undefined;
+      if (standard !== undefined && layouts !== undefined) return splicedStrategies(partition, op, standard, layouts);
+    }
     return decodedStrategies(partition, op, payload);
   }
   const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
@@ -238,10 +249,18 @@ function newStrategies(
   return splicedStrategies(partition, op, bytes, layouts);
 }
 
-/** The request as standard msgpack (an owned copy), or undefined when it does not decode or encode. */
-function standardBytesOf(payload: Uint8Array): Buffer | undefined {
+function decodedOrUndefined(payload: Uint8Array): unknown {
   try {
-    return Buffer.from(encode(decode(payload)));
+    return decode(payload);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A decoded request packed as standard msgpack (an owned copy); undefined when it does not encode. */
+function standardBytesOf(value: unknown, pack: (value: unknown) => Uint8Array): Buffer | undefined {
+  try {
+    return Buffer.from(pack(value));
   } catch {
     return undefined;
   }
