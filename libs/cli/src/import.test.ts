@@ -2,6 +2,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { connect } from "@nats-io/transport-node";
 import { uniqueClusterName, waitFor } from "@stratreg/testkit";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { ImportSummary } from "./import/summary.js";
@@ -146,25 +147,38 @@ describe("stratreg import", () => {
   });
 
   it("stops after the batches in flight on Ctrl-C, and at once on a second", async () => {
+    const nc = await connect({ servers: inject("natsUrl") });
+    const sent = nc.subscribe(`${cluster.env.STRATREG_CLUSTER}.part.*.register-batch`);
     const run = startFedCli(
       ["import", "-", "--batch-size", "1", "--chunk-size", "1", "--timeout", "20000"],
       cluster.env,
     );
-    run.write(jsonl([strategy("interrupted-0")]));
-    await waitFor(async () => (await runCli(["get", "interrupted-0"], cluster.env)).code === 0, {
-      timeoutMs: 20_000,
-      message: "the first line registered",
-    });
-    for (const shard of cluster.shards) shard.pause();
     try {
-      // The next batches wait for shards that do not answer; the first Ctrl-C lets them finish.
+      run.write(jsonl([strategy("interrupted-0")]));
+      await waitFor(async () => (await runCli(["get", "interrupted-0"], cluster.env)).code === 0, {
+        timeoutMs: 20_000,
+        message: "the first line registered",
+      });
+      for (const shard of cluster.shards) shard.pause();
+      // The next batch goes out to shards that do not answer.
+      const next = (async () => {
+        for await (const msg of sent) if (msg.data.length > 0 && sent.getReceived() > 1) return;
+      })();
       run.write(jsonl([strategy("interrupted-1"), strategy("interrupted-2")]));
+      await next;
       run.kill("SIGINT");
       await run.stderrContains("stopping after the batches in flight (Ctrl-C again to quit now)");
+      // The batch in flight is waited for: the first Ctrl-C does not end the run.
+      const ended = await Promise.race([
+        run.done.then(() => true),
+        new Promise((r) => setTimeout(() => r(false), 500)),
+      ]);
+      expect(ended).toBe(false);
       run.kill("SIGINT");
       expect((await run.done).code).toBe(130);
     } finally {
       for (const shard of cluster.shards) shard.resume();
+      await nc.close();
     }
   });
 

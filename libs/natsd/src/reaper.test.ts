@@ -4,7 +4,7 @@
  * registered is gone after it exits.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,10 +18,16 @@ afterAll(() => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
+/** Whether `pid` runs: a zombie (dead, not yet reaped by its new parent) does not. */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
   } catch {
     return false;
   }
@@ -56,6 +62,7 @@ async function program(
     child.once("exit", (code) => reject(new Error(`the program exited (${code}) before starting its child`)));
   });
   strays.push(sleeper);
+  if (child.pid !== undefined) strays.push(child.pid);
   return { child, sleeper };
 }
 
