@@ -13,6 +13,7 @@ import {
   ConflictError,
   decode,
   decodeStrategy,
+  type Encoding,
   Encodings,
   type EntryItems,
   ErrorCodes,
@@ -21,7 +22,6 @@ import {
   encodeLogEntry,
   encodeStrategy,
   encodeWithoutUndefined,
-  entryItemsOf,
   envelopeFields,
   type GatesReply,
   idOf,
@@ -38,7 +38,6 @@ import {
   type MapLayouts,
   NewStrategyItems,
   NotFoundError,
-  newStrategy,
   nextLifecycle,
   type PartitionOp,
   PartitionOps,
@@ -49,7 +48,6 @@ import {
   STRATEGY_LAYOUT_FIELDS,
   type StoredLifecycle,
   type Strategy,
-  type StrategyInput,
   stateOfValue,
   TransitionActions,
   ValidationError,
@@ -211,10 +209,8 @@ interface NewStrategies {
  *
  * A record-encoded request is decoded and encoded again as standard msgpack, once
  * for the whole request (a map entry whose value is `undefined` left out, as if not
- * sent), and takes the same path when those bytes pass the check. One they do not
- * pass (an `undefined` in a list, which standard msgpack has no plain form for, or
- * an error to name) is validated as decoded and each strategy encoded on its own,
- * as it always was.
+ * sent), and takes the same path when those bytes pass the check. When they do not,
+ * the decoded request is validated to name the problem, as for a standard one.
  */
 function newStrategies(
   partition: Partition,
@@ -234,19 +230,22 @@ function newStrategies(
           : undefined;
       if (standard !== undefined && layouts !== undefined) return splicedStrategies(partition, op, standard, layouts);
     }
-    return decodedStrategies(partition, op, payload);
+    return refused(op, payload, Encodings.Records);
   }
   const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   const layouts = acceptsBytes(op, bytes) ? acceptedStrategies(bytes) : undefined;
-  if (layouts === undefined) {
-    parseRequest(op, payload);
-    throw new ValidationError(
-      ErrorCodes.Malformed,
-      "strategies must be plain standard msgpack: string map keys, no key repeated in any map, no extension types, valid UTF-8",
-      { field: op === PartitionOps.Register ? "body.strategy" : "body.strategies" },
-    );
-  }
+  if (layouts === undefined) return refused(op, payload, Encodings.Msgpack);
   return splicedStrategies(partition, op, bytes, layouts);
+}
+
+/** Throws the error naming what is wrong with a request the bytes check refused: TypeBox's, else MALFORMED. */
+function refused(op: PartitionOp, payload: Uint8Array, encoding: Encoding): never {
+  parseRequest(op, payload, encoding);
+  throw new ValidationError(
+    ErrorCodes.Malformed,
+    "strategies must be plain standard msgpack: string map keys, no key repeated in any map, no extension types, valid UTF-8",
+    { field: op === PartitionOps.Register ? "body.strategy" : "body.strategies" },
+  );
 }
 
 function decodedOrUndefined(payload: Uint8Array): unknown {
@@ -296,28 +295,6 @@ function splicedStrategies(partition: Partition, op: PartitionOp, bytes: Buffer,
         chosen,
         chosen.map((i) => ids[i] as string),
         now,
-      ),
-  };
-}
-
-/** Strategies of a record-encoded request, validated as decoded and each encoded on its own. */
-function decodedStrategies(partition: Partition, op: PartitionOp, payload: Uint8Array): NewStrategies {
-  const request = parseRequest(op, payload, Encodings.Records);
-  const inputs: StrategyInput[] =
-    op === PartitionOps.Register
-      ? [(request.body as { strategy: StrategyInput }).strategy]
-      : (request.body as { strategies: StrategyInput[] }).strategies;
-  inputs.forEach((input, i) => {
-    checkPartition(partition, input.id, () => idField(op, i));
-    if ((input.dependencies?.length ?? 0) > 0) throw dependenciesThroughGraph(dependenciesField(op, i));
-  });
-  return {
-    envelope: request,
-    ids: inputs.map((input) => input.id),
-    items: (chosen, now) =>
-      entryItemsOf(
-        chosen.map((i) => (inputs[i] as StrategyInput).id),
-        chosen.map((i) => encodeStrategy(newStrategy(inputs[i] as StrategyInput, now))),
       ),
   };
 }
