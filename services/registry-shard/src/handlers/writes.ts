@@ -224,18 +224,20 @@ function newStrategies(
     // Packed as it is first; entries left out only if it holds an undefined (msgpackr's skipping costs ~10 %).
     for (const pack of value === undefined ? [] : [encode, encodeWithoutUndefined]) {
       const standard = standardBytesOf(value, pack);
-      const layouts =
-        standard !== undefined && acceptsBytes(op, standard, Number.POSITIVE_INFINITY)
-          ? acceptedStrategies(standard)
-          : undefined;
+      const layouts = standard === undefined ? undefined : checkedLayouts(op, standard, Number.POSITIVE_INFINITY);
       if (standard !== undefined && layouts !== undefined) return splicedStrategies(partition, op, standard, layouts);
     }
     return refused(op, payload, Encodings.Records);
   }
   const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-  const layouts = acceptsBytes(op, bytes) ? acceptedStrategies(bytes) : undefined;
+  const layouts = checkedLayouts(op, bytes);
   if (layouts === undefined) return refused(op, payload, Encodings.Msgpack);
   return splicedStrategies(partition, op, bytes, layouts);
+}
+
+/** Where the bytes check found each strategy of `bytes`, or undefined when it refused them. */
+function checkedLayouts(op: PartitionOp, bytes: Buffer, limit?: number): MapLayouts | undefined {
+  return acceptsBytes(op, bytes, limit) ? acceptedStrategies(bytes) : undefined;
 }
 
 /** Throws the error naming what is wrong with a request the bytes check refused: TypeBox's, else MALFORMED. */
