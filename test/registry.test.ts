@@ -351,6 +351,46 @@ describe("changing strategies", () => {
     await expect(client.get(here)).rejects.toBeInstanceOf(NotFoundError);
   });
 
+  it("refuses a record-encoded batch that does not decode, or that holds a number with no standard form, and writes nothing", async () => {
+    const { client, nc } = registry;
+    const id = "records-refused-1";
+    const subject = client.subjects.partition(client.partitionOf(id), PartitionOps.RegisterBatch);
+    const send = async (payload: Uint8Array) => {
+      const h = headers();
+      h.set(ENCODING_HEADER, Encodings.Records);
+      const msg = await nc.request(subject, payload, { headers: h, timeout: 5000 });
+      return decode(msg.data) as { ok: boolean; error?: { code: string; field?: string } };
+    };
+    // A record definition cut short: not msgpack at all.
+    expect(await send(Uint8Array.of(0xd4, 0x72, 0x40))).toMatchObject({ ok: false, error: { code: "MALFORMED" } });
+
+    // A template parameter as a 128-bit integer (msgpackr's bigint extension): it decodes, but has no
+    // standard msgpack form to store, and the schema wants a number there.
+    const marker = 1.2345678e300;
+    const envelope = {
+      v: PROTOCOL_VERSION,
+      cid: "records-refused-big",
+      issued: Date.now(),
+      body: { strategies: [strategy(id, { template: { id: "t", params: { x: marker } } })] },
+    };
+    const bytes = Buffer.from(encodeRecords(envelope));
+    const float = Buffer.alloc(9);
+    float[0] = 0xcb;
+    float.writeDoubleBE(marker, 1);
+    const at = bytes.indexOf(float);
+    expect(at).toBeGreaterThan(0);
+    const big = Buffer.concat([Buffer.of(0xd8, 0x42, 0x7f), Buffer.alloc(15, 0x11)]);
+    const reply = await send(Buffer.concat([bytes.subarray(0, at), big, bytes.subarray(at + 9)]));
+    expect(reply).toMatchObject({
+      ok: false,
+      error: { code: "INVALID_FIELD", field: "body.strategies[0].template.params.x" },
+    });
+    await expect(client.get(id)).rejects.toBeInstanceOf(NotFoundError);
+    // The shard keeps serving: the same batch with a plain number is registered.
+    expect(await send(encodeRecords({ ...envelope, cid: "records-refused-ok" }))).toMatchObject({ ok: true });
+    expect((await client.get(id)).template).toEqual({ id: "t", params: { x: marker } });
+  });
+
   it("validates in the client before anything is sent", async () => {
     const a = "client-side-a";
     let b = "client-side-b";
