@@ -36,6 +36,8 @@ export interface FakeRunPlan {
   /** Candidates it finds (their `runId` is set to the run's). */
   candidates?: CandidateMessage[];
   stepMs?: number;
+  /** The run's last message is lost: it ends (and status says so) without publishing it. */
+  loseLast?: boolean;
 }
 
 interface Request {
@@ -57,6 +59,8 @@ export class FakeDiscovery {
   plan: FakeRunPlan = { steps: [], outcome: "completed" };
   /** The refusal of the next run requests, when set. */
   refuseRun: StratregError | undefined;
+  /** The refusal of the next stop requests, when set (the run goes on). */
+  refuseStop: StratregError | undefined;
   readonly candidates: CandidateMessage[] = [];
   readonly runs: RunProgress[] = [];
   private readonly series = new Map<string, { info: SeriesInfo; times: Set<number> }>();
@@ -215,12 +219,14 @@ export class FakeDiscovery {
     progress.candidates += plan.candidates?.length ?? 0;
     progress.outcome = outcome;
     if (plan.error !== undefined) progress.error = plan.error;
-    this.publish(progress);
+    if (plan.loseLast) progress.elapsedMs = Date.now() - progress.startedAt;
+    else this.publish(progress);
     this.runs.push({ ...progress });
     return { ...progress };
   }
 
   private stop(runId: string | undefined): RunProgress | null {
+    if (this.refuseStop !== undefined) throw this.refuseStop;
     if (this.running === undefined || (runId !== undefined && this.running.progress.runId !== runId)) {
       if (runId === undefined) return null;
       throw new NotFoundError(`run ${runId} is not in progress`, { field: "body.runId" });
