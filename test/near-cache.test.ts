@@ -81,6 +81,23 @@ describe("a near-cache of everything", () => {
     await waitFor(() => cache.lookup("nc-133")?.description === "edit 19");
   });
 
+  it("after a batch through its own client, waits for the strategies it registered, not for those it refused", async () => {
+    const cache = await open({ all: true });
+    const kept = "nc-5";
+    const p = registry.client.partitionOf(kept);
+    let fresh = "nc-batch-0";
+    for (let i = 1; registry.client.partitionOf(fresh) !== p; i++) fresh = `nc-batch-${i}`;
+    await waitFor(() => cache.lookup(kept) !== undefined);
+    const reply = await registry.client.registerBatch([strategy(fresh), strategy(kept)]);
+    expect(reply.registered).toBe(1);
+    expect(reply.rejected.map((r) => r.id)).toEqual([kept]);
+    // Nothing is owed for the refused one: it answers at once, as before the batch.
+    expect(cache.lookup(kept)?.id).toBe(kept);
+    // The registered one is owed until the log brings it: never "not there" once it answers.
+    await waitFor(() => cache.lookup(fresh) !== undefined, { timeoutMs: 2000 });
+    expect(cache.lookup(fresh)).toMatchObject({ id: fresh, version: 1 });
+  });
+
   it("sees writes of other clients within the lag bound", async () => {
     const cache = await open({ all: true });
     const nc = await connect({ servers: inject("natsUrl") });

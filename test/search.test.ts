@@ -195,3 +195,20 @@ describe("following the logs", () => {
     }
   });
 });
+
+describe("a family's members", () => {
+  it("lists them by the family's exact name, quotes and backslashes included", async () => {
+    const family = "desk's \\ odd family";
+    await registry.client.registerMany([
+      { id: "fam-odd-1", name: "odd 1", owner: "desk-a", family },
+      { id: "fam-odd-2", name: "odd 2", owner: "desk-a", family },
+      { id: "fam-odd-3", name: "odd 3", owner: "desk-a", family: "desk's" },
+    ]);
+    await waitFor(async () => (await registry.client.familyMembers(family)).length === 2, {
+      message: "search to see the family",
+    });
+    expect((await registry.client.familyMembers(family)).sort()).toEqual(["fam-odd-1", "fam-odd-2"]);
+    expect(await registry.client.familyMembers("desk's")).toEqual(["fam-odd-3"]);
+    expect(await registry.client.familyMembers("nobody's")).toEqual([]);
+  });
+});
