@@ -1,8 +1,9 @@
 /**
- * A partition against real JetStream: the epoch marker fences an earlier owner,
- * a snapshot lets the log be compacted and recovery read only what came after,
- * the write queue is bounded and drops work whose caller gave up, and entries
- * of unknown kinds are skipped.
+ * A partition against real JetStream: the epoch marker fences an earlier owner
+ * (and a claim under an older epoch than the log's is refused), a write whose
+ * reply was lost is recognised by its command id, a snapshot lets the log be
+ * compacted and recovery read only what came after, the write queue is bounded
+ * and drops work whose caller gave up, and entries of unknown kinds are skipped.
  */
 import { performance } from "node:perf_hooks";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -102,11 +103,13 @@ function decodeStored(p: Partition, id: string): Strategy {
   return decode(p.store.get(id) as Uint8Array) as Strategy;
 }
 
-async function loaded(partition: number, epoch: number): Promise<Partition> {
-  const p = new Partition(partition, context, leaseOf(partition, epoch));
+async function loadedIn(where: PartitionContext, partition: number, epoch: number): Promise<Partition> {
+  const p = new Partition(partition, where, leaseOf(partition, epoch));
   await p.load();
   return p;
 }
+
+const loaded = (partition: number, epoch: number) => loadedIn(context, partition, epoch);
 
 test("a new owner's epoch marker fences the old owner: its next write steps it down, unanswered", async () => {
   const old = await loaded(0, 1);
@@ -309,4 +312,45 @@ test("log entries of a kind this build does not know are skipped with a warning"
   expect(warnings).toContainEqual(
     expect.objectContaining({ op: "promote", msg: "skipping a log entry of an unknown kind" }),
   );
+});
+
+test("a claim under an older epoch than the log's is refused: a newer owner has the partition", async () => {
+  const own = await contextOf(clusterSubjects(uniqueClusterName("part-claim")));
+  await loadedIn(own, 1, 5);
+  const stale = new Partition(1, own, leaseOf(1, 4));
+  const err = await stale.load().catch((e: unknown) => e);
+  expect(err).toMatchObject({ code: ErrorCodes.NotOwner, message: "partition 1 has a newer owner (epoch 5)" });
+});
+
+test("a claim whose epoch marker is already the log's last (its acknowledgement lost) completes without another", async () => {
+  const own = await contextOf(clusterSubjects(uniqueClusterName("part-reclaim")));
+  await loadedIn(own, 2, 7);
+  const head = await own.log.lastSeq(2);
+  const again = new Partition(2, own, leaseOf(2, 7));
+  await again.load();
+  expect(again.epoch).toBe(7);
+  expect(await own.log.lastSeq(2)).toBe(head);
+  const [id] = idsOf(2, 1, "reclaim");
+  expect((await registered(again, id as string)).version).toBe(1);
+});
+
+test("a write its owner did not know had landed gets the first reply; the owner then reads the log and finds a newer owner", async () => {
+  const own = await contextOf(clusterSubjects(uniqueClusterName("part-lost-reply")));
+  const owner = await loadedIn(own, 3, 1);
+  let lostReason: string | undefined;
+  owner.onLost = (reason) => {
+    lostReason = reason;
+  };
+  // The same command, written by an attempt whose reply never reached this owner.
+  const twin = new Partition(3, own, leaseOf(3, 1));
+  await twin.load();
+  const [a, b] = idsOf(3, 2, "lost-reply");
+  const first = await registered(twin, a as string, "lost-reply-cid");
+  // Sent again: JetStream knows the command id and keeps the first entry; the reply is the first one.
+  expect(await registered(owner, a as string, "lost-reply-cid")).toEqual(first);
+  // Unsure of the log now, the owner reads it before its next write, and finds a newer owner there.
+  await loadedIn(own, 3, 2);
+  await expect(registered(owner, b as string)).rejects.toBeInstanceOf(NotOursError);
+  expect(lostReason).toBe("epoch 2 in the log");
+  expect(owner.answering()).toBe(false);
 });
