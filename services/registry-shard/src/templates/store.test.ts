@@ -1,11 +1,13 @@
 /**
  * The template store on a real nats-server: versions 1, 2, … each stored once; the latest
  * seen by another store (another shard) at once; concurrent puts through two stores never
- * share a version; expectedVersion and a repeated command id.
+ * share a version; expectedVersion and a repeated command id; entries it cannot read and a
+ * bucket it cannot reach.
  */
 import { jetstream } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { type ClusterSubjects, clusterSubjects, ErrorCodes, type TemplateInput } from "@stratreg/protocol";
+import { type ClusterSubjects, clusterSubjects, ErrorCodes, encode, type TemplateInput } from "@stratreg/protocol";
 import { uniqueClusterName } from "@stratreg/testkit";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { TemplateStore } from "./store.js";
@@ -147,5 +149,32 @@ describe("TemplateStore", () => {
     expect(small.templates.map((t) => t.id)).toEqual(["a"]);
     expect(small.nextCursor).toBe("a");
     expect((await dir.list()).templates).toHaveLength(4);
+  });
+  test("a bucket entry this shard cannot read is an INTERNAL error naming it; an unreachable bucket is UNAVAILABLE", async () => {
+    const own = clusterSubjects(uniqueClusterName("tpl-bad"));
+    await TemplateStore.ensureBucket(jetstream(nc), own, 1);
+    const kv = await new Kvm(jetstream(nc)).open(own.templateBucket);
+    await kv.put("garbled.1", Uint8Array.of(0x92, 0x01));
+    await kv.put("foreign.1", encode({ v: 2, template: { id: "foreign", version: 1 } }));
+    await kv.put("misfiled.1", encode({ v: 1, template: { id: "misfiled", version: 3 } }));
+    const store = await TemplateStore.open(nc, own);
+    const garbled = await rejection(store.get("garbled", 1));
+    expect(garbled.code).toBe(ErrorCodes.Internal);
+    expect(garbled.message).toMatch(/^template garbled\.1 is not readable: /);
+    for (const id of ["foreign", "misfiled"]) {
+      expect(await rejection(store.get(id, 1))).toMatchObject({
+        code: ErrorCodes.Internal,
+        message: `template ${id}.1 is not a template version this shard reads`,
+      });
+    }
+    // The store carries on: a template put now is read back.
+    expect(await store.put(input("fine"))).toMatchObject({ id: "fine", version: 1 });
+
+    const gone = await connect({ servers: inject("natsUrl") });
+    const cut = await TemplateStore.open(gone, own);
+    await gone.close();
+    const unreachable = await rejection(cut.get("fine", 1));
+    expect(unreachable).toMatchObject({ code: ErrorCodes.Unavailable, retryable: true });
+    expect(unreachable.message).toMatch(/^the template store did not answer: /);
   });
 });
