@@ -1,13 +1,14 @@
 /**
  * `npm start` end to end: the launcher starts its own nats-server, shards and
- * the demo, stays up for --duration, then drains and stops cleanly.
+ * the demo, stays up for --duration, then drains and stops cleanly; it joins
+ * the server NATS_URL names instead; a usage mistake starts nothing.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { spawnService } from "@stratreg/testkit";
-import { afterAll, expect, it } from "vitest";
+import { spawnService, uniqueClusterName } from "@stratreg/testkit";
+import { afterAll, expect, inject, it } from "vitest";
 
 const LAUNCHER = fileURLToPath(new URL("../libs/launcher/dist/main.js", import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), "stratreg-launch-"));
@@ -45,4 +46,52 @@ it("starts an embedded server, shards and the demo, then stops cleanly", async (
   const { freePort } = await import("@stratreg/natsd");
   expect(await freePort(port)).toBe(port);
   expect(processAlive(launcher.pid)).toBe(false);
+});
+
+it("joins the server NATS_URL names, with its own cluster, and stops cleanly", async () => {
+  const cluster = uniqueClusterName("launch-join");
+  const launcher = spawnService({
+    entry: LAUNCHER,
+    args: ["--shards", "1", "--demo", "0", "--duration", "1", "--data-dir", join(dataDir, "join")],
+    env: { NATS_URL: inject("natsUrl"), STRATREG_CLUSTER: cluster, NATS_WS_URL: undefined },
+  });
+  const exit = await launcher.exited;
+  const out = launcher.logs().join("\n");
+  expect(exit.code, out).toBe(0);
+  expect(out).toContain(`joining the NATS server at ${inject("natsUrl")}`);
+  expect(out).toContain("durability: whatever that server's config says");
+  expect(out).toMatch(new RegExp(`cluster "${cluster}" is serving all \\d+ partitions`));
+  expect(out).toContain("console: not served (no WebSocket listener: set NATS_WS_URL");
+  expect(out).toMatch(/stopped cleanly/);
+});
+
+it("refuses a usage mistake with one line and exit code 2, starting nothing", async () => {
+  const mistakes: Array<[string[], string, NodeJS.ProcessEnv?]> = [
+    [["--shards", "0"], "--shards must be 1..64"],
+    [["--demo=-1"], "--demo must be a count ≥ 0"],
+    [["--duration=-5"], "--duration must be seconds ≥ 0"],
+    [["--nats-cluster", "2"], "--nats-cluster must be 3, 4 or 5 nats-servers"],
+    [["--sync", "never"], "--sync must be default or always"],
+    [["--discovery-budget", "1.5"], "--discovery-budget must be whole seconds (0: no discovery run)"],
+    [
+      ["--sync", "always"],
+      "--nats-cluster and --sync configure the servers npm start runs itself; unset NATS_URL",
+      { NATS_URL: inject("natsUrl") },
+    ],
+  ];
+  for (const [args, message, env] of mistakes) {
+    const launcher = spawnService({
+      entry: LAUNCHER,
+      args: [...args, "--data-dir", join(dataDir, "mistakes")],
+      env: { NATS_URL: undefined, ...env },
+    });
+    const exit = await launcher.exited;
+    const out = launcher.logs().filter((line) => !line.startsWith("[testkit]"));
+    expect(exit.code, out.join("\n")).toBe(2);
+    expect(out).toEqual([`stratreg: ${message}`]);
+  }
+  const unknown = spawnService({ entry: LAUNCHER, args: ["--shard", "2"], env: { NATS_URL: undefined } });
+  const exit = await unknown.exited;
+  expect(exit.code).toBe(2);
+  expect(unknown.logs().join("\n")).toMatch(/^stratreg: Unknown option '--shard'/);
 });
