@@ -165,6 +165,29 @@ describe("the way to live trading", () => {
     expect(gate(dryRun, "sharpe").value).toBeCloseTo(perf.metrics?.sharpe as number, 9);
     expect(gate(dryRun, "maxDrawdown").value).toBeCloseTo(Math.abs(perf.metrics?.maxDrawdown as number), 9);
   });
+
+  it("says a strategy nobody has reported on has no performance yet: nothing counted, no metric, the default conventions", async () => {
+    await register("life-unreported", "quiet-family");
+    const perf = await registry.client.perf("life-unreported");
+    expect(perf).toMatchObject({
+      id: "life-unreported",
+      seq: 0,
+      missing: [],
+      periods: 0,
+      trades: 0,
+      since: null,
+      lastAt: null,
+      regimes: {},
+      moments: { mean: null, skewness: null, kurtosis: null },
+      conventions: { periodsPerYear: 252, riskFree: 0, mar: 0 },
+      family: "quiet-family",
+      state: "candidate",
+    });
+    expect(Object.values(perf.metrics ?? {}).length).toBeGreaterThan(0);
+    expect(Object.values(perf.metrics ?? {}).every((value) => value === null)).toBe(true);
+    expect(perf.stamp).toMatchObject({ partition: registry.client.partitionOf("life-unreported") });
+    expect(perf.stamp.seq).toBeGreaterThan(0);
+  });
 });
 
 describe("maturity", () => {
