@@ -1,7 +1,14 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { isAtLeast, type NatsCluster, REPLICATED_NATS_SERVER_VERSION, startNatsCluster } from "./mod.js";
+import {
+  isAtLeast,
+  type NatsCluster,
+  NatsdError,
+  NatsdErrorCodes,
+  REPLICATED_NATS_SERVER_VERSION,
+  startNatsCluster,
+} from "./mod.js";
 
 async function publishUntilAcked(nc: NatsConnection, subject: string, data: string, id: string, withinMs: number) {
   const js = jetstream(nc);
@@ -67,5 +74,24 @@ describe("startNatsCluster", () => {
     await cluster.waitForMetaLeader();
     const third = await publishUntilAcked(nc, "rep.a", "three", "a-3", 10_000);
     expect(third.seq).toBe(3);
+  });
+});
+
+describe("startNatsCluster refusing", () => {
+  it("a size that is not a positive integer, before anything starts", async () => {
+    for (const size of [0, 2.5, -1]) {
+      await expect(startNatsCluster({ size })).rejects.toThrow(`cluster size must be a positive integer, got ${size}`);
+    }
+  });
+
+  it("a cluster whose servers cannot start, as START_FAILED", async () => {
+    const err = await startNatsCluster({
+      size: 3,
+      name: "natsd-bad-config",
+      configFile: "/nonexistent/stratreg-test.conf",
+      readyTimeoutMs: 10_000,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NatsdError);
+    expect(err).toMatchObject({ code: NatsdErrorCodes.StartFailed });
   });
 });
