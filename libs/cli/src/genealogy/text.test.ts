@@ -181,3 +181,87 @@ describe("breeding and dynasties", () => {
     ]);
   });
 });
+
+describe("the other cases a reader meets", () => {
+  it("draws ancestors alone, and a lineage of one generation with nothing found", () => {
+    const reply: LineageReply = {
+      id: "lone",
+      direction: "ancestors",
+      depth: 1,
+      nodes: [node("lone", 0, { origin: "manual" })],
+      edges: [],
+      missing: [],
+      total: 0,
+      truncated: false,
+      lag,
+      member: "search-1",
+    };
+    expect(lineageLines(reply)).toEqual([
+      "lone  manual  candidate",
+      "",
+      "0 ancestors within 1 generation; ✓ passed the gates",
+    ]);
+  });
+
+  it("prints a family with no performance yet, nobody evaluated, no roots and a cut member list", () => {
+    const members = [node("p", 0, { parents: ["q"] }), node("q", 0, { parents: ["p"] })].map(
+      ({ depth: _, ...rest }) => rest,
+    );
+    const reply: FamilyReply = {
+      family: "loop",
+      size: 3,
+      members,
+      edges: [
+        { parent: "q", child: "p" },
+        { parent: "p", child: "q" },
+      ],
+      roots: [],
+      truncated: true,
+      performance: { metric: "sortino", count: 0, mean: null, median: null, best: null },
+      survival: { passed: 0, evaluated: 0, rate: null },
+      origins: { manual: 0, variation: 3, crossover: 0 },
+      lag,
+      member: "search-1",
+    };
+    expect(familyLines(reply)).toEqual([
+      "family loop: 3 members (0 manual, 3 variation, 0 crossover)",
+      "sortino: 0 with a value, mean –, median –, best –",
+      "survival: 0 of 0 evaluated passed the gates",
+      "",
+      "strategy  origin     state      gates  parents  name",
+      "p         variation  candidate         q        P",
+      "q         variation  candidate         p        Q",
+      "",
+      "(no roots: every member has a parent in the family)",
+      "2 of 3 members shown (--members)",
+    ]);
+    const one = familyLines({ ...reply, size: 1, members: [], roots: [], truncated: false });
+    expect(one[0]).toBe("family loop: 1 member (0 manual, 3 variation, 0 crossover)");
+    expect(one).not.toContain("(no roots: every member has a parent in the family)");
+  });
+
+  it("says where the next page of cross-family children starts, and how many dynasties were not shown", () => {
+    const breeding = breedingLines({
+      children: [{ id: "x", family: "mom", origin: "crossover", parents: [{ id: "a", family: null }] }],
+      total: 7,
+      next: 1,
+      lag,
+      member: "s",
+    });
+    expect(breeding.slice(1)).toEqual([
+      "x         mom     crossover  a (–)",
+      "7 cross-family children; next page: --offset 1",
+    ]);
+    const dynasties = dynastyLines({
+      k: 3,
+      dynasties: [{ root: "a", family: null, length: 3, generations: [["b"], ["c"], ["d"]] }],
+      total: 4,
+      lag,
+      member: "s",
+    });
+    expect(dynasties.slice(1)).toEqual([
+      "a     –                 3  1: b  2: c  3: d",
+      "4 dynasties of 3 or more generations (1 shown)",
+    ]);
+  });
+});
