@@ -533,6 +533,35 @@ describe("a graph leader with a running shard and risk guard", () => {
     for (const strategy of after.slice(1))
       expect(suspensions(strategy, "dependency h-root"), strategy.id).toHaveLength(1);
   }, 90_000);
+
+  it("closes a cascade logged past the shards' command window whose dependent no shard has, skipping it as missing", async () => {
+    const before = world.leaders.at(-1) as Leading;
+    await world.register(["g-root", "g-dep"]);
+    await before.leader.link({ from: "g-dep", to: ["g-root"], by });
+    await world.activate("g-dep");
+    await world.stepDown(before);
+    // What an earlier leader logged a minute ago: an edge from g-ghost, which no shard has, and a
+    // cascade it opened and never closed. The shards have long forgotten its command ids.
+    const at = Date.now() - 60_000;
+    await world.log.append(
+      { t: "edges", changes: [{ t: "link", from: "g-ghost", to: ["g-root"], by }], at },
+      await world.log.lastSeq(),
+    );
+    await world.log.append(
+      { t: "cascade", id: "g-root", action: "retire", by: "ops-1", reason: "desk closed", cid: "g-old", at },
+      await world.log.lastSeq(),
+    );
+
+    const { leader } = await world.lead("graph-f", { STRATREG_GRAPH_PROJECT_WAIT_MS: "300" });
+    const reply = await leader.cascade(cascadeBody("g-root", "retire", "asked again"), "g-old");
+    expect(reply.suspended).toEqual([{ id: "g-dep", depth: 1 }]);
+    expect(reply.skipped).toEqual([{ id: "g-ghost", depth: 1, state: "missing" }]);
+    const log = await world.entries();
+    const opened = log.findLast(({ entry }) => entry.t === "cascade")?.seq;
+    expect(log.filter(({ entry }) => entry.t === "done" && entry.seq === opened)).toHaveLength(1);
+    expect((await world.client.get("g-root")).state).toBe("retired");
+    expect((await world.client.get("g-dep")).state).toBe("suspended");
+  });
 });
 
 describe("a graph leader whose shard or nats-server is killed", () => {

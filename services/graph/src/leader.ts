@@ -634,7 +634,7 @@ export class GraphLeader {
         // Past the shards' command window the id is no longer recognised. Edge changes are set
         // changes, sent again in log order; a cascade step first looks for its mark in the history.
         if (isCode(err, ErrorCodes.CommandExpired)) {
-          const known = done === undefined ? false : await done().catch(() => undefined);
+          const known = done === undefined ? false : await done().catch(stepGone);
           if (known === true) return undefined;
           // Not known either way (the strategy could not be read): ask again after a pause.
           if (known === undefined) await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
@@ -695,8 +695,9 @@ export class GraphLeader {
         () => this.moved(entry.id, mark),
       );
     } catch (err) {
-      // Moved meanwhile by someone else (only possible once nothing depended on it): its dependents still go.
-      if (!isCode(err, ErrorCodes.InvalidTransition)) throw err;
+      // Moved meanwhile by someone else (only possible once nothing depended on it), or on no shard at
+      // all: its dependents still go.
+      if (!isCode(err, ErrorCodes.InvalidTransition) && !isCode(err, ErrorCodes.NotFound)) throw err;
     }
     const reason = `dependency ${entry.id} ${verb} (${mark}): ${entry.reason}`.slice(0, 1000);
     const skipped: Array<GraphNode & { state: string }> = [];
@@ -751,6 +752,16 @@ export class GraphLeader {
     const history = (strategy.lifecycle?.context as { history?: Array<{ reason?: string }> } | undefined)?.history;
     return (history ?? []).some((move) => move.reason?.includes(`(${mark})`) === true);
   }
+}
+
+/**
+ * Why an aged-out step's strategy could not be read: NOT_FOUND means no shard has it, so the step
+ * was never made and a fresh one would be refused as well (thrown, the step is skipped as missing);
+ * anything else leaves it unknown either way (undefined: asked again).
+ */
+function stepGone(err: unknown): undefined {
+  if (isCode(err, ErrorCodes.NotFound)) throw err;
+  return undefined;
 }
 
 /** A closed cascade's reply: every target it did not skip, it suspended. */
