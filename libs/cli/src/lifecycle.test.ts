@@ -114,6 +114,51 @@ describe("stratreg lifecycle commands", () => {
     expect(defaults.stdout).toMatch(/^from: the seed defaults$/m);
   });
 
+  it("answers scripts in JSON: evidence, gates, a refusal's gates, moves, the lifecycle and a template's thresholds", async () => {
+    await client.register({ id: "cli-life-c", name: "C", owner: "desk", template: { id: "cli-life-tpl", params: {} } });
+    const attached = await cli(["evidence", "attach", "cli-life-c", "-", "--json"], JSON.stringify(goodEvidence()));
+    expect(attached.code).toBe(0);
+    expect(JSON.parse(attached.stdout)).toMatchObject({ id: "cli-life-c", version: 2, state: "backtesting" });
+
+    const set = await cli(["thresholds", "set", "--template", "cli-life-tpl", "minSharpe=9", "--json"]);
+    expect(set.code).toBe(0);
+    expect(JSON.parse(set.stdout)).toMatchObject({
+      inForce: { minSharpe: 9 },
+      sources: ["template:cli-life-tpl"],
+    });
+    expect(set.stderr).toBe("");
+
+    const gates = await cli(["gates", "cli-life-c", "--json"]);
+    expect(gates.code).toBe(1);
+    expect(JSON.parse(gates.stdout)).toMatchObject({ id: "cli-life-c", passed: false });
+
+    const refused = await cli(["move", "validate", "cli-life-c", "--reason", "try", "--json"]);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stdout)).toMatchObject({ id: "cli-life-c", passed: false });
+    expect(refused.stderr).toMatch(/error GATES_FAILED: strategy cli-life-c did not pass the quality gates: sharpe/);
+
+    const stale = await cli(["move", "retire", "cli-life-c", "--reason", "old news", "--expected-version", "1"]);
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toBe("error CONFLICT: strategy cli-life-c is at version 3, not 1\n");
+    const retired = await cli([
+      "move",
+      "retire",
+      "cli-life-c",
+      "--reason",
+      "done",
+      "--expected-version",
+      "3",
+      "--json",
+    ]);
+    expect(retired.code, retired.stderr).toBe(0);
+    expect(JSON.parse(retired.stdout)).toMatchObject({ id: "cli-life-c", state: "retired", version: 4 });
+
+    const lifecycle = await cli(["lifecycle", "cli-life-c", "--json"]);
+    const moves = (JSON.parse(lifecycle.stdout) as { value: string; context: { history: Array<{ event: string }> } })
+      .context.history;
+    expect(moves.map((move) => move.event)).toEqual(["ATTACH_EVIDENCE", "RECORD_GATES", "RETIRE"]);
+  });
+
   it("explains bad input before sending anything", async () => {
     const bad = await cli(["thresholds", "set", "minTrades=lots"]);
     expect(bad.code).toBe(1);
