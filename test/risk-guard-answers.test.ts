@@ -242,8 +242,10 @@ describe("operators' commands", () => {
     // Still halted for checks.
     expect(await risk.check(order({ symbol: "WAIT" }))).toMatchObject({ allowed: false, reason: DenyReasons.Halted });
 
+    // The same operator again changes nothing, and the reply still says a second operator is needed.
     const same = await risk.resume({ by: "op-ana", reason: "really" });
     expect(same.status).toEqual(first.status);
+    expect(same.awaitingConfirmation).toBe(true);
     expect((await risk.state()).state).toBe(TradingStates.Halted);
 
     const second = await risk.resume({ by: "op-ben" });

@@ -334,11 +334,12 @@ export class ActiveGuard {
     const before = this.book.status;
     const next = nextTradingStatus(before, event);
     if (next === before) {
-      // Nothing to change (halting a halted platform): say where things stand, and make sure everyone knows.
+      // Nothing to change (halting a halted platform, or the same operator asking for a resume
+      // again): say where things stand, and make sure everyone knows.
       return {
         status: before,
         ...(await this.broadcast.publishAndWait(before, this.config.ackTimeoutMs)),
-        awaitingConfirmation: false,
+        awaitingConfirmation: event.type === TradingEvents.Resume && before.pendingResume != null,
       };
     }
     // In force for every check decided from now on, before the log even has it.
@@ -402,10 +403,5 @@ export class ActiveGuard {
   async recordClusters(clusters: Record<string, string>, rho: number): Promise<void> {
     if (this.stopped) return;
     await this.commit({ t: RecordKinds.Clusters, clusters, rho, at: Date.now() });
-  }
-
-  /** Whether it still leads. */
-  get leading(): boolean {
-    return !this.stopped;
   }
 }
