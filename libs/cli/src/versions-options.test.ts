@@ -286,6 +286,7 @@ describe("stratreg version control options, JSON and refusals", () => {
     expect(deleted.code).toBe(0);
     expect(deleted.stdout).toBe(`deleted branch alpha of ${id}\n`);
     expect(deletedJson.code).toBe(0);
+    expect(JSON.parse(deletedJson.stdout)).toEqual({ id, deleted: "zeta" });
     expect((await client.branches(id)).map((b) => b.name)).toEqual([]);
 
     const [again, showGone] = await Promise.all([

@@ -698,15 +698,15 @@ export class StratregClient {
     return (await this.askVersions<{ branch: Branch }>(VersionOps.BranchUpdate, body, options)).branch;
   }
 
-  /** Deletes a branch (only if it is at `expectedVersion`, when given). */
+  /** Deletes a branch (only if it is at `expectedVersion`, when given); resolves with the id and the branch deleted. */
   async deleteBranch(
     id: string,
     name: string,
     options: CallOptions & { expectedVersion?: number } = {},
-  ): Promise<void> {
+  ): Promise<{ id: string; deleted: string }> {
     const body: Record<string, unknown> = { id, name };
     if (options.expectedVersion !== undefined) body.expectedVersion = options.expectedVersion;
-    await this.askVersions(VersionOps.BranchDelete, body, options);
+    return this.askVersions<{ id: string; deleted: string }>(VersionOps.BranchDelete, body, options);
   }
 
   /** Three-way merge of branch `branch` into `id`: one update, or CONFLICT with `details.conflicts`. */

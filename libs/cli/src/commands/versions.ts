@@ -266,12 +266,13 @@ export function branchCommand(): Command {
             return ExitCodes.Ok;
           }
           if (action === "delete") {
-            await client.deleteBranch(
+            const reply = await client.deleteBranch(
               id,
               branchName,
               options.expectedVersion === undefined ? {} : { expectedVersion: options.expectedVersion },
             );
-            if (!globals.json) printLine(`deleted branch ${branchName} of ${id}`);
+            if (globals.json) printJson(reply);
+            else printLine(`deleted branch ${branchName} of ${id}`);
             return ExitCodes.Ok;
           }
           if (options.set === undefined || options.set.length === 0)
