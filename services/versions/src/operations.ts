@@ -58,6 +58,8 @@ export class VersionControl {
     private readonly branches: BranchStore,
     private readonly tags: TagStore,
     private readonly client: StratregClient,
+    /** History entries the copy has not stored yet (infinite while it is not running). */
+    private readonly copyPending: () => number,
   ) {}
 
   private current(id: string, call: CallContext): Promise<Strategy> {
@@ -78,16 +80,15 @@ export class VersionControl {
       });
     }
     const oldest = versions[0]?.version;
+    // Nothing kept yet, while the copy has history left to store: its versions may be on their way.
+    if (oldest === undefined && this.copyPending() > 0) throw notCopiedYet(id, version);
     if (oldest === undefined || version < oldest) {
       throw new NotFoundError(`version ${version} of ${id} is older than the history kept`, {
         field: "body.version",
         details: { id, version, oldest: oldest ?? null },
       });
     }
-    throw new UnavailableError(ErrorCodes.Unavailable, `version ${version} of ${id} is not copied yet`, {
-      retryable: true,
-      details: { id, version },
-    });
+    throw notCopiedYet(id, version);
   }
 
   private async resolve(
@@ -377,5 +378,12 @@ const asRecord = (strategy: Strategy) => strategy as unknown as Record<string, u
 function conflict(id: string, expected: number, actual: number): ConflictError {
   return new ConflictError(ErrorCodes.Conflict, `strategy ${id} is at version ${actual}, not ${expected}`, {
     details: { id, expected, actual },
+  });
+}
+
+function notCopiedYet(id: string, version: number): UnavailableError {
+  return new UnavailableError(ErrorCodes.Unavailable, `version ${version} of ${id} is not copied yet`, {
+    retryable: true,
+    details: { id, version },
   });
 }

@@ -79,7 +79,6 @@ export class VersionsProcess {
         ensureVersionsStream(jsm, config.cluster, replicas),
       ]);
       const store = new VersionsStore(js, jsm, config.cluster, config.cacheStrategies);
-      const control = new VersionControl(store, new BranchStore(branches), new TagStore(tags), client);
       let process: VersionsProcess | undefined;
       const copy = new VersionCopy(js, jsm, state, {
         historyStream: historyStream(config.cluster),
@@ -89,6 +88,13 @@ export class VersionsProcess {
         warn: (fields, message) => logger.warn(fields, message),
         onProgress: (pending) => process?.progressed(pending),
       });
+      const control = new VersionControl(
+        store,
+        new BranchStore(branches),
+        new TagStore(tags),
+        client,
+        () => copy.progress.pending,
+      );
       process = new VersionsProcess(config, logger, nc, control, store, copy, actor);
       await process.open();
       return process;

@@ -16,7 +16,9 @@
  * copy meets are consecutive, unless entries left the log before the history
  * copied them: a gap, counted and logged (the versions in it are not known).
  * (The writers' `Nats-Expected-Last-Subject-Sequence` would name each entry's
- * predecessor, but nats-server 2.10 drops it from sourced messages.)
+ * predecessor, but nats-server 2.10 drops it from sourced messages. 2.9.10 keeps
+ * it, and checks it: the history stops taking entries at one whose predecessor
+ * it does not hold; see ADR 016.)
  */
 import {
   type ConsumerMessages,
@@ -228,5 +230,7 @@ export class VersionCopy {
     await this.messages?.close();
     await this.loop;
     await this.checkpoint(true);
+    // Stopped, it no longer knows what the history holds beyond its position.
+    this.progress.pending = Number.POSITIVE_INFINITY;
   }
 }
