@@ -29,6 +29,8 @@ const BEFORE = "ops-before";
 /** Versions 1 and 2 older than the history's first entry, 3 and 4 in it. */
 const STRADDLING = "ops-straddling";
 const call: CallContext = { timeoutMs: 5000 };
+/** A strategy whose only version the history no longer holds. */
+let single: string;
 
 let nc: NatsConnection;
 let cluster: string;
@@ -89,6 +91,10 @@ beforeAll(async () => {
   await client.update(BEFORE, before.version, { name: "before v2" });
   let straddling = await client.register({ id: STRADDLING, name: "straddling v1", owner: "desk" });
   straddling = await client.update(STRADDLING, straddling.version, { name: "straddling v2" });
+  // One version only, in the straddling one's partition, so that later writes to it reach the history.
+  single = "ops-single-0";
+  for (let i = 1; client.partitionOf(single) !== client.partitionOf(STRADDLING); i++) single = `ops-single-${i}`;
+  await client.register({ id: single, name: "single v1", owner: "desk" });
 
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
@@ -180,6 +186,31 @@ describe("versions the history no longer holds", () => {
     const { branch } = await control.branchCreate({ id: BEFORE, name: "exp", by: "qa" }, call);
     expect(branch).toMatchObject({ base: 2, version: 1, fields: { name: "before v2" } });
     expect((await control.branchShow({ id: BEFORE, name: "exp" }, call)).changes).toEqual([]);
+  });
+});
+
+describe("a merge sent again with its command id", () => {
+  it("answers as the first time, though the version before the one it made is not kept", async () => {
+    const { branch } = await control.branchCreate({ id: single, name: "wider", by: "qa" }, call);
+    await control.branchUpdate({
+      id: single,
+      name: "wider",
+      expectedVersion: branch.version,
+      patch: { name: "single wider" },
+      by: "qa",
+    });
+    const store = new VersionsStore(jetstream(nc), await jetstreamManager(nc), cluster);
+    const once: CallContext = { ...call, cid: "single-merge-once", issued: Date.now() };
+    const note = (version: number, changed: string[]) =>
+      store.note({ id: single, version, op: "merge", by: "qa", note: "branch wider", changed });
+    const first = await control.merge({ id: single, branch: "wider", by: "qa" }, once, note);
+    expect(first).toMatchObject({ merged: true, changed: ["name"], strategy: { version: 2, name: "single wider" } });
+    await waitFor(async () => (await control.log({ id: single }, call)).versions.length === 1, {
+      timeoutMs: 15_000,
+      message: "the merge's version copied",
+    });
+    const again = await control.merge({ id: single, branch: "wider", by: "qa" }, once, note);
+    expect(again).toMatchObject({ merged: true, changed: ["name"], strategy: { version: 2, name: "single wider" } });
   });
 });
 

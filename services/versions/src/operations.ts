@@ -190,7 +190,11 @@ export class VersionControl {
    * update of only the fields that differ, fenced on the current version. The
    * lifecycle state is not rolled back (moves have their own rules and gates).
    */
-  async rollback(body: Body<"Rollback">, call: CallContext, note: (version: number) => Promise<void>) {
+  async rollback(
+    body: Body<"Rollback">,
+    call: CallContext,
+    note: (version: number, changed: string[]) => Promise<void>,
+  ) {
     const [kept, current] = await Promise.all([this.store.read(body.id), this.current(body.id, call)]);
     // Sent again after it was applied: the first answer, before any check of the state it changed.
     const made = await this.madeBy(body.id, call, kept);
@@ -210,7 +214,7 @@ export class VersionControl {
       cid: call.cid,
       issued: call.issued,
     });
-    await note(strategy.version);
+    await note(strategy.version, changed);
     return { strategy, rolledBack: true, from: body.version, changed };
   }
 
@@ -229,6 +233,7 @@ export class VersionControl {
     const versions = kept ?? (await this.store.read(id));
     const made = versions.find((v) => v.cid === call.cid);
     if (made === undefined) return undefined;
+    if (made.changed !== undefined) return { strategy: made.strategy, changed: made.changed };
     const before = versions.find((v) => v.version === made.version - 1)?.strategy;
     const changed = before === undefined ? [] : Object.keys(rollbackPatch(asRecord(before), asRecord(made.strategy)));
     return { strategy: made.strategy, changed };
@@ -318,7 +323,11 @@ export class VersionControl {
    * and nothing is written. A clean merge is one update of main; the branch
    * then continues from the version it made.
    */
-  async merge(body: Body<"Merge">, call: CallContext, note: (version: number) => Promise<void>) {
+  async merge(
+    body: Body<"Merge">,
+    call: CallContext,
+    note: (version: number, changed: string[]) => Promise<void>,
+  ) {
     const { branch, revision } = await this.branches.get(body.id, body.branch);
     const made = await this.madeBy(body.id, call);
     if (made !== undefined) return { ...made, merged: true, branch };
@@ -347,7 +356,7 @@ export class VersionControl {
       cid: call.cid,
       issued: call.issued,
     });
-    await note(strategy.version);
+    await note(strategy.version, changed);
     const next: Branch = {
       ...branch,
       base: strategy.version,

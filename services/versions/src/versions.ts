@@ -143,9 +143,9 @@ export class VersionsProcess {
     const by = (request.body as { by?: string }).by ?? "";
     const id = (request.body as { id: string }).id;
     // The version is written by then: a note that cannot be written costs its author, not the answer.
-    const note = (what: string, text: string) => (version: number) =>
+    const note = (what: string, text: string) => (version: number, changed: string[]) =>
       this.store
-        .note({ id, version, op: what, by, note: text })
+        .note({ id, version, op: what, by, note: text, changed })
         .catch((err: unknown) => this.logger.warn({ err, id, version }, `the ${what} note could not be written`));
     const c = this.control;
     switch (op) {

@@ -5,7 +5,7 @@
  * one reader and writer of that format.
  *
  *   version: { v: 1, kind: "version", id, version, at, op, by?, note?, cid?, hseq, strategy: bin }
- *   note:    { v: 1, kind: "note", id, version, op, by, note? }
+ *   note:    { v: 1, kind: "note", id, version, op, by, note?, changed? }
  */
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { StorageType } from "@nats-io/jetstream";
@@ -47,6 +47,8 @@ export interface VersionNote {
   op: string;
   by: string;
   note?: string;
+  /** The fields the rollback or merge changed, so that a retry answers the same without the version before. */
+  changed?: string[];
 }
 
 /** Encodes a version message. */
@@ -76,6 +78,8 @@ export interface KeptVersion {
   note?: string;
   /** The command id of the write that made it. */
   cid?: string;
+  /** The fields a rollback or merge changed, as its note says. */
+  changed?: string[];
   strategy: Strategy;
 }
 
@@ -154,6 +158,7 @@ export class VersionsStore {
       if (note === undefined) return kept;
       const noted: KeptVersion = { ...kept, op: note.op, by: note.by };
       if (note.note !== undefined) noted.note = note.note;
+      if (Array.isArray(note.changed)) noted.changed = note.changed;
       return noted;
     });
   }
