@@ -61,6 +61,8 @@ const PROJECT_WINDOW = 64;
 const PROJECTED_EVERY = 256;
 /** How long a projection step waits before trying a shard again, ms. */
 const RETRY_MS = 200;
+/** The longest reason a lifecycle move takes on the shards. */
+const REASON_MAX = 1000;
 /** Default traversal size. */
 const DEFAULT_LIMIT = 10_000;
 
@@ -689,7 +691,7 @@ export class GraphLeader {
       await this.shardWrite(
         PartitionOps.Cascade,
         entry.id,
-        { id: entry.id, action: entry.action, by: entry.by, reason: entry.reason },
+        { id: entry.id, action: entry.action, by: entry.by, reason: marked(entry.reason, mark) },
         this.commandId(seq, "root"),
         entry.at,
         () => this.moved(entry.id, mark),
@@ -699,7 +701,7 @@ export class GraphLeader {
       // all: its dependents still go.
       if (!isCode(err, ErrorCodes.InvalidTransition) && !isCode(err, ErrorCodes.NotFound)) throw err;
     }
-    const reason = `dependency ${entry.id} ${verb} (${mark}): ${entry.reason}`.slice(0, 1000);
+    const reason = `dependency ${entry.id} ${verb} (${mark}): ${entry.reason}`.slice(0, REASON_MAX);
     const skipped: Array<GraphNode & { state: string }> = [];
     let next = 0;
     const worker = async () => {
@@ -752,6 +754,12 @@ export class GraphLeader {
     const history = (strategy.lifecycle?.context as { history?: Array<{ reason?: string }> } | undefined)?.history;
     return (history ?? []).some((move) => move.reason?.includes(`(${mark})`) === true);
   }
+}
+
+/** `reason`, shortened if need be, with the cascade's mark after it: the root's move names its cascade too. */
+function marked(reason: string, mark: string): string {
+  const tail = ` (${mark})`;
+  return `${reason.slice(0, REASON_MAX - tail.length)}${tail}`;
 }
 
 /**
