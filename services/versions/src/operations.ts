@@ -323,11 +323,7 @@ export class VersionControl {
    * and nothing is written. A clean merge is one update of main; the branch
    * then continues from the version it made.
    */
-  async merge(
-    body: Body<"Merge">,
-    call: CallContext,
-    note: (version: number, changed: string[]) => Promise<void>,
-  ) {
+  async merge(body: Body<"Merge">, call: CallContext, note: (version: number, changed: string[]) => Promise<void>) {
     const { branch, revision } = await this.branches.get(body.id, body.branch);
     const made = await this.madeBy(body.id, call);
     if (made !== undefined) return { ...made, merged: true, branch };
