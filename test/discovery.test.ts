@@ -10,15 +10,8 @@
 import { fileURLToPath } from "node:url";
 import { DiscoveryClient, type RiskClient } from "@stratreg/client";
 import { type BarSeries, generateMarket } from "@stratreg/market";
-import {
-  type CandidateMessage,
-  clusterSubjects,
-  decode,
-  ErrorCodes,
-  type RunProgress,
-  StratregError,
-} from "@stratreg/protocol";
-import { type ServiceProcess, spawnService, uniqueClusterName, waitFor } from "@stratreg/testkit";
+import { type CandidateMessage, clusterSubjects, decode, ErrorCodes, type RunProgress } from "@stratreg/protocol";
+import { refusal, type ServiceProcess, spawnService, uniqueClusterName, waitFor } from "@stratreg/testkit";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { startRegistry, type TestRegistry } from "./support/registry.js";
 import { activeGuard, riskClient, startGuard } from "./support/risk.js";
@@ -53,15 +46,6 @@ function barsOf(series: BarSeries) {
     const { spread, ...bar } = series.bar(i);
     return Number.isFinite(spread) ? { ...bar, spread } : bar;
   });
-}
-
-async function refusal(work: Promise<unknown>): Promise<StratregError> {
-  const err = await work.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(StratregError);
-  return err as StratregError;
 }
 
 /** Starts a run and waits for its outcome, collecting its progress messages. */

@@ -7,7 +7,7 @@
 import { connect } from "@nats-io/transport-node";
 import { type Strategy, StratregClient, StratregError } from "@stratreg/client";
 import { decode, ErrorCodes, encode, PartitionOps, PROTOCOL_VERSION } from "@stratreg/protocol";
-import { reachable, type ServiceProcess, uniqueClusterName, waitFor } from "@stratreg/testkit";
+import { reachable, refusal, type ServiceProcess, uniqueClusterName, waitFor } from "@stratreg/testkit";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { contextOf, goodEvidence } from "./support/evidence.js";
 import { graphLeading, readGraphLog, startGraph } from "./support/graph.js";
@@ -20,15 +20,6 @@ let registry: TestRegistry;
 let cluster: string;
 const graphs = new Map<string, ServiceProcess>();
 let guard: ServiceProcess;
-
-async function refusal(promise: Promise<unknown>): Promise<StratregError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(StratregError);
-  return err as StratregError;
-}
 
 /** One step at a time, so that a kill lands in the middle of a cascade. */
 const startGraphMember = (member: string) =>

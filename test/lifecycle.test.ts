@@ -15,9 +15,9 @@ import {
   type LifecycleContext,
   type LifecycleEventMessage,
   type Strategy,
-  StratregError,
+  type StratregError,
 } from "@stratreg/protocol";
-import { type ServiceProcess, uniqueClusterName, waitFor } from "@stratreg/testkit";
+import { refusal, type ServiceProcess, uniqueClusterName, waitFor } from "@stratreg/testkit";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { contextOf, goodEvidence, weakEvidence } from "./support/evidence.js";
 import { startRegistry, type TestRegistry } from "./support/registry.js";
@@ -28,15 +28,6 @@ let cluster: string;
 let risk: RiskClient;
 let guard: ServiceProcess;
 const by = "quant-1";
-
-async function refusal(work: Promise<unknown>): Promise<StratregError> {
-  const err = await work.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(StratregError);
-  return err as StratregError;
-}
 
 async function register(id: string, family?: string): Promise<Strategy> {
   return registry.client.register({ id, name: id, owner: "desk-1", ...(family === undefined ? {} : { family }) });

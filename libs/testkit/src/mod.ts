@@ -55,6 +55,7 @@ export {
 } from "./history-operation.js";
 /** Brute-force reachability, the reference for dependency-graph checks. */
 export { reachable } from "./reach.js";
+export { refusal } from "./refusal.js";
 export {
   type ExitStatus,
   type LogMatch,

@@ -20,11 +20,11 @@ import {
   clusterSubjects,
   ErrorCodes,
   type LifecycleContext,
-  StratregError,
 } from "@stratreg/protocol";
 import {
   goodEvidence,
   type NatsServerProcess,
+  refusal,
   type ServiceProcess,
   spawnService,
   startNatsServer,
@@ -78,15 +78,6 @@ async function serving(nc: NatsConnection, cluster: string): Promise<void> {
     },
     { timeoutMs: 30_000, intervalMs: 100, message: `the shard of ${cluster} to serve` },
   );
-}
-
-async function refusal(promise: Promise<unknown>): Promise<StratregError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(StratregError);
-  return err as StratregError;
 }
 
 /** A graph leader running in this process, as a graph process's takeover sets one up. */

@@ -15,8 +15,8 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { StratregClient } from "@stratreg/client";
-import { clusterSubjects, ErrorCodes, StratregError, VersionLimits, versionBuckets } from "@stratreg/protocol";
-import { type ServiceProcess, spawnService, uniqueClusterName, waitFor } from "@stratreg/testkit";
+import { clusterSubjects, ErrorCodes, VersionLimits, versionBuckets } from "@stratreg/protocol";
+import { refusal, type ServiceProcess, spawnService, uniqueClusterName, waitFor } from "@stratreg/testkit";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type CallContext, VersionControl } from "./operations.js";
 import { VersionCopy } from "./store/copy.js";
@@ -56,16 +56,6 @@ async function startCopy(): Promise<void> {
   });
   await copy.start();
   await waitFor(() => pending === 0, { timeoutMs: 15_000, message: "the copy to catch up with the history" });
-}
-
-/** What the operation threw, as the service would answer it. */
-async function refusal(work: Promise<unknown>): Promise<StratregError> {
-  const err = await work.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(StratregError);
-  return err as StratregError;
 }
 
 beforeAll(async () => {
