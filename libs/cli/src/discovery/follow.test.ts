@@ -50,6 +50,23 @@ function settings(display: LiveProgress, signals: EventEmitter, extra: Partial<F
   return { display, signals, stopTimeoutMs: 1000, quietMs: 300, ...extra };
 }
 
+/** Starts a run and follows it, with a display that keeps what it was told and Ctrl-C sent by the test. */
+function follow() {
+  const display = recorded();
+  const signals = new EventEmitter();
+  let started = false;
+  const following = startAndFollow(
+    discovery,
+    {},
+    settings(display, signals, {
+      onStarted: () => {
+        started = true;
+      },
+    }),
+  );
+  return { display, signals, following, started: () => started };
+}
+
 describe("following a discovery run", () => {
   it("ends a run whose last message was lost, by asking discovery how it went", async () => {
     fake.plan = { steps: [{ phase: "scanning" }, { phase: "mining" }], outcome: "completed", loseLast: true };
@@ -63,19 +80,8 @@ describe("following a discovery run", () => {
 
   it("says when discovery goes quiet, and a Ctrl-C whose stop cannot be sent leaves the run as it was", async () => {
     fake.plan = { steps: [{ phase: "scanning" }] };
-    const display = recorded();
-    const signals = new EventEmitter();
-    let started = false;
-    const following = startAndFollow(
-      discovery,
-      {},
-      settings(display, signals, {
-        onStarted: () => {
-          started = true;
-        },
-      }),
-    );
-    await waitFor(() => started, { timeoutMs: 5000 });
+    const { display, signals, following, started } = follow();
+    await waitFor(started, { timeoutMs: 5000 });
     fake.close();
     await waitFor(() => display.notices.some((n) => /^no word from discovery for \d+ s$/.test(n)), {
       timeoutMs: 10_000,
@@ -92,19 +98,8 @@ describe("following a discovery run", () => {
   it("hands back the refusal of a stop, with the run's last progress", async () => {
     fake.plan = { steps: [{ phase: "scanning" }, { phase: "mining", generation: 1 }] };
     fake.refuseStop = new ConflictError(ErrorCodes.Conflict, "the run is checkpointing");
-    const display = recorded();
-    const signals = new EventEmitter();
-    let started = false;
-    const following = startAndFollow(
-      discovery,
-      {},
-      settings(display, signals, {
-        onStarted: () => {
-          started = true;
-        },
-      }),
-    );
-    await waitFor(() => started && display.lines.length >= 2, { timeoutMs: 5000 });
+    const { display, signals, following, started } = follow();
+    await waitFor(() => started() && display.lines.length >= 2, { timeoutMs: 5000 });
     signals.emit("SIGINT");
     const followed = await following;
     expect(followed.interrupted).toBe(true);
