@@ -18,7 +18,7 @@ import { StratregClient } from "@stratreg/client";
 import { clusterSubjects, ErrorCodes, VersionLimits, versionBuckets } from "@stratreg/protocol";
 import { refusal, type ServiceProcess, spawnService, uniqueClusterName, waitFor } from "@stratreg/testkit";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type CallContext, VersionControl } from "./operations.js";
+import { type CallContext, copyReach, VersionControl } from "./operations.js";
 import { VersionCopy } from "./store/copy.js";
 import { ensureVersionsStream, VersionsStore } from "./store/records.js";
 import { BranchStore, TagStore } from "./store/refs.js";
@@ -108,12 +108,17 @@ beforeAll(async () => {
     kvm.create(buckets.tags, { history: 1 }),
   ]);
   state = await kvm.create(buckets.state, { history: 1 });
+  const historyInfo = await jsm.streams.info(HISTORY());
   control = new VersionControl(
     new VersionsStore(js, jsm, cluster),
     new BranchStore(branches),
     new TagStore(tags),
     client,
-    () => copy?.progress.pending ?? Number.POSITIVE_INFINITY,
+    copyReach(
+      () => copy?.progress.pending ?? Number.POSITIVE_INFINITY,
+      Date.parse(historyInfo.created),
+      Math.floor(historyInfo.config.max_age / 1_000_000),
+    ),
   );
   await startCopy();
   await waitFor(async () => (await control.log({ id: STRADDLING }, call)).versions.length === 2, {

@@ -52,14 +52,29 @@ interface Resolved {
   content: Record<string, unknown>;
 }
 
+/** What the copy can say about a strategy's versions reaching the versions stream. */
+export interface CopyReach {
+  /** History entries the copy has not stored yet (infinite while it is not running). */
+  pending(): number;
+  /** Whether a version made at `at` (ms) is one the history holds: made after it was created, within its retention. */
+  covers(at: number): boolean;
+}
+
+/** The copy's reach over a history stream created at `createdMs` that keeps entries `maxAgeMs` (0: for ever). */
+export function copyReach(pending: () => number, createdMs: number, maxAgeMs: number): CopyReach {
+  return {
+    pending,
+    covers: (at) => at >= createdMs && (maxAgeMs === 0 || at > Date.now() - maxAgeMs),
+  };
+}
+
 export class VersionControl {
   constructor(
     private readonly store: VersionsStore,
     private readonly branches: BranchStore,
     private readonly tags: TagStore,
     private readonly client: StratregClient,
-    /** History entries the copy has not stored yet (infinite while it is not running). */
-    private readonly copyPending: () => number,
+    private readonly copy: CopyReach,
   ) {}
 
   private current(id: string, call: CallContext): Promise<Strategy> {
@@ -80,8 +95,11 @@ export class VersionControl {
       });
     }
     const oldest = versions[0]?.version;
-    // Nothing kept yet, while the copy has history left to store: its versions may be on their way.
-    if (oldest === undefined && this.copyPending() > 0) throw notCopiedYet(id, version);
+    // Nothing kept yet of a strategy whose current version the history holds, while the copy has
+    // history left to store (or is not running): its versions are on their way, not gone.
+    if (oldest === undefined && this.copy.pending() > 0 && this.copy.covers(current.updatedAt)) {
+      throw notCopiedYet(id, version);
+    }
     if (oldest === undefined || version < oldest) {
       throw new NotFoundError(`version ${version} of ${id} is older than the history kept`, {
         field: "body.version",

@@ -16,7 +16,7 @@ import type { Logger } from "pino";
 import { type Actor, createActor } from "xstate";
 import type { VersionsConfig } from "./config.js";
 import { answers, createVersionsMachine, VersionsEvents, type VersionsState } from "./machine.js";
-import { type CallContext, VersionControl } from "./operations.js";
+import { type CallContext, copyReach, VersionControl } from "./operations.js";
 import type { VersionRequest } from "./request.js";
 import { registerVersionsService, VersionCounters } from "./service.js";
 import { VersionCopy } from "./store/copy.js";
@@ -93,7 +93,11 @@ export class VersionsProcess {
         new BranchStore(branches),
         new TagStore(tags),
         client,
-        () => copy.progress.pending,
+        copyReach(
+          () => copy.progress.pending,
+          Date.parse(history.created),
+          Math.floor(history.config.max_age / 1_000_000),
+        ),
       );
       process = new VersionsProcess(config, logger, nc, control, store, copy, actor);
       await process.open();

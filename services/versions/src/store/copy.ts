@@ -162,6 +162,9 @@ export class VersionCopy {
       await flush();
     } catch (err) {
       if (!this.stopped) this.options.warn({ err }, "copying versions from the history stopped");
+    } finally {
+      // Not copying any more: what the history holds beyond its position is unknown.
+      this.progress.pending = Number.POSITIVE_INFINITY;
     }
   }
 
@@ -230,7 +233,5 @@ export class VersionCopy {
     await this.messages?.close();
     await this.loop;
     await this.checkpoint(true);
-    // Stopped, it no longer knows what the history holds beyond its position.
-    this.progress.pending = Number.POSITIVE_INFINITY;
   }
 }
