@@ -88,7 +88,8 @@ beforeAll(async () => {
   guard = startGuard(inject("natsUrl"), cluster, GUARD, {
     STRATREG_RISK_QUEUE_MAX: "1",
     STRATREG_RISK_APPENDS_IN_FLIGHT: "1",
-    STRATREG_RISK_ACK_TIMEOUT_MS: "300",
+    // Long enough for a follower on a loaded machine to acknowledge; a silent one costs each change this much.
+    STRATREG_RISK_ACK_TIMEOUT_MS: "1500",
     STRATREG_RISK_RESUME_CONFIRMATIONS: "2",
     // Strategies looked up once stay known for the whole file: a burst of checks then finds them cached.
     STRATREG_RISK_STRATEGY_CACHE_MS: "3600000",

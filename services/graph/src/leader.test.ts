@@ -487,13 +487,14 @@ describe("a graph leader with a running shard and risk guard", () => {
     const before = world.leaders.at(-1) as Leading;
     await world.stepDown(before);
     const slow = await world.lead("graph-d", { STRATREG_GRAPH_CASCADE_PARALLELISM: "1" });
-    const dependents = Array.from({ length: 40 }, (_, i) => `h-${String(i).padStart(2, "0")}`);
+    // Enough one-at-a-time steps that the leader is stopped well before the last.
+    const dependents = Array.from({ length: 100 }, (_, i) => `h-${String(i).padStart(3, "0")}`);
     await world.register(["h-root", ...dependents]);
     for (const id of dependents) await slow.leader.link({ from: id, to: ["h-root"], by });
     for (const id of ["h-root", ...dependents]) await world.activate(id);
 
     const first = slow.leader.cascade(cascadeBody("h-root", "suspend", "drawdown breach"), "h-once");
-    await waitFor(async () => (await world.client.get("h-00")).state === "suspended", {
+    await waitFor(async () => (await world.client.get("h-000")).state === "suspended", {
       intervalMs: 5,
       message: "the cascade to start",
     });
