@@ -267,11 +267,11 @@ class Parser {
     }
     const path = token.segments.map((s) => s.text.toLowerCase());
     if (lower === "metric" || lower === "metrics") {
+      if (rest.length === 0) throw this.error(token.end, `expected a metric name after ${head.text}.`);
       const metric = rest.length === 1 ? METRIC_ALIASES.get(path[1] as string) : undefined;
       if (metric === undefined) {
-        const at = rest[0]?.start ?? token.start;
         throw this.error(
-          at,
+          (rest[0] as Segment).start,
           `unknown metric '${rest.map((s) => s.text).join(".")}': expected one of ${[...METRIC_ALIASES.values()].join(", ")}`,
         );
       }

@@ -67,6 +67,21 @@ describe("malformed queries", () => {
     ["sharpe > 1e999", 9, 1, 10, "number 1e999 is out of range"],
     ["param. = 1", 6, 1, 7, "expected a name after '.'"],
     ["AND = 1", 0, 1, 1, "expected a comparison (field, NOT or '('), found 'AND'"],
+    ["tags IN 'x'", 8, 1, 9, "expected '(' after IN, found string 'x'"],
+    ["tags IN ('x' 'y')", 13, 1, 14, "expected ',' or ')' in the IN list, found string 'y'"],
+    ["param.x BETWEEN 1 AND 'z'", 22, 1, 23, "the bounds of BETWEEN must be of one type: number and string"],
+    ["id NOT = 'a'", 7, 1, 8, "expected IN, LIKE, ILIKE, REGEXP or BETWEEN after NOT, found '='"],
+    ["name LIKE 3", 10, 1, 11, "expected a quoted pattern, found number 3"],
+    ["name REGEXP 3", 12, 1, 13, "expected a quoted regex, found number 3"],
+    ["param = 1", 5, 1, 6, "expected a parameter name after param."],
+    ["metric = 1", 6, 1, 7, "expected a metric name after metric."],
+    [
+      "metric.a.b > 1",
+      7,
+      1,
+      8,
+      "unknown metric 'a.b': expected one of sharpe, sortino, calmar, maxDrawdown, cagr, totalReturn, volatility, psr, winRate, profitFactor",
+    ],
   ])("%j", (text, position, line, column, message) => {
     const error = errorOf(text);
     expect({ position: error.position, line: error.line, column: error.column, reason: error.reason }).toEqual({
