@@ -23,6 +23,7 @@ import {
   type RiskOp,
   RiskOps,
   TradingStates,
+  type TradingStatus,
 } from "@stratreg/protocol";
 import { RecordKinds } from "@stratreg/risk-guard";
 import { type ServiceProcess, uniqueClusterName, waitFor } from "@stratreg/testkit";
@@ -36,6 +37,17 @@ let cluster: string;
 let guard: ServiceProcess;
 let risk: RiskClient;
 let orderSeq = 0;
+
+/** The trading state once it is `state`: a drawdown moves it in the background. */
+function tradingBecomes(state: TradingStatus["state"]): Promise<TradingStatus> {
+  return waitFor(
+    async () => {
+      const now = await risk.state();
+      return now.state === state ? now : undefined;
+    },
+    { timeoutMs: 5000, message: `the drawdown did not move trading to ${state}` },
+  );
+}
 
 function order(fields: Partial<CheckRequest> = {}): CheckRequest {
   return {
@@ -354,13 +366,7 @@ describe("drawdown", () => {
     await risk.setLimits({ limits: { total, drawdown: { reduce: base + 8_000, halt } }, by: "desk-head" });
     // 11,000 lost: past the reduce level.
     await mark(89);
-    const reducing = await waitFor(
-      async () => {
-        const state = await risk.state();
-        return state.state === TradingStates.Reducing ? state : undefined;
-      },
-      { timeoutMs: 5000, message: "the drawdown did not move trading to REDUCING" },
-    );
+    const reducing = await tradingBecomes(TradingStates.Reducing);
     expect(reducing).toMatchObject({ by: "risk-guard", version: active.version + 1 });
     expect(reducing.reason).toBe(
       `portfolio drawdown ${(base + 11_000).toFixed(2)} reached the reduce level ${base + 8_000}`,
@@ -371,13 +377,7 @@ describe("drawdown", () => {
 
     // 60,000 lost: past the halt level.
     await mark(40);
-    const halted = await waitFor(
-      async () => {
-        const state = await risk.state();
-        return state.state === TradingStates.Halted ? state : undefined;
-      },
-      { timeoutMs: 5000, message: "the drawdown did not move trading to HALTED" },
-    );
+    const halted = await tradingBecomes(TradingStates.Halted);
     expect(halted).toMatchObject({ by: "risk-guard", version: reducing.version + 1 });
     expect(halted.reason).toBe(`portfolio drawdown ${(base + 60_000).toFixed(2)} reached the halt level ${halt}`);
     expect(await risk.check(order({ symbol: "DRAWN" }))).toMatchObject({ allowed: false, reason: DenyReasons.Halted });
