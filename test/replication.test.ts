@@ -75,9 +75,9 @@ test("restarting everything, servers and shards, brings every strategy back", { 
   await Promise.all(natsCluster.servers.map((server) => server.kill("SIGKILL")));
   // Together: a node alone has no JetStream quorum to be ready with.
   await Promise.all(natsCluster.servers.map((server) => server.restart()));
-  // A node catching up on the meta log after a SIGKILL of all three can take half a minute on a
-  // loaded machine (seen in CI, while the other test files ran).
-  await natsCluster.waitForMetaLeader(60_000);
+  // A majority is what JetStream needs to answer: after a SIGKILL of all three, one node catching
+  // up on the meta log took over a minute on a loaded machine (seen in CI, twice).
+  await natsCluster.waitForMetaLeader(60_000, { quorum: true });
   for (const member of MEMBERS) registry.startShard(member);
   await waitForServing(registry.nc, cluster, PARTITIONS, MEMBERS, 60_000);
   const { missing } = await registry.client.getMany(

@@ -75,6 +75,22 @@ describe("startNatsCluster", () => {
     const third = await publishUntilAcked(nc, "rep.a", "three", "a-3", 10_000);
     expect(third.seq).toBe(3);
   });
+
+  it("with a node that does not answer, names the leader only when a majority is enough", async () => {
+    const leader = await cluster.waitForMetaLeader();
+    const frozen = cluster.servers.find((s) => s.serverName !== leader);
+    expect(frozen).toBeDefined();
+    process.kill(frozen?.pid as number, "SIGSTOP");
+    try {
+      const all = await cluster.waitForMetaLeader(3_000).catch((error: unknown) => error);
+      expect(all).toBeInstanceOf(NatsdError);
+      expect((all as NatsdError).code).toBe(NatsdErrorCodes.NoMetaLeader);
+      expect(await cluster.waitForMetaLeader(10_000, { quorum: true })).toBe(leader);
+    } finally {
+      process.kill(frozen?.pid as number, "SIGCONT");
+    }
+    expect(await cluster.waitForMetaLeader()).toBe(leader);
+  });
 });
 
 describe("startNatsCluster refusing", () => {

@@ -41,8 +41,12 @@ export interface NatsCluster {
    * Resolves with the meta leader's name once every running node names the same leader,
    * that leader sees the other running nodes as current, and every running node's `/healthz`
    * answers 200 (its streams caught up). Use it after killing or restarting a node.
+   *
+   * With `quorum`, a majority of the running nodes is enough (the leader among them): what
+   * clients need for JetStream to answer. After a SIGKILL of every node, one node can take
+   * minutes to catch up on the meta log while the other two already serve.
    */
-  waitForMetaLeader(timeoutMs?: number): Promise<string>;
+  waitForMetaLeader(timeoutMs?: number, options?: { quorum?: boolean }): Promise<string>;
   /** Stops every node and removes their temp store dirs. */
   stop(): Promise<void>;
 }
@@ -142,7 +146,8 @@ async function startNatsClusterOnce(options: NatsClusterOptions): Promise<NatsCl
     name,
     servers,
     urls: servers.map((s) => s.url),
-    waitForMetaLeader: (timeoutMs = readyTimeoutMs) => waitForMetaLeader(servers, timeoutMs),
+    waitForMetaLeader: (timeoutMs = readyTimeoutMs, options = {}) =>
+      waitForMetaLeader(servers, timeoutMs, options.quorum === true),
     stop: async () => {
       await Promise.all(servers.map((s) => s.stop()));
     },
@@ -171,28 +176,63 @@ async function metaView(server: NatsServerProcess): Promise<MetaView> {
   return { leader, currentReplicas };
 }
 
-async function waitForMetaLeader(servers: readonly NatsServerProcess[], timeoutMs: number): Promise<string> {
+/** How the nodes see the meta leader now: the leader's name, or what is still missing. */
+async function metaLeaderNow(
+  running: readonly NatsServerProcess[],
+  quorum: boolean,
+): Promise<{ leader: string } | { problem: string }> {
+  // A node that does not answer counts as one that does not agree (with `quorum`, it may lag).
+  let unanswered: string | undefined;
+  const views = await Promise.all(
+    running.map((s) =>
+      metaView(s).catch((error: unknown) => {
+        unanswered ??= error instanceof Error ? error.message : String(error);
+        return undefined;
+      }),
+    ),
+  );
+  if (!quorum && unanswered !== undefined) return { problem: unanswered };
+  const answered = views.filter((v) => v !== undefined);
+  const need = quorum ? Math.floor(running.length / 2) + 1 : running.length;
+  const named = new Map<string | undefined, number>();
+  for (const v of answered) named.set(v.leader, (named.get(v.leader) ?? 0) + 1);
+  const [leader] = [...named.entries()].find(([name, count]) => name !== undefined && count >= need) ?? [];
+  const leaderIndex = running.findIndex((s) => s.serverName === leader);
+  const leaderView = views[leaderIndex];
+  if (leader === undefined || leaderView === undefined) {
+    return { problem: `meta leaders seen: ${[...named.keys()].map((l) => l ?? "none").join(", ")}` };
+  }
+  if (leaderView.currentReplicas < need - 1) {
+    return { problem: `leader ${leader} sees ${leaderView.currentReplicas} of ${running.length - 1} peers current` };
+  }
+  // Plain /healthz of 2.9.10 also checks this node's streams and consumers are current.
+  const health = await Promise.all(
+    running.map((s) => getJson(`${s.monitorUrl}/healthz`, 1_000).catch(() => undefined)),
+  );
+  const healthy = health.filter((h) => h?.status === 200).length;
+  if (healthy >= need && health[leaderIndex]?.status === 200) return { leader };
+  const unhealthy = health.findIndex((h) => h?.status !== 200);
+  const body = health[unhealthy]?.body;
+  return {
+    problem: `${running[unhealthy]?.serverName} /healthz: ${body === undefined ? "no answer" : JSON.stringify(body)}`,
+  };
+}
+
+async function waitForMetaLeader(
+  servers: readonly NatsServerProcess[],
+  timeoutMs: number,
+  quorum = false,
+): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   let problem = "no answer yet";
   while (Date.now() < deadline) {
-    const running = servers.filter((s) => s.running);
     try {
-      const views = await Promise.all(running.map(metaView));
-      const leaders = new Set(views.map((v) => v.leader));
-      const [leader] = leaders;
-      const leaderIndex = running.findIndex((s) => s.serverName === leader);
-      const leaderView = views[leaderIndex];
-      if (leaders.size !== 1 || leader === undefined || leaderView === undefined) {
-        problem = `meta leaders seen: ${[...leaders].map((l) => l ?? "none").join(", ")}`;
-      } else if (leaderView.currentReplicas < running.length - 1) {
-        problem = `leader ${leader} sees ${leaderView.currentReplicas} of ${running.length - 1} peers current`;
-      } else {
-        // Plain /healthz of 2.9.10 also checks this node's streams and consumers are current.
-        const health = await Promise.all(running.map((s) => getJson(`${s.monitorUrl}/healthz`, 1_000)));
-        const unhealthy = health.findIndex((h) => h.status !== 200);
-        if (unhealthy < 0) return leader;
-        problem = `${running[unhealthy]?.serverName} /healthz: ${JSON.stringify(health[unhealthy]?.body)}`;
-      }
+      const now = await metaLeaderNow(
+        servers.filter((s) => s.running),
+        quorum,
+      );
+      if ("leader" in now) return now.leader;
+      problem = now.problem;
     } catch (error) {
       problem = error instanceof Error ? error.message : String(error);
     }
