@@ -3,7 +3,7 @@
  * one versions process on the bench's nats-server):
  *
  * - catch-up: strategies registered and edited before the versions process
- *   starts; how long it takes to copy every version from the history stream;
+ *   starts; how long it takes to copy every version from the partition logs;
  * - diff latency: `diff <id> 1 <latest>` one at a time, p50 / p99, beside a
  *   shard `get`: first for strategies whose versions the process has not read
  *   yet (a consumer on the subject), then again (cached: one direct get);

@@ -176,7 +176,7 @@ async function main(): Promise<void> {
     say(
       'started search (follows the logs): `npm run stratreg -- search "sharpe > 1 ORDER BY sharpe DESC"` or `-- search --text momentum`',
     );
-    // Version control: keeps every version of every strategy (copied from the history stream).
+    // Version control: keeps every version of every strategy (copied from the partition logs).
     supervisor.start("versions-1", "versions");
     say(
       "started versions (keeps every version): `npm run stratreg -- log <id>`, `-- diff <id> 1 main`, `-- branch <id> list`",

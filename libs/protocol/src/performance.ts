@@ -122,7 +122,7 @@ export interface HistoryReply {
   periods: number;
   /** Whether several periods were merged into each point. */
   downsampled: boolean;
-  /** How long the history stream keeps reports, ms. */
+  /** How long the partition log keeps reports (the history's retention), ms. */
   retentionMs: number;
   points: HistoryPoint[];
 }

@@ -27,7 +27,7 @@ export const PartitionOps = {
   Ranking: "ranking",
   /** The partition's whole published top-k set (a ranker catching up). */
   TopK: "topk",
-  /** One strategy's returns and metrics over a time range, from the history stream. */
+  /** One strategy's returns and metrics over a time range, from its partition's log. */
   History: "history",
   /** A lifecycle move (a write). */
   Transition: "transition",

@@ -2,8 +2,8 @@
  * Version control on the wire: `<cluster>.versions.<op>`, answered by any
  * versions process (queue group `versions`). Every accepted change of a
  * strategy is an immutable version; a versions process copies each one, once,
- * into a stream of its own (one subject per strategy) from the history stream
- * that sources every partition log (docs/adr/016).
+ * into a stream of its own (one subject per strategy) from the partition logs,
+ * which keep every entry for the history's retention (docs/adr/016, 018).
  */
 import { type Static, Type } from "@sinclair/typebox";
 import { type Strategy, StrategyIdSchema, StrategyPatchSchema } from "./strategy.js";
@@ -62,7 +62,7 @@ export const versionBuckets = (cluster: string) => ({
   branches: `${cluster}-branches`,
   /** `<base64url(id)>`: every tag of one strategy (msgpack `{ tags: { <tag>: VersionTag } }`). */
   tags: `${cluster}-tags`,
-  /** `cursor`: how far through the history stream the copy has gone. */
+  /** `cursor`: how far through the partition logs the copy has gone. */
   state: `${cluster}-versions-state`,
 });
 
@@ -214,7 +214,7 @@ export interface VersionLogReply {
   versions: VersionEntry[];
   /** The `before` of the next page, nil on the last. */
   next: number | null;
-  /** Versions earlier than every one kept (the history stream's retention, or registered before it existed). */
+  /** Versions earlier than every one kept (older than the history's retention when the copy first read the log). */
   oldest: number | null;
 }
 

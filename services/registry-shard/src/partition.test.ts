@@ -61,6 +61,7 @@ async function contextOf(
       maxClockSkewMs: 60_000,
       snapshotMinBytes: 1 << 30,
       topkDepth: 10,
+      retentionMs: 0,
       ...settings,
     },
     history: () => Promise.reject(new Error("this test keeps no history")),
@@ -173,6 +174,37 @@ test("a snapshot lets the log drop what it covers; recovery reads the snapshot a
     expect(Buffer.from(recovered.store.get(id) as Uint8Array)).toEqual(Buffer.from(owner.store.get(id) as Uint8Array));
   }
   expect(decodeStored(recovered, ids[0] as string).version).toBe(5);
+});
+
+test("after a snapshot the log keeps what is younger than the retention, for the history, and lets the rest go", async () => {
+  const own = clusterSubjects(uniqueClusterName("retain"));
+  const retained = await contextOf(own, { commandWindowMs: 300, maxClockSkewMs: 0, retentionMs: 2000 });
+  const owner = new Partition(2, retained, leaseOf(2, 1));
+  await owner.load();
+  const [old, young] = [idsOf(2, 20, "aged"), idsOf(2, 10, "young")];
+  for (const id of old) await registered(owner, id);
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  for (const id of young) await registered(owner, id);
+  const firstYoung = owner.lastSeq - young.length + 1;
+  await owner.snapshot();
+  await update(owner, command({ id: young[0], expectedVersion: 1, patch: { description: "after" } }, "after-1"));
+  await owner.snapshot();
+  const jsm = await jetstreamManager(nc);
+  const first = await jsm.direct.getMessage(own.logStream, { next_by_subj: own.log(2), seq: 1 });
+  // Everything the first snapshot covers and older than two seconds went; all that is younger stayed.
+  expect(first?.seq).toBe(firstYoung);
+  const entries = (await jsm.streams.info(own.logStream, { subjects_filter: own.log(2) })).state.subjects;
+  expect(entries?.[own.log(2)]).toBe(young.length + 1);
+  // When all of the covered log is younger, nothing goes.
+  const everything = { ...retained, settings: { ...retained.settings, retentionMs: 3_600_000 } };
+  const keeper = new Partition(2, everything, leaseOf(2, 2));
+  await keeper.load();
+  await update(keeper, command({ id: young[1], expectedVersion: 1, patch: { description: "kept" } }, "kept-1"));
+  await keeper.snapshot();
+  await update(keeper, command({ id: young[2], expectedVersion: 1, patch: { description: "kept" } }, "kept-2"));
+  await keeper.snapshot();
+  const still = await jsm.direct.getMessage(own.logStream, { next_by_subj: own.log(2), seq: 1 });
+  expect(still?.seq).toBe(firstYoung);
 });
 
 test("an owner snapshots by itself once half of what recovery would read is superseded, not while it only grows", async () => {

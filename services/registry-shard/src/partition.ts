@@ -65,6 +65,12 @@ export interface PartitionSettings {
   snapshotMinBytes: number;
   /** How many strategies each published top-k list holds. */
   topkDepth: number;
+  /**
+   * How long the log keeps an entry after a snapshot covers it, ms: the log is the history
+   * (performance history and the versions copy read it). 0 keeps only what recovery and
+   * retried commands need.
+   */
+  retentionMs: number;
 }
 
 /** What a partition needs from the shard around it. */
@@ -81,7 +87,7 @@ export interface PartitionContext {
   readonly logger: Logger;
   /** The lifecycle's stores, event publisher and trading state (absent: lifecycle operations are refused). */
   readonly lifecycle?: LifecycleServices;
-  /** Reads a strategy's history (its partition's reports kept in the history stream). */
+  /** Reads a strategy's history (its partition's reports, which the log keeps for the retention). */
   readonly history: (query: {
     partition: number;
     id: string;
@@ -473,9 +479,14 @@ export class Partition {
       if (saved === undefined) return;
       this.snapshotSeq = Math.max(this.snapshotSeq, seq);
       // Drop only what the previous snapshot covers (a shard loading from it still finds the rest),
-      // never the log's head (the fence needs it), nor an entry a retry may ask for.
+      // never the log's head (the fence needs it), nor an entry a retry may ask for, nor one
+      // younger than the retention (the history and the versions copy read the log).
       this.commands.prune();
-      const keepFrom = Math.min(saved.prev, seq, this.commands.oldestSeq() ?? seq);
+      const covered = Math.min(saved.prev, seq, this.commands.oldestSeq() ?? seq);
+      if (!this.answering() || covered <= 1) return;
+      const { retentionMs } = this.context.settings;
+      const keepFrom =
+        retentionMs === 0 ? covered : await this.context.log.firstSince(this.id, Date.now() - retentionMs, covered);
       if (this.answering()) await this.context.log.compact(this.id, keepFrom);
     } finally {
       this.snapshotting = false;

@@ -35,7 +35,14 @@ beforeAll(async () => {
     partitions: 4,
     maxEntryBytes: 1_000_000,
     maxReplyBytes: 1_000_000,
-    settings: { queueMax: 8, commandWindowMs: 60_000, maxClockSkewMs: 1000, snapshotMinBytes: 1 << 30, topkDepth: 10 },
+    settings: {
+      queueMax: 8,
+      commandWindowMs: 60_000,
+      maxClockSkewMs: 1000,
+      snapshotMinBytes: 1 << 30,
+      topkDepth: 10,
+      retentionMs: 0,
+    },
     history: () => Promise.reject(new Error("this test keeps no history")),
     logger,
   };

@@ -144,6 +144,7 @@ export class Shard {
         maxClockSkewMs: config.maxClockSkewMs,
         snapshotMinBytes: config.snapshotMinBytes,
         topkDepth: config.topkDepth,
+        retentionMs: config.historyRetentionMs,
       },
       logger,
     };

@@ -4,6 +4,8 @@
  */
 import { intSetting, type MemberSettings, memberSettings, serviceFlags } from "@stratreg/process";
 
+const DAY_MS = 86_400_000;
+
 export interface VersionsConfig extends MemberSettings {
   /** Past this many history entries not yet copied, the process calls itself lagging (it still answers). */
   maxLagEntries: number;
@@ -17,6 +19,8 @@ export interface VersionsConfig extends MemberSettings {
   checkpointMs: number;
   /** How long to wait at start for a shard to say the cluster's config, ms. */
   startTimeoutMs: number;
+  /** How long the shards keep log entries their snapshots cover (`STRATREG_HISTORY_DAYS`, as the shards read it), ms. */
+  historyRetentionMs: number;
 }
 
 /** Reads the config; throws an Error naming the bad setting. */
@@ -52,5 +56,6 @@ export function loadConfig(
       100,
       3_600_000,
     ),
+    historyRetentionMs: intSetting("STRATREG_HISTORY_DAYS", env.STRATREG_HISTORY_DAYS, 400, 0, 36_500) * DAY_MS,
   };
 }

@@ -1,6 +1,6 @@
 /**
  * @stratreg/versions-service: a process that keeps every version of every
- * strategy (copied once from the history stream into a stream of its own) and
+ * strategy (copied once from the partition logs into a stream of its own) and
  * answers log, show, diff, rollback, branches, merge and tags on
  * `<cluster>.versions.<op>` (docs/adr/016).
  * @module

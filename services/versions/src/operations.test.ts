@@ -6,8 +6,9 @@
  * the log while the shard does not answer, the most branches a strategy may
  * have, and tags changed concurrently.
  *
- * The history is the shards' own, whose first entries are let go as its
- * retention would let them go: versions 1 and 2 of one strategy, every
+ * The history is the shard's own log, whose first entries are let go as its
+ * retention would let them go (each partition's last entry stays, as the
+ * shard's compaction keeps it): versions 1 and 2 of one strategy, every
  * version of another.
  */
 import { fileURLToPath } from "node:url";
@@ -30,7 +31,7 @@ const BEFORE = "ops-before";
 const STRADDLING = "ops-straddling";
 const call: CallContext = { timeoutMs: 5000 };
 /** A strategy whose only version the history no longer holds. */
-let single: string;
+const single = "ops-single-0";
 
 let nc: NatsConnection;
 let cluster: string;
@@ -39,13 +40,13 @@ let client: StratregClient;
 let state: KV;
 let control: VersionControl;
 let copy: VersionCopy | undefined;
-const HISTORY = () => `${cluster}-history`;
+const LOG = () => clusterSubjects(cluster).logStream;
 
 async function startCopy(): Promise<void> {
   const js = jetstream(nc);
   let pending = Number.POSITIVE_INFINITY;
   copy = new VersionCopy(js, await jetstreamManager(nc), state, {
-    historyStream: HISTORY(),
+    logStream: LOG(),
     versionsStream: `${cluster}-versions`,
     cluster,
     checkpointMs: 10,
@@ -81,24 +82,22 @@ beforeAll(async () => {
   await client.update(BEFORE, before.version, { name: "before v2" });
   let straddling = await client.register({ id: STRADDLING, name: "straddling v1", owner: "desk" });
   straddling = await client.update(STRADDLING, straddling.version, { name: "straddling v2" });
-  // One version only, in the straddling one's partition, so that later writes to it reach the history.
-  single = "ops-single-0";
-  for (let i = 1; client.partitionOf(single) !== client.partitionOf(STRADDLING); i++) single = `ops-single-${i}`;
   await client.register({ id: single, name: "single v1", owner: "desk" });
 
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
-  const firstKept = (await jsm.streams.info(clusterSubjects(cluster).logStream)).state.last_seq + 1;
+  const firstKept = (await jsm.streams.info(LOG())).state.last_seq + 1;
   for (let v = 3; v <= 4; v++) {
     straddling = await client.update(STRADDLING, straddling.version, { name: `straddling v${v}` });
   }
-  const logLast = (await jsm.streams.info(clusterSubjects(cluster).logStream)).state.last_seq;
-  await waitFor(async () => (await jsm.streams.info(HISTORY())).state.last_seq >= logLast, {
-    timeoutMs: 15_000,
-    message: "the history to hold every log entry",
-  });
-  // The history's retention let the first entries go.
-  await jsm.streams.purge(HISTORY(), { seq: firstKept });
+  // A later entry in every partition: the retention never lets a partition's last entry go.
+  for (let p = 0, i = 0; p < 4; i++) {
+    if (client.partitionOf(`ops-later-${i}`) !== p) continue;
+    await client.register({ id: `ops-later-${i}`, name: "later", owner: "desk" });
+    p++;
+  }
+  // The retention let the first entries go.
+  await jsm.streams.purge(LOG(), { seq: firstKept });
 
   await ensureVersionsStream(jsm, cluster, 1);
   const kvm = new Kvm(js);
@@ -108,17 +107,13 @@ beforeAll(async () => {
     kvm.create(buckets.tags, { history: 1 }),
   ]);
   state = await kvm.create(buckets.state, { history: 1 });
-  const historyInfo = await jsm.streams.info(HISTORY());
+  const logInfo = await jsm.streams.info(LOG());
   control = new VersionControl(
     new VersionsStore(js, jsm, cluster),
     new BranchStore(branches),
     new TagStore(tags),
     client,
-    copyReach(
-      () => copy?.progress.pending ?? Number.POSITIVE_INFINITY,
-      Date.parse(historyInfo.created),
-      Math.floor(historyInfo.config.max_age / 1_000_000),
-    ),
+    copyReach(() => copy?.progress.pending ?? Number.POSITIVE_INFINITY, Date.parse(logInfo.created), 86_400_000),
   );
   await startCopy();
   await waitFor(async () => (await control.log({ id: STRADDLING }, call)).versions.length === 2, {
@@ -247,11 +242,7 @@ describe("a copy behind the shard", () => {
 
   it("refuses an earlier version of a strategy with nothing copied yet UNAVAILABLE, not gone for good", async () => {
     await copy?.stop();
-    // In the partition of a strategy the purged history still holds entries of: the server copies
-    // into the history only entries whose predecessor on their subject it holds (see the note in
-    // store/copy.ts).
-    let fresh = "ops-fresh-0";
-    for (let i = 1; client.partitionOf(fresh) !== client.partitionOf(STRADDLING); i++) fresh = `ops-fresh-${i}`;
+    const fresh = "ops-fresh-0";
     const registered = await client.register({ id: fresh, name: "fresh v1", owner: "desk" });
     await client.update(fresh, registered.version, { name: "fresh v2" });
     const behind = await refusal(control.show({ id: fresh, version: 1 }, call));

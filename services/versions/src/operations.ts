@@ -60,11 +60,11 @@ export interface CopyReach {
   covers(at: number): boolean;
 }
 
-/** The copy's reach over a history stream created at `createdMs` that keeps entries `maxAgeMs` (0: for ever). */
-export function copyReach(pending: () => number, createdMs: number, maxAgeMs: number): CopyReach {
+/** The copy's reach over partition logs created at `createdMs` that keep entries `retentionMs` after a snapshot covers them. */
+export function copyReach(pending: () => number, createdMs: number, retentionMs: number): CopyReach {
   return {
     pending,
-    covers: (at) => at >= createdMs && (maxAgeMs === 0 || at > Date.now() - maxAgeMs),
+    covers: (at) => at >= createdMs && at > Date.now() - retentionMs,
   };
 }
 

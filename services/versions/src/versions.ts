@@ -1,6 +1,6 @@
 /**
  * A versions process: connects, makes sure its stream and buckets are there,
- * copies every version from the history stream into the versions stream (from
+ * copies every version from the partition logs into the versions stream (from
  * where the copy last stood), and answers the version-control ops. Its
  * lifecycle is an xstate actor (machine.ts); this class carries out the effects
  * around it.
@@ -11,7 +11,7 @@ import type { Service } from "@nats-io/services";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { requestsThroughMux, StratregClient } from "@stratreg/client";
 import { connectService, logStates } from "@stratreg/process";
-import { type VersionOp, VersionOps, versionBuckets, versionsStream } from "@stratreg/protocol";
+import { clusterSubjects, type VersionOp, VersionOps, versionBuckets, versionsStream } from "@stratreg/protocol";
 import type { Logger } from "pino";
 import { type Actor, createActor } from "xstate";
 import type { VersionsConfig } from "./config.js";
@@ -24,11 +24,6 @@ import { ensureVersionsStream, VersionsStore } from "./store/records.js";
 import { BranchStore, TagStore } from "./store/refs.js";
 
 export const VERSIONS_VERSION = "0.1.0";
-
-/** The history stream the shards create (services/registry-shard, store/history.ts). */
-function historyStream(cluster: string): string {
-  return `${cluster}-history`;
-}
 
 export class VersionsProcess {
   private readonly counters = new VersionCounters();
@@ -66,9 +61,10 @@ export class VersionsProcess {
       const client = await StratregClient.connect(nc, { cluster: config.cluster, timeoutMs: config.startTimeoutMs });
       const js = jetstream(requestsThroughMux(nc));
       const jsm = await jetstreamManager(nc);
-      // The shards create the history stream before they answer; its replicas are the cluster's.
-      const history = await jsm.streams.info(historyStream(config.cluster));
-      const replicas = history.config.num_replicas;
+      // The shards create the log stream before they answer; its replicas are the cluster's.
+      const logStream = clusterSubjects(config.cluster).logStream;
+      const log = await jsm.streams.info(logStream);
+      const replicas = log.config.num_replicas;
       const buckets = versionBuckets(config.cluster);
       const kvm = new Kvm(js);
       const bucket = (name: string) => kvm.create(name, { history: 1, replicas });
@@ -81,7 +77,7 @@ export class VersionsProcess {
       const store = new VersionsStore(js, jsm, config.cluster, config.cacheStrategies);
       let process: VersionsProcess | undefined;
       const copy = new VersionCopy(js, jsm, state, {
-        historyStream: historyStream(config.cluster),
+        logStream,
         versionsStream: versionsStream(config.cluster),
         cluster: config.cluster,
         checkpointMs: config.checkpointMs,
@@ -93,11 +89,7 @@ export class VersionsProcess {
         new BranchStore(branches),
         new TagStore(tags),
         client,
-        copyReach(
-          () => copy.progress.pending,
-          Date.parse(history.created),
-          Math.floor(history.config.max_age / 1_000_000),
-        ),
+        copyReach(() => copy.progress.pending, Date.parse(log.created), config.historyRetentionMs),
       );
       process = new VersionsProcess(config, logger, nc, control, store, copy, actor);
       await process.open();
@@ -134,7 +126,7 @@ export class VersionsProcess {
       this.caughtUpInMs = Math.round(performance.now() - this.startedAt);
       this.actor.send({ type: VersionsEvents.CaughtUp });
       this.logger.info(
-        { historySeq: this.copy.progress.seq, written: this.copy.progress.written, ms: this.caughtUpInMs },
+        { logSeq: this.copy.progress.seq, written: this.copy.progress.written, ms: this.caughtUpInMs },
         "versions caught up with the history",
       );
     }

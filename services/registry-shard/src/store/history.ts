@@ -1,19 +1,11 @@
 /**
- * Performance history: the JetStream stream `<cluster>-history` sources every
- * partition log (`<cluster>.log.*`), so each report entry is kept there for the
- * retention period even after the log itself is compacted below a snapshot.
- * The copy is made by the server, durably and in order, and costs the shards
- * nothing on the write path. A strategy's history is read back from its
- * partition's subject and reduced to at most `points` buckets.
+ * Performance history: a strategy's reports, read back from its partition's
+ * log. The log keeps every entry for the retention period even after a
+ * snapshot covers it (see PartitionLog.firstSince), so the log is the history:
+ * the server keeps one copy of each entry, not two. A strategy's history is
+ * read from its partition's subject and reduced to at most `points` buckets.
  */
-import {
-  JetStreamApiCodes,
-  JetStreamApiError,
-  type JetStreamClient,
-  type JetStreamManager,
-  StorageType,
-} from "@nats-io/jetstream";
-import { nanos } from "@nats-io/transport-node";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { readSubject } from "@stratreg/fencing";
 import {
   type ClusterSubjects,
@@ -26,40 +18,6 @@ import {
 } from "@stratreg/protocol";
 import { ReturnAccumulator } from "@stratreg/quant";
 import type { LoggedReport } from "@stratreg/replica";
-
-/** The history stream's name. */
-export function historyStream(subjects: ClusterSubjects): string {
-  return `${subjects.cluster}-history`;
-}
-
-/** Creates the history stream if it is not there (another shard may create it first). */
-export async function ensureHistoryStream(
-  jsm: JetStreamManager,
-  subjects: ClusterSubjects,
-  replicas: number,
-  retentionMs: number,
-): Promise<void> {
-  const name = historyStream(subjects);
-  try {
-    await jsm.streams.info(name);
-    return;
-  } catch (err) {
-    if (!(err instanceof JetStreamApiError) || err.code !== JetStreamApiCodes.StreamNotFound) throw err;
-  }
-  try {
-    await jsm.streams.add({
-      name,
-      sources: [{ name: subjects.logStream, filter_subject: subjects.logAll }],
-      storage: StorageType.File,
-      num_replicas: replicas,
-      max_age: nanos(retentionMs),
-    });
-  } catch (err) {
-    await jsm.streams.info(name).catch(() => {
-      throw err;
-    });
-  }
-}
 
 const finite = (x: number) => (Number.isFinite(x) ? x : null);
 
@@ -76,7 +34,7 @@ export async function readHistory(
   query: { partition: number; id: string; from: number; to: number; maxPoints: number; retentionMs: number },
   idleMs: number,
 ): Promise<HistoryReply> {
-  const stream = historyStream(subjects);
+  const stream = subjects.logStream;
   const subject = subjects.log(query.partition);
   const times: number[] = [];
   const returns: number[] = [];

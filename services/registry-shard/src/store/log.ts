@@ -184,6 +184,31 @@ export class PartitionLog {
   }
 
   /**
+   * The first of `partition`'s entries below `before` written at or after `sinceMs`, or `before`
+   * when every entry below it is older: the retention keeps that entry and all after it. A
+   * bisection by direct gets (the server's clock stamps entries in order), so a log of a million
+   * entries costs about twenty reads.
+   */
+  async firstSince(partition: number, sinceMs: number, before: number): Promise<number> {
+    const subject = this.subjects.log(partition);
+    const next = (seq: number) => this.jsm.direct.getMessage(this.subjects.logStream, { next_by_subj: subject, seq });
+    const first = await next(1);
+    if (first === null || first.seq >= before) return before;
+    if (first.time.getTime() >= sinceMs) return first.seq;
+    // The entry at `older` is older than `sinceMs`; the answer is in (older, keep].
+    let older = first.seq;
+    let keep = before;
+    while (keep - older > 1) {
+      const mid = Math.floor((older + keep) / 2);
+      const msg = await next(mid);
+      if (msg === null || msg.seq >= keep) keep = mid;
+      else if (msg.time.getTime() < sinceMs) older = msg.seq;
+      else keep = msg.seq;
+    }
+    return keep;
+  }
+
+  /**
    * Removes `partition`'s entries before `keepFrom` (exclusive). The caller
    * guarantees a snapshot covers them and that no retried command still needs them.
    */

@@ -1,12 +1,12 @@
 /**
- * The copy against a real nats-server: history entries (as the server's
- * sourcing leaves them, with `Nats-Stream-Source`) become one message per
- * version on the strategy's subject; a jump in the log sequences is a gap; a
- * restart reads on from the saved position and copies nothing twice.
+ * The copy against a real nats-server: log entries become one message per
+ * version on the strategy's subject; entries that left the log before the copy
+ * read them are a gap; a restart reads on from the saved position (also one a
+ * copy that read a separate history stream saved) and copies nothing twice.
  */
 import { jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
-import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { encode, encodeLogEntry, LogOps, newStrategy, type Strategy } from "@stratreg/protocol";
 import { uniqueClusterName, waitFor } from "@stratreg/testkit";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -20,23 +20,21 @@ beforeAll(async () => {
   nc = await connect({ servers: inject("natsUrl") });
   cluster = uniqueClusterName("copy");
   const jsm = await jetstreamManager(nc);
-  await jsm.streams.add({ name: `${cluster}-history`, subjects: [`${cluster}.log.*`], storage: StorageType.File });
+  await jsm.streams.add({ name: `${cluster}-log`, subjects: [`${cluster}.log.*`], storage: StorageType.File });
   await ensureVersionsStream(jsm, cluster, 1);
 });
 afterAll(async () => {
   await nc?.close();
 });
 
-/** Puts a history entry holding `strategy` on partition 3's subject, as sourced from log sequence `origin`. */
-async function historyEntry(origin: number, strategy: Strategy, op: string = LogOps.Update): Promise<void> {
+/** Appends a log entry holding `strategy` to `partition`'s log; returns its sequence. */
+async function logEntry(strategy: Strategy, op: string = LogOps.Update, partition = 3): Promise<number> {
   const layout = encodeLogEntry(
     { v: 1, op: op as never, at: strategy.updatedAt, member: "shard-a", epoch: 1 },
     [strategy.id],
     [encode(strategy)],
   );
-  const h = headers();
-  h.set("Nats-Stream-Source", `${cluster}-log ${origin} ${cluster}.log.* >`);
-  await jetstream(nc).publish(`${cluster}.log.3`, layout.bytes, { headers: h });
+  return (await jetstream(nc).publish(`${cluster}.log.${partition}`, layout.bytes)).seq;
 }
 
 async function startCopy(warnings: string[]) {
@@ -45,7 +43,7 @@ async function startCopy(warnings: string[]) {
   const state = await new Kvm(js).create(`${cluster}-versions-state`, { history: 1 });
   let pending = Number.POSITIVE_INFINITY;
   const copy = new VersionCopy(js, jsm, state, {
-    historyStream: `${cluster}-history`,
+    logStream: `${cluster}-log`,
     versionsStream: `${cluster}-versions`,
     cluster,
     checkpointMs: 10,
@@ -58,15 +56,20 @@ async function startCopy(warnings: string[]) {
   return { copy, caughtUp: () => pending === 0 };
 }
 
-describe("the copy from the history", () => {
+describe("the copy from the partition logs", () => {
   it("writes each version once, counts a gap in the log sequences, and reads on after a restart", async () => {
     const v1 = newStrategy({ id: "copy.s:1", name: "one", owner: "desk" }, 1000);
     const v2 = { ...v1, name: "two", version: 2, updatedAt: 2000 };
     const v3 = { ...v1, name: "three", version: 3, updatedAt: 3000 };
-    await historyEntry(1, v1, LogOps.Register);
-    await historyEntry(2, v2);
-    // Log sequences 3 and 4 never reached the history.
-    await historyEntry(5, v3);
+    await logEntry(v1, LogOps.Register);
+    await logEntry(v2);
+    // Entries 3 and 4, of another partition, left its log before the copy read them.
+    const other = newStrategy({ id: "copy.other", name: "other", owner: "desk" }, 1000);
+    await logEntry(other, LogOps.Register, 5);
+    const fourth = await logEntry({ ...other, version: 2 }, LogOps.Update, 5);
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.purge(`${cluster}-log`, { filter: `${cluster}.log.5`, seq: fourth + 1 });
+    await logEntry(v3);
 
     const warnings: string[] = [];
     const first = await startCopy(warnings);
@@ -76,7 +79,7 @@ describe("the copy from the history", () => {
     });
     expect(first.copy.progress.gaps).toBe(1);
     expect(warnings).toEqual([
-      "log entries left the partition logs before the history copied them: their versions are not kept",
+      "log entries left the partition logs before the copy read them: their versions are not kept",
     ]);
     const store = new VersionsStore(jetstream(nc), await jetstreamManager(nc), cluster);
     const kept = await store.read("copy.s:1");
@@ -89,7 +92,7 @@ describe("the copy from the history", () => {
 
     // Started again: nothing copied twice, and what came meanwhile is copied.
     const v4 = { ...v1, name: "four", version: 4, updatedAt: 4000 };
-    await historyEntry(6, v4);
+    await logEntry(v4);
     const second = await startCopy([]);
     await waitFor(() => second.caughtUp() && second.copy.progress.written === 1, {
       timeoutMs: 10_000,
@@ -104,5 +107,19 @@ describe("the copy from the history", () => {
       [4, "rollback", "alice"],
     ]);
     await second.copy.stop();
+
+    // A position saved by a copy that read a separate history stream: its `seq` was that
+    // stream's, its `origin` the log's. The copy reads on from `origin`.
+    const state = await new Kvm(jetstream(nc)).open(`${cluster}-versions-state`);
+    await state.put("cursor", encode({ seq: 2, origin: second.copy.progress.seq }));
+    await logEntry({ ...v1, name: "five", version: 5, updatedAt: 5000 });
+    const third = await startCopy([]);
+    await waitFor(() => third.caughtUp() && third.copy.progress.written === 1, {
+      timeoutMs: 10_000,
+      message: "caught up from the saved origin",
+    });
+    expect(third.copy.progress).toMatchObject({ written: 1, gaps: 0 });
+    expect((await store.read("copy.s:1")).map((v) => v.version)).toEqual([1, 2, 3, 4, 5]);
+    await third.copy.stop();
   });
 });

@@ -1,24 +1,20 @@
 /**
- * The copy: reads the history stream (`<cluster>-history`, which the server
- * fills from every partition log and keeps for the retention period whatever
- * the logs' compaction does) and writes each stored version of each strategy
- * once into the versions stream, on the strategy's own subject. A version
- * message's id is `<id>@<version>`, so a copy that starts again from an older
- * position, or a second process copying too, is de-duplicated by the server
- * within its window, and by readers (versions ascend on a subject) after it.
+ * The copy: reads the partition logs (the stream `<cluster>-log`, which the
+ * shards keep for the retention period after their snapshots cover an entry)
+ * and writes each stored version of each strategy once into the versions
+ * stream, on the strategy's own subject. A version message's id is
+ * `<id>@<version>`, so a copy that starts again from an older position, or a
+ * second process copying too, is de-duplicated by the server within its
+ * window, and by readers (versions ascend on a subject) after it.
  *
- * Where the copy stands (the history sequence, and the last log sequence it
- * saw) is saved in KV every `checkpointMs`, so a restart reads on from there
- * instead of from the beginning.
+ * Where the copy stands (the last log sequence copied) is saved in KV every
+ * `checkpointMs`, so a restart reads on from there instead of from the
+ * beginning.
  *
- * The history sources the whole log stream, in order, and each copy says
- * which log sequence it was (`Nats-Stream-Source`). So the log sequences the
- * copy meets are consecutive, unless entries left the log before the history
- * copied them: a gap, counted and logged (the versions in it are not known).
- * (The writers' `Nats-Expected-Last-Subject-Sequence` would name each entry's
- * predecessor, but nats-server 2.10 drops it from sourced messages. 2.9.10 keeps
- * it, and checks it: the history stops taking entries at one whose predecessor
- * it does not hold; see ADR 016.)
+ * Every message of the log stream is a log entry, so the sequences the copy
+ * meets are consecutive, unless entries left the log before the copy read
+ * them (the copy was further behind than the retention): a gap, counted and
+ * logged (the versions in it are not known).
  */
 import {
   type ConsumerMessages,
@@ -41,9 +37,8 @@ import {
 } from "@stratreg/protocol";
 import { encodeVersionRecord } from "./records.js";
 
-const SOURCE_HEADER = "Nats-Stream-Source";
 const CURSOR_KEY = "cursor";
-/** History entries in flight from the consumer at once. */
+/** Log entries in flight from the consumer at once. */
 const WINDOW_ENTRIES = 64;
 /** Version publishes awaited together. */
 const PUBLISH_BATCH = 256;
@@ -58,28 +53,31 @@ const VERSION_OPS: ReadonlySet<string> = new Set([
   LogOps.AttachEvidence,
 ]);
 
-/** Where the copy stands, as saved. */
+/**
+ * Where the copy stands, as saved. `origin` is the last log sequence copied
+ * (0: none yet); `seq` holds the same, where a copy that read a separate
+ * history stream kept that stream's sequence, so a saved cursor of either
+ * kind is read from `origin`.
+ */
 interface Cursor {
-  /** The last history sequence copied. */
   seq: number;
-  /** The last log-stream sequence seen (0: none yet). */
   origin: number;
 }
 
 /** What the copy has done, for the status endpoint. */
 export interface CopyProgress {
-  /** The last history sequence copied. */
+  /** The last log sequence copied. */
   seq: number;
-  /** History entries not yet copied, at the last one received. */
+  /** Log entries not yet copied, at the last one received. */
   pending: number;
   /** Versions written to the versions stream by this process (duplicates included). */
   written: number;
-  /** Log entries that left a partition log before the history copied them. */
+  /** Log entries that left a partition log before the copy read them. */
   gaps: number;
 }
 
 export interface CopyOptions {
-  historyStream: string;
+  logStream: string;
   versionsStream: string;
   cluster: string;
   checkpointMs: number;
@@ -88,22 +86,17 @@ export interface CopyOptions {
   onProgress: (pending: number) => void;
 }
 
-function originSeq(msg: JsMsg): number | undefined {
-  const source = msg.headers?.get(SOURCE_HEADER);
-  if (source === undefined || source === "") return undefined;
-  const seq = Number(source.split(" ")[1]);
-  return Number.isInteger(seq) ? seq : undefined;
-}
-
 /** A lifecycle move as a log line says it: `candidate → backtesting: reason`. */
 function moveText(move: LogMove): string {
   return `${move.from} → ${move.to}${move.reason === undefined ? "" : `: ${move.reason}`}`;
 }
 
-/** Copies every version from the history stream into the versions stream, from where it last stood. */
+/** Copies every version from the partition logs into the versions stream, from where it last stood. */
 export class VersionCopy {
   readonly progress: CopyProgress = { seq: 0, pending: Number.POSITIVE_INFINITY, written: 0, gaps: 0 };
   private cursor: Cursor = { seq: 0, origin: 0 };
+  /** The last log sequence received (copied or not yet stored), for finding gaps. */
+  private seen = 0;
   private savedSeq = 0;
   private savedAt = 0;
   private messages: ConsumerMessages | undefined;
@@ -121,13 +114,15 @@ export class VersionCopy {
   async start(): Promise<void> {
     const saved = await this.state.get(CURSOR_KEY);
     if (saved !== null && saved.operation === "PUT") {
-      this.cursor = decode(saved.value) as Cursor;
-      this.savedSeq = this.cursor.seq;
+      const { origin } = decode(saved.value) as Cursor;
+      this.cursor = { seq: origin, origin };
+      this.savedSeq = origin;
     }
+    this.seen = this.cursor.origin;
     this.progress.seq = this.cursor.seq;
-    const info = await this.jsm.streams.info(this.options.historyStream);
+    const info = await this.jsm.streams.info(this.options.logStream);
     if (info.state.messages === 0 || info.state.last_seq <= this.cursor.seq) this.progress.pending = 0;
-    const consumer = await this.js.consumers.get(this.options.historyStream, {
+    const consumer = await this.js.consumers.get(this.options.logStream, {
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: Math.max(1, this.cursor.seq + 1),
     });
@@ -144,7 +139,7 @@ export class VersionCopy {
       if (last === undefined) return;
       await Promise.all(acks);
       acks = [];
-      this.cursor.seq = last.seq;
+      this.cursor = { seq: last.seq, origin: last.seq };
       this.progress.seq = last.seq;
       this.progress.pending = last.info.pending;
       last = undefined;
@@ -161,32 +156,29 @@ export class VersionCopy {
       }
       await flush();
     } catch (err) {
-      if (!this.stopped) this.options.warn({ err }, "copying versions from the history stopped");
+      if (!this.stopped) this.options.warn({ err }, "copying versions from the partition logs stopped");
     } finally {
-      // Not copying any more: what the history holds beyond its position is unknown.
+      // Not copying any more: what the logs hold beyond its position is unknown.
       this.progress.pending = Number.POSITIVE_INFINITY;
     }
   }
 
-  /** Publishes the versions one history entry holds. */
+  /** Publishes the versions one log entry holds. */
   private copy(msg: JsMsg, acks: Array<Promise<PubAck>>): void {
-    const origin = originSeq(msg);
-    if (origin !== undefined) {
-      if (this.cursor.origin > 0 && origin > this.cursor.origin + 1) {
-        this.progress.gaps++;
-        this.options.warn(
-          { from: this.cursor.origin + 1, to: origin - 1, historySeq: msg.seq },
-          "log entries left the partition logs before the history copied them: their versions are not kept",
-        );
-      }
-      if (origin > this.cursor.origin) this.cursor.origin = origin;
+    if (this.seen > 0 && msg.seq > this.seen + 1) {
+      this.progress.gaps++;
+      this.options.warn(
+        { from: this.seen + 1, to: msg.seq - 1 },
+        "log entries left the partition logs before the copy read them: their versions are not kept",
+      );
     }
+    this.seen = msg.seq;
     let entry: ReturnType<typeof readLogEntry>;
     try {
       const data = msg.data;
       entry = readLogEntry(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
     } catch (err) {
-      this.options.warn({ err, historySeq: msg.seq }, "a history entry could not be read; skipped");
+      this.options.warn({ err, logSeq: msg.seq }, "a log entry could not be read; skipped");
       return;
     }
     if (!VERSION_OPS.has(entry.op)) return;
@@ -203,7 +195,7 @@ export class VersionCopy {
         by: move?.by,
         note: move !== undefined ? moveText(move) : entry.head.note,
         cid: entry.cid,
-        historySeq: msg.seq,
+        logSeq: msg.seq,
         strategy: record,
       });
       acks.push(

@@ -34,8 +34,8 @@ export interface VersionRecord {
   note?: string | undefined;
   /** The command id of the write that made it. */
   cid?: string | undefined;
-  /** The history stream sequence it was copied from. */
-  historySeq: number;
+  /** The log sequence it was copied from (written as `hseq`: a history sequence in records copied before the log was the history). */
+  logSeq: number;
   /** The stored strategy's msgpack bytes, as the log held them. */
   strategy: Uint8Array;
 }
@@ -60,7 +60,7 @@ export function encodeVersionRecord(record: VersionRecord): Uint8Array {
     version: record.version,
     at: record.at,
     op: record.op,
-    hseq: record.historySeq,
+    hseq: record.logSeq,
   };
   if (record.by !== undefined) out.by = record.by;
   if (record.note !== undefined) out.note = record.note;
