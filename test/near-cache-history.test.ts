@@ -1,7 +1,7 @@
 /**
  * A history-checked near-cache: writers update strategies while shards are
- * killed (SIGKILL), restarted and joined (hand-offs), snapshots are taken and
- * the logs compacted; two near-caches answer lookups throughout. Every lookup
+ * killed (SIGKILL), restarted and joined (hand-offs), snapshots are taken; two
+ * near-caches answer lookups throughout. Every lookup
  * is recorded and checked:
  * - reads never go back in version;
  * - read-your-writes: the cache of the writing client never answers an older

@@ -19,7 +19,9 @@ export async function readLog<T>(
     subject,
     1,
     last,
-    (data, seq) => out.push({ seq, entry: decode(data) }),
+    (data, seq) => {
+      out.push({ seq, entry: decode(data) });
+    },
     10_000,
   );
   if (read.seq < last) throw new Error(`the read of ${stream} stopped at ${read.seq} of ${last}`);

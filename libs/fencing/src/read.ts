@@ -1,19 +1,20 @@
 /**
  * Reads a range of one subject of a stream in order, with an ordered consumer
  * bounded by bytes in flight and a watchdog that ends a read that stalls: what
- * the shards' partition replay, the history reads and the risk guard's log
- * replay all use.
+ * the shards' partition replay, the history reads, the replicas' catch-up and
+ * the risk guard's log replay all use.
  */
-import { DeliverPolicy, type JetStreamClient } from "@nats-io/jetstream";
+import { DeliverPolicy, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
 
 /** Bytes of log entries a read keeps in flight (at least one entry of max_payload fits). */
 const READ_WINDOW_BYTES = 4 * 1024 * 1024;
 
 /**
  * Reads `subject` of `stream` from sequence `fromSeq` up to `target` with an
- * ordered consumer, handing each message to `onMessage`. Stops early when
- * `signal` aborts or delivery stalls for `idleMs` (then `stalled`); returns the
- * last sequence read.
+ * ordered consumer, handing each message to `onMessage` (awaited when it
+ * returns a promise; `msg` carries the headers). Stops early when `signal`
+ * aborts or delivery stalls for `idleMs` (then `stalled`); returns the last
+ * sequence read.
  */
 export async function readSubject(
   js: JetStreamClient,
@@ -21,7 +22,7 @@ export async function readSubject(
   subject: string,
   fromSeq: number,
   target: number,
-  onMessage: (data: Buffer, seq: number, timestampMs: number) => void,
+  onMessage: (data: Buffer, seq: number, timestampMs: number, msg: JsMsg) => void | Promise<void>,
   idleMs: number,
   signal?: AbortSignal,
 ): Promise<{ seq: number; stalled: boolean }> {
@@ -52,7 +53,13 @@ export async function readSubject(
     for await (const msg of messages) {
       if (signal?.aborted) break;
       const data = msg.data;
-      onMessage(Buffer.from(data.buffer, data.byteOffset, data.byteLength), msg.seq, msg.info.timestampNanos / 1e6);
+      const applied = onMessage(
+        Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+        msg.seq,
+        msg.info.timestampNanos / 1e6,
+        msg,
+      );
+      if (applied !== undefined) await applied;
       last = msg.seq;
       if (msg.seq >= target) break;
       arm();

@@ -74,7 +74,7 @@ async function cluster() {
       (state[partition] as Map<string, string>).set(id, JSON.stringify(Buffer.from(rec).toString("hex")));
     return ack.seq;
   };
-  const snapshot = async (partition: number) => {
+  const snapshot = async (partition: number, compact = true) => {
     const s = state[partition] as Map<string, string>;
     const ids = [...s.keys()];
     const recs = ids.map((id) => Buffer.from(JSON.parse(s.get(id) as string) as string, "hex"));
@@ -85,12 +85,12 @@ async function cluster() {
       recs,
     );
     await snapshots.save(`p${partition}`, { seq, strategies: ids.length, epoch: 1, at: Date.now() }, entry.bytes);
-    // As an owner compacts: everything before the covered entry goes.
-    await jsm.streams.purge(subjects.logStream, { filter: subjects.log(partition), seq });
+    // As an owner compacts (when the history's retention lets it): everything before the covered entry goes.
+    if (compact) await jsm.streams.purge(subjects.logStream, { filter: subjects.log(partition), seq });
   };
   const follower = (replica: Replica, options: Partial<ConstructorParameters<typeof LogFollower>[5]> = {}) =>
     new LogFollower(nc, js, jsm, subjects, replica, { partitionCount: PARTITIONS, probeMs: 20, ...options });
-  return { append, snapshot, state, follower };
+  return { append, snapshot, state, follower, subjects, jsm };
 }
 
 it("loads each partition's snapshot, then applies the log after it, and says it is fresh", async () => {
@@ -106,6 +106,31 @@ it("loads each partition's snapshot, then applies the log after it, and says it 
   await expect.poll(() => replica.partitions).toEqual(c.state);
   expect(follower.lag().ms).toBeLessThan(1000);
   expect(follower.lag().entries).toBe(0);
+  await follower.stop();
+});
+
+it("reads each partition's entries after its snapshot on that partition alone, not the history snapshots cover", async () => {
+  const c = await cluster();
+  // Partition 0's history, covered by its snapshot and kept in the log; partition 1 has no snapshot.
+  for (let i = 0; i < 60; i++) await c.append(0, `h-${i % 5}`, `edit ${i}`);
+  await c.snapshot(0, false);
+  await c.append(0, "h-0", "after the snapshot");
+  await c.append(1, "n-1", "never snapshotted");
+  const replica = new Replica();
+  const follower = c.follower(replica);
+  await follower.start();
+  expect(replica.partitions).toEqual(c.state);
+  // The live consumer starts where the stream stood: the server delivered none of the history to it.
+  const live = async () => {
+    for await (const info of await c.jsm.consumers.list(c.subjects.logStream)) {
+      if (info.config.filter_subject === c.subjects.logAll) return info;
+    }
+    return undefined;
+  };
+  expect((await live())?.delivered.consumer_seq).toBe(0);
+  await c.append(2, "n-2", "while following");
+  await expect.poll(() => replica.partitions).toEqual(c.state);
+  expect((await live())?.delivered.consumer_seq).toBe(1);
   await follower.stop();
 });
 

@@ -2,9 +2,12 @@
  * A replica of some partitions, kept current from the partition logs: what a
  * client's near-cache and the search service stand on.
  *
- * It loads each partition's latest snapshot, then follows the log stream with
- * one ordered consumer from the oldest position it needs, applying entries in
- * order. The log is the truth, so ownership moves need nothing special: a
+ * It loads each partition's latest snapshot, reads each partition's entries
+ * after it on that partition's subject alone, then follows the log stream with
+ * one ordered consumer from where the stream stood, applying entries in order.
+ * (The log keeps what snapshots cover for the history's retention: one
+ * consumer from the oldest snapshot would deliver every partition's history,
+ * only for the follower to skip it.) The log is the truth, so ownership moves need nothing special: a
  * fenced owner's write never reaches the log, and a new owner's epoch marker is
  * just another entry.
  *
@@ -30,7 +33,7 @@ import {
   type JsMsg,
 } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { ChunkedSnapshots } from "@stratreg/fencing";
+import { ChunkedSnapshots, readSubject } from "@stratreg/fencing";
 import { type ClusterSubjects, type LogEntryLayout, LogOps, readLogEntry } from "@stratreg/protocol";
 
 /** Log entries the follower keeps in flight. */
@@ -40,6 +43,8 @@ const SNAPSHOT_CONCURRENCY = 8;
 /** Times a partition is loaded again in a row before the follower gives up on a chain it cannot close. */
 const RELOAD_ATTEMPTS = 3;
 const EXPECTED_HEADER = "Nats-Expected-Last-Subject-Sequence";
+/** A partition's catch-up read that receives nothing for this long ends; the live follow finds what it missed. */
+const CATCH_UP_IDLE_MS = 10_000;
 
 /** What a follower feeds: the replica's own state. */
 export interface ReplicaTarget {
@@ -150,7 +155,11 @@ export class LogFollower {
       for (let i = 0; i < partitions.length; i += SNAPSHOT_CONCURRENCY) {
         await Promise.all(partitions.slice(i, i + SNAPSHOT_CONCURRENCY).map((p) => this.load(p)));
       }
-      from = Math.min(...partitions.map((p) => this.applied[p] as number)) + 1;
+      const head = (await this.jsm.streams.info(this.subjects.logStream)).state.last_seq;
+      for (let i = 0; i < partitions.length; i += SNAPSHOT_CONCURRENCY) {
+        await Promise.all(partitions.slice(i, i + SNAPSHOT_CONCURRENCY).map((p) => this.catchUp(p)));
+      }
+      from = head + 1;
     } else {
       const info = await this.jsm.streams.info(this.subjects.logStream);
       // Where each partition stands is learnt from its first entry (its predecessor is not missing: nothing was held).
@@ -224,6 +233,29 @@ export class LogFollower {
     this.applied[partition] = typeof entry.head.seq === "number" ? entry.head.seq : 0;
   }
 
+  /** Applies `partition`'s entries after the ones applied, up to its last, read on its subject alone. */
+  private async catchUp(partition: number): Promise<void> {
+    const subject = this.subjects.log(partition);
+    const last = await this.jsm.streams.getMessage(this.subjects.logStream, { last_by_subj: subject });
+    const applied = this.applied[partition] as number;
+    if (last === null || last.seq <= applied) return;
+    const read = await readSubject(
+      this.js,
+      this.subjects.logStream,
+      subject,
+      applied + 1,
+      last.seq,
+      (data, seq, _at, msg) => this.take(partition, seq, msg.headers?.get(EXPECTED_HEADER), data),
+      CATCH_UP_IDLE_MS,
+    );
+    if (read.seq < last.seq) {
+      this.options.warn?.(
+        { partition, read: read.seq, last: last.seq },
+        "reading a partition's entries after its snapshot stalled; following the log goes on from there",
+      );
+    }
+  }
+
   private async follow(messages: ConsumerMessages): Promise<void> {
     try {
       for await (const msg of messages) {
@@ -241,27 +273,28 @@ export class LogFollower {
     }
   }
 
+  /** Applies one entry of `partition` (a replay of one already applied is skipped), loading the partition again first if entries before it are missing. */
+  private async take(partition: number, seq: number, expected: string | undefined, data: Uint8Array): Promise<void> {
+    if (seq <= (this.applied[partition] as number)) return;
+    const before = expected === undefined || expected === "" ? undefined : Number(expected);
+    if (this.chained[partition] === 0) this.chained[partition] = 1;
+    else if (before !== undefined && before !== this.applied[partition]) await this.reload(partition, before, seq);
+    if (seq <= (this.applied[partition] as number)) return;
+    try {
+      this.target.apply(partition, readLogEntry(Buffer.from(data.buffer, data.byteOffset, data.byteLength)), seq);
+    } catch (err) {
+      // One entry the target cannot take must not stop every partition: skip it, loudly.
+      this.failed++;
+      this.options.warn?.({ err, partition, seq }, "a log entry could not be applied; skipped");
+    }
+    this.applied[partition] = seq;
+    this.reloads[partition] = 0;
+  }
+
   private async receive(msg: JsMsg): Promise<void> {
     const seq = msg.seq;
     const partition = Number(msg.subject.slice(this.subjectPrefix.length));
-    if (this.wanted[partition] === 1 && seq > (this.applied[partition] as number)) {
-      const expected = msg.headers?.get(EXPECTED_HEADER);
-      const before = expected === undefined || expected === "" ? undefined : Number(expected);
-      if (this.chained[partition] === 0) this.chained[partition] = 1;
-      else if (before !== undefined && before !== this.applied[partition]) await this.reload(partition, before, seq);
-      if (seq > (this.applied[partition] as number)) {
-        const data = msg.data;
-        try {
-          this.target.apply(partition, readLogEntry(Buffer.from(data.buffer, data.byteOffset, data.byteLength)), seq);
-        } catch (err) {
-          // One entry the target cannot take must not stop every partition: skip it, loudly.
-          this.failed++;
-          this.options.warn?.({ err, partition, seq }, "a log entry could not be applied; skipped");
-        }
-        this.applied[partition] = seq;
-        this.reloads[partition] = 0;
-      }
-    }
+    if (this.wanted[partition] === 1) await this.take(partition, seq, msg.headers?.get(EXPECTED_HEADER), msg.data);
     this.lastSeq = seq;
     // Counted as received only now, once applied (a reload above may have taken a while): a probe
     // answered meanwhile must not call the replica fresh.

@@ -34,7 +34,7 @@ export interface ShardConfig extends MemberSettings {
   topkTickMs: number;
   /** How many strategies each published top-k list holds. */
   topkDepth: number;
-  /** How long the log keeps entries a snapshot covers (the history), ms; 0: only what recovery needs. */
+  /** How long the log keeps entries a snapshot covers (the history), ms. */
   historyRetentionMs: number;
 }
 
@@ -105,6 +105,6 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     ),
     topkTickMs: intSetting("STRATREG_TOPK_TICK_MS", env.STRATREG_TOPK_TICK_MS, 100, 10, 60_000),
     topkDepth: intSetting("STRATREG_TOPK_DEPTH", env.STRATREG_TOPK_DEPTH, 100, 1, 1000),
-    historyRetentionMs: intSetting("STRATREG_HISTORY_DAYS", env.STRATREG_HISTORY_DAYS, 400, 0, 36_500) * 24 * HOUR,
+    historyRetentionMs: intSetting("STRATREG_HISTORY_DAYS", env.STRATREG_HISTORY_DAYS, 400, 1, 36_500) * 24 * HOUR,
   };
 }

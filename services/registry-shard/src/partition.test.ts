@@ -178,20 +178,22 @@ test("a snapshot lets the log drop what it covers; recovery reads the snapshot a
 
 test("after a snapshot the log keeps what is younger than the retention, for the history, and lets the rest go", async () => {
   const own = clusterSubjects(uniqueClusterName("retain"));
-  const retained = await contextOf(own, { commandWindowMs: 300, maxClockSkewMs: 0, retentionMs: 2000 });
+  const retained = await contextOf(own, { commandWindowMs: 300, maxClockSkewMs: 0, retentionMs: 3000 });
   const owner = new Partition(2, retained, leaseOf(2, 1));
   await owner.load();
   const [old, young] = [idsOf(2, 20, "aged"), idsOf(2, 10, "young")];
   for (const id of old) await registered(owner, id);
-  await new Promise((resolve) => setTimeout(resolve, 2500));
+  await new Promise((resolve) => setTimeout(resolve, 3500));
   for (const id of young) await registered(owner, id);
   const firstYoung = owner.lastSeq - young.length + 1;
+  // Past the command window: no remembered command keeps the young entries; only the retention does.
+  await new Promise((resolve) => setTimeout(resolve, 500));
   await owner.snapshot();
   await update(owner, command({ id: young[0], expectedVersion: 1, patch: { description: "after" } }, "after-1"));
   await owner.snapshot();
   const jsm = await jetstreamManager(nc);
   const first = await jsm.direct.getMessage(own.logStream, { next_by_subj: own.log(2), seq: 1 });
-  // Everything the first snapshot covers and older than two seconds went; all that is younger stayed.
+  // Everything the first snapshot covers and older than three seconds went; all that is younger stayed.
   expect(first?.seq).toBe(firstYoung);
   const entries = (await jsm.streams.info(own.logStream, { subjects_filter: own.log(2) })).state.subjects;
   expect(entries?.[own.log(2)]).toBe(young.length + 1);
@@ -205,6 +207,23 @@ test("after a snapshot the log keeps what is younger than the retention, for the
   await keeper.snapshot();
   const still = await jsm.direct.getMessage(own.logStream, { next_by_subj: own.log(2), seq: 1 });
   expect(still?.seq).toBe(firstYoung);
+  // A log that cannot say what to keep: the snapshot stands, the log keeps everything, and it is said.
+  const unanswering = Object.create(everything.log) as PartitionLog;
+  unanswering.firstSince = () => Promise.reject(new Error("no answer"));
+  const stuck = new Partition(2, { ...everything, log: unanswering }, leaseOf(2, 3));
+  await stuck.load();
+  await update(stuck, command({ id: young[3], expectedVersion: 1, patch: { description: "stuck" } }, "stuck-1"));
+  await stuck.snapshot();
+  await update(stuck, command({ id: young[4], expectedVersion: 1, patch: { description: "stuck" } }, "stuck-2"));
+  await stuck.snapshot();
+  expect(stuck.snapshotSeq).toBe(stuck.lastSeq);
+  expect((await jsm.direct.getMessage(own.logStream, { next_by_subj: own.log(2), seq: 1 }))?.seq).toBe(firstYoung);
+  expect(warnings).toContainEqual(
+    expect.objectContaining({
+      partition: 2,
+      msg: "the snapshot stands, but letting the log go behind it failed; the log keeps more until the next",
+    }),
+  );
 });
 
 test("an owner snapshots by itself once half of what recovery would read is superseded, not while it only grows", async () => {

@@ -66,9 +66,9 @@ export interface PartitionSettings {
   /** How many strategies each published top-k list holds. */
   topkDepth: number;
   /**
-   * How long the log keeps an entry after a snapshot covers it, ms: the log is the history
-   * (performance history and the versions copy read it). 0 keeps only what recovery and
-   * retried commands need.
+   * How long after it was written the log keeps an entry a snapshot covers, ms: the log is the
+   * history (performance history and the versions copy read it). 0 keeps only what recovery and
+   * retried commands need (tests).
    */
   retentionMs: number;
 }
@@ -484,10 +484,17 @@ export class Partition {
       this.commands.prune();
       const covered = Math.min(saved.prev, seq, this.commands.oldestSeq() ?? seq);
       if (!this.answering() || covered <= 1) return;
-      const { retentionMs } = this.context.settings;
-      const keepFrom =
-        retentionMs === 0 ? covered : await this.context.log.firstSince(this.id, Date.now() - retentionMs, covered);
-      if (this.answering()) await this.context.log.compact(this.id, keepFrom);
+      try {
+        const { retentionMs } = this.context.settings;
+        const keepFrom =
+          retentionMs === 0 ? covered : await this.context.log.firstSince(this.id, Date.now() - retentionMs, covered);
+        if (this.answering()) await this.context.log.compact(this.id, keepFrom);
+      } catch (err) {
+        this.context.logger.warn(
+          { err, partition: this.id, snapshotSeq: seq },
+          "the snapshot stands, but letting the log go behind it failed; the log keeps more until the next",
+        );
+      }
     } finally {
       this.snapshotting = false;
     }

@@ -23,7 +23,7 @@ import type { ShardConfig } from "./config.js";
 import { ensureLifecycleStream, LifecycleEventPublisher } from "./lifecycle/events.js";
 import { EvidenceStore, FamilyTrialsStore, GateSettings } from "./lifecycle/stores.js";
 import type { PartitionContext } from "./partition.js";
-import { readHistory } from "./store/history.js";
+import { readHistory, warnOfFormerHistory } from "./store/history.js";
 import { ensureLogStream, PartitionLog } from "./store/log.js";
 import { SnapshotStore } from "./store/snapshots.js";
 import { TemplateStore } from "./templates/store.js";
@@ -46,8 +46,6 @@ export function versionAtLeast(version: string, min: readonly number[]): boolean
 const JETSTREAM_STARTUP_MS = 120_000;
 /** A history read that receives nothing for this long ends (the stream is being restored, say). */
 const HISTORY_IDLE_MS = 10_000;
-/** The least time lifecycle events are kept, whatever the history's retention. */
-const DAY_MS = 86_400_000;
 
 /** Runs `setup` until it succeeds, retrying while JetStream does not answer (a cluster electing leaders). */
 async function untilJetStreamAnswers<T>(logger: Logger, setup: () => Promise<T>): Promise<T> {
@@ -146,8 +144,7 @@ export async function openCluster(config: ShardConfig, logger: Logger): Promise<
         bucket(subjects.evidenceBucket),
         ensureLogStream(jsm, subjects, cluster.replicas),
         TemplateStore.ensureBucket(js, subjects, cluster.replicas),
-        // Events are kept as long as the history, and a day at least.
-        ensureLifecycleStream(jsm, subjects, cluster.replicas, Math.max(config.historyRetentionMs, DAY_MS)),
+        ensureLifecycleStream(jsm, subjects, cluster.replicas, config.historyRetentionMs),
       ]);
       const lifecycle: LifecycleStores = {
         gates: new GateSettings(gates),
@@ -155,6 +152,7 @@ export async function openCluster(config: ShardConfig, logger: Logger): Promise<
         evidence: new EvidenceStore(evidence),
         events: new LifecycleEventPublisher(js, subjects, logger),
       };
+      await warnOfFormerHistory(jsm, subjects, logger);
       return { cluster, kv, snapshots, lifecycle };
     });
     const history: PartitionContext["history"] = (query) =>

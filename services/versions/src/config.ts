@@ -56,6 +56,6 @@ export function loadConfig(
       100,
       3_600_000,
     ),
-    historyRetentionMs: intSetting("STRATREG_HISTORY_DAYS", env.STRATREG_HISTORY_DAYS, 400, 0, 36_500) * DAY_MS,
+    historyRetentionMs: intSetting("STRATREG_HISTORY_DAYS", env.STRATREG_HISTORY_DAYS, 400, 1, 36_500) * DAY_MS,
   };
 }

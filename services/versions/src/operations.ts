@@ -60,7 +60,7 @@ export interface CopyReach {
   covers(at: number): boolean;
 }
 
-/** The copy's reach over partition logs created at `createdMs` that keep entries `retentionMs` after a snapshot covers them. */
+/** The copy's reach over partition logs created at `createdMs` that keep each entry for `retentionMs` after it was written. */
 export function copyReach(pending: () => number, createdMs: number, retentionMs: number): CopyReach {
   return {
     pending,

@@ -28,7 +28,7 @@ import { afterAll, beforeAll, expect, inject, test } from "vitest";
 import { history, perf, ranking, report, topk } from "../handlers/performance.js";
 import { register, retire } from "../handlers/writes.js";
 import { Partition, type PartitionContext } from "../partition.js";
-import { readHistory } from "../store/history.js";
+import { readHistory, warnOfFormerHistory } from "../store/history.js";
 import { ensureLogStream, PartitionLog } from "../store/log.js";
 import { SnapshotStore } from "../store/snapshots.js";
 
@@ -313,4 +313,16 @@ test("history: a strategy's periods in a time range, bucketed, with wealth and m
   await expect(Promise.resolve().then(() => history(p, query({ id: "hist-missing-9" })))).rejects.toMatchObject({
     code: expect.stringMatching(/NOT_FOUND|WRONG_PARTITION/),
   });
+});
+
+test("a shard says at start that a former history stream is still there, and nothing when it is not", async () => {
+  const subjects = clusterSubjects(uniqueClusterName("former"));
+  const jsm = await jetstreamManager(nc);
+  const said: string[] = [];
+  const logger = { warn: (_fields: object, msg: string) => said.push(msg) } as never;
+  expect(await warnOfFormerHistory(jsm, subjects, logger)).toBe(false);
+  await jsm.streams.add({ name: `${subjects.cluster}-history`, subjects: [`${subjects.cluster}.former.>`] });
+  expect(await warnOfFormerHistory(jsm, subjects, logger)).toBe(true);
+  expect(said).toHaveLength(1);
+  expect(said[0]).toContain(`nats stream rm ${subjects.cluster}-history`);
 });

@@ -18,6 +18,32 @@ import {
 } from "@stratreg/protocol";
 import { ReturnAccumulator } from "@stratreg/quant";
 import type { LoggedReport } from "@stratreg/replica";
+import type { Logger } from "pino";
+
+/**
+ * Says, once at start, that a cluster upgraded from a build that kept a separate history stream
+ * (`<cluster>-history`, sourcing every log entry) still has it: nothing reads it any more, and
+ * the server still copies every entry into it. An operator deletes it once the reports and
+ * versions from before the upgrade, which only it holds, are no longer wanted.
+ */
+export async function warnOfFormerHistory(
+  jsm: JetStreamManager,
+  subjects: ClusterSubjects,
+  logger: Pick<Logger, "warn">,
+): Promise<boolean> {
+  const stream = `${subjects.cluster}-history`;
+  const found = await jsm.streams.info(stream).then(
+    () => true,
+    () => false,
+  );
+  if (found) {
+    logger.warn(
+      { stream },
+      `the stream ${stream} is no longer read (the log is the history) but the server still copies every log entry into it; delete it (nats stream rm ${stream}) once what it holds from before the upgrade is not wanted`,
+    );
+  }
+  return found;
+}
 
 const finite = (x: number) => (Number.isFinite(x) ? x : null);
 

@@ -184,10 +184,12 @@ export class PartitionLog {
   }
 
   /**
-   * The first of `partition`'s entries below `before` written at or after `sinceMs`, or `before`
-   * when every entry below it is older: the retention keeps that entry and all after it. A
-   * bisection by direct gets (the server's clock stamps entries in order), so a log of a million
-   * entries costs about twenty reads.
+   * Where the retention cuts `partition`'s log below `before`: a sequence after every entry
+   * written before `sinceMs` and at or before the first written since (`before` when every entry
+   * below it is older). Purging below it keeps every younger entry. A bisection by direct gets,
+   * so a log of a million entries costs about twenty reads. It takes the server's stamps to rise
+   * with the sequence; a leader change between hosts whose clocks differ, or this host's clock
+   * against the server's, moves the cut by that difference, which a retention of days absorbs.
    */
   async firstSince(partition: number, sinceMs: number, before: number): Promise<number> {
     const subject = this.subjects.log(partition);

@@ -42,6 +42,8 @@ const CURSOR_KEY = "cursor";
 const WINDOW_ENTRIES = 64;
 /** Version publishes awaited together. */
 const PUBLISH_BATCH = 256;
+/** Log entries read again after a cursor saved by the copy that read the former history stream. */
+const FORMER_COPY_MARGIN = PUBLISH_BATCH + WINDOW_ENTRIES;
 
 /** Log entry kinds whose records are stored strategies (a new version each). */
 const VERSION_OPS: ReadonlySet<string> = new Set([
@@ -114,9 +116,12 @@ export class VersionCopy {
   async start(): Promise<void> {
     const saved = await this.state.get(CURSOR_KEY);
     if (saved !== null && saved.operation === "PUT") {
-      const { origin } = decode(saved.value) as Cursor;
-      this.cursor = { seq: origin, origin };
-      this.savedSeq = origin;
+      const { seq, origin } = decode(saved.value) as Cursor;
+      // A cursor of the former copy (`seq` a history sequence) could be saved with `origin` past
+      // versions whose publish failed: read those entries again (a copy twice is dropped).
+      const from = seq === origin ? origin : Math.max(0, origin - FORMER_COPY_MARGIN);
+      this.cursor = { seq: from, origin: from };
+      this.savedSeq = from;
     }
     this.seen = this.cursor.origin;
     this.progress.seq = this.cursor.seq;
