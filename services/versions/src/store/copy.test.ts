@@ -1,8 +1,9 @@
 /**
  * The copy against a real nats-server: log entries become one message per
  * version on the strategy's subject; entries that left the log before the copy
- * read them are a gap; a restart reads on from the saved position (also one a
- * copy that read a separate history stream saved) and copies nothing twice.
+ * read them are a gap; a restart reads on from the saved position and copies
+ * nothing twice; a position a copy of the former history stream saved is read
+ * from a margin before it.
  */
 import { jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";

@@ -58,8 +58,8 @@ const VERSION_OPS: ReadonlySet<string> = new Set([
 /**
  * Where the copy stands, as saved. `origin` is the last log sequence copied
  * (0: none yet); `seq` holds the same, where a copy that read a separate
- * history stream kept that stream's sequence, so a saved cursor of either
- * kind is read from `origin`.
+ * history stream kept that stream's sequence. A saved cursor of either kind is
+ * read from `origin`, the former kind less a margin (see `start`).
  */
 interface Cursor {
   seq: number;
