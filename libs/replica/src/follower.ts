@@ -7,9 +7,9 @@
  * one ordered consumer from where the stream stood, applying entries in order.
  * (The log keeps what snapshots cover for the history's retention: one
  * consumer from the oldest snapshot would deliver every partition's history,
- * only for the follower to skip it.) The log is the truth, so ownership moves need nothing special: a
- * fenced owner's write never reaches the log, and a new owner's epoch marker is
- * just another entry.
+ * only for the follower to skip it.) The log is the truth, so ownership moves
+ * need nothing special: a fenced owner's write never reaches the log, and a new
+ * owner's epoch marker is just another entry.
  *
  * **Gaps.** Every append states the sequence it expects before it on its
  * subject (`Nats-Expected-Last-Subject-Sequence`, kept with the message), so
