@@ -154,7 +154,9 @@ async function main(): Promise<void> {
   let lifecycleId: string | undefined;
   let discoveryDemo: Promise<unknown> | undefined;
   try {
-    const client = await StratregClient.connect(nc, { cluster, timeoutMs: 30_000 });
+    // As long as a shard itself waits for JetStream at start: a 3-node cluster just started on a
+    // loaded machine took over 30 s before its first shard served.
+    const client = await StratregClient.connect(nc, { cluster, timeoutMs: 120_000 });
     if (staggered) for (const member of members.slice(1)) supervisor.start(member);
     await waitForCluster(nc, cluster, client.partitions, opts.shards);
     say(`cluster "${cluster}" is serving all ${client.partitions} partitions`);
