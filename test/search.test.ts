@@ -4,7 +4,13 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { NotFoundError, type StrategyInput, type StratregError, ValidationError } from "@stratreg/client";
+import {
+  NotFoundError,
+  type StrategyInput,
+  StratregClient,
+  type StratregError,
+  ValidationError,
+} from "@stratreg/client";
 import { decode, ErrorCodes, encode, PROTOCOL_VERSION, type Reply } from "@stratreg/protocol";
 import { type ServiceProcess, spawnService, uniqueClusterName, waitFor } from "@stratreg/testkit";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -187,7 +193,15 @@ describe("following the logs", () => {
     try {
       await second.waitForLog((_line, json) => json?.msg === "search loaded every partition", 30_000);
       search.pause();
-      const reply = await registry.client.search({ filter: "family = 'fam-new'" });
+      // NATS hands each attempt to a queue member at random, the paused one included, and an
+      // attempt there waits out its timeout: short attempts make the retries reach search-2 (with
+      // the default 2 s attempts, 15 s gave six tries, all to the paused member about once in 64 runs).
+      const patient = await StratregClient.connect(registry.nc, {
+        cluster,
+        timeoutMs: 15_000,
+        retry: { attemptTimeoutMs: 250, maxBackoffMs: 50 },
+      });
+      const reply = await patient.search({ filter: "family = 'fam-new'" });
       expect(reply).toMatchObject({ member: "search-2", total: 1 });
     } finally {
       search.resume();
