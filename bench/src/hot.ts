@@ -14,8 +14,15 @@
  * nats.js's `request()` does: the strictest baseline for the SDK's gets.
  * The shards are warmed up first (JIT, partitions holding strategies): the
  * figures are a running registry's, not a cold start's.
+ *
+ * On a shared machine one pass says little (the same code moved by ±40 % from
+ * pass to pass), so each figure is measured in rounds, the registry and its
+ * baseline one after the other in every round, and the table gives the median
+ * of the rounds and the median of the per-round ratios. Before each
+ * registration pass the page cache is written out (`sync`), so no pass pays
+ * for the disk writes of the one before it.
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { connect, headers, type Msg } from "@nats-io/transport-node";
 import { clusterStatus, RequestMux, StratregClient } from "@stratreg/client";
@@ -34,7 +41,7 @@ import { type EncodedBatch, encodedBatches } from "./batches.js";
 import { rawAppender } from "./cluster.js";
 import { type CpuSpent, cpuMeter, perOperationUs } from "./cpu.js";
 import { closedLoop, drain, type LoopResult } from "./loop.js";
-import { fmt } from "./table.js";
+import { fmt, median } from "./table.js";
 
 const CLUSTER = "bench-hot";
 const PARTITIONS = 256;
@@ -57,17 +64,23 @@ export interface Gets {
   echoMux: Measured<LoopResult>;
 }
 
+/** One round of registration: each way beside the raw append of the same bytes. */
+export interface Registration {
+  maps: Measured<number>;
+  records: Measured<number>;
+  rawAppendMaps: Measured<number>;
+  rawAppendRecords: Measured<number>;
+}
+
 export interface HotFigures {
   shards: number;
+  /** Batches of 1000 per registration pass. */
+  batches: number;
   batchBytes: { maps: number; records: number };
-  registration: {
-    maps: Measured<number>;
-    records: Measured<number>;
-    rawAppendMaps: Measured<number>;
-    rawAppendRecords: Measured<number>;
-  };
-  getC1: Gets;
-  getC256: Gets;
+  /** One entry per round. */
+  registration: Registration[];
+  getC1: Gets[];
+  getC256: Gets[];
   replyBytes: number;
   /** Register-batch requests sent again after going unanswered for 10 s (same command id). */
   resent: number;
@@ -78,8 +91,9 @@ export async function hotFigures(
   say: (line: string) => void,
   options: { shards: number; quick: boolean },
 ): Promise<HotFigures> {
-  const batches = options.quick ? 40 : 200;
-  const getSeconds = options.quick ? 2 : 5;
+  const rounds = options.quick ? 1 : 3;
+  const batches = options.quick ? 40 : 100;
+  const getSeconds = options.quick ? 2 : 3;
   const supervisor = new ServiceSupervisor(
     {
       ...process.env,
@@ -110,18 +124,28 @@ export async function hotFigures(
       return { result, cpuUs: perOperationUs(spent(), typeof ops === "number" ? ops : ops(result)) };
     };
 
-    say(`hot paths: encoding ${batches} batches of 1000 (maps and records), and ${WARM_UP_BATCHES} to warm up…`);
+    say(
+      `hot paths: encoding ${rounds} × ${batches} batches of 1000 (maps and records), and ${WARM_UP_BATCHES} to warm up…`,
+    );
     const warmUp = encodedBatches("hw", PARTITIONS, WARM_UP_BATCHES, 1000, false);
-    const mapBatches = encodedBatches("hm", PARTITIONS, batches, 1000, false);
-    const recordBatches = encodedBatches("hr", PARTITIONS, batches, 1000, true);
+    const passes = Array.from({ length: rounds }, (_, round) => ({
+      maps: encodedBatches(`hm${round}-`, PARTITIONS, batches, 1000, false),
+      records: encodedBatches(`hr${round}-`, PARTITIONS, batches, 1000, true),
+    }));
     const strategies = batches * 1000;
     const appendRaw = await rawAppender(nc, "bench-hot-raw", CONCURRENCY);
-    const rawAppend = (list: EncodedBatch[]) => measure(strategies, async () => strategies / (await appendRaw(list)));
+    // Dirty pages left by one pass are written back during the next: each pass starts with none.
+    const settledDisk = () => execFileSync("sync");
+    const rawAppend = (list: EncodedBatch[]) => {
+      settledDisk();
+      return measure(strategies, async () => strategies / (await appendRaw(list)));
+    };
     let resent = 0;
     const register = (list: EncodedBatch[], records: boolean) => {
       const h = records ? headers() : undefined;
       h?.set(ENCODING_HEADER, Encodings.Records);
-      return measure(strategies, async () => {
+      settledDisk();
+      return measure(list.length * 1000, async () => {
         const seconds = await drain(list, CONCURRENCY, async (b) => {
           const subject = client.subjects.partition(b.partition, PartitionOps.RegisterBatch);
           // A shard starved of CPU past its lease's answer window stays silent rather than answer on a
@@ -138,16 +162,24 @@ export async function hotFigures(
           if (!reply.ok) throw new Error(`register-batch failed: ${reply.error.code} ${reply.error.message}`);
           if (reply.body.registered !== b.count) throw new Error("register-batch refused strategies");
         });
-        return strategies / seconds;
+        return (list.length * 1000) / seconds;
       });
     };
     say("hot paths: warming the shards up…");
     await register(warmUp, false);
-    say("hot paths: raw JetStream append, register-batch (maps), register-batch (records)…");
-    const rawAppendMaps = await rawAppend(mapBatches);
-    const maps = await register(mapBatches, false);
-    const records = await register(recordBatches, true);
-    const rawAppendRecords = await rawAppend(recordBatches);
+    const registration: Registration[] = [];
+    for (const [round, pass] of passes.entries()) {
+      say(
+        `hot paths, round ${round + 1} of ${rounds}: raw JetStream append, register-batch (maps), register-batch (records), raw append…`,
+      );
+      const rawAppendMaps = await rawAppend(pass.maps);
+      const maps = await register(pass.maps, false);
+      const records = await register(pass.records, true);
+      const rawAppendRecords = await rawAppend(pass.records);
+      registration.push({ maps, records, rawAppendMaps, rawAppendRecords });
+    }
+    const mapBatches = passes.flatMap((pass) => pass.maps);
+    const recordBatches = passes.flatMap((pass) => pass.records);
 
     // Gets: ids spread over every partition, the echo answering with a reply of the same size.
     const ids = mapBatches.flatMap((b) =>
@@ -199,14 +231,19 @@ export async function hotFigures(
       );
       return { sdk: sdkLoop, bare: bareLoop, echo: echoLoop, echoMux };
     };
-    say("hot paths: get c1 (echo, bare request, SDK)…");
-    const getC1 = await gets(1, getSeconds);
-    say("hot paths: get c256 (echo, bare request, SDK)…");
-    const getC256 = await gets(256, getSeconds);
+    const getC1: Gets[] = [];
+    const getC256: Gets[] = [];
+    for (let round = 0; round < rounds; round++) {
+      say(`hot paths, round ${round + 1} of ${rounds}: get c1 (echo, bare request, SDK)…`);
+      getC1.push(await gets(1, getSeconds));
+      say(`hot paths, round ${round + 1} of ${rounds}: get c256 (echo, bare request, SDK)…`);
+      getC256.push(await gets(256, getSeconds));
+    }
     return {
       shards: options.shards,
+      batches,
       batchBytes: { maps: mapBatches[0]?.payload.length ?? 0, records: recordBatches[0]?.payload.length ?? 0 },
-      registration: { maps, records, rawAppendMaps, rawAppendRecords },
+      registration,
       getC1,
       getC256,
       replyBytes,
@@ -219,28 +256,73 @@ export async function hotFigures(
   }
 }
 
-const cpu = (m: Measured<unknown>) =>
-  Object.entries(m.cpuUs)
+/** The median of each process's CPU per operation over the rounds. */
+function medianCpu(rounds: Measured<unknown>[]): CpuSpent {
+  const roles = Object.keys(rounds[0]?.cpuUs ?? {});
+  return Object.fromEntries(roles.map((role) => [role, median(rounds.map((m) => m.cpuUs[role] ?? Number.NaN))]));
+}
+
+const cpu = (rounds: Measured<unknown>[]) =>
+  Object.entries(medianCpu(rounds))
     .map(([role, us]) => `${role} ${fmt(us, 1)}`)
     .join(", ");
 
-/** The hot-path table: throughput and ratio, then CPU µs per operation by process. */
+/** The median, and the range of the rounds when there were several. */
+function spread(values: number[], digits = 0): string {
+  if (values.length < 2) return fmt(values[0] ?? Number.NaN, digits);
+  return `${fmt(median(values), digits)} (${fmt(Math.min(...values), digits)} to ${fmt(Math.max(...values), digits)})`;
+}
+
+/** The median of per-round ratios: each round's pair ran side by side. */
+const ratio = (a: number[], b: number[], digits: number) =>
+  spread(
+    a.map((x, i) => x / (b[i] as number)),
+    digits,
+  );
+
+/**
+ * The hot-path table: throughput and ratio, then CPU µs per operation by process; with several
+ * rounds, each cell is the median of the rounds (their range in brackets) and each ratio the
+ * median of the rounds' ratios.
+ */
 export function hotTable(f: HotFigures): string {
   const r = f.registration;
+  const of = (pick: (round: Registration) => Measured<number>) => r.map(pick);
+  const rate = (list: Measured<number>[]) => list.map((m) => m.result);
+  const registered = (name: string, way: Measured<number>[], raw: Measured<number>[]) =>
+    `| register-batch of 1000, ${name} (strategies/s) | ${spread(rate(way))} | ${spread(rate(raw))} (raw append) | ${ratio(rate(way), rate(raw), 3)} | ${cpu(way)}; raw: ${cpu(raw)} |`;
   const lines = [
-    `| figure (${f.shards} shards) | registry | baseline | ratio | CPU µs per operation |`,
+    `| figure (${f.shards} shards; ${r.length === 1 ? `one round of ${f.batches} batches and of gets` : `${r.length} rounds of ${f.batches} batches and of gets, medians`}) | registry | baseline | ratio | CPU µs per operation |`,
     "|---|---|---|---|---|",
-    `| register-batch of 1000, standard msgpack (strategies/s) | ${fmt(r.maps.result)} | ${fmt(r.rawAppendMaps.result)} (raw append) | ${fmt(r.maps.result / r.rawAppendMaps.result, 3)} | ${cpu(r.maps)}; raw: ${cpu(r.rawAppendMaps)} |`,
-    `| register-batch of 1000, msgpackr records (strategies/s) | ${fmt(r.records.result)} | ${fmt(r.rawAppendRecords.result)} (raw append) | ${fmt(r.records.result / r.rawAppendRecords.result, 3)} | ${cpu(r.records)}; raw: ${cpu(r.rawAppendRecords)} |`,
+    registered(
+      "standard msgpack",
+      of((x) => x.maps),
+      of((x) => x.rawAppendMaps),
+    ),
+    registered(
+      "msgpackr records",
+      of((x) => x.records),
+      of((x) => x.rawAppendRecords),
+    ),
   ];
-  for (const [name, g] of [
+  for (const [name, rounds] of [
     ["1", f.getC1],
     ["256", f.getC256],
   ] as const) {
+    const loops = (pick: (g: Gets) => Measured<LoopResult>) => rounds.map(pick);
+    const rates = (list: Measured<LoopResult>[]) => list.map((m) => m.result.perSecond);
+    const p50 = (list: Measured<LoopResult>[]) => list.map((m) => m.result.p50Us);
+    const p99 = (list: Measured<LoopResult>[]) => list.map((m) => m.result.p99Us);
+    const row = (label: string, way: Measured<LoopResult>[], base: Measured<LoopResult>[], baseLabel: string) =>
+      `| get c${name}, ${label} (/s; p50 / p99 µs) | ${spread(rates(way))}; ${fmt(median(p50(way)))} / ${fmt(median(p99(way)))} | ${baseLabel === "" ? "" : `${spread(rates(base))}; ${fmt(median(p50(base)))} / ${fmt(median(p99(base)))} (${baseLabel})`} | ${ratio(rates(way), rates(base), 3)}; p50 ${ratio(p50(way), p50(base), 2)}× |`;
+    const sdk = loops((g) => g.sdk);
+    const echo = loops((g) => g.echo);
+    const echoMux = loops((g) => g.echoMux);
+    const bare = loops((g) => g.bare);
     lines.push(
-      `| get c${name}, SDK client.get (/s; p50 / p99 µs) | ${fmt(g.sdk.result.perSecond)}; ${fmt(g.sdk.result.p50Us)} / ${fmt(g.sdk.result.p99Us)} | ${fmt(g.echo.result.perSecond)}; ${fmt(g.echo.result.p50Us)} / ${fmt(g.echo.result.p99Us)} (echo ${f.replyBytes} B) | ${fmt(g.sdk.result.perSecond / g.echo.result.perSecond, 3)}; p50 ${fmt(g.sdk.result.p50Us / g.echo.result.p50Us, 2)}× | ${cpu(g.sdk)}; echo: ${cpu(g.echo)} |`,
-      `| get c${name}, bare request (/s; p50 / p99 µs) | ${fmt(g.bare.result.perSecond)}; ${fmt(g.bare.result.p50Us)} / ${fmt(g.bare.result.p99Us)} | | ${fmt(g.bare.result.perSecond / g.echo.result.perSecond, 3)}; p50 ${fmt(g.bare.result.p50Us / g.echo.result.p50Us, 2)}× | ${cpu(g.bare)} |`,
-      `| get c${name}, SDK client.get against the echo through the SDK's request path | ${fmt(g.sdk.result.perSecond)}; ${fmt(g.sdk.result.p50Us)} / ${fmt(g.sdk.result.p99Us)} | ${fmt(g.echoMux.result.perSecond)}; ${fmt(g.echoMux.result.p50Us)} / ${fmt(g.echoMux.result.p99Us)} (echo, RequestMux) | ${fmt(g.sdk.result.perSecond / g.echoMux.result.perSecond, 3)}; p50 ${fmt(g.sdk.result.p50Us / g.echoMux.result.p50Us, 2)}× | echo: ${cpu(g.echoMux)} |`,
+      `${row("SDK client.get", sdk, echo, `echo ${f.replyBytes} B`)} ${cpu(sdk)}; echo: ${cpu(echo)} |`,
+      `${row("bare request", bare, echo, "")} ${cpu(bare)} |`,
+      `${row("SDK client.get against the echo through the SDK's request path", sdk, echoMux, "echo, RequestMux")} echo: ${cpu(echoMux)} |`,
     );
   }
   if (f.resent > 0) lines.push(`\n${f.resent} register-batch requests were sent again after 10 s unanswered.`);

@@ -21,7 +21,7 @@ import { type BacktestEvidence, DEFAULT_GATES, evaluateGates, summariseEvidence 
 import { goodEvidence, normalReturns } from "@stratreg/testkit";
 import { type Server, settled, supervisor } from "./cluster.js";
 import { drain, type LoopResult } from "./loop.js";
-import { fmt, tableRow } from "./table.js";
+import { fmt, median, tableRow } from "./table.js";
 
 const CLUSTER = "bench-life";
 const CONCURRENCY = 64;
@@ -41,11 +41,6 @@ export interface LifecycleFigures {
   evaluateUs: number;
   /** The `gates` request's round trip for such a strategy, p50 and p99. */
   dryRun: Pick<LoopResult, "p50Us" | "p99Us" | "perSecond">;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
 /** Evidence with 10,000 trades over ten years of daily returns. */

@@ -15,3 +15,9 @@ export function tableRow(cells: readonly string[], widths: readonly number[]): s
   });
   return `| ${padded.join(" | ")} |`;
 }
+
+/** The middle value (the upper middle of an even count); NaN when there is none. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
