@@ -192,15 +192,16 @@ describe("following the logs", () => {
     const second = startSearch("search-2");
     try {
       await second.waitForLog((_line, json) => json?.msg === "search loaded every partition", 30_000);
-      search.pause();
       // NATS hands each attempt to a queue member at random, the paused one included, and an
       // attempt there waits out its timeout: short attempts make the retries reach search-2 (with
-      // the default 2 s attempts, 15 s gave six tries, all to the paused member about once in 64 runs).
+      // the default 2 s attempts, 15 s gave seven tries, all to the paused member about once in 128 runs).
       const patient = await StratregClient.connect(registry.nc, {
         cluster,
+        partitions: PARTITIONS,
         timeoutMs: 15_000,
         retry: { attemptTimeoutMs: 250, maxBackoffMs: 50 },
       });
+      search.pause();
       const reply = await patient.search({ filter: "family = 'fam-new'" });
       expect(reply).toMatchObject({ member: "search-2", total: 1 });
     } finally {

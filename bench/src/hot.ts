@@ -15,10 +15,12 @@
  * The shards are warmed up first (JIT, partitions holding strategies): the
  * figures are a running registry's, not a cold start's.
  *
- * On a shared machine one pass says little (the same code moved by ±40 % from
- * pass to pass), so each figure is measured in rounds, the registry and its
- * baseline one after the other in every round, and the table gives the median
- * of the rounds and the median of the per-round ratios. Before each
+ * On a shared machine one pass says little (the same code registered 128,000
+ * and 234,000 strategies/s in two runs forty minutes apart; the raw append moved
+ * by a factor of 2.8 within one run), so each figure is measured in rounds, the
+ * registry and its baseline one after the other in every round (the gets' ways
+ * in reverse order every other round), and the table gives the median of the
+ * rounds and the median of the per-round ratios. Before each
  * registration pass the page cache is written out (`sync`), so no pass pays
  * for the disk writes of the one before it.
  */
@@ -124,20 +126,15 @@ export async function hotFigures(
       return { result, cpuUs: perOperationUs(spent(), typeof ops === "number" ? ops : ops(result)) };
     };
 
-    say(
-      `hot paths: encoding ${rounds} × ${batches} batches of 1000 (maps and records), and ${WARM_UP_BATCHES} to warm up…`,
-    );
+    say(`hot paths: encoding ${WARM_UP_BATCHES} batches of 1000 to warm up…`);
     const warmUp = encodedBatches("hw", PARTITIONS, WARM_UP_BATCHES, 1000, false);
-    const passes = Array.from({ length: rounds }, (_, round) => ({
-      maps: encodedBatches(`hm${round}-`, PARTITIONS, batches, 1000, false),
-      records: encodedBatches(`hr${round}-`, PARTITIONS, batches, 1000, true),
-    }));
-    const strategies = batches * 1000;
     const appendRaw = await rawAppender(nc, "bench-hot-raw", CONCURRENCY);
     // Dirty pages left by one pass are written back during the next: each pass starts with none.
-    const settledDisk = () => execFileSync("sync");
+    const settledDisk = () => execFileSync("sync", ["-f", server.storeDir]);
+    const strategiesIn = (list: EncodedBatch[]) => list.reduce((n, b) => n + b.count, 0);
     const rawAppend = (list: EncodedBatch[]) => {
       settledDisk();
+      const strategies = strategiesIn(list);
       return measure(strategies, async () => strategies / (await appendRaw(list)));
     };
     let resent = 0;
@@ -145,7 +142,8 @@ export async function hotFigures(
       const h = records ? headers() : undefined;
       h?.set(ENCODING_HEADER, Encodings.Records);
       settledDisk();
-      return measure(list.length * 1000, async () => {
+      const strategies = strategiesIn(list);
+      return measure(strategies, async () => {
         const seconds = await drain(list, CONCURRENCY, async (b) => {
           const subject = client.subjects.partition(b.partition, PartitionOps.RegisterBatch);
           // A shard starved of CPU past its lease's answer window stays silent rather than answer on a
@@ -162,31 +160,35 @@ export async function hotFigures(
           if (!reply.ok) throw new Error(`register-batch failed: ${reply.error.code} ${reply.error.message}`);
           if (reply.body.registered !== b.count) throw new Error("register-batch refused strategies");
         });
-        return (list.length * 1000) / seconds;
+        return strategies / seconds;
       });
     };
     say("hot paths: warming the shards up…");
     await register(warmUp, false);
     const registration: Registration[] = [];
-    for (const [round, pass] of passes.entries()) {
+    // Gets ask for ids spread over every partition: 50 of each batch registered.
+    const ids: string[] = [];
+    const batchBytes = { maps: 0, records: 0 };
+    for (let round = 0; round < rounds; round++) {
       say(
-        `hot paths, round ${round + 1} of ${rounds}: raw JetStream append, register-batch (maps), register-batch (records), raw append…`,
+        `hot paths, round ${round + 1} of ${rounds}: encoding ${batches} batches of 1000 (maps and records); raw JetStream append, register-batch (maps), register-batch (records), raw append…`,
       );
-      const rawAppendMaps = await rawAppend(pass.maps);
-      const maps = await register(pass.maps, false);
-      const records = await register(pass.records, true);
-      const rawAppendRecords = await rawAppend(pass.records);
-      registration.push({ maps, records, rawAppendMaps, rawAppendRecords });
+      // Encoded before the clock starts, as the raw baseline's bytes are; a round's batches only, to keep the driver small.
+      const maps = encodedBatches(`hm${round}`, PARTITIONS, batches, 1000, false);
+      const records = encodedBatches(`hr${round}`, PARTITIONS, batches, 1000, true);
+      const rawAppendMaps = await rawAppend(maps);
+      const measuredMaps = await register(maps, false);
+      const measuredRecords = await register(records, true);
+      const rawAppendRecords = await rawAppend(records);
+      registration.push({ maps: measuredMaps, records: measuredRecords, rawAppendMaps, rawAppendRecords });
+      batchBytes.maps ||= maps[0]?.payload.length ?? 0;
+      batchBytes.records ||= records[0]?.payload.length ?? 0;
+      for (const b of maps) {
+        const sent = (decode(b.payload) as { body: { strategies: Array<{ id: string }> } }).body.strategies;
+        for (const s of sent.slice(0, 50)) ids.push(s.id);
+      }
     }
-    const mapBatches = passes.flatMap((pass) => pass.maps);
-    const recordBatches = passes.flatMap((pass) => pass.records);
 
-    // Gets: ids spread over every partition, the echo answering with a reply of the same size.
-    const ids = mapBatches.flatMap((b) =>
-      (decode(b.payload) as { body: { strategies: Array<{ id: string }> } }).body.strategies
-        .slice(0, 50)
-        .map((s) => s.id),
-    );
     const sample = await nc.request(
       client.subjects.partition(client.partitionOf(ids[0] as string), PartitionOps.Get),
       encode({ v: PROTOCOL_VERSION, body: { id: ids[0] } }),
@@ -210,39 +212,56 @@ export async function hotFigures(
       payload: encode({ v: PROTOCOL_VERSION, body: { id } }),
     }));
     const echoRequest = encode({ v: PROTOCOL_VERSION, body: { id: ids[0] } });
-    const gets = async (concurrency: number, seconds: number) => {
+    /** The four ways at one concurrency, in order, or the reverse order (every other round, so no way always goes first). */
+    const gets = async (concurrency: number, seconds: number, reversed: boolean): Promise<Gets> => {
       const pick = (w: number, i: number) => (w * 7919 + i) % ids.length;
-      const echoLoop = await measureGets(() =>
-        closedLoop(concurrency, seconds, () => nc.request("bench.hot.echo", echoRequest, { timeout: 10_000 })),
-      );
-      const bareLoop = await measureGets(() =>
-        closedLoop(concurrency, seconds, async (w, i) => {
-          const request = bare[pick(w, i)] as { subject: string; payload: Uint8Array };
-          const msg = await nc.request(request.subject, request.payload, { timeout: 10_000 });
-          if (!(decode(msg.data) as Reply<unknown>).ok) throw new Error("get failed");
-        }),
-      );
-      const sdkLoop = await measureGets(() =>
-        closedLoop(concurrency, seconds, (w, i) => client.get(ids[pick(w, i)] as string, { timeoutMs: 10_000 })),
-      );
       const mux = RequestMux.of(nc);
-      const echoMux = await measureGets(() =>
-        closedLoop(concurrency, seconds, () => mux.request("bench.hot.echo", echoRequest, { timeout: 10_000 })),
-      );
-      return { sdk: sdkLoop, bare: bareLoop, echo: echoLoop, echoMux };
+      const ways: Array<[keyof Gets, () => Promise<LoopResult>]> = [
+        [
+          "echo",
+          () => closedLoop(concurrency, seconds, () => nc.request("bench.hot.echo", echoRequest, { timeout: 10_000 })),
+        ],
+        [
+          "bare",
+          () =>
+            closedLoop(concurrency, seconds, async (w, i) => {
+              const request = bare[pick(w, i)] as { subject: string; payload: Uint8Array };
+              const msg = await nc.request(request.subject, request.payload, { timeout: 10_000 });
+              if (!(decode(msg.data) as Reply<unknown>).ok) throw new Error("get failed");
+            }),
+        ],
+        [
+          "sdk",
+          () =>
+            closedLoop(concurrency, seconds, (w, i) => client.get(ids[pick(w, i)] as string, { timeoutMs: 10_000 })),
+        ],
+        [
+          "echoMux",
+          () => closedLoop(concurrency, seconds, () => mux.request("bench.hot.echo", echoRequest, { timeout: 10_000 })),
+        ],
+      ];
+      if (reversed) ways.reverse();
+      const measured: Partial<Gets> = {};
+      for (const [way, loop] of ways) measured[way] = await measureGets(loop);
+      return measured as Gets;
     };
     const getC1: Gets[] = [];
     const getC256: Gets[] = [];
+    settledDisk();
     for (let round = 0; round < rounds; round++) {
-      say(`hot paths, round ${round + 1} of ${rounds}: get c1 (echo, bare request, SDK)…`);
-      getC1.push(await gets(1, getSeconds));
-      say(`hot paths, round ${round + 1} of ${rounds}: get c256 (echo, bare request, SDK)…`);
-      getC256.push(await gets(256, getSeconds));
+      const order =
+        round % 2 === 1
+          ? "echo through the SDK's path, SDK, bare request, echo"
+          : "echo, bare request, SDK, echo through the SDK's path";
+      say(`hot paths, round ${round + 1} of ${rounds}: get c1 (${order})…`);
+      getC1.push(await gets(1, getSeconds, round % 2 === 1));
+      say(`hot paths, round ${round + 1} of ${rounds}: get c256 (${order})…`);
+      getC256.push(await gets(256, getSeconds, round % 2 === 1));
     }
     return {
       shards: options.shards,
       batches,
-      batchBytes: { maps: mapBatches[0]?.payload.length ?? 0, records: recordBatches[0]?.payload.length ?? 0 },
+      batchBytes,
       registration,
       getC1,
       getC256,
@@ -267,17 +286,19 @@ const cpu = (rounds: Measured<unknown>[]) =>
     .map(([role, us]) => `${role} ${fmt(us, 1)}`)
     .join(", ");
 
-/** The median, and the range of the rounds when there were several. */
-function spread(values: number[], digits = 0): string {
-  if (values.length < 2) return fmt(values[0] ?? Number.NaN, digits);
-  return `${fmt(median(values), digits)} (${fmt(Math.min(...values), digits)} to ${fmt(Math.max(...values), digits)})`;
+/** The median, and the range of the rounds when there were several; `unit` follows each figure. */
+function spread(values: number[], digits = 0, unit = ""): string {
+  const shown = (n: number) => `${fmt(n, digits)}${unit}`;
+  if (values.length < 2) return shown(values[0] ?? Number.NaN);
+  return `${shown(median(values))} (${shown(Math.min(...values))} to ${shown(Math.max(...values))})`;
 }
 
 /** The median of per-round ratios: each round's pair ran side by side. */
-const ratio = (a: number[], b: number[], digits: number) =>
+const ratio = (a: number[], b: number[], digits: number, unit = "") =>
   spread(
     a.map((x, i) => x / (b[i] as number)),
     digits,
+    unit,
   );
 
 /**
@@ -314,7 +335,7 @@ export function hotTable(f: HotFigures): string {
     const p50 = (list: Measured<LoopResult>[]) => list.map((m) => m.result.p50Us);
     const p99 = (list: Measured<LoopResult>[]) => list.map((m) => m.result.p99Us);
     const row = (label: string, way: Measured<LoopResult>[], base: Measured<LoopResult>[], baseLabel: string) =>
-      `| get c${name}, ${label} (/s; p50 / p99 µs) | ${spread(rates(way))}; ${fmt(median(p50(way)))} / ${fmt(median(p99(way)))} | ${baseLabel === "" ? "" : `${spread(rates(base))}; ${fmt(median(p50(base)))} / ${fmt(median(p99(base)))} (${baseLabel})`} | ${ratio(rates(way), rates(base), 3)}; p50 ${ratio(p50(way), p50(base), 2)}× |`;
+      `| get c${name}, ${label} (/s; p50 / p99 µs) | ${spread(rates(way))}; ${fmt(median(p50(way)))} / ${fmt(median(p99(way)))} | ${baseLabel === "" ? "" : `${spread(rates(base))}; ${fmt(median(p50(base)))} / ${fmt(median(p99(base)))} (${baseLabel})`} | ${ratio(rates(way), rates(base), 3)}; p50 ${ratio(p50(way), p50(base), 2, "×")} |`;
     const sdk = loops((g) => g.sdk);
     const echo = loops((g) => g.echo);
     const echoMux = loops((g) => g.echoMux);

@@ -1,4 +1,4 @@
-/** How the benchmark prints its figures: numbers in en-US form, rows of markdown tables. */
+/** How the benchmark prints its figures: numbers in en-US form, rows of markdown tables, medians of rounds. */
 
 /** `n` with thousands separators and exactly `d` decimals. */
 export const fmt = (n: number, d = 0) =>
@@ -16,8 +16,9 @@ export function tableRow(cells: readonly string[], widths: readonly number[]): s
   return `| ${padded.join(" | ")} |`;
 }
 
-/** The middle value (the upper middle of an even count); NaN when there is none. */
+/** The middle value (the upper middle of an even count); NaN when there is none or any value is NaN. */
 export function median(values: readonly number[]): number {
+  if (values.some(Number.isNaN)) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }

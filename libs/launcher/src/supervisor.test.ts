@@ -43,7 +43,7 @@ it("runs a shard with the operator's Node options, and the shard serves", async 
     await waitFor(
       async () => {
         const status = await clusterStatus(nc, cluster, 4, 300);
-        return status.shards.length === 1 && status.unserved.length === 0;
+        return status.shards.length === 1 && status.unserved.length === 0 && status.contested.length === 0;
       },
       { timeoutMs: 30_000, message: "the shard to serve every partition" },
     );
