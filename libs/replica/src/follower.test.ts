@@ -171,3 +171,58 @@ it("skips entries of kinds it does not know, and follows only the partitions ask
   expect(follower.partitions).toEqual([3]);
   await follower.stop();
 });
+
+it("when entries it had not read were deleted and no snapshot covers them, says so and applies on from there", async () => {
+  const c = await cluster();
+  await c.append(1, "d-0", "before the snapshot");
+  await c.snapshot(1, false);
+  const warnings: string[] = [];
+  const replica = new Replica();
+  let deleted = 0;
+  const follower = c.follower(replica, {
+    partitions: [1],
+    warn: (_fields, message) => warnings.push(message),
+    // Before following starts, the owner writes three entries and the middle one is deleted.
+    onLoaded: async () => {
+      await c.append(1, "d-1", "first");
+      deleted = await c.append(1, "d-2", "deleted before the replica read it");
+      await c.append(1, "d-3", "after the gap");
+      await c.jsm.streams.deleteMessage(c.subjects.logStream, deleted, false);
+    },
+  });
+  await follower.start();
+  await c.append(1, "d-4", "later");
+  await expect.poll(() => replica.partitions[1]?.has("d-4")).toBe(true);
+  expect(replica.partitions[1]?.has("d-3")).toBe(true);
+  expect(replica.partitions[1]?.has("d-2")).toBe(false);
+  expect(warnings).toContain("entries of a partition were compacted before the replica read them: loading it again");
+  expect(warnings).toContain("no snapshot covers the missing entries");
+  expect(follower.appliedSeq(1)).toBeGreaterThan(deleted);
+  await follower.stop();
+});
+
+it("without snapshots, a gap empties the partition's replica and it applies on from there", async () => {
+  const c = await cluster();
+  const warnings: string[] = [];
+  const replica = new Replica();
+  let deleted = 0;
+  const follower = c.follower(replica, {
+    partitions: [2],
+    snapshots: false,
+    warn: (_fields, message) => warnings.push(message),
+    onLoaded: async () => {
+      await c.append(2, "n-1", "first");
+      deleted = await c.append(2, "n-2", "deleted before the replica read it");
+      await c.append(2, "n-3", "after the gap");
+      await c.jsm.streams.deleteMessage(c.subjects.logStream, deleted, false);
+    },
+  });
+  const restoresBefore = replica.restores;
+  await follower.start();
+  await expect.poll(() => replica.partitions[2]?.has("n-3")).toBe(true);
+  // What came before the gap is dropped with it: the replica holds only what followed.
+  expect([...(replica.partitions[2]?.keys() ?? [])]).toEqual(["n-3"]);
+  expect(replica.restores).toBe(restoresBefore + 1);
+  expect(warnings).toContain("entries of a partition were compacted before the replica read them: loading it again");
+  await follower.stop();
+});
