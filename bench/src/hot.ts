@@ -21,8 +21,8 @@
  * registry and its baseline one after the other in every round (the gets' ways
  * in reverse order every other round), and the table gives the median of the
  * rounds and the median of the per-round ratios. Before each
- * registration pass the page cache is written out (`sync`), so no pass pays
- * for the disk writes of the one before it.
+ * registration pass, and before the gets, the store's file system is written
+ * out (`sync -f`), so no pass pays for the disk writes of the one before it.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
