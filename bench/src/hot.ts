@@ -213,7 +213,7 @@ export async function hotFigures(
     }));
     const echoRequest = encode({ v: PROTOCOL_VERSION, body: { id: ids[0] } });
     /** The four ways at one concurrency, in order, or the reverse order (every other round, so no way always goes first). */
-    const gets = async (concurrency: number, seconds: number, reversed: boolean): Promise<Gets> => {
+    const gets = async (concurrency: number, seconds: number, round: number): Promise<Gets> => {
       const pick = (w: number, i: number) => (w * 7919 + i) % ids.length;
       const mux = RequestMux.of(nc);
       const ways: Array<[keyof Gets, () => Promise<LoopResult>]> = [
@@ -240,7 +240,8 @@ export async function hotFigures(
           () => closedLoop(concurrency, seconds, () => mux.request("bench.hot.echo", echoRequest, { timeout: 10_000 })),
         ],
       ];
-      if (reversed) ways.reverse();
+      if (round % 2 === 1) ways.reverse();
+      say(`hot paths, round ${round + 1} of ${rounds}: get c${concurrency} (${ways.map(([way]) => way).join(", ")})…`);
       const measured: Partial<Gets> = {};
       for (const [way, loop] of ways) measured[way] = await measureGets(loop);
       return measured as Gets;
@@ -249,14 +250,8 @@ export async function hotFigures(
     const getC256: Gets[] = [];
     settledDisk();
     for (let round = 0; round < rounds; round++) {
-      const order =
-        round % 2 === 1
-          ? "echo through the SDK's path, SDK, bare request, echo"
-          : "echo, bare request, SDK, echo through the SDK's path";
-      say(`hot paths, round ${round + 1} of ${rounds}: get c1 (${order})…`);
-      getC1.push(await gets(1, getSeconds, round % 2 === 1));
-      say(`hot paths, round ${round + 1} of ${rounds}: get c256 (${order})…`);
-      getC256.push(await gets(256, getSeconds, round % 2 === 1));
+      getC1.push(await gets(1, getSeconds, round));
+      getC256.push(await gets(256, getSeconds, round));
     }
     return {
       shards: options.shards,

@@ -90,7 +90,15 @@ async function cluster() {
   };
   const follower = (replica: Replica, options: Partial<ConstructorParameters<typeof LogFollower>[5]> = {}) =>
     new LogFollower(nc, js, jsm, subjects, replica, { partitionCount: PARTITIONS, probeMs: 20, ...options });
-  return { append, snapshot, state, follower, subjects, jsm };
+  /** Appends three entries to `partition` and deletes the middle one, as if compacted; returns its sequence. */
+  const gap = async (partition: number, prefix: string) => {
+    await append(partition, `${prefix}-1`, "first");
+    const deleted = await append(partition, `${prefix}-2`, "deleted before the replica read it");
+    await append(partition, `${prefix}-3`, "after the gap");
+    await jsm.streams.deleteMessage(subjects.logStream, deleted, false);
+    return deleted;
+  };
+  return { append, snapshot, gap, state, follower, subjects, jsm };
 }
 
 it("loads each partition's snapshot, then applies the log after it, and says it is fresh", async () => {
@@ -184,10 +192,7 @@ it("when entries it had not read were deleted and no snapshot covers them, says 
     warn: (_fields, message) => warnings.push(message),
     // Before following starts, the owner writes three entries and the middle one is deleted.
     onLoaded: async () => {
-      await c.append(1, "d-1", "first");
-      deleted = await c.append(1, "d-2", "deleted before the replica read it");
-      await c.append(1, "d-3", "after the gap");
-      await c.jsm.streams.deleteMessage(c.subjects.logStream, deleted, false);
+      deleted = await c.gap(1, "d");
     },
   });
   await follower.start();
@@ -205,16 +210,12 @@ it("without snapshots, a gap empties the partition's replica and it applies on f
   const c = await cluster();
   const warnings: string[] = [];
   const replica = new Replica();
-  let deleted = 0;
   const follower = c.follower(replica, {
     partitions: [2],
     snapshots: false,
     warn: (_fields, message) => warnings.push(message),
     onLoaded: async () => {
-      await c.append(2, "n-1", "first");
-      deleted = await c.append(2, "n-2", "deleted before the replica read it");
-      await c.append(2, "n-3", "after the gap");
-      await c.jsm.streams.deleteMessage(c.subjects.logStream, deleted, false);
+      await c.gap(2, "n");
     },
   });
   const restoresBefore = replica.restores;

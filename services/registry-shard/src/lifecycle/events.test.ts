@@ -14,7 +14,7 @@ import {
   PROTOCOL_VERSION,
 } from "@stratreg/protocol";
 import { uniqueClusterName, waitFor } from "@stratreg/testkit";
-import type { Logger } from "pino";
+import { type Logger, pino } from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type AppliedEntry, ensureLifecycleStream, eventsOf, LifecycleEventPublisher } from "./events.js";
 
@@ -59,11 +59,11 @@ describe("the publisher", () => {
     await nc?.close();
   });
 
-  /** A logger that keeps what it was asked to warn about. */
-  function warnings(): { logger: Logger; lines: Array<{ fields: Record<string, unknown>; message: string }> } {
-    const lines: Array<{ fields: Record<string, unknown>; message: string }> = [];
-    const logger = { warn: (fields: Record<string, unknown>, message: string) => lines.push({ fields, message }) };
-    return { logger: logger as unknown as Logger, lines };
+  /** A logger that keeps the lines it writes, parsed. */
+  function warnings(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: "warn" }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    return { logger, lines };
   }
 
   const created = (partition: number, seq: number): LifecycleEventMessage => ({
@@ -106,7 +106,7 @@ describe("the publisher", () => {
     await waitFor(() => publisher.failed === 1, { timeoutMs: 15_000, message: "the event to be given up" });
     expect(publisher.pending).toBe(0);
     expect(lines).toHaveLength(1);
-    expect(lines[0]?.fields).toMatchObject({ partition: 9, seq: 3, kind: LifecycleEventKinds.Created });
-    expect(lines[0]?.message).toMatch(/next owner of the partition publishes recent ones again/);
+    expect(lines[0]).toMatchObject({ partition: 9, seq: 3, kind: LifecycleEventKinds.Created });
+    expect(lines[0]?.msg).toMatch(/next owner of the partition publishes recent ones again/);
   });
 });
